@@ -1,0 +1,29 @@
+"""lrsearch: find the best learning-rate schedule for a model, and take it home.
+
+The top-level package is light: it re-exports the schedule spec API, and ``load_best``
+(the best schedule of a stored study), which loads Optuna only when first used.
+
+Example:
+    >>> import lrsearch
+    >>> spec = lrsearch.ScheduleSpec("cosine", peak_lr=0.1, total_steps=10,
+    ...                              params={"final_ratio": 0.0})
+    >>> spec.lr(5), spec.lr(10)
+    (0.05, 0.0)
+"""
+
+from lrsearch.errors import LrsearchError, SpecError
+from lrsearch.schedules import ScheduleSpec, list_families, load_spec
+
+__version__ = "0.1.0"
+
+__all__ = ["LrsearchError", "ScheduleSpec", "SpecError", "__version__", "list_families",
+           "load_best", "load_spec"]
+
+
+def __getattr__(name: str):
+    """``lrsearch.load_best``, imported on first use (it needs Optuna and SQLAlchemy)."""
+    if name == "load_best":
+        from lrsearch.report import load_best
+
+        return load_best
+    raise AttributeError(f"module 'lrsearch' has no attribute {name!r}")

@@ -1,0 +1,61 @@
+"""The one exception hierarchy of lrsearch.
+
+Every error that lrsearch raises on purpose derives from :class:`LrsearchError`, so the CLI can
+print it as one clear message (no traceback) and exit non-zero, while real bugs still surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "LrsearchError", "SpecError", "ConfigError", "StudyError", "DataError", "TrainingError",
+    "DivergedError",
+]
+
+
+class LrsearchError(Exception):
+    """Base class of every error lrsearch raises on purpose."""
+
+
+class SpecError(LrsearchError, ValueError):
+    """A schedule spec is invalid; ``problems`` lists every problem found, one line each.
+
+    Each problem starts with the dotted path of the field, then the value and the rule, e.g.
+    ``params.gamma: got 1.5; must be in (0, 1]``.
+    """
+
+    def __init__(self, problems: Iterable[str], prefix: str = "") -> None:
+        self.problems = [f"{prefix}{p}" for p in problems]
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid schedule spec ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class ConfigError(LrsearchError, ValueError):
+    """A study file is invalid; ``problems`` lists every problem with its dotted path."""
+
+    def __init__(self, problems: Iterable[str], source: str = "study file") -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid {source} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class StudyError(LrsearchError):
+    """A study cannot be run or resumed (storage unreachable, search space changed, ...)."""
+
+
+class DataError(LrsearchError):
+    """A data set could not be found, downloaded or read."""
+
+
+class TrainingError(LrsearchError):
+    """A training run could not be set up (unknown model, optimizer, device...)."""
+
+
+class DivergedError(LrsearchError):
+    """The loss became NaN or infinite; ``step`` and ``epoch`` say where."""
+
+    def __init__(self, message: str, *, epoch: int, step: int) -> None:
+        self.epoch = epoch
+        self.step = step
+        super().__init__(message)
