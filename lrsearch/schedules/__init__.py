@@ -1,0 +1,29 @@
+"""Learning-rate schedules as portable data: the ``lrsearch.schedule/1`` spec and its families.
+
+Pure: importing this package loads neither torch, optuna, plotly nor pydantic. torch is loaded
+only by :meth:`ScheduleSpec.to_torch` (and ``to_torch_code`` for ``plateau``).
+
+Example:
+    >>> from lrsearch.schedules import ScheduleSpec
+    >>> spec = ScheduleSpec.from_dict({"family": "onecycle", "peak_lr": 0.4, "total_steps": 100,
+    ...     "params": {"pct_start": 0.25, "div_factor": 25.0, "final_div_factor": 1e4,
+    ...                "anneal": "cos", "three_phase": False}})
+    >>> round(spec.lr(0), 4), round(spec.lr(24), 4)
+    (0.016, 0.4)
+"""
+
+from lrsearch.schedules._params import ParamInfo, SearchRange
+from lrsearch.schedules._registry import FamilyInfo, family_names, get_family, list_families
+from lrsearch.schedules._spec import FORMAT, ScheduleSpec, load_spec
+
+__all__ = [
+    "FORMAT",
+    "FamilyInfo",
+    "ParamInfo",
+    "ScheduleSpec",
+    "SearchRange",
+    "family_names",
+    "get_family",
+    "list_families",
+    "load_spec",
+]
