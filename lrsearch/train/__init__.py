@@ -1,0 +1,44 @@
+"""Training: GPU-resident CIFAR data, models, optimizers and the loop that reports per epoch.
+
+The objective of a study: :func:`train` fits one model with one schedule spec and calls back
+after each epoch with the validation accuracy, so the search can prune.
+
+Example:
+    >>> from lrsearch.schedules import ScheduleSpec
+    >>> from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, train
+    >>> spec = ScheduleSpec("linear", peak_lr=0.05, total_steps=1, params={"final_ratio": 0.0})
+    >>> result = train(spec, OptimizerSettings(), TrainSettings(epochs=2, batch_size=64),
+    ...                DataSettings(dataset="fake", val_size=64, train_subset=128))
+    >>> [e.epoch for e in result.epochs], result.total_steps, result.steps_per_epoch
+    ([1, 2], 4, 2)
+"""
+
+from lrsearch.train._data import CifarData, load_data
+from lrsearch.train._device import resolve_device
+from lrsearch.train._lookahead import Lookahead
+from lrsearch.train._loop import train
+from lrsearch.train._models import build_model, model_names
+from lrsearch.train._optim import build_optimizer
+from lrsearch.train._settings import (
+    DataSettings,
+    EpochResult,
+    OptimizerSettings,
+    TrainResult,
+    TrainSettings,
+)
+
+__all__ = [
+    "CifarData",
+    "DataSettings",
+    "EpochResult",
+    "Lookahead",
+    "OptimizerSettings",
+    "TrainResult",
+    "TrainSettings",
+    "build_model",
+    "build_optimizer",
+    "load_data",
+    "model_names",
+    "resolve_device",
+    "train",
+]

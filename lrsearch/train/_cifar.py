@@ -1,0 +1,147 @@
+"""Find, download and read CIFAR-10 / CIFAR-100 in the official python-pickle format.
+
+The pickles are read straight into one uint8 tensor per split (no per-image PIL), with their
+shapes and labels checked rather than their md5s: copies re-encoded elsewhere (such as the
+project's JPEG-derived CIFAR-10) are accepted. Downloads go through torchvision's own
+``download_and_extract_archive``, which checks the archive's md5.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lrsearch.errors import DataError
+
+__all__ = ["ARCHIVES", "CifarArchive", "default_data_dir", "find_or_download", "read_split"]
+
+DEFAULT_URL = "https://www.cs.toronto.edu/~kriz/"
+URL_ENV = "LRSEARCH_CIFAR_URL"
+DATA_DIR_ENV = "LRSEARCH_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class CifarArchive:
+    """Where one data set comes from and how its folder is laid out."""
+
+    filename: str
+    md5: str
+    folder: str
+    train_files: tuple[str, ...]
+    test_files: tuple[str, ...]
+    label_key: str
+    num_classes: int
+
+
+ARCHIVES = {
+    "cifar10": CifarArchive("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a",
+                            "cifar-10-batches-py",
+                            tuple(f"data_batch_{i}" for i in range(1, 6)), ("test_batch",),
+                            "labels", 10),
+    "cifar100": CifarArchive("cifar-100-python.tar.gz", "eb9058c3a382ffc7106e4002c42a8d85",
+                             "cifar-100-python", ("train",), ("test",), "fine_labels", 100),
+}
+
+
+def default_data_dir() -> Path:
+    """``$LRSEARCH_DATA_DIR`` if set, else ``~/.cache/lrsearch/data``."""
+    return Path(os.environ.get(DATA_DIR_ENV) or Path.home() / ".cache" / "lrsearch" / "data")
+
+
+def _candidates(root: Path, archive: CifarArchive) -> list[Path]:
+    # The root may be the data folder itself or the folder that holds it.
+    return [root / archive.folder, root] if root.name != archive.folder else [root]
+
+
+def _complete(folder: Path, archive: CifarArchive) -> bool:
+    return all((folder / name).is_file() for name in archive.train_files + archive.test_files)
+
+
+def find_or_download(dataset: str, root: Path, download: bool, *, base_url: str | None = None,
+                     md5: str | None = None) -> Path:
+    """The folder holding ``dataset``'s pickles, downloading the archive into ``root`` if needed.
+
+    Args:
+        dataset: ``"cifar10"`` or ``"cifar100"``.
+        root: The data directory (or the data folder itself, e.g. ``.../cifar-10-batches-py``).
+        download: Download when not found.
+        base_url: Where the archive lives (default ``$LRSEARCH_CIFAR_URL``, else the official
+            site); the file name is appended.
+        md5: The archive's expected md5 (default: the official one).
+
+    Raises:
+        DataError: Not found and not downloadable, saying where it looked and how to supply it.
+    """
+    archive = ARCHIVES[dataset]
+    for folder in _candidates(root, archive):
+        if _complete(folder, archive):
+            return folder
+    looked = ", ".join(str(f) for f in _candidates(root, archive))
+    if not download:
+        raise DataError(f"{dataset}: not found (looked in {looked}); {_how_to_supply(archive)}")
+    _download(archive, root, base_url, md5)
+    if not _complete(root / archive.folder, archive):
+        raise DataError(f"{dataset}: the archive {archive.filename} did not contain "
+                        f"{archive.folder}/ with {list(archive.train_files + archive.test_files)}")
+    return root / archive.folder
+
+
+def _how_to_supply(archive: CifarArchive) -> str:
+    return (f"supply it by putting an existing {archive.folder}/ folder in the data directory "
+            f"(--data-dir or ${DATA_DIR_ENV}), or by allowing the download of {archive.filename} "
+            f"(network access to {DEFAULT_URL} or a mirror in ${URL_ENV})")
+
+
+def _download(archive: CifarArchive, root: Path, base_url: str | None, md5: str | None) -> None:
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    base = base_url or os.environ.get(URL_ENV) or DEFAULT_URL
+    url = base.rstrip("/") + "/" + archive.filename
+    expected_md5 = md5 or archive.md5
+    try:
+        download_and_extract_archive(url, str(root), filename=archive.filename,
+                                     md5=expected_md5)
+    except RuntimeError as exc:  # torchvision's md5 check: "File not found or corrupted."
+        raise DataError(f"{url}: downloaded to {root / archive.filename} but its md5 is not "
+                        f"{expected_md5} ({exc}); delete the file and retry, or "
+                        f"{_how_to_supply(archive)}") from None
+    except (OSError, ValueError) as exc:  # URLError, socket errors; ValueError: a bad URL
+        raise DataError(f"{url}: download failed ({exc}); no {archive.folder}/ found in "
+                        f"{root}; {_how_to_supply(archive)}") from None
+
+
+def _read_pickle(path: Path, label_key: str) -> tuple[np.ndarray, list[int]]:
+    try:
+        with open(path, "rb") as handle:
+            entry = pickle.load(handle, encoding="latin1")
+        return entry["data"], entry[label_key]
+    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: not a CIFAR batch pickle with 'data' and {label_key!r} "
+                        f"({type(exc).__name__}: {exc})") from None
+
+
+def read_split(folder: Path, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split as ``(images uint8 [N, 3, 32, 32], labels int64 [N])``, shapes checked."""
+    archive = ARCHIVES[dataset]
+    images, labels = [], []
+    for name in archive.train_files if train else archive.test_files:
+        data, batch_labels = _read_pickle(folder / name, archive.label_key)
+        data = np.asarray(data)
+        if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+            raise DataError(f"{folder / name}: data has dtype {data.dtype} and shape "
+                            f"{data.shape}; must be uint8 with shape (N, 3072)")
+        if len(batch_labels) != data.shape[0]:
+            raise DataError(f"{folder / name}: {len(batch_labels)} labels for "
+                            f"{data.shape[0]} images; must be one label per image")
+        images.append(torch.from_numpy(data.reshape(-1, 3, 32, 32)))
+        labels.append(torch.as_tensor(batch_labels, dtype=torch.int64))
+    x, y = torch.cat(images), torch.cat(labels)
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= archive.num_classes):
+        raise DataError(f"{folder}: labels range over [{int(y.min())}, {int(y.max())}]; "
+                        f"{dataset} labels must be in [0, {archive.num_classes - 1}]")
+    return x, y

@@ -1,0 +1,143 @@
+"""``train``: one model, one schedule spec, per-epoch results and a callback for pruning."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from typing import Any
+
+from lrsearch.errors import DivergedError
+from lrsearch.schedules import ScheduleSpec
+from lrsearch.train._checkpoint import load_checkpoint, save_checkpoint
+from lrsearch.train._data import CifarData, load_data
+from lrsearch.train._device import device_name, resolve_device
+from lrsearch.train._run import TrainingRun
+from lrsearch.train._settings import (
+    DataSettings,
+    EpochResult,
+    OptimizerSettings,
+    TrainResult,
+    TrainSettings,
+)
+
+__all__ = ["train"]
+
+
+def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSettings,
+          data: DataSettings | CifarData, *,
+          on_epoch: Callable[[EpochResult], None] | None = None,
+          checkpoint_path: str | os.PathLike | None = None,
+          evaluate_test: bool = False) -> TrainResult:
+    """Train one model with one schedule; evaluate on the validation split after each epoch.
+
+    ``total_steps = epochs * steps_per_epoch`` with ``steps_per_epoch = n_train // batch_size``
+    (at least 1; the last partial batch is dropped). The scheduler is ``spec.to_torch`` on that
+    length, stepped after every optimizer step; a metric-driven spec (``plateau``) is also fed
+    the validation loss (mode ``min``) or accuracy (mode ``max``) after each evaluation.
+
+    Args:
+        spec: The schedule (its ``total_steps`` is replaced by the run's).
+        optimizer: Optimizer settings.
+        training: Model, epochs, batch size, device, precision, seed.
+        data: Data settings (loaded with :func:`load_data`, cached) or data already loaded.
+        on_epoch: Called with each :class:`EpochResult`; whatever it raises (e.g.
+            ``optuna.TrialPruned``) propagates unchanged.
+        checkpoint_path: Save a checkpoint there after each epoch; if the file exists, resume
+            from it. On resume, ``on_epoch`` is first called again for each restored epoch, in
+            order, so a new trial can report them. On a CPU the result equals an uninterrupted
+            run's.
+        evaluate_test: Also evaluate the test split at the end (``test_loss``/``test_acc``).
+
+    Raises:
+        DivergedError: At the first NaN/inf training loss, or one above 100 times a uniform
+            guess's (``100 * ln(num_classes)``), or a non-finite validation loss; saying
+            epoch, step and loss.
+        DataError: The data cannot be found or read.
+        TrainingError: Bad settings (unknown model, device...) or a checkpoint of another run.
+
+    Example:
+        >>> spec = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, params={"final_ratio": 0})
+        >>> result = train(spec, OptimizerSettings(), TrainSettings(epochs=1, batch_size=64),
+        ...                DataSettings(dataset="fake", val_size=64, train_subset=128))
+        >>> result.total_steps, len(result.epochs), round(result.lr_curve[0][1], 6)
+        (2, 1, 0.05)
+    """
+    device = resolve_device(training.device)
+    if isinstance(data, DataSettings):
+        data = load_data(data, device)
+    elif data.device != device:
+        data = _moved(data, device)
+    run = TrainingRun(spec, optimizer, training, data)
+    fingerprint = _fingerprint(spec, run.total_steps, optimizer, training, data)
+    epochs = _resume(run, checkpoint_path, fingerprint, on_epoch)
+    restored_epochs = len(epochs)
+    start = time.perf_counter()
+    train_seconds = 0.0
+    for epoch in range(restored_epochs + 1, training.epochs + 1):
+        result, seconds = _one_epoch(run, epoch)
+        train_seconds += seconds
+        epochs.append(result)
+        if checkpoint_path is not None:
+            save_checkpoint(checkpoint_path, {"fingerprint": fingerprint, **run.state_dict(),
+                                              "epochs": [asdict(e) for e in epochs]})
+        if on_epoch is not None:
+            on_epoch(result)
+    test_loss = test_acc = None
+    if evaluate_test:
+        test_loss, test_acc = run.evaluate(data.test_x, data.test_y)
+    images = (training.epochs - restored_epochs) * run.images_per_epoch
+    return TrainResult(
+        epochs=epochs, lr_curve=list(run.lr_curve), total_steps=run.total_steps,
+        steps_per_epoch=run.steps_per_epoch, seconds=time.perf_counter() - start,
+        images_per_second=images / train_seconds if train_seconds > 0 else 0.0,
+        seed=training.seed, device_name=device_name(device),
+        test_loss=test_loss, test_acc=test_acc)
+
+
+def _one_epoch(run: TrainingRun, epoch: int) -> tuple[EpochResult, float]:
+    """Train and evaluate one epoch; return its result and the seconds of its steps."""
+    start = time.perf_counter()
+    train_loss, train_acc, lr, train_seconds = run.train_epoch(epoch)
+    val_loss, val_acc = run.evaluate(run.data.val_x, run.data.val_y)
+    if not math.isfinite(val_loss):
+        raise DivergedError(f"training diverged: validation loss {val_loss} after epoch {epoch} "
+                            f"(step {run.step}); the LR was {lr:.4g}", epoch=epoch, step=run.step)
+    run.feed_metric(val_loss, val_acc)
+    result = EpochResult(epoch=epoch, step=run.step, train_loss=train_loss, train_acc=train_acc,
+                         val_loss=val_loss, val_acc=val_acc, lr=lr,
+                         seconds=time.perf_counter() - start)
+    return result, train_seconds
+
+
+def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike | None,
+            fingerprint: dict[str, Any],
+            on_epoch: Callable[[EpochResult], None] | None) -> list[EpochResult]:
+    """Restore ``run`` from the checkpoint if there is one; replay its epochs to ``on_epoch``."""
+    state = load_checkpoint(checkpoint_path, fingerprint) if checkpoint_path else None
+    if state is None:
+        return []
+    run.load_state_dict(state)
+    epochs = [EpochResult(**e) for e in state["epochs"]]
+    for result in epochs:
+        if on_epoch is not None:
+            on_epoch(result)
+    return epochs
+
+
+def _fingerprint(spec: ScheduleSpec, total_steps: int, optimizer: OptimizerSettings,
+                 training: TrainSettings, data: CifarData) -> dict[str, Any]:
+    """What must match for a checkpoint to be resumed (device and compile may change)."""
+    settings = {k: v for k, v in asdict(training).items() if k not in ("device", "compile")}
+    return {"spec": spec.with_total_steps(total_steps).to_dict(),
+            "optimizer": asdict(optimizer), "training": settings,
+            "data": {"dataset": data.dataset, "num_classes": data.num_classes,
+                     "train": len(data.train_y), "val": len(data.val_y)}}
+
+
+def _moved(data: CifarData, device) -> CifarData:
+    tensors = {name: getattr(data, name).to(device) for name in
+               ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")}
+    return replace(data, **tensors)

@@ -1,0 +1,181 @@
+"""One training run's moving parts: model, optimizer, scheduler, data order, and its epochs.
+
+:class:`TrainingRun` owns the hot path (one epoch of optimizer steps) and evaluation; the
+orchestration around it (callbacks, checkpoints, results) lives in ``_loop.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from lrsearch.errors import DivergedError
+from lrsearch.schedules import ScheduleSpec
+from lrsearch.train._augment import Normalize, augment_epoch
+from lrsearch.train._data import CifarData
+from lrsearch.train._device import autocast_dtype
+from lrsearch.train._models import build_model
+from lrsearch.train._optim import build_optimizer
+from lrsearch.train._settings import OptimizerSettings, TrainSettings
+
+__all__ = ["TrainingRun", "EVAL_BATCH_SIZE"]
+
+EVAL_BATCH_SIZE = 1024  # images per evaluation batch (no gradients, so larger than training's)
+# Steps between two NaN/inf checks of the loss. Each check waits for the device; on a CPU that
+# costs nothing, on a GPU it would stall the queue every step.
+_CHECK_EVERY_STEPS = {"cpu": 1, "cuda": 8}
+# A loss this many times a uniform guess's (ln num_classes) counts as diverged, like NaN/inf:
+# no run that is still learning gets there, and an exploded one may stay finite for epochs.
+_MAX_LOSS_RATIO = 100
+
+
+class TrainingRun:
+    """Everything one run needs, built from its settings, seeded.
+
+    Args:
+        spec: The schedule; laid onto ``total_steps = epochs * steps_per_epoch``.
+        optimizer_settings: Optimizer and its hyperparameters.
+        training: Model, epochs, batch size, precision, seed.
+        data: The data, already on the training device.
+    """
+
+    def __init__(self, spec: ScheduleSpec, optimizer_settings: OptimizerSettings,
+                 training: TrainSettings, data: CifarData) -> None:
+        self.data, self.training, self.device = data, training, data.device
+        self.steps_per_epoch = max(1, len(data.train_y) // training.batch_size)
+        # Fewer training images than one batch: one smaller batch per epoch.
+        self.images_per_epoch = self.steps_per_epoch * min(training.batch_size, len(data.train_y))
+        self.total_steps = training.epochs * self.steps_per_epoch
+        on_gpu = self.device.type == "cuda"
+        if on_gpu:
+            torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest kernels once
+        # Seed the weights without touching the caller's RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(training.seed)
+            model = build_model(training.model, data.num_classes)
+        # channels_last: faster convolutions on GPUs, and measured faster on CPUs as well.
+        self.model = model.to(self.device, memory_format=torch.channels_last)
+        self.forward = torch.compile(self.model) if training.compile else self.model
+        self.optimizer = build_optimizer(self.model, optimizer_settings, spec.peak_lr)
+        self.scheduler = spec.to_torch(self.optimizer, total_steps=self.total_steps)
+        self.metric_driven = spec.info.metric_driven
+        self.plateau_mode = spec.params.get("mode") if self.metric_driven else None
+        self.generator = torch.Generator(device=self.device).manual_seed(training.seed)
+        self.normalize = Normalize(data.mean, data.std, self.device, channels_last=True)
+        self.dtype = autocast_dtype(training.precision, self.device)
+        self.check_every = _CHECK_EVERY_STEPS.get(self.device.type, 1)
+        self.max_loss = _MAX_LOSS_RATIO * math.log(data.num_classes)
+        self.step = 0
+        self.lr_curve: list[tuple[int, float]] = []
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast when the precision asks for it, else nothing."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def _record_lr(self) -> float:
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        every = self.training.lr_record_every
+        if self.step % every == 0 or self.step == self.total_steps - 1:
+            self.lr_curve.append((self.step, lr))
+        return lr
+
+    def _check_diverged(self, pending: list[torch.Tensor], epoch: int) -> None:
+        losses = torch.stack(pending).float().cpu()
+        bad = (~torch.isfinite(losses) | (losses > self.max_loss)).nonzero()
+        if len(bad):
+            first = int(bad[0])
+            loss, step = float(losses[first]), self.step - len(pending) + 1 + first
+            why = "" if not math.isfinite(loss) else (
+                f", above the limit {self.max_loss:.4g} (= {_MAX_LOSS_RATIO} x the loss of a "
+                f"uniform guess)")
+            raise DivergedError(
+                f"training diverged: loss {loss:.4g} at step {step} (epoch {epoch}, step "
+                f"{step - (epoch - 1) * self.steps_per_epoch + 1} of {self.steps_per_epoch})"
+                f"{why}; the LR was {self.optimizer.param_groups[0]['lr']:.4g}",
+                epoch=epoch, step=step)
+        pending.clear()
+
+    def train_epoch(self, epoch: int) -> tuple[float, float, float, float]:
+        """One pass of ``steps_per_epoch`` optimizer steps over the augmented, shuffled data.
+
+        Returns:
+            ``(train_loss, train_acc, lr, seconds)``: mean loss and accuracy over the epoch's
+            images, group 0's LR of the last step, and the wall time of the steps.
+
+        Raises:
+            DivergedError: At the first NaN/inf loss found, or one above ``100 * ln(classes)``.
+        """
+        start = time.perf_counter()
+        self.model.train()
+        batch, data = self.training.batch_size, self.data
+        train_x, train_y = augment_epoch(data.train_x, data.train_y, self.generator)
+        order = torch.randperm(len(train_y), device=self.device, generator=self.generator)
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        pending: list[torch.Tensor] = []
+        for index in range(self.steps_per_epoch):
+            rows = order[index * batch:(index + 1) * batch]
+            # index_select copies whole images: far faster than train_x[rows] on a CPU.
+            images = self.normalize(train_x.index_select(0, rows))
+            labels = train_y.index_select(0, rows)
+            lr = self._record_lr()
+            with self.autocast():
+                logits = self.forward(images)
+                loss = F.cross_entropy(logits, labels)
+            pending.append(loss.detach())
+            if len(pending) >= self.check_every or index == self.steps_per_epoch - 1:
+                # Before the update: checked every step (CPU), a bad loss never reaches the weights.
+                self._check_diverged(pending, epoch)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.scheduler.step()
+            self.step += 1
+            loss_sum += loss.detach().float() * len(labels)
+            correct += (logits.detach().argmax(1) == labels).sum()
+        seen = self.images_per_epoch
+        train_loss, train_acc = loss_sum.item() / seen, correct.item() / seen
+        return train_loss, train_acc, lr, time.perf_counter() - start
+
+    @torch.no_grad()
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+        """``(mean loss, accuracy)`` on un-augmented ``images``, in eval mode."""
+        self.model.eval()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        for begin in range(0, len(labels), EVAL_BATCH_SIZE):
+            batch_labels = labels[begin:begin + EVAL_BATCH_SIZE]
+            with self.autocast():
+                logits = self.forward(self.normalize(images[begin:begin + EVAL_BATCH_SIZE]))
+            loss_sum += F.cross_entropy(logits.float(), batch_labels, reduction="sum")
+            correct += (logits.argmax(1) == batch_labels).sum()
+        count = max(1, len(labels))
+        return loss_sum.item() / count, correct.item() / count
+
+    def feed_metric(self, val_loss: float, val_acc: float) -> None:
+        """Give a metric-driven scheduler (plateau) its metric: loss for min, accuracy for max."""
+        if self.metric_driven:
+            self.scheduler.step(val_acc if self.plateau_mode == "max" else val_loss)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Weights, optimizer, scheduler, step, LR curve and the data RNG's state."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "step": self.step,
+                "lr_curve": [[s, lr] for s, lr in self.lr_curve],
+                "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` saved."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step = int(state["step"])
+        self.lr_curve = [(int(s), float(lr)) for s, lr in state["lr_curve"]]
+        self.generator.set_state(state["generator"])

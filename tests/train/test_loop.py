@@ -1,0 +1,150 @@
+"""Real tiny training runs on the CPU: LRs, plateau, reproducibility, NaN, callbacks, test set."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from lrsearch.errors import DivergedError, TrainingError
+from lrsearch.schedules import ScheduleSpec
+from lrsearch.train import (
+    DataSettings,
+    OptimizerSettings,
+    TrainSettings,
+    load_data,
+    resolve_device,
+    train,
+)
+from lrsearch.train._run import TrainingRun
+
+ONECYCLE = {"pct_start": 0.3, "div_factor": 10.0, "final_div_factor": 100.0, "anneal": "cos",
+            "three_phase": False}
+TINY = TrainSettings(epochs=2, batch_size=64, device="cpu", lr_record_every=1)
+
+
+def _plateau(mode: str, patience: int = 0) -> ScheduleSpec:
+    return ScheduleSpec("plateau", peak_lr=0.1, total_steps=1, params={
+        "factor": 0.5, "patience": patience, "threshold": 1e-4, "threshold_mode": "rel",
+        "cooldown": 0, "min_ratio": 0.0, "mode": mode})
+
+
+def _without_timings(result) -> dict:
+    data = result.to_dict()
+    for key in ("seconds", "images_per_second"):
+        data.pop(key)
+    for epoch in data["epochs"]:
+        epoch.pop("seconds")
+    return data
+
+
+def test_lr_used_at_every_step_is_the_spec_lr(fake_data: DataSettings) -> None:
+    spec = ScheduleSpec("onecycle", peak_lr=0.2, total_steps=1, warmup_frac=0.25,
+                        params=ONECYCLE)
+    result = train(spec, OptimizerSettings(head_lr_mult=0.5), TINY, fake_data)
+    assert (result.steps_per_epoch, result.total_steps) == (4, 8)
+    laid = spec.with_total_steps(8)
+    assert [s for s, _ in result.lr_curve] == list(range(8))
+    for step, lr in result.lr_curve:
+        assert lr == pytest.approx(laid.lr(step), rel=1e-9)
+
+
+def test_lr_curve_is_sparse_with_first_and_last_step(fake_data: DataSettings) -> None:
+    spec = ScheduleSpec("cosine", peak_lr=0.1, total_steps=1, params={"final_ratio": 0.0})
+    settings = TrainSettings(epochs=3, batch_size=32, device="cpu", lr_record_every=5)
+    result = train(spec, OptimizerSettings(), settings, fake_data)
+    assert [s for s, _ in result.lr_curve] == [0, 5, 10, 15, 20, 23]
+
+
+def test_same_seed_same_result_bitwise(fake_data: DataSettings) -> None:
+    spec = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, params={"final_ratio": 0.0})
+    first = train(spec, OptimizerSettings(), TINY, fake_data)
+    again = train(spec, OptimizerSettings(), TINY, fake_data)
+    other = train(spec, OptimizerSettings(), TrainSettings(**{**TINY.__dict__, "seed": 1}),
+                  fake_data)
+    assert _without_timings(first) == _without_timings(again)
+    assert first.epochs[-1].train_loss != other.epochs[-1].train_loss
+
+
+def test_same_seed_same_weights_bitwise(fake_data: DataSettings) -> None:
+    data = load_data(fake_data)
+    spec = ScheduleSpec("constant", peak_lr=0.05, total_steps=1)
+    runs = [TrainingRun(spec, OptimizerSettings(name="ranger"), TINY, data) for _ in range(2)]
+    for run in runs:
+        run.train_epoch(1)
+    for a, b in zip(runs[0].model.state_dict().values(), runs[1].model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(("mode", "expected_lrs"), [("min", [0.1, 0.1, 0.05, 0.025]),
+                                                    ("max", [0.1, 0.1, 0.1, 0.1])])
+def test_plateau_is_fed_the_metric_of_its_mode(fake_data, monkeypatch, mode, expected_lrs):
+    # The loss stays flat while the accuracy improves: only mode "min" (loss) sees a plateau.
+    evaluations = iter([(1.0, 0.1), (1.0, 0.2), (1.0, 0.3), (1.0, 0.4)])
+    monkeypatch.setattr(TrainingRun, "evaluate", lambda self, x, y: next(evaluations))
+    settings = TrainSettings(epochs=4, batch_size=128, device="cpu")
+    result = train(_plateau(mode), OptimizerSettings(), settings, fake_data)
+    # Epoch e's LR follows the metrics of the epochs before it; patience 0 reduces at the
+    # first evaluation without improvement (the first one only sets the best value).
+    assert [e.lr for e in result.epochs] == pytest.approx(expected_lrs)
+
+
+def test_nan_loss_stops_the_run_with_epoch_and_step(fake_data: DataSettings) -> None:
+    spec = ScheduleSpec("constant", peak_lr=1e20, total_steps=1)
+    with pytest.raises(DivergedError, match=r"loss nan at step \d+ \(epoch 1") as info:
+        train(spec, OptimizerSettings(name="adam"), TINY, fake_data)
+    assert info.value.epoch == 1 and 0 < info.value.step < 4
+
+
+def test_exploded_but_finite_loss_also_counts_as_diverged(fake_data: DataSettings) -> None:
+    spec = ScheduleSpec("constant", peak_lr=1e4, total_steps=1)
+    with pytest.raises(DivergedError, match=r"above the limit 230\.3 \(= 100 x the loss of"):
+        train(spec, OptimizerSettings(), TINY, fake_data)
+
+
+def test_callback_exceptions_propagate_unchanged(fake_data: DataSettings) -> None:
+    class Pruned(Exception):
+        pass
+
+    seen = []
+
+    def on_epoch(result) -> None:
+        seen.append(result)
+        raise Pruned("prune me")
+
+    spec = ScheduleSpec("constant", peak_lr=0.05, total_steps=1)
+    with pytest.raises(Pruned, match="prune me"):
+        train(spec, OptimizerSettings(), TINY, fake_data, on_epoch=on_epoch)
+    assert [r.epoch for r in seen] == [1] and seen[0].step == 4
+
+
+def test_result_is_plain_json_and_test_set_only_when_asked(fake_data: DataSettings) -> None:
+    spec = ScheduleSpec("constant", peak_lr=0.05, total_steps=1)
+    settings = TrainSettings(epochs=1, batch_size=64, device="cpu")
+    plain = train(spec, OptimizerSettings(), settings, fake_data)
+    assert plain.test_loss is None and plain.test_acc is None
+    tested = train(spec, OptimizerSettings(), settings, load_data(fake_data),
+                   evaluate_test=True)
+    assert math.isfinite(tested.test_loss) and 0 <= tested.test_acc <= 1
+    data = tested.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["seed"] == 0 and data["device_name"] == "cpu"
+    assert tested.images_per_second > 0
+
+
+def test_bad_training_settings() -> None:
+    with pytest.raises(TrainingError, match=r"epochs: got 0; must be an integer >= 1"):
+        TrainSettings(epochs=0)
+    with pytest.raises(TrainingError, match=r"device: got 'tpu'"):
+        resolve_device("tpu")
+
+
+def test_above_chance_on_the_shared_cifar10_copy(shared_cifar10) -> None:
+    data = DataSettings(data_dir=str(shared_cifar10), val_size=500, train_subset=2048)
+    spec = ScheduleSpec("onecycle", peak_lr=0.1, total_steps=1, params=ONECYCLE)
+    settings = TrainSettings(epochs=1, batch_size=64, device="cpu")
+    result = train(spec, OptimizerSettings(), settings, data, evaluate_test=True)
+    assert result.epochs[-1].val_acc > 0.2  # chance: 0.1
+    assert result.test_acc > 0.2
