@@ -1,0 +1,192 @@
+"""The ``lrsearch`` command line: thin wrappers that parse, call the library and print.
+
+Only lrsearch's own errors are caught (one clear message, exit code 1); ``--debug`` shows the
+traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from lrsearch import __version__
+from lrsearch.errors import LrsearchError
+
+
+def friendly_errors(func):
+    """Turn an :class:`LrsearchError` into a one-message exit (traceback only with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except LrsearchError as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(__version__, prog_name="lrsearch")
+@click.option("--debug", is_flag=True, help="Show tracebacks of lrsearch's own errors.")
+def main(debug: bool) -> None:
+    """Find the best learning-rate schedule for a model, and take it home."""
+
+
+@main.command()
+def families() -> None:
+    """List the schedule families, their parameters, valid ranges and search ranges."""
+    from lrsearch.schedules import list_families
+
+    for info in list_families():
+        torch_name = f"  (= torch {info.torch_equivalent})" if info.torch_equivalent else ""
+        click.secho(f"{info.name}: {info.summary}{torch_name}", bold=True)
+        for param in info.params:
+            click.echo(f"    {param.name}: {param.help}; {param.rule()}; default {param.default!r}")
+
+
+@main.command()
+@click.argument("spec_path", type=click.Path(dir_okay=False))
+@click.option("--code", is_flag=True, help="Print the spec as standalone PyTorch code.")
+@click.option("--steps", type=int, default=None, help="Lay the spec onto this many steps.")
+@friendly_errors
+def show(spec_path: str, code: bool, steps: int | None) -> None:
+    """Check a schedule spec JSON and print it (or its PyTorch code)."""
+    from lrsearch.schedules import load_spec
+
+    spec = load_spec(spec_path)
+    if steps is not None:
+        spec = spec.with_total_steps(steps)
+    click.echo(spec.to_torch_code() if code else json.dumps(spec.to_dict(), indent=2))
+
+
+@main.command()
+@click.argument("study_file", type=click.Path(dir_okay=False))
+@friendly_errors
+def validate(study_file: str) -> None:
+    """Check a study file and list every problem at once (nothing is run or stored)."""
+    from lrsearch.config import load_study
+    from lrsearch.search import SearchSpace
+
+    config = load_study(study_file)
+    space = SearchSpace.from_config(config).as_dict()
+    click.echo(f"{study_file}: ok; study {config.name!r}, {config.n_trials} trials of "
+               f"{config.training.epochs} epochs ({config.model} on {config.data.dataset}), "
+               f"families {list(space['families'])}, optimizers {list(space['optimizers'])}, "
+               f"{len(config.baselines)} baseline(s)")
+
+
+@main.command()
+@click.argument("study_file", type=click.Path(dir_okay=False))
+@click.option("--storage", help="SQLAlchemy URL of the study storage (overrides the file).")
+@click.option("--n-trials", type=click.IntRange(min=1), help="Finished trials in all.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Start no trial after this many seconds.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Training device.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder of the data set.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes on this machine (needs PostgreSQL or MySQL storage).")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option("--worker-index", type=int, default=0, hidden=True)
+@friendly_errors
+def run(study_file: str, storage: str | None, n_trials: int | None, timeout: float | None,
+        device: str | None, data_dir: str | None, workers: int, quiet: bool,
+        worker_index: int) -> None:
+    """Run or resume a study (the same name and storage resume it)."""
+    from lrsearch.config import load_study
+    from lrsearch.search import check_workers, run_study, run_workers
+
+    overrides = {"storage": storage, "n_trials": n_trials, "timeout_s": timeout,
+                 "training.device": device, "data.data_dir": data_dir}
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    config = load_study(study_file, overrides)
+    check_workers(config, workers)
+    progress = "off" if quiet else None
+    try:
+        if workers > 1:
+            debug = bool(click.get_current_context().find_root().params.get("debug"))
+            summary, code = run_workers(config, study_file, overrides, workers, debug=debug,
+                                        progress=progress)
+        else:
+            summary = run_study(config, worker_index=worker_index, progress=progress)
+            code = 130 if summary.interrupted else 0
+    except KeyboardInterrupt:
+        click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
+        sys.exit(130)
+    if not quiet:
+        best = ("no completed trial yet" if summary.best_value is None else
+                f"best {config.metric} {summary.best_value:.4f} (trial {summary.best_trial}, "
+                f"{summary.best_family})")
+        click.echo(f"study {summary.study_name!r} in {summary.storage}: {summary.complete} "
+                   f"complete, {summary.pruned} pruned, {summary.failed} failed; {best}")
+    if summary.interrupted:
+        click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--storage", required=True, help="SQLAlchemy URL of the study storage.")
+@click.option("--study", "study_name", required=True, help="Name of the study.")
+@click.option("--out", default="report.html", show_default=True,
+              type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option("--top", "top_k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many of the best trials to detail.")
+@friendly_errors
+def report(storage: str, study_name: str, out: str, top_k: int) -> None:
+    """Write a self-contained HTML report of a study (opens offline)."""
+    from lrsearch.report import extract_report, load_report_study, write_report
+    from lrsearch.search import redact_url
+
+    study = load_report_study(storage, study_name)
+    data = extract_report(study, top_k, storage=redact_url(storage))
+    path = write_report(data, out)
+    best = ("no complete trial yet" if data.best is None else
+            f"best {data.metric} {data.best.value:.4f} (trial {data.best.number}, "
+            f"{data.best.family})")
+    margin = "" if data.margin is None else f", {data.margin:+.4f} over the best baseline"
+    click.echo(f"wrote {path}: {sum(data.counts.values())} trials; {best}{margin}")
+
+
+@main.command()
+@click.option("--storage", required=True, help="SQLAlchemy URL of the study storage.")
+@click.option("--study", "study_name", required=True, help="Name of the study.")
+@click.option("--out", "out_dir", default=".", show_default=True,
+              type=click.Path(file_okay=False), help="Folder to write the two files into.")
+@click.option("--trial", type=click.IntRange(min=0), default=None,
+              help="Export this trial instead of the best complete one.")
+@friendly_errors
+def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> None:
+    """Write best_schedule.json (spec + optimizer) and best_schedule.py (plain PyTorch)."""
+    from lrsearch.report import export_best, load_report_study, write_export
+    from lrsearch.search import redact_url
+
+    study = load_report_study(storage, study_name)
+    result = write_export(export_best(study, trial, storage=redact_url(storage)), out_dir)
+    source = result.document["source"]
+    click.echo(f"trial {source['trial']} ({result.spec.family}, {source['metric']} "
+               f"{source['value']}): wrote " + ", ".join(str(p) for p in result.paths))
+
+
+@main.command()
+@click.option("--storage", required=True, help="SQLAlchemy URL of the study storage.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--no-refresh", is_flag=True,
+              help="Do not re-save lrsearch's figures into the studies first.")
+@friendly_errors
+def dashboard(storage: str, host: str, port: int, no_refresh: bool) -> None:
+    """Start optuna-dashboard on the storage (Ctrl-C stops it)."""
+    from lrsearch.report import serve_dashboard
+
+    click.echo(f"optuna-dashboard on http://{host}:{port}/ (Ctrl-C to stop)")
+    serve_dashboard(storage, host=host, port=port, refresh=not no_refresh)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

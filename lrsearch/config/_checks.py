@@ -1,0 +1,130 @@
+"""Checks of a parsed study that pydantic's types cannot express; each returns problem lines.
+
+Every problem names the dotted path, the value received and the rule, like pydantic's own
+errors after :mod:`lrsearch.config._loader` has reworded them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrsearch.config._families import FINAL_KNOT_HIGH, FamilySearch, resolve_families
+from lrsearch.config._models import Range, StudyConfig
+
+__all__ = ["check_study", "baseline_params", "optimizer_space"]
+
+def check_study(config: StudyConfig) -> tuple[list[FamilySearch], list[str]]:
+    """Every semantic problem of ``config``; also returns the resolved families."""
+    problems = []
+    expected = "maximize" if config.metric == "val_acc" else "minimize"
+    if config.direction not in (None, expected):
+        problems.append(f"direction: got {config.direction!r}; must be {expected!r} for metric "
+                        f"{config.metric!r} (or left out)")
+    if config.n_trials is None and config.timeout_s is None:
+        problems.append("n_trials: got null with timeout_s null; set n_trials, timeout_s or "
+                        "both, so the study ends")
+    space = config.search_space
+    families, family_problems = resolve_families(space.families, "search_space.families")
+    problems += family_problems
+    if not family_problems:
+        problems += _check_baselines(config, families)
+    return families, problems
+
+
+def optimizer_space(config: StudyConfig) -> dict[str, Any]:
+    """The searched optimizers, ``name -> OptimizerSpace`` (defaults filled as empty)."""
+    from lrsearch.config._models import OptimizerSpace
+
+    optimizers = config.search_space.optimizers
+    if isinstance(optimizers, list):
+        return {name: OptimizerSpace() for name in optimizers}
+    return {name: opt or OptimizerSpace() for name, opt in optimizers.items()}
+
+
+def _within(value: float, searched: Any) -> bool:
+    if isinstance(searched, Range):
+        return searched.low <= value <= searched.high
+    return value == searched
+
+
+def _check_baselines(config: StudyConfig, families: list[FamilySearch]) -> list[str]:
+    problems = []
+    by_name = {f.name: f for f in families}
+    optimizers = optimizer_space(config)
+    seen = set()
+    for i, baseline in enumerate(config.baselines):
+        path = f"baselines.{i}"
+        if baseline.name in seen:
+            problems.append(f"{path}.name: got {baseline.name!r}; baseline names must be unique")
+        seen.add(baseline.name)
+        family = by_name.get(baseline.family)
+        if family is None:
+            problems.append(f"{path}.family: got {baseline.family!r}; must be one of the "
+                            f"searched families {list(by_name)}")
+            continue
+        problems += baseline_params(baseline.params, family, f"{path}.params")[1]
+        optimizer = baseline.optimizer or next(iter(optimizers))
+        if optimizer not in optimizers:
+            problems.append(f"{path}.optimizer: got {optimizer!r}; must be one of the searched "
+                            f"optimizers {list(optimizers)}")
+            continue
+        peak = optimizers[optimizer].peak_lr or config.search_space.peak_lr
+        if baseline.peak_lr is not None and not _within(baseline.peak_lr, peak):
+            problems.append(f"{path}.peak_lr: got {baseline.peak_lr!r}; must lie in the searched "
+                            f"peak_lr of {optimizer!r}: {_show(peak)}")
+        warmup = config.search_space.warmup_frac
+        if baseline.warmup_frac is not None and not _within(baseline.warmup_frac, warmup):
+            problems.append(f"{path}.warmup_frac: got {baseline.warmup_frac!r}; must lie in the "
+                            f"searched warmup_frac: {_show(warmup)}")
+    return problems
+
+
+def _show(searched: Any) -> str:
+    if isinstance(searched, Range):
+        return f"[{searched.low:g}, {searched.high:g}]"
+    return f"fixed at {searched:g}"
+
+
+def baseline_params(params: dict[str, Any], family: FamilySearch, path: str
+                    ) -> tuple[dict[str, Any], list[str]]:
+    """A baseline's family parameters with defaults filled, checked against the search.
+
+    Returns ``(values, problems)``; a value must be one the search itself could sample, so the
+    baseline is an ordinary point of the study's search space.
+    """
+    from lrsearch.schedules import get_family
+
+    info = get_family(family.name)
+    problems = [f"{path}.{key}: unknown parameter of {family.name!r}; known parameters are "
+                f"{[p.name for p in info.params]}" for key in params
+                if key not in {p.name for p in info.params}]
+    values = {}
+    for param in info.params:
+        given = param.name in params
+        value, found = param.check(params[param.name] if given else param.default,
+                                   f"{path}.{param.name}")
+        problems += found
+        if found:
+            continue
+        values[param.name] = value
+        if not _sampleable(value, family.param(param.name)):
+            what = "got" if given else "the family default is"
+            problems.append(f"{path}.{param.name}: {what} {value!r}; must be a value the "
+                            f"search can sample ({family.param(param.name).as_dict()})")
+    return values, problems
+
+
+def _sampleable(value: Any, search: Any) -> bool:
+    if search.fixed is not None:
+        return value == search.fixed
+    if search.choices is not None:
+        return value in search.choices
+    if search.kind == "fractions":
+        return (search.min_count <= len(value) <= search.max_count
+                and all(search.low <= v <= search.high for v in value))
+    if search.kind == "knots":
+        positions = (0.0, *search.positions, 1.0)
+        return (tuple(p for p, _ in value) == positions and value[0][1] == 1.0
+                and all(search.low <= m <= search.high for _, m in value[1:-1])
+                and 0.0 <= value[-1][1] <= FINAL_KNOT_HIGH)
+    return search.low <= value <= search.high

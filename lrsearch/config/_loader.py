@@ -1,0 +1,167 @@
+"""Read a study YAML file into a checked :class:`StudyConfig`, reporting every problem at once.
+
+YAML syntax errors, pydantic's type errors and the semantic checks all end up in ONE
+:class:`~lrsearch.errors.ConfigError`, one line per problem: ``dotted.path: got VALUE; RULE``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from lrsearch.config._checks import check_study
+from lrsearch.config._families import resolve_families
+from lrsearch.config._models import UNION_TAGS, StudyConfig
+from lrsearch.errors import ConfigError
+
+__all__ = ["load_study", "parse_study"]
+
+
+def load_study(path: str | Path, overrides: dict[str, Any] | None = None) -> StudyConfig:
+    """Load, override and check a study file.
+
+    Args:
+        path: The YAML study file.
+        overrides: Dotted keys to set before checking, e.g. ``{"training.device": "cpu"}``
+            (``None`` values are ignored), so command-line options are checked like the file.
+
+    Raises:
+        ConfigError: Listing every problem of the file.
+
+    Example:
+        >>> import tempfile, os
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "s.yaml")
+        ...     _ = open(path, "w").write("name: demo\\nmodel: small_cnn\\n")
+        ...     load_study(path, {"n_trials": 3}).n_trials
+        3
+    """
+    source = f"study file {path}"
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the file ({exc.strerror or exc})"],
+                          source=source) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "yaml"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{where}: not valid YAML ({problem})"], source=source) from None
+    return parse_study(data, overrides, source=source)
+
+
+def parse_study(data: Any, overrides: dict[str, Any] | None = None,
+                source: str = "study file") -> StudyConfig:
+    """Check already-parsed study data (a dict); see :func:`load_study`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"(top level): got {type(data).__name__}; a study file must be a "
+                           f"mapping of keys such as name, data, training, search_space"],
+                          source=source)
+    data = _apply_overrides(data, overrides or {})
+    try:
+        config = StudyConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+        problems += _family_problems(data)
+        raise ConfigError(problems, source=source) from None
+    families, problems = check_study(config)
+    problems += _storage_problems(config.storage)
+    if problems:
+        raise ConfigError(problems, source=source)
+    if config.direction is None:
+        config.direction = "maximize" if config.metric == "val_acc" else "minimize"
+    return config
+
+
+def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            child = node.get(key)
+            node[key] = dict(child) if isinstance(child, dict) else {}
+            node = node[key]
+        node[leaf] = value
+    return data
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error["loc"] if part not in UNION_TAGS]
+    if loc and loc[-1] == "[key]":
+        loc.pop()
+        key_error = True
+    else:
+        key_error = False
+    path = ".".join(loc) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    message = message.replace("Input should be", "must be")
+    if error["type"] == "extra_forbidden":
+        known = _known_keys(error["loc"][:-1])
+        return f"{path}: unknown key; known keys here are {known}"
+    if error["type"] == "missing":
+        return f"{path}: missing; this key is required"
+    what = "got key" if key_error else "got"
+    return f"{path}: {what} {error.get('input')!r}; {message[:1].lower()}{message[1:]}"
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The fields of the model at ``loc`` (walking StudyConfig's fields), for extra keys."""
+    model: Any = StudyConfig
+    for part in loc:
+        if part in UNION_TAGS or isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if _is_model(model) else None
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+    return list(model.model_fields) if _is_model(model) else []
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside an annotation like ``Foo``, ``Foo | None``, ``list[Foo]``."""
+    if _is_model(annotation):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _family_problems(data: dict[str, Any]) -> list[str]:
+    """Family problems of raw data, so they are listed even when other keys are wrong."""
+    space = data.get("search_space")
+    families = space.get("families") if isinstance(space, dict) else None
+    if not isinstance(families, (list, dict)) or not all(isinstance(f, str) for f in families):
+        return []
+    if isinstance(families, dict) and not all(v is None or isinstance(v, dict)
+                                              for v in families.values()):
+        return []
+    return resolve_families(families, "search_space.families")[1]
+
+
+def _storage_problems(url: str) -> list[str]:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        return [f"storage: got {url!r}; must be a SQLAlchemy URL such as "
+                f"sqlite:///lrsearch.db, postgresql://user:password@host/db or "
+                f"mysql+pymysql://user:password@host/db"]
+    return []

@@ -1,0 +1,268 @@
+"""Pydantic models of a study file; unknown keys are rejected everywhere.
+
+The models check types and simple bounds. Checks that need the schedule family registry (the
+parameters of each family and their valid ranges) live in :mod:`lrsearch.config._families`, so
+this module knows nothing about schedules. Names of models, optimizers, datasets and precisions
+are repeated here as ``Literal`` types to keep ``lrsearch validate`` free of torch; a test checks
+they agree with :mod:`lrsearch.train`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+)
+
+__all__ = [
+    "BaselineConfig", "DataConfig", "OptimizerSpace", "PrunerConfig", "Range", "SamplerConfig",
+    "SearchSpaceConfig", "StorageOptions", "StudyConfig", "TrainingConfig",
+    "MODELS", "OPTIMIZERS", "DATASETS", "PRECISIONS", "SAMPLERS", "PRUNERS", "METRICS",
+]
+
+MODELS = ("small_cnn", "resnet20", "resnet56", "resnet18")
+OPTIMIZERS = ("sgd", "adam", "adamw", "amsgrad", "adamax", "radam", "ranger")
+DATASETS = ("cifar10", "cifar100", "fake")
+PRECISIONS = ("auto", "fp32", "bf16")
+SAMPLERS = ("tpe", "random", "gp", "cmaes", "qmc", "grid")
+PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "wilcoxon", "patient",
+           "none")
+METRICS = ("val_acc", "val_loss")
+
+DEFAULT_STORAGE = "sqlite:///lrsearch.db"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Range(_Strict):
+    """A searched number: sampled from ``[low, high]``, on a log scale when ``log``."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    @field_validator("high")
+    @classmethod
+    def _high_not_below_low(cls, high: float, info: ValidationInfo) -> float:
+        low = info.data.get("low")
+        if low is not None and high < low:
+            raise ValueError(f"must be >= low ({low:g})")
+        return high
+
+    @field_validator("log")
+    @classmethod
+    def _log_needs_positive_low(cls, log: bool, info: ValidationInfo) -> bool:
+        low = info.data.get("low")
+        if log and low is not None and low <= 0:
+            raise ValueError(f"a log scale needs low > 0 (low is {low:g})")
+        return log
+
+
+def _shape(value: Any) -> str:
+    """Tag of a union member by the input's shape, so errors name one member only."""
+    return "mapping" if isinstance(value, (dict, BaseModel)) else "value"
+
+
+# Union tags are dropped from error paths by the loader.
+UNION_TAGS = ("mapping", "value")
+
+Number = Annotated[Annotated[float, Tag("value")] | Annotated[Range, Tag("mapping")],
+                   Discriminator(_shape)]
+"""A fixed number or a :class:`Range` to search."""
+
+
+# Valid values of the searched numbers: (test, rule).
+_NUMBER_RULES = {
+    "peak_lr": (lambda v: v > 0, "must be > 0"),
+    "weight_decay": (lambda v: v >= 0, "must be >= 0"),
+    "warmup_frac": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    "warmup_start": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+    "head_lr_mult": (lambda v: v > 0, "must be > 0"),
+    "momentum": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    "beta1": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    "beta2": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    "eps": (lambda v: v > 0, "must be > 0"),
+    "lookahead_alpha": (lambda v: 0 < v <= 1, "must be in (0, 1]"),
+}
+
+
+def _check_number(value: Any, info: ValidationInfo) -> Any:
+    """Check a fixed or searched number against the rule of its field."""
+    test, rule = _NUMBER_RULES[info.field_name]
+    if isinstance(value, Range):
+        bad = [key for key in ("low", "high") if not test(getattr(value, key))]
+        if bad:
+            raise ValueError(f"{' and '.join(bad)} {rule}")
+    elif value is not None and (value != value or not test(value)):
+        raise ValueError(rule)
+    return value
+
+
+class SamplerConfig(_Strict):
+    """Which Optuna sampler proposes trials.
+
+    ``seed`` makes a single worker reproducible; worker ``i`` uses ``seed + i``.
+    ``n_startup_trials`` (tpe, gp, cmaes) are random trials before the model kicks in.
+    ``grid_points`` is the number of evenly spaced values per searched number (grid only).
+    """
+
+    name: Literal[SAMPLERS] = "tpe"
+    seed: int | None = 0
+    n_startup_trials: int = Field(default=8, ge=0)
+    grid_points: int = Field(default=3, ge=2)
+    qmc_type: Literal["sobol", "halton"] = "sobol"
+
+
+class PrunerConfig(_Strict):
+    """Which Optuna pruner stops bad trials, and from when.
+
+    No trial is pruned before ``min_progress`` of its epochs have run (see
+    :mod:`lrsearch.search._pruners` for why the default is half of training).
+    """
+
+    name: Literal[PRUNERS] = "median"
+    min_progress: float = Field(default=0.5, ge=0.0, le=1.0)
+    n_startup_trials: int = Field(default=5, ge=0)
+    percentile: float = Field(default=25.0, ge=0.0, le=100.0)
+    reduction_factor: int = Field(default=3, ge=2)
+    patience: int = Field(default=1, ge=0)
+    min_delta: float = Field(default=0.0, ge=0.0)
+    p_threshold: float = Field(default=0.1, gt=0.0, lt=1.0)
+
+
+class StorageOptions(_Strict):
+    """Heartbeat and retries on a server database (PostgreSQL, MySQL/MariaDB); unused on SQLite.
+
+    A worker writes a heartbeat every ``heartbeat_interval_s`` seconds; a RUNNING trial without
+    one for ``grace_period_s`` seconds (default: twice the interval) is failed and retried up to
+    ``max_retry`` times, from its checkpoint when the retry runs on the same machine.
+    """
+
+    heartbeat_interval_s: int = Field(default=60, ge=1)
+    grace_period_s: int | None = Field(default=None, ge=1)
+    max_retry: int = Field(default=2, ge=0)
+
+
+class DataConfig(_Strict):
+    """The data set and the validation split the search optimises."""
+
+    dataset: Literal[DATASETS] = "cifar10"
+    data_dir: str | None = None
+    download: bool = True
+    val_size: int = Field(default=5000, ge=1)
+    train_subset: int | None = Field(default=None, ge=1)
+    split_seed: int = 0
+
+
+class TrainingConfig(_Strict):
+    """Length and hardware of every trial's training run."""
+
+    epochs: int = Field(default=10, ge=1)
+    batch_size: int = Field(default=256, ge=1)
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    precision: Literal[PRECISIONS] = "auto"
+    compile: bool = False
+    seed: int = 0
+    lr_record_every: int = Field(default=10, ge=1)
+
+
+class OptimizerSpace(_Strict):
+    """One optimizer the search may pick, with fixed or searched hyperparameters.
+
+    ``peak_lr`` and ``weight_decay`` default to the search space's shared values; the others to
+    the optimizer's own defaults (fixed, not searched).
+    """
+
+    peak_lr: Number | None = None
+    weight_decay: Number | None = None
+    momentum: Number | None = None
+    nesterov: bool | None = None
+    beta1: Number | None = None
+    beta2: Number | None = None
+    eps: Number | None = None
+    lookahead_steps: int | None = Field(default=None, ge=1)
+    lookahead_alpha: Number | None = None
+
+    _numbers = field_validator("peak_lr", "weight_decay", "momentum", "beta1", "beta2", "eps",
+                               "lookahead_alpha")(_check_number)
+
+
+class SearchSpaceConfig(_Strict):
+    """What the search varies.
+
+    ``families`` is a list of family names (each parameter searched over its default range) or
+    a mapping ``family -> {param: override}``, where an override is a fixed value, a range
+    ``{low, high, log}`` or ``{choices: [...]}``; ``multistep.milestones`` also takes
+    ``min_count``/``max_count`` and ``piecewise.knots`` takes ``positions`` (interior knots).
+    """
+
+    families: Annotated[
+        Annotated[list[str], Tag("value")]
+        | Annotated[dict[str, dict[str, Any] | None], Tag("mapping")],
+        Discriminator(_shape)] = Field(
+        default_factory=lambda: ["cosine", "linear", "multistep", "onecycle", "wsd"])
+    peak_lr: Number = Field(default_factory=lambda: Range(low=1e-3, high=1.0, log=True))
+    warmup_frac: Number = Field(default_factory=lambda: Range(low=0.0, high=0.2))
+    warmup_start: Number = 0.0
+    optimizers: Annotated[
+        Annotated[list[Literal[OPTIMIZERS]], Tag("value")]
+        | Annotated[dict[Literal[OPTIMIZERS], OptimizerSpace | None], Tag("mapping")],
+        Discriminator(_shape)] = Field(default_factory=lambda: ["sgd"])
+    weight_decay: Number = 5e-4
+    head_lr_mult: Number = 1.0
+
+    _numbers = field_validator("peak_lr", "warmup_frac", "warmup_start", "weight_decay",
+                               "head_lr_mult")(_check_number)
+
+
+class BaselineConfig(_Strict):
+    """A fixed schedule run as one of the first trials: the study's own yardstick.
+
+    Omitted family ``params`` take the family's defaults; an omitted ``peak_lr`` or
+    ``warmup_frac`` is sampled like any other trial's; ``optimizer`` defaults to the first one
+    in the search space.
+    """
+
+    name: str = Field(min_length=1)
+    family: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    peak_lr: float | None = Field(default=None, gt=0)
+    warmup_frac: float | None = Field(default=None, ge=0, lt=1)
+    optimizer: Literal[OPTIMIZERS] | None = None
+
+
+class StudyConfig(_Strict):
+    """A whole study file.
+
+    ``direction`` follows from ``metric`` when left out (the loader fills it in and checks
+    that a given one fits).
+
+    Example:
+        >>> StudyConfig(name="demo").search_space.optimizers
+        ['sgd']
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    storage: str = DEFAULT_STORAGE
+    storage_options: StorageOptions = Field(default_factory=StorageOptions)
+    metric: Literal[METRICS] = "val_acc"
+    direction: Literal["maximize", "minimize"] | None = None
+    n_trials: int | None = Field(default=20, ge=1)
+    timeout_s: float | None = Field(default=None, gt=0)
+    sampler: SamplerConfig = Field(default_factory=SamplerConfig)
+    pruner: PrunerConfig = Field(default_factory=PrunerConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: Literal[MODELS] = "small_cnn"
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    search_space: SearchSpaceConfig = Field(default_factory=SearchSpaceConfig)
+    baselines: list[BaselineConfig] = Field(default_factory=list)
+    checkpoint_dir: str = "lrsearch-checkpoints"

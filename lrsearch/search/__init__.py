@@ -1,0 +1,32 @@
+"""Search: study files turned into Optuna studies, trials, pruning, storage and workers.
+
+``run_study`` runs a study in this process; ``run_workers`` runs several worker processes.
+The search space (``SearchSpace``), sampler and pruner factories, the objective and the
+storage opener are public for tests and for users who build their own loop.
+
+Example:
+    >>> from lrsearch.config import parse_study
+    >>> from lrsearch.search import SearchSpace, build_pruner
+    >>> config = parse_study({"name": "demo", "training": {"epochs": 8}})
+    >>> sorted(SearchSpace.from_config(config).as_dict()["families"])
+    ['cosine', 'linear', 'multistep', 'onecycle', 'wsd']
+    >>> type(build_pruner(config.pruner, epochs=8)).__name__
+    'MedianPruner'
+"""
+
+from lrsearch.search._objective import Objective, checkpoint_path
+from lrsearch.search._provenance import fingerprint, provenance, resolved_config
+from lrsearch.search._pruners import build_pruner, first_prune_epoch
+from lrsearch.search._runner import RunSummary, run_study, summarise
+from lrsearch.search._samplers import build_sampler
+from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
+from lrsearch.search._storage import is_sqlite, normalise_url, open_storage, redact_url
+from lrsearch.search._study import OpenedStudy, open_study
+from lrsearch.search._workers import check_workers, run_workers
+
+__all__ = [
+    "PLACEHOLDER_TOTAL_STEPS", "Objective", "OpenedStudy", "RunSummary", "SearchSpace",
+    "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "first_prune_epoch",
+    "fingerprint", "is_sqlite", "normalise_url", "open_storage", "open_study", "provenance",
+    "redact_url", "resolved_config", "run_study", "run_workers", "summarise",
+]

@@ -1,0 +1,146 @@
+"""The Optuna objective: sample a schedule, train, report validation metrics per epoch.
+
+A trial's value is the validation metric after its last epoch: a schedule is judged by where
+it ends, not by its best epoch. Everything a report needs is stored as user attributes in plain
+JSON types (STYLE.md trap 5): ``schedule`` (loadable with ``ScheduleSpec.from_dict``),
+``optimizer``, ``epochs``, ``lr_curve`` (``[[step, lr], ...]``), ``wall_seconds``,
+``device_name``, ``fail_reason`` when it did not complete, ``retry_of`` when it reruns a trial
+whose worker died.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from lrsearch.config import StudyConfig
+from lrsearch.errors import DivergedError
+from lrsearch.search._pruners import first_prune_epoch
+from lrsearch.search._space import SearchSpace
+
+__all__ = ["Objective", "checkpoint_path"]
+
+
+def checkpoint_path(folder: str | Path, study_name: str, trial_number: int) -> Path:
+    """Where trial ``trial_number`` of ``study_name`` keeps its checkpoint.
+
+    Example:
+        >>> checkpoint_path("ckpt", "demo", 3).as_posix()
+        'ckpt/demo/trial-3.pt'
+    """
+    return Path(folder) / study_name / f"trial-{trial_number}.pt"
+
+
+class Objective:
+    """Callable objective for ``study.optimize``.
+
+    Args:
+        config: The checked study config.
+        space: Its search space.
+        data: What ``lrsearch.train.load_data`` returned (loaded once per worker).
+        on_epoch: Called with ``(trial_number, EpochResult)`` after each epoch (progress).
+    """
+
+    def __init__(self, config: StudyConfig, space: SearchSpace, data: Any,
+                 on_epoch: Callable[[int, Any], None] | None = None) -> None:
+        from lrsearch.train import TrainSettings
+
+        self.config = config
+        self.space = space
+        self.data = data
+        self.on_epoch = on_epoch
+        self.trial_id: int | None = None  # storage id of the latest trial this worker ran
+        self.first_prune_epoch = first_prune_epoch(config.pruner, config.training.epochs)
+        training = config.training.model_dump()
+        self.train_settings = TrainSettings(model=config.model, **training)
+        # The spec is stored laid onto the real length (the last partial batch is dropped).
+        train_images = len(getattr(data, "train_y", ()))
+        self.total_steps = (config.training.epochs
+                            * max(1, train_images // config.training.batch_size)
+                            if train_images else None)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from lrsearch.train import OptimizerSettings, train
+
+        self.trial_id = trial._trial_id
+        spec, optimizer = self.space.suggest(trial)
+        if self.total_steps is not None:
+            spec = spec.with_total_steps(self.total_steps)
+        trial.set_user_attr("schedule", spec.to_dict())
+        trial.set_user_attr("optimizer", optimizer)
+        original = _retried_trial_number(trial)
+        if original is not None:
+            trial.set_user_attr("retry_of", original)
+        ckpt = checkpoint_path(self.config.checkpoint_dir, trial.study.study_name,
+                               trial.number if original is None else original)
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        epochs = list(trial.user_attrs.get("epochs", [])) if original is not None else []
+        started = time.perf_counter()
+
+        def on_epoch(result: Any) -> None:
+            self._report(trial, result, epochs)
+
+        try:
+            result = train(spec, OptimizerSettings(**optimizer), self.train_settings, self.data,
+                           on_epoch=on_epoch, checkpoint_path=str(ckpt))
+        except optuna.TrialPruned:
+            _finish(trial, started, ckpt, None)
+            raise
+        except DivergedError as exc:
+            _finish(trial, started, ckpt, f"diverged: {exc}")
+            raise optuna.TrialPruned(f"diverged: {exc}") from None
+        except KeyboardInterrupt:
+            # The checkpoint stays: the runner queues a retry that continues from it.
+            trial.set_user_attr("fail_reason", "interrupted")
+            trial.set_user_attr("wall_seconds", float(time.perf_counter() - started))
+            raise
+        except Exception as exc:
+            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:1000])
+            trial.set_user_attr("wall_seconds", float(time.perf_counter() - started))
+            raise
+        data = result.to_dict()
+        trial.set_user_attr("lr_curve", data["lr_curve"])
+        trial.set_user_attr("device_name", str(data["device_name"]))
+        trial.set_user_attr("images_per_second", float(data["images_per_second"]))
+        if "device_name" not in trial.study.user_attrs:
+            trial.study.set_user_attr("device_name", str(data["device_name"]))
+        _finish(trial, started, ckpt, None)
+        return float(getattr(result.epochs[-1], self.config.metric))
+
+    def _report(self, trial: optuna.Trial, result: Any, epochs: list[dict[str, Any]]) -> None:
+        row = {key: (int(v) if isinstance(v, int) else float(v))
+               for key, v in asdict(result).items()}
+        # A retry that restarts without a checkpoint replaces the epochs it inherited.
+        epochs[:] = [e for e in epochs if e["epoch"] < row["epoch"]] + [row]
+        trial.set_user_attr("epochs", epochs)
+        value = row[self.config.metric]
+        with warnings.catch_warnings():
+            # A retry re-reporting an epoch its first run reported is harmless.
+            warnings.simplefilter("ignore", UserWarning)
+            trial.report(value, row["epoch"])
+        if self.on_epoch is not None:
+            self.on_epoch(trial.number, result)
+        if row["epoch"] >= self.first_prune_epoch and trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {row['epoch']} "
+                                     f"({self.config.metric} {value:.4f})")
+
+
+def _finish(trial: optuna.Trial, started: float, ckpt: Path, reason: str | None) -> None:
+    trial.set_user_attr("wall_seconds", float(time.perf_counter() - started))
+    if reason is not None:
+        trial.set_user_attr("fail_reason", reason)
+    ckpt.unlink(missing_ok=True)
+
+
+def _retried_trial_number(trial: optuna.Trial) -> int | None:
+    """The number of the trial this one reruns (after its worker died), or None."""
+    frozen = trial.study._storage.get_trial(trial._trial_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(frozen)

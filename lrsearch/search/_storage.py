@@ -1,0 +1,116 @@
+"""Open the study storage from a SQLAlchemy URL, with clear errors and worker heartbeats.
+
+SQLite is for one process. On a server database (PostgreSQL, MySQL/MariaDB) every worker writes
+a heartbeat while its trial runs; a trial whose worker was killed is failed once its heartbeat is
+older than the grace period, and a copy of it is queued (Optuna's
+``RetryHeartbeatStaleTrialCallback``), so the study loses nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+
+import optuna
+from sqlalchemy.engine import make_url
+
+from lrsearch.config import StorageOptions
+from lrsearch.errors import StudyError
+
+__all__ = ["open_storage", "normalise_url", "is_sqlite", "redact_url", "SERVER_URL_EXAMPLES"]
+
+SERVER_URL_EXAMPLES = ("postgresql://user:password@host:5432/db",
+                       "mysql+pymysql://user:password@host:3306/db")
+
+_CONNECT_TIMEOUT_S = 10
+
+
+def normalise_url(url: str) -> str:
+    """Pick the installed drivers: ``mysql://`` and ``mariadb://`` become ``mysql+pymysql://``;
+    ``postgresql://`` becomes ``postgresql+psycopg2://`` unless psycopg 3 is installed
+    (SQLAlchemy 2.1 made psycopg 3 the default PostgreSQL driver; lrsearch ships psycopg2).
+
+    Example:
+        >>> normalise_url("mysql://root@127.0.0.1/test")
+        'mysql+pymysql://root@127.0.0.1/test'
+        >>> normalise_url("sqlite:///lrsearch.db")
+        'sqlite:///lrsearch.db'
+    """
+    postgres = "postgresql://"
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2"):
+        postgres = "postgresql+psycopg2://"
+    for prefix, replacement in (("mysql://", "mysql+pymysql://"),
+                                ("mariadb://", "mysql+pymysql://"),
+                                ("postgres://", postgres), ("postgresql://", postgres)):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix):]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` is a SQLite database."""
+    return url.startswith("sqlite")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password hidden, for messages and provenance.
+
+    Example:
+        >>> redact_url("postgresql://me:secret@db/test")
+        'postgresql://me:***@db/test'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a URL so broken that it cannot be parsed holds no password we can find
+        return url
+
+
+def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorage:
+    """An Optuna ``RDBStorage`` for ``url``, its tables created if needed.
+
+    Raises:
+        StudyError: When the database cannot be reached or opened, naming the (redacted) URL.
+    """
+    given, url = url, normalise_url(url)
+    if is_sqlite(url):
+        _check_sqlite_folder(url)
+    engine_kwargs = {"pool_pre_ping": True, "connect_args": _connect_args(url)}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                              **_heartbeat_kwargs(url, options))
+    except ImportError as exc:
+        cause = exc.__cause__ or exc
+        raise StudyError(f"storage: {redact_url(given)}: its database driver is not installed "
+                         f"({cause}); use postgresql+psycopg2:// or mysql+pymysql://") from None
+    except Exception as exc:  # SQLAlchemy's OperationalError, ArgumentError, Optuna's schema
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StudyError(f"storage: cannot open {redact_url(given)}: {reason}; check the URL "
+                         f"and that the database server runs and accepts you") from None
+
+
+def _heartbeat_kwargs(url: str, options: StorageOptions) -> dict:
+    if is_sqlite(url):
+        return {}
+    grace_s = options.grace_period_s or 2 * options.heartbeat_interval_s
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=options.max_retry)
+    return {"heartbeat_interval": options.heartbeat_interval_s, "grace_period": grace_s,
+            "heartbeat_stale_trial_callback": retry}
+
+
+def _connect_args(url: str) -> dict:
+    driver = make_url(url).drivername
+    if driver.startswith(("postgresql", "mysql")):
+        # Fail in seconds, not minutes, when the host does not answer.
+        return {"connect_timeout": _CONNECT_TIMEOUT_S}
+    return {}
+
+
+def _check_sqlite_folder(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        folder = Path(database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise StudyError(f"storage: got {url!r}; the folder {folder} does not exist")

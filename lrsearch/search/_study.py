@@ -1,0 +1,115 @@
+"""Create a study or join an existing one: fingerprint check, provenance and baselines.
+
+The first process to create a study stores its resolved config, provenance and search-space
+fingerprint, and queues the baselines once; every later process (a resume, another worker, a
+machine joining through a server database) checks the fingerprint and refuses a changed space.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import optuna
+
+from lrsearch.config import StudyConfig
+from lrsearch.errors import StudyError
+from lrsearch.search._provenance import fingerprint, provenance, resolved_config
+from lrsearch.search._pruners import build_pruner
+from lrsearch.search._samplers import build_sampler
+from lrsearch.search._space import SearchSpace
+from lrsearch.search._storage import is_sqlite, normalise_url, open_storage, redact_url
+
+__all__ = ["OpenedStudy", "open_study"]
+
+FINGERPRINT_ATTR = "search_space_fingerprint"
+
+
+@dataclass
+class OpenedStudy:
+    """A study ready to optimize.
+
+    Attributes:
+        study: The Optuna study, with this worker's sampler and the configured pruner.
+        space: The search space its trials sample.
+        created: This call created the study (and queued the baselines).
+        heartbeat: The storage fails and retries trials of dead workers.
+    """
+
+    study: optuna.Study
+    space: SearchSpace
+    created: bool
+    heartbeat: bool
+
+
+def open_study(config: StudyConfig, worker_index: int = 0) -> OpenedStudy:
+    """Create the study of ``config`` or load it (same name and storage = resume).
+
+    Raises:
+        StudyError: Storage unreachable, or the study exists with another search space or
+            direction.
+    """
+    space = SearchSpace.from_config(config)
+    storage = open_storage(config.storage, config.storage_options)
+    pruner = build_pruner(config.pruner, config.training.epochs)
+    sampler = build_sampler(config.sampler, space, seed_offset=1000 * worker_index)
+    new_fingerprint = fingerprint(config, space)
+    try:
+        study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner,
+                                    study_name=config.name, direction=config.direction)
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=config.name, storage=storage, sampler=sampler,
+                                  pruner=pruner)
+        created = False
+    if created:
+        _initialise(study, config, space, new_fingerprint)
+    else:
+        _check_compatible(study, config, new_fingerprint, storage)
+        # A resumed or joining worker draws a fresh random stream, not the first run's again.
+        study.sampler = build_sampler(config.sampler, space,
+                                      seed_offset=1000 * worker_index + len(study.trials))
+    heartbeat = not is_sqlite(normalise_url(config.storage))
+    return OpenedStudy(study, space, created, heartbeat)
+
+
+def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
+                new_fingerprint: str) -> None:
+    study.set_user_attr(FINGERPRINT_ATTR, new_fingerprint)
+    study.set_user_attr("config", resolved_config(config))
+    study.set_user_attr("search_space", space.as_dict())
+    for key, value in provenance().items():
+        study.set_user_attr(key, value)
+    for baseline in config.baselines:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            study.enqueue_trial(space.baseline_params(baseline),
+                                user_attrs={"baseline": baseline.name}, skip_if_exists=True)
+
+
+def _check_compatible(study: optuna.Study, config: StudyConfig, new_fingerprint: str,
+                      storage: optuna.storages.BaseStorage) -> None:
+    where = f"study {config.name!r} in {redact_url(config.storage)}"
+    old = study.user_attrs.get(FINGERPRINT_ATTR)
+    if old is None:
+        raise StudyError(f"{where} was not created by lrsearch (it has no "
+                         f"{FINGERPRINT_ATTR}); use a new study name, e.g. "
+                         f"{_free_name(config.name, storage)}")
+    if old != new_fingerprint:
+        raise StudyError(f"{where}: its search space, model, data or training length changed "
+                         f"since it was created (fingerprint {old} -> {new_fingerprint}), so "
+                         f"old and new trials would not be comparable; use a new study name, "
+                         f"e.g. {_free_name(config.name, storage)}")
+    if study.direction.name.lower() != config.direction:
+        raise StudyError(f"{where} is {study.direction.name.lower()}d, the study file says "
+                         f"{config.direction}; use a new study name, e.g. "
+                         f"{_free_name(config.name, storage)}")
+
+
+def _free_name(name: str, storage: optuna.storages.BaseStorage) -> str:
+    """``name-2``, ``name-3``, ...: the first name no study in ``storage`` has."""
+    taken = {s.study_name for s in storage.get_all_studies()}
+    k = 2
+    while f"{name}-{k}" in taken:
+        k += 1
+    return f"{name}-{k}"

@@ -1,0 +1,123 @@
+"""``--workers K``: K worker processes on this machine, all running one study.
+
+The parent creates the study first (so the baselines are queued once), then starts K copies of
+``lrsearch run STUDY --workers 1`` (one GPU each when there are several, via
+``CUDA_VISIBLE_DEVICES``) and shows the study's progress by polling the storage. Workers on
+other machines join by running the same command against the same server database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import optuna
+from optuna.trial import TrialState
+
+from lrsearch.config import StudyConfig
+from lrsearch.errors import StudyError
+from lrsearch.search._progress import StudyProgress
+from lrsearch.search._runner import RunSummary, summarise
+from lrsearch.search._storage import SERVER_URL_EXAMPLES, is_sqlite, normalise_url
+from lrsearch.search._study import open_study
+
+__all__ = ["run_workers", "check_workers"]
+
+_POLL_S = 2.0
+_OPTION_OF = {"storage": "--storage", "n_trials": "--n-trials", "timeout_s": "--timeout",
+              "training.device": "--device", "data.data_dir": "--data-dir"}
+
+
+def check_workers(config: StudyConfig, workers: int) -> None:
+    """Refuse several workers on SQLite, which allows one writing process.
+
+    Raises:
+        StudyError: Naming the server database URLs to use instead.
+    """
+    if workers > 1 and is_sqlite(normalise_url(config.storage)):
+        raise StudyError(f"--workers {workers} needs a server database, and the storage is "
+                         f"SQLite ({config.storage}), which allows one process; pass "
+                         f"--storage {SERVER_URL_EXAMPLES[0]} (PostgreSQL) or "
+                         f"{SERVER_URL_EXAMPLES[1]} (MySQL/MariaDB), or run one worker")
+
+
+def run_workers(config: StudyConfig, study_file: str, overrides: dict, workers: int, *,
+                debug: bool = False, progress: str | None = None) -> tuple[RunSummary, int]:
+    """Run ``workers`` processes on the study; return the summary and the worst exit code.
+
+    Args:
+        config: The checked study config.
+        study_file: The study file, given to each worker.
+        overrides: The command-line overrides (dotted keys), passed on to each worker.
+        workers: How many processes.
+        debug: Pass ``--debug`` on.
+        progress: As for :func:`lrsearch.search.run_study`.
+    """
+    check_workers(config, workers)
+    opened = open_study(config)
+    study = opened.study
+    procs = [subprocess.Popen(_command(study_file, overrides, i, debug), env=_env(i, workers))
+             for i in range(workers)]
+    interrupted = False
+    with StudyProgress(config.n_trials, 0, config.training.epochs, config.metric,
+                       "bar" if progress is None and sys.stderr.isatty() else "off") as bar:
+        try:
+            while any(p.poll() is None for p in procs):
+                _poll(study, bar, config.training.epochs)
+                time.sleep(_POLL_S)
+        except KeyboardInterrupt:
+            # The workers got the same Ctrl-C; let each mark and requeue its trial.
+            interrupted = True
+            for proc in procs:
+                _wait(proc)
+        _poll(study, bar, config.training.epochs)
+    codes = [p.wait() for p in procs]
+    worst = 130 if interrupted else next((c for c in codes if c != 0), 0)
+    return summarise(study, config, interrupted), worst
+
+
+def _command(study_file: str, overrides: dict, index: int, debug: bool) -> list[str]:
+    command = [sys.executable, "-m", "lrsearch.cli"] + (["--debug"] if debug else [])
+    command += ["run", study_file, "--workers", "1", "--worker-index", str(index), "--quiet"]
+    for key, value in overrides.items():
+        if value is not None:
+            command += [_OPTION_OF[key], str(value)]
+    return command
+
+
+def _env(index: int, workers: int) -> dict[str, str]:
+    env = dict(os.environ)
+    try:
+        import torch
+
+        gpus = torch.cuda.device_count()
+    except Exception:  # no usable CUDA: CPU workers
+        gpus = 0
+    if gpus > 1:
+        env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
+    if gpus == 0 and "OMP_NUM_THREADS" not in env:
+        # CPU workers share the cores instead of each starting one thread per core.
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    return env
+
+
+def _wait(proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    while True:
+        try:
+            proc.wait(timeout=timeout_s)
+            return
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting politely
+            proc.terminate()
+
+
+def _poll(study: optuna.Study, bar: StudyProgress, epochs: int) -> None:
+    trials = study.get_trials(deepcopy=False)
+    done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    bar.update(done, study)
+    running = [f"#{t.number} epoch {max(t.intermediate_values, default=0)}/{epochs}"
+               for t in trials if t.state == TrialState.RUNNING]
+    bar.running("running " + ", ".join(running) if running else "")

@@ -1,0 +1,177 @@
+"""Study files: every malformed input gives one ConfigError listing each problem with its path."""
+
+from __future__ import annotations
+
+import pytest
+
+from lrsearch.config import _models as models
+from lrsearch.config import load_study, parse_study
+from lrsearch.errors import ConfigError
+
+
+def problems_of(data, overrides=None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_study(data, overrides)
+    return caught.value.problems
+
+
+def one_problem(data) -> str:
+    problems = problems_of(data)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def test_minimal_study_gets_defaults():
+    config = parse_study({"name": "demo"})
+    assert config.direction == "maximize"
+    assert config.storage == "sqlite:///lrsearch.db"
+    assert config.pruner.name == "median" and config.pruner.min_progress == 0.5
+    assert parse_study({"name": "d", "metric": "val_loss"}).direction == "minimize"
+
+
+def test_unknown_key_names_the_known_keys():
+    problem = one_problem({"name": "d", "training": {"epochz": 3}})
+    assert problem.startswith("training.epochz: unknown key")
+    assert "epochs" in problem
+
+
+def test_unknown_top_level_key():
+    assert one_problem({"name": "d", "bogus": 1}).startswith("bogus: unknown key")
+
+
+@pytest.mark.parametrize("data, path, word", [
+    ({"model": "resnet99"}, "model", "resnet18"),
+    ({"sampler": {"name": "annealing"}}, "sampler.name", "tpe"),
+    ({"pruner": {"name": "early"}}, "pruner.name", "median"),
+    ({"search_space": {"optimizers": ["sgd", "lion"]}}, "search_space.optimizers.1", "adamw"),
+    ({"search_space": {"optimizers": {"lion": {}}}}, "search_space.optimizers.lion", "ranger"),
+    ({"data": {"dataset": "mnist"}}, "data.dataset", "cifar10"),
+    ({"training": {"precision": "fp8"}}, "training.precision", "bf16"),
+    ({"training": {"device": "tpu"}}, "training.device", "pattern"),
+    ({"training": {"epochs": 0}}, "training.epochs", "greater than or equal to 1"),
+    ({"baselines": [{"name": "b", "family": "cosine", "optimizer": "lion"}]},
+     "baselines.0.optimizer", "sgd"),
+])
+def test_unknown_names_and_bad_values(data, path, word):
+    problem = one_problem({"name": "d", **data})
+    assert problem.startswith(f"{path}:"), problem
+    assert word in problem
+
+
+def test_unknown_family_lists_the_families():
+    problem = one_problem({"name": "d", "search_space": {"families": ["cosine", "cosinus"]}})
+    assert problem.startswith("search_space.families.cosinus: unknown family")
+    assert "'cosine'" in problem
+
+
+def test_family_param_range_low_above_high():
+    problem = one_problem({"name": "d", "search_space": {"families": {
+        "cosine": {"final_ratio": {"low": 0.5, "high": 0.1}}}}})
+    assert problem.startswith("search_space.families.cosine.final_ratio.high: got 0.1")
+    assert "low" in problem
+
+
+def test_family_param_outside_valid_range():
+    problem = one_problem({"name": "d", "search_space": {"families": {
+        "cosine": {"final_ratio": {"low": -0.5}}}}})
+    assert problem == ("search_space.families.cosine.final_ratio.low: got -0.5; must be a "
+                       "number in [0, 1]")
+
+
+def test_family_param_unknown_name_and_key():
+    problems = problems_of({"name": "d", "search_space": {"families": {
+        "step": {"gama": 0.1, "gamma": {"lo": 0.1}}}}})
+    assert any(p.startswith("search_space.families.step.gama: unknown parameter") for p in
+               problems)
+    assert any(p.startswith("search_space.families.step.gamma.lo: unknown key") for p in
+               problems)
+
+
+def test_fixed_family_value_is_checked():
+    problem = one_problem({"name": "d", "search_space": {"families": {
+        "onecycle": {"anneal": "cubic"}}}})
+    assert problem.startswith("search_space.families.onecycle.anneal: got 'cubic'")
+
+
+def test_search_range_rules():
+    problems = problems_of({"name": "d", "search_space": {
+        "peak_lr": {"low": 0.0, "high": 1.0, "log": True},
+        "warmup_frac": {"low": 0.0, "high": 1.5},
+        "optimizers": {"sgd": {"momentum": 1.2}}}})
+    assert any(p.startswith("search_space.peak_lr.log:") for p in problems)
+    assert any(p.startswith("search_space.warmup_frac: got {'low': 0.0, 'high': 1.5}; high "
+                            "must be in [0, 1)") for p in problems), problems
+    assert any(p.startswith("search_space.optimizers.sgd.momentum: got 1.2") for p in problems)
+
+
+def test_several_problems_listed_at_once_with_paths():
+    problems = problems_of({
+        "name": "d", "model": "resnet99", "extra": True, "training": {"epochs": -1},
+        "search_space": {"families": {"cosine": {"final_ratio": {"low": 0.5, "high": 0.1}},
+                                      "nope": None}},
+    })
+    paths = [p.split(":")[0] for p in problems]
+    assert {"model", "extra", "training.epochs", "search_space.families.cosine.final_ratio.high",
+            "search_space.families.nope"} <= set(paths), problems
+
+
+def test_error_message_lists_every_problem():
+    with pytest.raises(ConfigError) as caught:
+        parse_study({"name": "d", "model": "x", "sampler": {"name": "y"}})
+    text = str(caught.value)
+    assert "2 problem(s)" in text and "  - model:" in text and "  - sampler.name:" in text
+
+
+def test_direction_must_fit_metric_and_study_must_end():
+    problems = problems_of({"name": "d", "metric": "val_loss", "direction": "maximize",
+                            "n_trials": None})
+    assert any(p.startswith("direction: got 'maximize'") for p in problems)
+    assert any(p.startswith("n_trials:") for p in problems)
+
+
+def test_bad_storage_url():
+    assert one_problem({"name": "d", "storage": "not a url"}).startswith("storage: got")
+
+
+def test_baselines_must_be_points_of_the_space():
+    problems = problems_of({"name": "d", "search_space": {"families": ["cosine", "step"]},
+                            "baselines": [
+                                {"name": "a", "family": "linear"},
+                                {"name": "a", "family": "step", "params": {"gamma": 0.9}},
+                                {"name": "c", "family": "cosine", "peak_lr": 50.0}]})
+    assert any(p.startswith("baselines.0.family: got 'linear'") for p in problems)
+    assert any(p.startswith("baselines.1.name:") for p in problems)
+    assert any(p.startswith("baselines.1.params.gamma: got 0.9") for p in problems)
+    assert any(p.startswith("baselines.2.peak_lr: got 50.0") for p in problems)
+
+
+def test_overrides_are_checked_like_the_file():
+    config = parse_study({"name": "d"}, {"training.device": "cpu", "data.data_dir": "/x"})
+    assert config.training.device == "cpu" and config.data.data_dir == "/x"
+    assert problems_of({"name": "d"}, {"n_trials": 0})[0].startswith("n_trials: got 0")
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: d\ntraining:\n  epochs: [1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_study(path)
+    assert caught.value.problems[0].startswith("line ")
+
+
+def test_missing_file_and_non_mapping(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_study(tmp_path / "none.yaml")
+    path = tmp_path / "list.yaml"
+    path.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_study(path)
+
+
+def test_names_agree_with_lrsearch_train():
+    train_settings = pytest.importorskip("lrsearch.train._settings")
+    train_models = pytest.importorskip("lrsearch.train._models")
+    assert models.OPTIMIZERS == tuple(train_settings.OPTIMIZERS)
+    assert models.DATASETS == tuple(train_settings.DATASETS)
+    assert models.PRECISIONS == tuple(train_settings.PRECISIONS)
+    assert set(models.MODELS) == set(train_models.model_names())

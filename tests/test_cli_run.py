@@ -1,0 +1,115 @@
+"""``lrsearch validate`` and ``lrsearch run``: exit codes and messages, no tracebacks."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import yaml
+from click.testing import CliRunner
+from optuna.trial import TrialState
+
+from lrsearch.cli import main
+from lrsearch.errors import StudyError
+from tests.search.conftest import write_study
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_validate_ok_and_every_problem_listed(tmp_path):
+    good = write_study(tmp_path)
+    result = invoke("validate", good)
+    assert result.exit_code == 0 and "ok" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"name": "b", "model": "resnet99", "colour": "red",
+                                   "search_space": {"families": {"cosine": {
+                                       "final_ratio": {"low": 0.5, "high": 0.1}}}}}))
+    result = invoke("validate", bad)
+    assert result.exit_code == 1
+    assert "3 problem(s)" in result.output
+    assert "search_space.families.cosine.final_ratio.high: got 0.1" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("path", ["studies/quickstart.yaml", "studies/cifar10_resnet18.yaml"])
+def test_shipped_studies_are_valid(path):
+    assert invoke("validate", path).exit_code == 0
+
+
+def test_missing_study_file():
+    result = invoke("validate", "no/such/study.yaml")
+    assert result.exit_code == 1 and "cannot read" in result.output
+
+
+def test_workers_on_sqlite_are_refused(tmp_path):
+    result = invoke("run", write_study(tmp_path), "--workers", 2)
+    assert result.exit_code == 1
+    assert "postgresql://" in result.output and "mysql+pymysql://" in result.output
+
+
+def test_unreachable_storage_is_one_clear_message(tmp_path):
+    url = "postgresql://nobody@127.0.0.1:1/nothing"
+    result = invoke("run", write_study(tmp_path), "--storage", url)
+    assert result.exit_code == 1
+    assert "cannot open postgresql://nobody@127.0.0.1:1/nothing" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_exception(tmp_path):
+    url = "postgresql://nobody@127.0.0.1:1/nothing"
+    result = invoke("--debug", "run", write_study(tmp_path), "--storage", url)
+    assert isinstance(result.exception, StudyError)
+
+
+def test_missing_data_is_one_clear_message(tmp_path):
+    path = write_study(tmp_path, data={"dataset": "cifar10", "download": False,
+                                       "data_dir": str(tmp_path / "empty")})
+    (tmp_path / "empty").mkdir()
+    result = invoke("run", path, "--quiet")
+    assert result.exit_code == 1
+    assert result.output.startswith("error:") and "Traceback" not in result.output
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    assert optuna.get_all_study_names(storage) == []  # nothing half-made was stored
+
+
+def test_bad_override_is_a_config_error(tmp_path):
+    result = invoke("run", write_study(tmp_path), "--n-trials", 0)
+    assert result.exit_code == 2  # click rejects it before lrsearch sees it
+
+
+@pytest.mark.slow
+def test_ctrl_c_marks_the_trial_and_the_next_run_continues_it(tmp_path):
+    path = write_study(tmp_path, n_trials=2, baselines=[], pruner={"name": "none"},
+                       training={"epochs": 6, "batch_size": 32, "device": "cpu", "seed": 0})
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+        except KeyError:
+            trials = []
+        if trials and trials[0].intermediate_values:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: run the same command to resume" in err and "Traceback" not in err
+    trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+    assert trials[0].state == TrialState.FAIL
+    assert trials[0].user_attrs["fail_reason"] == "interrupted"
+    assert trials[1].state == TrialState.WAITING and trials[1].params == trials[0].params
+
+    result = invoke("run", path, "--quiet")
+    assert result.exit_code == 0, result.output
+    trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+    assert trials[1].state == TrialState.COMPLETE and trials[1].user_attrs["retry_of"] == 0
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
