@@ -1,0 +1,139 @@
+"""lrsearch's own figures and a note in the study, for optuna-dashboard to show.
+
+``publish_to_dashboard`` saves the LR curves of the current best schedules, the family
+comparison and a Markdown note (purpose, config, provenance) with optuna-dashboard's API
+(``save_plotly_graph_object``, ``save_note``). It has an Optuna callback's signature, so the
+runner calls it after each trial; ``optuna-dashboard URL`` then shows the figures beside
+Optuna's own charts.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import optuna
+
+from lrsearch.errors import LrsearchError
+
+__all__ = ["FIGURE_IDS", "dashboard_note", "publish_to_dashboard", "serve_dashboard"]
+
+FIGURE_IDS = {"lr_curves": "lrsearch-lr-curves", "families": "lrsearch-families"}
+"""``graph_object_id`` of each figure; saving again replaces the figure."""
+
+_DASHBOARD_TOP_K = 5
+
+
+def _dashboard_module() -> Any | None:
+    try:
+        import optuna_dashboard
+    except ImportError:
+        return None
+    return optuna_dashboard
+
+
+def dashboard_note(study: optuna.Study) -> str:
+    """The study's note: what it searches, how, and where it ran (Markdown)."""
+    attrs = study.user_attrs
+    config = attrs.get("config") or {}
+    training = config.get("training") or {}
+    data = config.get("data") or {}
+    space = config.get("search_space") or {}
+    lines = [f"## lrsearch study `{study.study_name}`", "",
+             "Which learning-rate schedule trains this model best? Each trial samples a "
+             "schedule family and its parameters (plus the peak LR and optimizer settings), "
+             f"trains, and reports `{config.get('metric', 'val_acc')}` each epoch "
+             f"({study.direction.name.lower()}d; the test set is not used for the search).", ""]
+    facts = {
+        "model": config.get("model"), "data": data.get("dataset"),
+        "validation images": data.get("val_size"), "epochs per trial": training.get("epochs"),
+        "batch size": training.get("batch_size"), "trials": config.get("n_trials"),
+        "families": ", ".join(map(str, space.get("families") or [])) or None,
+        "optimizers": ", ".join(map(str, space.get("optimizers") or [])) or None,
+        "baselines": ", ".join(b.get("name", "?") for b in config.get("baselines") or [])
+        or None,
+        "sampler": (config.get("sampler") or {}).get("name"),
+        "pruner": (config.get("pruner") or {}).get("name"),
+    }
+    for key in ("device_name", "lrsearch_version", "torch_version", "optuna_version", "git_sha",
+                "search_space_fingerprint"):
+        facts[key.replace("_", " ")] = attrs.get(key)
+    lines += [f"- **{key}**: {value}" for key, value in facts.items() if value is not None]
+    lines += ["", "Figures *lrsearch-lr-curves* and *lrsearch-families* are refreshed after "
+              "every trial. Full report: `lrsearch report --storage URL --study "
+              f"{study.study_name}`; the winner: `lrsearch export ...`."]
+    if config:
+        lines += ["", "<details><summary>resolved config</summary>", "", "```json",
+                  json.dumps(config, indent=2), "```", "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,
+                         top_k: int = _DASHBOARD_TOP_K) -> bool:
+    """Save lrsearch's figures and note into ``study`` for optuna-dashboard.
+
+    Usable as an Optuna callback (``trial`` is ignored). Publishing must never end a study:
+    when optuna-dashboard is missing or drawing fails, it warns and returns False.
+
+    Args:
+        study: The study (its storage receives the figures as study system attributes).
+        trial: The trial that just finished (unused; for the callback signature).
+        top_k: How many of the best schedules the LR-curves figure draws.
+
+    Returns:
+        True when the figures and note were saved.
+    """
+    dashboard = _dashboard_module()
+    if dashboard is None:
+        warnings.warn("optuna-dashboard is not installed: lrsearch's figures are not saved "
+                      "for the dashboard (pip install optuna-dashboard)", stacklevel=2)
+        return False
+    from lrsearch.report._extract import extract_report
+    from lrsearch.report._figures import family_figure, lr_curves_figure
+
+    try:
+        data = extract_report(study, top_k, importances=False)
+        curves = lr_curves_figure(data)
+        curves.update_layout(title=f"lrsearch: LR curves of the best {len(data.top)} schedules")
+        families = family_figure(data)
+        families.update_layout(title="lrsearch: schedule families")
+        dashboard.save_plotly_graph_object(study, curves, graph_object_id=FIGURE_IDS["lr_curves"])
+        dashboard.save_plotly_graph_object(study, families,
+                                           graph_object_id=FIGURE_IDS["families"])
+        note = dashboard_note(study)
+        if dashboard.get_note(study) != note:
+            dashboard.save_note(study, note)
+    except Exception as exc:  # a figure is not worth a study of hours
+        warnings.warn(f"lrsearch: could not publish figures to the dashboard: "
+                      f"{type(exc).__name__}: {exc}", stacklevel=2)
+        return False
+    return True
+
+
+def serve_dashboard(storage_url: str, host: str = "127.0.0.1", port: int = 8080,
+                    refresh: bool = True) -> None:
+    """Run optuna-dashboard on ``storage_url`` until interrupted.
+
+    Args:
+        storage_url: SQLAlchemy URL of the storage.
+        host: Address to listen on (localhost by default: the dashboard has no login).
+        port: Port to listen on.
+        refresh: First publish lrsearch's figures into every lrsearch study there.
+
+    Raises:
+        StudyError: The storage cannot be opened.
+        LrsearchError: optuna-dashboard is not installed.
+    """
+    from lrsearch.report._storage import open_report_storage
+
+    dashboard = _dashboard_module()
+    if dashboard is None:
+        raise LrsearchError("optuna-dashboard is not installed; pip install optuna-dashboard")
+    storage = open_report_storage(storage_url)
+    if refresh:
+        for summary in storage.get_all_studies():
+            if "config" in summary.user_attrs:
+                study = optuna.load_study(study_name=summary.study_name, storage=storage)
+                publish_to_dashboard(study)
+    dashboard.run_server(storage, host=host, port=port)

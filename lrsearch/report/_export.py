@@ -1,0 +1,135 @@
+"""Take the winner home: the best trial's spec as ``best_schedule.json`` and plain PyTorch code.
+
+The spec is laid onto the steps the trial really trained (``source.total_steps``); being made
+of fractions and ratios, it is laid onto any other length with ``total_steps=...``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from lrsearch.errors import LrsearchError
+from lrsearch.report._extract import trial_total_steps
+from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
+from lrsearch.schedules import ScheduleSpec
+
+__all__ = ["Export", "pick_trial", "trial_spec", "export_best", "write_export", "load_best"]
+
+
+@dataclass
+class Export:
+    """What :func:`export_best` found and wrote.
+
+    Attributes:
+        spec: The schedule, laid onto the trial's real training length.
+        document: The content of ``best_schedule.json``.
+        code: The content of ``best_schedule.py``.
+        paths: Files written (empty until :func:`write_export`).
+    """
+
+    spec: ScheduleSpec
+    document: dict[str, Any]
+    code: str
+    paths: list[Path]
+
+
+def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
+    """The best COMPLETE trial by the study direction, or trial ``number``.
+
+    Raises:
+        LrsearchError: No complete trial; no trial ``number``; or that trial has no schedule.
+    """
+    trials = study.get_trials(deepcopy=False)
+    if number is None:
+        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+        if not complete:
+            states = sorted({t.state.name.lower() for t in trials})
+            raise LrsearchError(f"study {study.study_name!r}: no complete trial to export "
+                                f"({len(trials)} trial(s): {states or 'none'}); run the study "
+                                f"further, or pick one with --trial N")
+        pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
+        return pick(complete, key=lambda t: t.value)
+    found = [t for t in trials if t.number == number]
+    if not found:
+        raise LrsearchError(f"trial: got {number}; study {study.study_name!r} has trials 0.."
+                            f"{len(trials) - 1}" if trials else
+                            f"trial: got {number}; study {study.study_name!r} has no trials")
+    if "schedule" not in found[0].user_attrs:
+        raise LrsearchError(f"trial: got {number}; it stored no schedule (state "
+                            f"{found[0].state.name.lower()}); pick another trial")
+    return found[0]
+
+
+def trial_spec(study: optuna.Study, trial: FrozenTrial) -> ScheduleSpec:
+    """The trial's spec, laid onto the steps of the study's training when they are known."""
+    spec = ScheduleSpec.from_dict(trial.user_attrs["schedule"])
+    epochs = ((study.user_attrs.get("config") or {}).get("training") or {}).get("epochs")
+    total_steps = trial_total_steps(trial, epochs)
+    return spec if total_steps is None else spec.with_total_steps(total_steps)
+
+
+def export_best(study: optuna.Study, trial: int | None = None, storage: str = "") -> Export:
+    """The JSON document and PyTorch code of the best complete trial (or trial ``trial``).
+
+    Args:
+        study: The study.
+        trial: A trial number instead of the best complete trial.
+        storage: The storage URL to record as the source, password already hidden.
+    """
+    from lrsearch import __version__
+
+    frozen = pick_trial(study, trial)
+    spec = trial_spec(study, frozen)
+    optimizer = resolve_optimizer(dict(frozen.user_attrs.get("optimizer") or {}))
+    epochs = ((study.user_attrs.get("config") or {}).get("training") or {}).get("epochs")
+    source = {"storage": storage, "study": study.study_name, "trial": frozen.number,
+              "state": frozen.state.name.lower(), "value": frozen.value,
+              "metric": (study.user_attrs.get("config") or {}).get("metric", "val_acc"),
+              "test_acc": frozen.user_attrs.get("test_acc"),
+              "baseline": frozen.user_attrs.get("baseline"), "epochs": epochs,
+              "total_steps": spec.total_steps, "lrsearch_version": __version__}
+    document = {"schedule": spec.to_dict(), "optimizer": optimizer, "source": source}
+    code = spec.to_torch_code().rstrip("\n") + "\n\n\n" + optimizer_code(optimizer)
+    return Export(spec, document, code, [])
+
+
+def write_export(export: Export, out_dir: str | Path) -> Export:
+    """Write ``best_schedule.json`` and ``best_schedule.py`` into ``out_dir`` (created)."""
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, code_path = folder / "best_schedule.json", folder / "best_schedule.py"
+    json_path.write_text(json.dumps(export.document, indent=2) + "\n")
+    code_path.write_text(export.code)
+    export.paths = [json_path, code_path]
+    return export
+
+
+def load_best(storage: str, study: str, trial: int | None = None) -> ScheduleSpec:
+    """The schedule spec of the best complete trial of a study (or of trial ``trial``).
+
+    Args:
+        storage: SQLAlchemy URL of the storage (``sqlite:///lrsearch.db``).
+        study: Name of the study.
+        trial: A trial number instead of the best complete trial.
+
+    Raises:
+        StudyError: Storage unreachable or no such study.
+        LrsearchError: No complete trial (or no such trial).
+
+    Example:
+        >>> import lrsearch
+        >>> lrsearch.load_best("sqlite:///no-such.db", "demo")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        lrsearch.errors.StudyError: storage: got 'sqlite:///no-such.db'; the SQLite file ...
+    """
+    from lrsearch.report._storage import load_report_study
+
+    loaded = load_report_study(storage, study)
+    return trial_spec(loaded, pick_trial(loaded, trial))

@@ -1,0 +1,238 @@
+"""One pass over a study's trials into :class:`ReportData` (plain data, no plotly).
+
+The trials are read once (``get_trials(deepcopy=False)``); specs are parsed only for the top K,
+so a study of thousands of trials is extracted in about a second.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import warnings
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from lrsearch.report._data import (
+    BaselineResult,
+    Curve,
+    FamilyStats,
+    History,
+    IntermediateCurve,
+    ReportData,
+    TopTrial,
+    TrialSummary,
+)
+
+__all__ = ["extract_report", "summarise_trial", "trial_total_steps", "PROVENANCE_KEYS"]
+
+PROVENANCE_KEYS = ("lrsearch_version", "torch_version", "optuna_version", "python_version",
+                   "git_sha", "host", "device_name", "search_space_fingerprint")
+_CURVE_POINTS = 200
+
+
+def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = True,
+                   storage: str = "") -> ReportData:
+    """Extract what a report shows from ``study``.
+
+    Args:
+        study: An lrsearch study (trials carry ``schedule``, ``optimizer``, ``epochs`` ...).
+        top_k: How many of the best complete trials to detail.
+        importances: Compute Optuna's parameter importances (the slowest part).
+        storage: The storage URL to show, password already hidden.
+
+    Example:
+        >>> import optuna
+        >>> study = optuna.create_study(direction="maximize")
+        >>> data = extract_report(study)
+        >>> data.best is None, data.counts, data.importance_note
+        (True, {}, 'needs at least 2 complete trials (has 0)')
+    """
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    trials = study.get_trials(deepcopy=False)
+    attrs = study.user_attrs
+    config = attrs.get("config")
+    counts: dict[str, int] = {}
+    families: dict[str, FamilyStats] = {}
+    history = History()
+    intermediate: list[IntermediateCurve] = []
+    baselines: list[BaselineResult] = []
+    complete: list[FrozenTrial] = []
+    for trial in trials:
+        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
+        family = _family(trial)
+        if family is not None:
+            _count_family(families.setdefault(family, FamilyStats(family)), trial, maximize)
+        if trial.intermediate_values:
+            epochs = sorted(trial.intermediate_values)
+            intermediate.append(IntermediateCurve(
+                trial.number, trial.state.name, epochs,
+                [float(trial.intermediate_values[e]) for e in epochs]))
+        baseline = trial.user_attrs.get("baseline")
+        value = trial.value if trial.state == TrialState.COMPLETE else None
+        if baseline is not None:
+            baselines.append(BaselineResult(str(baseline), trial.number, trial.state.name, value))
+        if trial.state == TrialState.COMPLETE and _finite(trial.value):
+            complete.append(trial)
+            _add_history(history, trial, family, maximize)
+    complete.sort(key=lambda t: (-t.value if maximize else t.value, t.number))
+    top = [_top_trial(rank, trial) for rank, trial in enumerate(complete[:top_k], start=1)]
+    baseline_curves = [_top_trial(rank, trial) for rank, trial in
+                       enumerate(complete, start=1) if rank > top_k and
+                       trial.user_attrs.get("baseline") is not None]
+    best = top[0].trial if top else (summarise_trial(complete[0]) if complete else None)
+    best_baseline = _best_baseline(baselines, maximize)
+    margin = None
+    if best is not None and best_baseline is not None:
+        margin = (best.value - best_baseline.value) * (1 if maximize else -1)
+    values, note = _importances(study, len(complete)) if importances else (None, "not computed")
+    return ReportData(
+        study_name=study.study_name, storage=storage,
+        direction="maximize" if maximize else "minimize",
+        metric=str((config or {}).get("metric", "val_acc")), counts=counts, top=top,
+        baseline_curves=baseline_curves,
+        families=_order_families(families, maximize), history=history,
+        intermediate=intermediate, baselines=baselines, best=best,
+        best_baseline=best_baseline, margin=margin, importances=values, importance_note=note,
+        provenance={key: attrs[key] for key in PROVENANCE_KEYS if key in attrs},
+        config=config)
+
+
+def summarise_trial(trial: FrozenTrial) -> TrialSummary:
+    """A trial as the report shows it (see :class:`TrialSummary`)."""
+    attrs = trial.user_attrs
+    test_acc, test_std = _test_accuracy(attrs.get("test_acc"))
+    wall = attrs.get("wall_seconds")
+    return TrialSummary(
+        number=trial.number, state=trial.state.name, family=_family(trial),
+        value=trial.value if trial.state == TrialState.COMPLETE else None,
+        test_acc=test_acc, test_acc_std=test_std,
+        baseline=None if attrs.get("baseline") is None else str(attrs["baseline"]),
+        schedule=attrs.get("schedule"), optimizer=attrs.get("optimizer"),
+        wall_seconds=None if wall is None else float(wall), fail_reason=attrs.get("fail_reason"))
+
+
+def trial_total_steps(trial: FrozenTrial, study_epochs: int | None = None) -> int | None:
+    """Optimizer steps of the trial's whole training, from its stored ``epochs``.
+
+    A complete trial's last epoch row holds the total; otherwise steps per epoch times
+    ``study_epochs`` (the study's training length), when given. None when unknown.
+    """
+    rows = trial.user_attrs.get("epochs") or []
+    if not rows:
+        return None
+    if trial.state == TrialState.COMPLETE:
+        return int(rows[-1]["step"])
+    first = rows[0]
+    if study_epochs is None or int(first["epoch"]) < 1:
+        return None
+    return int(first["step"]) // int(first["epoch"]) * int(study_epochs)
+
+
+def _family(trial: FrozenTrial) -> str | None:
+    family = trial.params.get("family")
+    if family is None:
+        family = (trial.user_attrs.get("schedule") or {}).get("family")
+    return None if family is None else str(family)
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _better(a: float, b: float, maximize: bool) -> bool:
+    return a > b if maximize else a < b
+
+
+def _count_family(stats: FamilyStats, trial: FrozenTrial, maximize: bool) -> None:
+    if trial.state == TrialState.COMPLETE and _finite(trial.value):
+        stats.complete += 1
+        stats.values.append(float(trial.value))
+        stats.numbers.append(trial.number)
+        if stats.best_value is None or _better(trial.value, stats.best_value, maximize):
+            stats.best_value, stats.best_trial = float(trial.value), trial.number
+    elif trial.state == TrialState.PRUNED:
+        stats.pruned += 1
+    elif trial.state == TrialState.FAIL:
+        stats.failed += 1
+
+
+def _add_history(history: History, trial: FrozenTrial, family: str | None,
+                 maximize: bool) -> None:
+    value = float(trial.value)
+    best = history.best_so_far[-1] if history.best_so_far else value
+    history.numbers.append(trial.number)
+    history.values.append(value)
+    history.best_so_far.append(value if _better(value, best, maximize) else best)
+    history.families.append(family)
+    baseline = trial.user_attrs.get("baseline")
+    history.baselines.append(None if baseline is None else str(baseline))
+
+
+def _order_families(families: dict[str, FamilyStats], maximize: bool) -> list[FamilyStats]:
+    sign = -1 if maximize else 1
+    return sorted(families.values(), key=lambda s: (s.best_value is None,
+                                                    sign * (s.best_value or 0.0), s.family))
+
+
+def _best_baseline(baselines: list[BaselineResult], maximize: bool) -> BaselineResult | None:
+    done = [b for b in baselines if _finite(b.value)]
+    if not done:
+        return None
+    return (max if maximize else min)(done, key=lambda b: b.value)
+
+
+def _test_accuracy(raw: Any) -> tuple[float | None, float | None]:
+    """``test_acc`` as stored: one number, or one per seed (mean and standard deviation)."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw), None
+    if isinstance(raw, list) and raw and all(isinstance(v, (int, float)) for v in raw):
+        std = statistics.stdev(raw) if len(raw) > 1 else None
+        return float(statistics.fmean(raw)), std
+    return None, None
+
+
+def _top_trial(rank: int, trial: FrozenTrial) -> TopTrial:
+    lr, source = _lr_curve(trial)
+    epochs = sorted(trial.intermediate_values)
+    metric = Curve([float(e) for e in epochs], [float(trial.intermediate_values[e])
+                                                for e in epochs])
+    return TopTrial(rank, summarise_trial(trial), lr, source, metric)
+
+
+def _lr_curve(trial: FrozenTrial) -> tuple[Curve, str]:
+    """The spec laid onto the trial's real steps, or the recorded curve (metric-driven)."""
+    from lrsearch.errors import SpecError
+    from lrsearch.schedules import ScheduleSpec
+
+    total_steps = trial_total_steps(trial)
+    try:
+        spec = ScheduleSpec.from_dict(trial.user_attrs.get("schedule"))
+    except SpecError:
+        spec = None
+    if spec is not None and not spec.info.metric_driven:
+        if total_steps is not None:
+            spec = spec.with_total_steps(total_steps)
+        progress, lr = spec.curve(_CURVE_POINTS)
+        return Curve(progress, lr), "spec"
+    recorded = trial.user_attrs.get("lr_curve") or []
+    if not recorded:
+        return Curve(), "recorded"
+    total = total_steps or int(recorded[-1][0]) + 1
+    return Curve([step / total for step, _ in recorded], [float(lr) for _, lr in recorded]), \
+        "recorded"
+
+
+def _importances(study: optuna.Study, complete: int) -> tuple[dict[str, float] | None, str]:
+    if complete < 2:
+        return None, f"needs at least 2 complete trials (has {complete})"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = optuna.importance.get_param_importances(study)
+    except Exception as exc:  # Optuna refuses some studies (e.g. one distinct value per param)
+        return None, f"Optuna could not compute them: {type(exc).__name__}: {exc}"
+    if not values:
+        return None, "no parameter was sampled in every complete trial"
+    return {name: float(v) for name, v in values.items()}, ""

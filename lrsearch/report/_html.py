@@ -1,0 +1,143 @@
+"""The report as one self-contained HTML file: plotly.js inline once, so it opens offline."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from lrsearch.report._data import ReportData, TopTrial
+from lrsearch.report._figures import Panel, build_panels
+
+__all__ = ["render_report", "write_report"]
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+code, pre { font-size: 12px; } .note { color: #666; font-style: italic; }
+.summary { font-size: 15px; line-height: 1.5; } .baseline { background: #fff7e0; }
+"""
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value else f"{value:.{digits}f}"
+    return str(value)
+
+
+def _compact(data: dict[str, Any] | None, skip: tuple[str, ...] = ()) -> str:
+    if not data:
+        return "—"
+    parts = [f"{k}={json.dumps(v) if not isinstance(v, float) else f'{v:.4g}'}"
+             for k, v in data.items() if k not in skip]
+    return html.escape(", ".join(parts))
+
+
+def _summary(data: ReportData) -> str:
+    counts = ", ".join(f"{n} {state.lower()}" for state, n in sorted(data.counts.items()))
+    lines = [f"Study <b>{html.escape(data.study_name)}</b> in "
+             f"<code>{html.escape(data.storage)}</code>: {counts or 'no trials'}; "
+             f"{data.direction} <code>{html.escape(data.metric)}</code>."]
+    if data.best is None:
+        lines.append("No trial has completed yet.")
+    else:
+        best = data.best
+        lines.append(f"Best: trial {best.number} ({html.escape(str(best.family))}), "
+                     f"{data.metric} <b>{_fmt(best.value)}</b>.")
+    if data.best_baseline is not None and data.margin is not None:
+        base = data.best_baseline
+        lines.append(f"Best baseline: {html.escape(base.name)} (trial {base.number}), "
+                     f"{_fmt(base.value)}; margin of the best over it: "
+                     f"<b>{data.margin:+.4f}</b>.")
+    elif data.baselines:
+        lines.append("No baseline has completed yet.")
+    return "<p class='summary'>" + "<br>".join(lines) + "</p>"
+
+
+def _row(top: TopTrial) -> str:
+    t = top.trial
+    spec = t.schedule or {}
+    test = _fmt(t.test_acc) + ("" if t.test_acc_std is None else f" ± {t.test_acc_std:.4f}")
+    cells = [str(top.rank), str(t.number), html.escape(str(t.family)),
+             html.escape(t.baseline or ""), _fmt(spec.get("peak_lr")),
+             _fmt(spec.get("warmup_frac")), _compact(spec.get("params")),
+             _compact(t.optimizer), _fmt(t.value), test, _fmt(t.wall_seconds, 1)]
+    numeric = {0, 1, 4, 5, 8, 9, 10}
+    tds = "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
+                  for i, c in enumerate(cells))
+    return f"<tr class='{'baseline' if t.baseline else ''}'>{tds}</tr>"
+
+
+def _top_table(data: ReportData) -> str:
+    rows = [*data.top, *data.baseline_curves]
+    if not rows:
+        return "<p class='note'>No complete trial yet.</p>"
+    head = ["rank", "trial", "family", "baseline", "peak_lr", "warmup_frac", "params",
+            "optimizer", data.metric, "test_acc", "wall s"]
+    ths = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join(_row(top) for top in rows)
+    return f"<table><tr>{ths}</tr>{body}</table>"
+
+
+def _baseline_table(data: ReportData) -> str:
+    if not data.baselines:
+        return "<p class='note'>This study has no baselines.</p>"
+    rows = "".join(f"<tr><td>{html.escape(b.name)}</td><td class='num'>{b.number}</td>"
+                   f"<td>{b.state.lower()}</td><td class='num'>{_fmt(b.value)}</td></tr>"
+                   for b in data.baselines)
+    return f"<table><tr><th>baseline</th><th>trial</th><th>state</th>" \
+           f"<th>{html.escape(data.metric)}</th></tr>{rows}</table>"
+
+
+def _provenance(data: ReportData) -> str:
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in data.provenance.items())
+    table = f"<table>{rows}</table>" if rows else \
+        "<p class='note'>No provenance stored (not an lrsearch study?).</p>"
+    config = ""
+    if data.config is not None:
+        config = ("<details><summary>resolved study config</summary><pre>"
+                  f"{html.escape(json.dumps(data.config, indent=2))}</pre></details>")
+    return table + config
+
+
+def _panel(panel: Panel, first: bool) -> str:
+    note = f"<p class='note'>{html.escape(panel.note)}</p>" if panel.note else ""
+    if panel.figure is None:
+        return f"<h2 id='{panel.key}'>{html.escape(panel.title)}</h2>{note}", first
+    div = panel.figure.to_html(full_html=False, include_plotlyjs=first,
+                               div_id=f"fig-{panel.key}", config={"displaylogo": False})
+    return f"<h2 id='{panel.key}'>{html.escape(panel.title)}</h2>{note}{div}", False
+
+
+def render_report(data: ReportData) -> str:
+    """The whole report page as a string (plotly.js embedded once, no network needed)."""
+    panels = build_panels(data)
+    parts, first = [], True
+    for panel in panels:
+        text, first = _panel(panel, first)
+        parts.append(text)
+    title = f"lrsearch report: {data.study_name}"
+    sections = [
+        f"<h1>{html.escape(title)}</h1>", _summary(data), parts[0],
+        f"<h2 id='table'>Top {len(data.top)} trials</h2>", _top_table(data),
+        "<h2 id='baselines'>Baselines</h2>", _baseline_table(data), *parts[1:],
+        "<h2 id='provenance'>Provenance</h2>", _provenance(data),
+    ]
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title><style>{_STYLE}</style></head><body>\n" + "\n".join(sections) +
+            "\n</body></html>\n")
+
+
+def write_report(data: ReportData, path: str | Path) -> Path:
+    """Write the report page of ``data`` to ``path`` (folders created); return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(data), encoding="utf-8")
+    return path

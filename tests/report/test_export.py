@@ -1,0 +1,138 @@
+"""``lrsearch export`` and ``lrsearch.load_best``: the winner as a spec and as plain PyTorch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import optuna
+import pytest
+import torch
+from click.testing import CliRunner
+
+import lrsearch
+from lrsearch.cli import main
+from lrsearch.errors import LrsearchError
+from lrsearch.report import export_best, load_report_study, optimizer_code
+from lrsearch.search import redact_url
+from lrsearch.train import OptimizerSettings, build_optimizer
+from lrsearch.train._models import build_model
+from tests.report._studies import make_study
+
+# Runs an exported best_schedule.py with lrsearch unimportable; prints group 0's LR per step.
+_RUN_EXPORTED = """
+import json, sys
+sys.modules["lrsearch"] = None
+import torch
+namespace = {"__name__": "best_schedule"}
+exec(open(sys.argv[1]).read(), namespace)
+model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4),
+                            torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 10))
+optimizer = namespace["build_optimizer"](model)
+scheduler = namespace["build_scheduler"](optimizer, total_steps=int(sys.argv[2]))
+lrs = []
+for step in range(int(sys.argv[2])):
+    lrs.append(optimizer.param_groups[0]["lr"])
+    optimizer.step()
+    scheduler.step()
+print(json.dumps({"lrs": lrs, "optimizer": type(optimizer).__name__,
+                  "groups": [g["name"] for g in optimizer.param_groups]}))
+"""
+
+
+def export(url, study, out, *extra):
+    return CliRunner().invoke(main, ["export", "--storage", url, "--study", study,
+                                     "--out", str(out), *map(str, extra)])
+
+
+def run_exported(path, total_steps):
+    out = subprocess.run([sys.executable, "-c", _RUN_EXPORTED, str(path), str(total_steps)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_best_trial_exported_as_json_and_torch_only_code(synthetic_url, tmp_path):
+    result = export(synthetic_url, "synthetic", tmp_path)
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "best_schedule.json").read_text())
+    study = load_report_study(synthetic_url, "synthetic")
+    best = study.best_trial
+    assert document["source"]["trial"] == best.number
+    assert document["source"]["value"] == best.value
+    assert document["source"]["study"] == "synthetic"
+    assert document["schedule"]["total_steps"] == 500  # laid onto the trial's real steps
+    assert document["optimizer"]["momentum"] == 0.9  # the defaults the trial used, filled in
+    spec = lrsearch.load_spec(tmp_path / "best_schedule.json")
+    assert spec == lrsearch.load_best(synthetic_url, "synthetic")
+    assert spec.to_dict() == document["schedule"]
+    ran = run_exported(tmp_path / "best_schedule.py", 777)  # another length than the study's
+    expected = [spec.with_total_steps(777).lr(step) for step in range(777)]
+    assert ran["lrs"] == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    kind = {"sgd": "SGD", "ranger": "Lookahead"}[document["optimizer"]["name"]]
+    assert ran["optimizer"] == kind and ran["groups"][0] == "backbone"
+
+
+def test_other_trial_with_ranger_rebuilds_lookahead_radam(synthetic_url, tmp_path):
+    study = load_report_study(synthetic_url, "synthetic")
+    number = next(t.number for t in study.trials
+                  if t.user_attrs["optimizer"]["name"] == "ranger"
+                  and t.params["family"] != "plateau")
+    assert export(synthetic_url, "synthetic", tmp_path, "--trial", number).exit_code == 0
+    document = json.loads((tmp_path / "best_schedule.json").read_text())
+    assert document["source"]["trial"] == number and document["optimizer"]["name"] == "ranger"
+    spec = lrsearch.load_spec(tmp_path / "best_schedule.json")
+    ran = run_exported(tmp_path / "best_schedule.py", 123)
+    assert ran["optimizer"] == "Lookahead"
+    assert ran["lrs"] == pytest.approx([spec.with_total_steps(123).lr(s) for s in range(123)],
+                                       rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "amsgrad", "adamw", "adamax", "radam",
+                                  "ranger"])
+def test_exported_optimizer_equals_lrsearchs(name):
+    settings = {"name": name, "weight_decay": 0.01, "head_lr_mult": 3.0}
+    namespace = {"PEAK_LR": 0.05}
+    exec(optimizer_code(settings), namespace)
+    torch.manual_seed(0)
+    model = build_model("small_cnn", 10)
+    ours = namespace["build_optimizer"](model)
+    theirs = build_optimizer(model, OptimizerSettings(**settings), peak_lr=0.05)
+    assert type(ours).__name__ == type(theirs).__name__
+    inner = getattr(ours, "inner", ours)
+    assert type(inner) is type(getattr(theirs, "inner", theirs))
+    strip = [{k: v for k, v in g.items() if k != "params"} for g in ours.param_groups]
+    assert strip == [{k: v for k, v in g.items() if k != "params"} for g in theirs.param_groups]
+    assert [[id(p) for p in g["params"]] for g in ours.param_groups] == \
+        [[id(p) for p in g["params"]] for g in theirs.param_groups]
+
+
+def test_real_study_exports_its_real_length(real_url, tmp_path):
+    assert export(real_url, "tiny", tmp_path).exit_code == 0
+    document = json.loads((tmp_path / "best_schedule.json").read_text())
+    study = load_report_study(real_url, "tiny")
+    assert document["schedule"]["total_steps"] == study.best_trial.user_attrs["epochs"][-1]["step"]
+    assert document["source"]["storage"].startswith("sqlite:///")
+
+
+def test_no_complete_trial_and_unknown_trial_are_clear_errors(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    study = optuna.create_study(storage=url, study_name="empty", direction="maximize")
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED,
+                                              intermediate_values={1: 0.1}))
+    result = export(url, "empty", tmp_path)
+    assert result.exit_code == 1 and "no complete trial" in result.output
+    assert "Traceback" not in result.output
+    with pytest.raises(LrsearchError, match="no complete trial"):
+        lrsearch.load_best(url, "empty")
+    result = export(url, "empty", tmp_path, "--trial", 5)
+    assert result.exit_code == 1 and "trials 0..0" in result.output
+    result = export(url, "empty", tmp_path, "--trial", 0)
+    assert result.exit_code == 1 and "no schedule" in result.output
+
+
+def test_source_storage_hides_the_password():
+    study = make_study(None, n_trials=1)
+    document = export_best(study, storage=redact_url("postgresql://me:secret@db/x")).document
+    assert "secret" not in json.dumps(document)

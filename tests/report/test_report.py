@@ -1,0 +1,63 @@
+"""The HTML report and ``lrsearch report``: one file, plotly.js once, fast on big studies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from click.testing import CliRunner
+
+from lrsearch.cli import main
+from lrsearch.report import build_panels, extract_report, render_report
+from tests.report._studies import make_study
+
+
+def test_report_page_has_every_section_and_plotly_once(synthetic_url, tmp_path):
+    out = tmp_path / "sub" / "report.html"
+    result = CliRunner().invoke(main, ["report", "--storage", synthetic_url, "--study",
+                                       "synthetic", "--out", str(out), "--top", "4"])
+    assert result.exit_code == 0, result.output
+    assert "60 trials" in result.output and "over the best baseline" in result.output
+    page = out.read_text()
+    assert page.count("plotly.js v") == 1  # the library, inline, once
+    assert "<script src=" not in page  # nothing loaded from elsewhere
+    for key in ("curves", "families", "history", "importances", "intermediate", "table",
+                "baselines", "provenance"):
+        assert f"id='{key}'" in page
+    assert "margin of the best over it" in page and "abc123" in page
+    assert "[baseline cosine]" in page or "cosine</td>" in page
+
+
+def test_panels_note_missing_importances():
+    data = extract_report(make_study(None, n_trials=1))
+    panels = {p.key: p for p in build_panels(data)}
+    assert panels["importances"].figure is None
+    assert "at least 2 complete trials" in panels["importances"].note
+    assert "Not shown" in render_report(data)
+
+
+def test_thousands_of_trials_in_seconds():
+    study = make_study(None, n_trials=2000)
+    started = time.perf_counter()
+    page = render_report(extract_report(study, top_k=10))
+    assert time.perf_counter() - started < 15  # generous; bench/report_speed.py measures it
+    assert "trial 1999" in page
+
+
+def test_unknown_study_and_missing_file_are_clear_errors(synthetic_url, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["report", "--storage", synthetic_url, "--study", "nope"])
+    assert result.exit_code == 1 and "'nope'" in result.output
+    assert "['synthetic']" in result.output and "Traceback" not in result.output
+    missing = f"sqlite:///{tmp_path / 'missing.db'}"
+    result = runner.invoke(main, ["report", "--storage", missing, "--study", "x"])
+    assert result.exit_code == 1 and "does not exist" in result.output
+    assert not (tmp_path / "missing.db").exists()  # reading created nothing
+
+
+def test_import_lrsearch_loads_neither_optuna_nor_plotly():
+    code = ("import sys, lrsearch; heavy = [m for m in ('optuna', 'plotly', 'torch') "
+            "if m in sys.modules]; assert not heavy, heavy; import lrsearch.report; "
+            "assert 'plotly' not in sys.modules; assert callable(lrsearch.load_best)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
