@@ -1,0 +1,236 @@
+"""Training throughput of lrsearch's loop, side by side with hand-written references.
+
+Measured in one process on one device, with the same model, precision, batch size and seed:
+
+* ``plain PyTorch loop``: the data already on the device, a random batch indexed out, normalised,
+  forward, backward, SGD step. No augmentation, no scheduler: the floor of what a loop costs.
+* ``lrsearch loop``: ``TrainingRun.train_epoch``, the code ``lrsearch.train.train`` runs:
+  on-device crop + flip, per-step scheduler, LR record, NaN checks. Goal: >= 0.95x the plain loop.
+* ``DataLoader loop`` (default on a GPU): the tutorial recipe, PIL images through torchvision's
+  RandomCrop / RandomHorizontalFlip / ToTensor / Normalize in DataLoader worker processes.
+  Goal: the lrsearch loop >= 3x this.
+
+Each loop runs one warm-up round, then ``--rounds`` timed rounds of ``--steps`` optimizer steps,
+interleaved so drift (other processes, clocks) hits all alike; the median round is reported.
+GPU timings synchronise before reading the clock.
+
+Usage::
+
+    python bench/throughput.py                      # CPU: small_cnn; GPU: resnet18, bf16
+    python bench/throughput.py --device cuda --model resnet18 --batch-size 512 --steps 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from lrsearch.errors import DataError
+from lrsearch.schedules import ScheduleSpec
+from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data, resolve_device
+from lrsearch.train._device import autocast_dtype, device_name
+from lrsearch.train._run import TrainingRun
+
+GPU_GOAL_IMAGES_PER_SECOND = 40_000  # resnet18, bf16, channels_last, one H100
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    parser.add_argument("--model", default=None, help="default: resnet18 on GPU, small_cnn on CPU")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 512 GPU, 128 CPU")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps per round")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per loop")
+    parser.add_argument("--data-dir", default=None, help="folder holding cifar-10-batches-py")
+    parser.add_argument("--precision", default="auto", help="auto | fp32 | bf16")
+    parser.add_argument("--compile", action="store_true", help="torch.compile both models")
+    parser.add_argument("--dataloader", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time the DataLoader loop (default: on GPU only)")
+    parser.add_argument("--workers", type=int, default=8, help="DataLoader worker processes")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's own choice)")
+    return parser.parse_args()
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _load(args, device, images: int):
+    """CIFAR-10 from --data-dir (or the default data dir), else fake images of the same shape."""
+    try:
+        settings = DataSettings(data_dir=args.data_dir, download=False, val_size=1000,
+                                train_subset=images)
+        return load_data(settings, device), "cifar10"
+    except DataError as exc:
+        print(f"note: {str(exc).splitlines()[0][:120]}...; timing on fake images instead")
+        fake_val = 10_000 - images if images < 10_000 else 1
+        settings = DataSettings(dataset="fake", val_size=max(1, fake_val), train_subset=images)
+        return load_data(settings, device), "fake"
+
+
+class LrsearchLoop:
+    """lrsearch's own epoch: one round is one ``train_epoch`` of ``steps`` steps."""
+
+    def __init__(self, args, data, training: TrainSettings) -> None:
+        spec = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, params={"final_ratio": 0.0})
+        self.run = TrainingRun(spec, OptimizerSettings(), training, data)
+        self.epoch = 0
+
+    def round(self) -> None:
+        self.epoch += 1
+        self.run.train_epoch(self.epoch)
+
+
+class PlainLoop:
+    """The minimal hand-written loop on device-resident data."""
+
+    def __init__(self, args, data, training: TrainSettings, model: torch.nn.Module) -> None:
+        self.data, self.batch_size, self.steps = data, training.batch_size, args.steps
+        self.model = model
+        self.forward = torch.compile(model) if training.compile else model
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
+                                         nesterov=True, weight_decay=5e-4)
+        self.dtype = autocast_dtype(training.precision, data.device)
+        device = data.device
+        self.mean = torch.tensor(data.mean, device=device).view(1, 3, 1, 1) * 255
+        self.std = torch.tensor(data.std, device=device).view(1, 3, 1, 1) * 255
+
+    def step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        with torch.autocast(images.device.type, dtype=self.dtype or torch.bfloat16,
+                            enabled=self.dtype is not None):
+            loss = F.cross_entropy(self.forward(images), labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+    def round(self) -> None:
+        self.model.train()
+        order = torch.randperm(len(self.data.train_y), device=self.data.device)
+        for index in range(self.steps):
+            rows = order[index * self.batch_size:(index + 1) * self.batch_size]
+            images = self.data.train_x.index_select(0, rows).float().sub_(self.mean).div_(self.std)
+            self.step(images.contiguous(memory_format=torch.channels_last),
+                      self.data.train_y.index_select(0, rows))
+
+
+class DataLoaderLoop(PlainLoop):
+    """The tutorial recipe: PIL + torchvision transforms in DataLoader workers."""
+
+    def __init__(self, args, data, training, model) -> None:
+        super().__init__(args, data, training, model)
+        from torch.utils.data import DataLoader
+        from torchvision import transforms
+
+        transform = transforms.Compose([
+            transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(), transforms.Normalize(data.mean, data.std)])
+        dataset = _PilDataset(data.train_x.cpu(), data.train_y.cpu(), transform)
+        self.loader = DataLoader(dataset, batch_size=training.batch_size, shuffle=True,
+                                 drop_last=True, num_workers=args.workers,
+                                 pin_memory=data.device.type == "cuda",
+                                 persistent_workers=args.workers > 0)
+        self.iterator = iter(self.loader)
+
+    def round(self) -> None:
+        self.model.train()
+        device = self.data.device
+        for _ in range(self.steps):
+            try:
+                images, labels = next(self.iterator)
+            except StopIteration:
+                self.iterator = iter(self.loader)
+                images, labels = next(self.iterator)
+            images = images.to(device, non_blocking=True, memory_format=torch.channels_last)
+            self.step(images, labels.to(device, non_blocking=True))
+
+
+class _PilDataset(torch.utils.data.Dataset):
+    """Like torchvision's CIFAR10: one PIL image per item, transformed in the worker."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform) -> None:
+        self.images = images.permute(0, 2, 3, 1).contiguous().numpy()  # HWC, as CIFAR10 keeps
+        self.labels = labels.tolist()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.images[index])), self.labels[index]
+
+
+def _fresh_model(training: TrainSettings, num_classes: int, device) -> torch.nn.Module:
+    from lrsearch.train import build_model
+
+    torch.manual_seed(training.seed)
+    model = build_model(training.model, num_classes)
+    return model.to(device, memory_format=torch.channels_last)
+
+
+def _time_rounds(loops: dict, args, device) -> dict[str, float]:
+    """Median images/s of each loop over interleaved timed rounds (after one warm-up round)."""
+    seconds: dict[str, list[float]] = {name: [] for name in loops}
+    for round_index in range(args.rounds + 1):
+        for name, loop in loops.items():
+            _synchronize(device)
+            start = time.perf_counter()
+            loop.round()
+            _synchronize(device)
+            if round_index > 0:
+                seconds[name].append(time.perf_counter() - start)
+    images = args.steps * args.batch_size
+    return {name: images / statistics.median(times) for name, times in seconds.items()}
+
+
+def _print_table(rates: dict[str, float], args, device, dataset: str, training) -> None:
+    dtype = autocast_dtype(training.precision, device)
+    threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
+    print(f"device {device_name(device)}{threads} | model {training.model} | batch "
+          f"{args.batch_size} | precision {'bf16' if dtype else 'fp32'} | channels_last | "
+          f"{args.steps} steps x {args.rounds} rounds (median) | data {dataset}"
+          f"{' | compiled' if training.compile else ''}")
+    plain, ours = rates["plain PyTorch loop"], rates["lrsearch loop"]
+    print(f"{'loop':<34}{'images/s':>12}{'lrsearch / this':>18}{'goal':>10}  met")
+    for name, rate in rates.items():
+        ratio = ours / rate
+        goal = {"plain PyTorch loop": 0.95, "lrsearch loop": None}.get(name, 3.0)
+        mark = "" if goal is None else ("yes" if ratio >= goal else "NO")
+        goal_text = "" if goal is None else f">= {goal:g}x"
+        print(f"{name:<34}{rate:>12,.0f}{ratio:>17.2f}x{goal_text:>10}  {mark}")
+    if device.type == "cuda" and training.model == "resnet18":
+        met = "yes" if ours >= GPU_GOAL_IMAGES_PER_SECOND else "NO"
+        print(f"goal on one H100: lrsearch loop >= {GPU_GOAL_IMAGES_PER_SECOND:,} images/s: {met}")
+    print(f"(lrsearch / plain = {ours / plain:.3f})")
+
+
+def main() -> None:
+    args = _parse()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    on_gpu = device.type == "cuda"
+    args.model = args.model or ("resnet18" if on_gpu else "small_cnn")
+    args.batch_size = args.batch_size or (512 if on_gpu else 128)
+    args.steps = args.steps or (100 if on_gpu else 30)
+    training = TrainSettings(model=args.model, epochs=args.rounds + 1, batch_size=args.batch_size,
+                             device=str(device), precision=args.precision, compile=args.compile)
+    data, dataset = _load(args, device, args.steps * args.batch_size)
+    loops = {"plain PyTorch loop": PlainLoop(args, data, training,
+                                             _fresh_model(training, data.num_classes, device)),
+             "lrsearch loop": LrsearchLoop(args, data, training)}
+    if args.dataloader if args.dataloader is not None else on_gpu:
+        loops[f"DataLoader loop ({args.workers} workers)"] = DataLoaderLoop(
+            args, data, training, _fresh_model(training, data.num_classes, device))
+    _print_table(_time_rounds(loops, args, device), args, device, dataset, training)
+
+
+if __name__ == "__main__":
+    main()
