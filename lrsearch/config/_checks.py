@@ -10,6 +10,7 @@ from typing import Any
 
 from lrsearch.config._families import FINAL_KNOT_HIGH, FamilySearch, resolve_families
 from lrsearch.config._models import Range, StudyConfig
+from lrsearch.schedules import get_family
 
 __all__ = ["check_study", "baseline_params", "optimizer_space"]
 
@@ -73,7 +74,11 @@ def _check_baselines(config: StudyConfig, families: list[FamilySearch]) -> list[
             problems.append(f"{path}.peak_lr: got {baseline.peak_lr!r}; must lie in the searched "
                             f"peak_lr of {optimizer!r}: {_show(peak)}")
         warmup = config.search_space.warmup_frac
-        if baseline.warmup_frac is not None and not _within(baseline.warmup_frac, warmup):
+        if baseline.warmup_frac and get_family(baseline.family).warms_up_itself:
+            problems.append(f"{path}.warmup_frac: got {baseline.warmup_frac!r}; must be left out "
+                            f"or 0: {baseline.family!r} warms up by itself, so the search "
+                            f"gives it no separate warm-up")
+        elif baseline.warmup_frac is not None and not _within(baseline.warmup_frac, warmup):
             problems.append(f"{path}.warmup_frac: got {baseline.warmup_frac!r}; must lie in the "
                             f"searched warmup_frac: {_show(warmup)}")
     return problems

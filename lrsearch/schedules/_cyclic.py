@@ -23,7 +23,8 @@ def cosine_restarts(k, n, first_cycle_frac, cycle_mult, final_ratio):
             position -= cycle_len
             cycle_len *= cycle_mult
     # 2. cosine inside the cycle
-    return final_ratio + (1.0 - final_ratio) * (1.0 + math.cos(math.pi * position / cycle_len)) / 2.0
+    cosine = 1.0 + math.cos(math.pi * position / cycle_len)
+    return final_ratio + (1.0 - final_ratio) * cosine / 2.0
 
 
 def onecycle(k, n, pct_start, div_factor, final_div_factor, anneal, three_phase):

@@ -44,7 +44,7 @@ def linear(k, n, final_ratio):
 
 
 def cosine(k, n, final_ratio):
-    """Cosine annealing to ``final_ratio`` (torch CosineAnnealingLR, eta_min = final_ratio * peak)."""
+    """Cosine annealing to ``final_ratio`` (torch CosineAnnealingLR, eta_min = final_ratio*peak)."""
     return final_ratio + (1.0 - final_ratio) * (1.0 + math.cos(math.pi * k / n)) / 2.0
 
 

@@ -27,6 +27,9 @@ class FamilyInfo:
         torch_equivalent: The torch scheduler it equals step for step, or ``None``.
         function: ``f(k, n, **params) -> multiplier``, or ``None`` for metric-driven families.
         metric_driven: The LR follows a validation metric (``plateau``), not the step.
+        warms_up_itself: The family starts low and rises to the peak on its own (onecycle,
+            cyclic); a spec's linear warm-up in front of it would climb to the peak and then
+            drop to the family's start, so the search gives these families no warm-up.
     """
 
     name: str
@@ -35,6 +38,7 @@ class FamilyInfo:
     torch_equivalent: str | None
     function: Callable[..., float] | None
     metric_driven: bool = False
+    warms_up_itself: bool = False
 
     def param(self, name: str) -> ParamInfo:
         """The parameter called ``name``."""
@@ -106,7 +110,7 @@ _FAMILIES = (
                   default="cos", search=SearchRange(choices=("cos", "linear"))),
         ParamInfo("three_phase", "add a phase back down to the start LR before the final fall",
                   kind="bool", default=False, search=SearchRange(choices=(False, True))),
-    ), "OneCycleLR", _cyclic.onecycle),
+    ), "OneCycleLR", _cyclic.onecycle, warms_up_itself=True),
     FamilyInfo("cyclic", "cyclical LR between base_ratio and the peak (CLR)", (
         _unit("base_ratio", "lowest LR of a cycle as a multiplier of peak_lr", 0.1,
               SearchRange(0.01, 0.5, log=True), open_high=True),
@@ -120,7 +124,7 @@ _FAMILIES = (
         ParamInfo("gamma", "per-step amplitude factor of exp_range (torch's gamma)", kind="float",
                   low=0.0, high=1.0, low_open=True, default=1.0,
                   search=SearchRange(0.99, 1.0)),
-    ), "CyclicLR", _cyclic.cyclic),
+    ), "CyclicLR", _cyclic.cyclic, warms_up_itself=True),
     FamilyInfo("wsd", "warmup-stable-decay: hold the peak, then a short final decay", (
         _unit("decay_frac", "fraction of the family spent decaying at the end", 0.2,
               SearchRange(0.1, 0.5), open_low=True),

@@ -27,7 +27,7 @@ from lrsearch.config import (
     optimizer_space,
     resolve_families,
 )
-from lrsearch.schedules import ScheduleSpec
+from lrsearch.schedules import ScheduleSpec, get_family
 
 __all__ = ["SearchSpace", "PLACEHOLDER_TOTAL_STEPS"]
 
@@ -37,6 +37,8 @@ PLACEHOLDER_TOTAL_STEPS = 1000
 _OPTIMIZER_NUMBERS = ("peak_lr", "weight_decay", "momentum", "beta1", "beta2", "eps",
                       "lookahead_alpha")
 _SHARED = ("warmup_frac", "warmup_start", "head_lr_mult")
+# Not sampled for families that warm up by themselves (FamilyInfo.warms_up_itself).
+_WARMUP = ("warmup_frac", "warmup_start")
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,11 @@ class SearchSpace:
         family_name = trial.suggest_categorical("family", [f.name for f in self.families])
         family = next(f for f in self.families if f.name == family_name)
         params = {p.name: _suggest_param(trial, family.name, p) for p in family.params}
+        own_warmup = get_family(family_name).warms_up_itself
         shared = {name: _suggest_number(trial, name, value) for name, value in
-                  self.shared.items()}
+                  self.shared.items() if not (name in _WARMUP and own_warmup)}
+        shared.setdefault("warmup_frac", 0.0)
+        shared.setdefault("warmup_start", 0.0)
         opt_name = trial.suggest_categorical("optimizer", list(self.optimizers))
         settings = {key: _suggest_number(trial, f"{opt_name}.{key}", value)
                     if key in _OPTIMIZER_NUMBERS else value

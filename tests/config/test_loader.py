@@ -145,6 +145,14 @@ def test_baselines_must_be_points_of_the_space():
     assert any(p.startswith("baselines.2.peak_lr: got 50.0") for p in problems)
 
 
+def test_baseline_warmup_refused_for_a_family_that_warms_up_itself():
+    problems = problems_of({"name": "d", "search_space": {"families": ["onecycle"]},
+                            "baselines": [{"name": "a", "family": "onecycle",
+                                           "warmup_frac": 0.05}]})
+    assert any(p.startswith("baselines.0.warmup_frac: got 0.05; must be left out or 0")
+               for p in problems)
+
+
 def test_overrides_are_checked_like_the_file():
     config = parse_study({"name": "d"}, {"training.device": "cpu", "data.data_dir": "/x"})
     assert config.training.device == "cpu" and config.data.data_dir == "/x"

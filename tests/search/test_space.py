@@ -156,3 +156,16 @@ def test_every_pruner_builds_or_says_what_it_needs(name):
         assert isinstance(build_pruner(config.pruner, 10), optuna.pruners.BasePruner)
     except StudyError as exc:
         assert "pip install" in str(exc)
+
+
+@pytest.mark.parametrize("family", ["onecycle", "cyclic"])
+def test_families_that_warm_up_themselves_get_no_extra_warmup(family):
+    # A linear warm-up to the peak in front of one-cycle would then drop to peak/div_factor.
+    _, space = space_of(families=[family, "cosine"], warmup_frac={"low": 0.05, "high": 0.2},
+                        warmup_start={"low": 0.0, "high": 0.5})
+    specs = draw(space, 40)
+    own = [spec for spec, _ in specs if spec.family == family]
+    others = [spec for spec, _ in specs if spec.family == "cosine"]
+    assert own and others
+    assert all(spec.warmup_frac == 0.0 and spec.warmup_start == 0.0 for spec in own)
+    assert all(spec.warmup_frac >= 0.05 for spec in others)
