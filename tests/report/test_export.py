@@ -136,3 +136,24 @@ def test_source_storage_hides_the_password():
     study = make_study(None, n_trials=1)
     document = export_best(study, storage=redact_url("postgresql://me:secret@db/x")).document
     assert "secret" not in json.dumps(document)
+
+
+def test_readme_plain_training_script_runs_on_a_real_export(real_url, tmp_path):
+    # The README's "without lrsearch" example, run as written next to an exported file.
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
+    script = next(b for b in blocks if "from best_schedule import" in b)
+    assert export(real_url, "tiny", tmp_path).exit_code == 0
+    (tmp_path / "train.py").write_text('import sys\nsys.modules["lrsearch"] = None\n' + script
+                                       + '\nprint(optimizer.param_groups[0]["lr"], '
+                                         'scheduler.last_epoch)\n')
+    out = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    last_lr, steps = out.stdout.split()
+    spec = lrsearch.load_spec(tmp_path / "best_schedule.json")
+    assert int(steps) == 30 * 20  # the README's 30 epochs of 20 batches, not the study's
+    assert float(last_lr) == pytest.approx(spec.with_total_steps(600).lr(600), rel=1e-9,
+                                           abs=1e-15)
