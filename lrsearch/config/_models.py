@@ -28,7 +28,8 @@ __all__ = [
 ]
 
 MODELS = ("small_cnn", "resnet20", "resnet56", "resnet18")
-OPTIMIZERS = ("sgd", "adam", "adamw", "amsgrad", "adamax", "radam", "ranger")
+OPTIMIZERS = ("sgd", "adam", "adamw", "amsgrad", "adamax", "radam", "ranger",
+              "sgd_schedulefree", "adamw_schedulefree")
 DATASETS = ("cifar10", "cifar100", "fake")
 PRECISIONS = ("auto", "fp32", "bf16")
 SAMPLERS = ("tpe", "random", "gp", "cmaes", "qmc", "grid")

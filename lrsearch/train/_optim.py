@@ -21,7 +21,7 @@ from lrsearch.train._lookahead import Lookahead
 from lrsearch.train._models import head_module
 from lrsearch.train._settings import OptimizerSettings
 
-__all__ = ["build_optimizer", "param_groups"]
+__all__ = ["build_optimizer", "param_groups", "is_schedule_free"]
 
 _NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
                nn.modules.instancenorm._InstanceNorm)
@@ -94,7 +94,39 @@ def build_optimizer(model: nn.Module, settings: OptimizerSettings,
         return torch.optim.AdamW(groups, lr=peak_lr, betas=betas, eps=s.eps)
     if s.name == "adamax":
         return torch.optim.Adamax(groups, lr=peak_lr, betas=betas, eps=s.eps)
+    if s.name.endswith("_schedulefree"):
+        return _schedule_free(s, groups, float(peak_lr))
     radam = torch.optim.RAdam(groups, lr=peak_lr, betas=betas, eps=s.eps)
     if s.name == "radam":
         return radam
     return Lookahead(radam, k=s.lookahead_steps, alpha=s.lookahead_alpha)  # ranger
+
+
+def _schedule_free(s: OptimizerSettings, groups: list[dict[str, Any]],
+                   peak_lr: float) -> torch.optim.Optimizer:
+    """Schedule-free SGD or AdamW; their warm-up comes from the spec (LambdaLR), not theirs.
+
+    Their own ``warmup_steps`` multiplies ``lr`` exactly as the spec's linear warm-up does
+    (both feed the same ``lr_max`` weighting), so one mechanism is enough and the recorded LR
+    curve stays truthful.
+    """
+    try:
+        import schedulefree
+    except ImportError:
+        raise TrainingError(f"optimizer.name: got {s.name!r}; it needs the schedulefree "
+                            f"package: pip install schedulefree") from None
+    if s.name == "sgd_schedulefree":
+        return schedulefree.SGDScheduleFree(groups, lr=peak_lr, momentum=s.momentum)
+    return schedulefree.AdamWScheduleFree(groups, lr=peak_lr, betas=(s.beta1, s.beta2),
+                                          eps=s.eps)
+
+
+def is_schedule_free(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer`` needs ``.train()`` before steps and ``.eval()`` before evaluation.
+
+    Example:
+        >>> is_schedule_free(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1))
+        False
+    """
+    return "train_mode" in optimizer.param_groups[0] and callable(getattr(optimizer, "eval",
+                                                                            None))

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from lrsearch.errors import DivergedError
 from lrsearch.schedules import ScheduleSpec
@@ -20,7 +21,7 @@ from lrsearch.train._augment import Normalize, augment_epoch
 from lrsearch.train._data import CifarData
 from lrsearch.train._device import autocast_dtype
 from lrsearch.train._models import build_model
-from lrsearch.train._optim import build_optimizer
+from lrsearch.train._optim import build_optimizer, is_schedule_free
 from lrsearch.train._settings import OptimizerSettings, TrainSettings
 
 __all__ = ["TrainingRun", "EVAL_BATCH_SIZE"]
@@ -32,6 +33,9 @@ _CHECK_EVERY_STEPS = {"cpu": 1, "cuda": 8}
 # A loss this many times a uniform guess's (ln num_classes) counts as diverged, like NaN/inf:
 # no run that is still learning gets there, and an exploded one may stay finite for epochs.
 _MAX_LOSS_RATIO = 100
+# Schedule-free optimizers evaluate averaged weights, whose BatchNorm statistics must be
+# recomputed: from this many (un-augmented) training images, as the schedulefree docs advise.
+_BN_RECALIBRATION_IMAGES = 4096
 
 
 class TrainingRun:
@@ -63,6 +67,7 @@ class TrainingRun:
         self.forward = torch.compile(self.model) if training.compile else self.model
         self.optimizer = build_optimizer(self.model, optimizer_settings, spec.peak_lr)
         self.scheduler = spec.to_torch(self.optimizer, total_steps=self.total_steps)
+        self.schedule_free = is_schedule_free(self.optimizer)
         self.metric_driven = spec.info.metric_driven
         self.plateau_mode = spec.params.get("mode") if self.metric_driven else None
         self.generator = torch.Generator(device=self.device).manual_seed(training.seed)
@@ -114,6 +119,8 @@ class TrainingRun:
         """
         start = time.perf_counter()
         self.model.train()
+        if self.schedule_free:
+            self.optimizer.train()  # back from the averaged weights to the training iterate
         batch, data = self.training.batch_size, self.data
         train_x, train_y = augment_epoch(data.train_x, data.train_y, self.generator)
         order = torch.randperm(len(train_y), device=self.device, generator=self.generator)
@@ -146,7 +153,13 @@ class TrainingRun:
 
     @torch.no_grad()
     def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
-        """``(mean loss, accuracy)`` on un-augmented ``images``, in eval mode."""
+        """``(mean loss, accuracy)`` on un-augmented ``images``, in eval mode.
+
+        A schedule-free optimizer is switched to its averaged weights first (its own eval
+        protocol), with BatchNorm statistics recomputed for them; the next epoch switches back.
+        """
+        if self.schedule_free:
+            self._to_averaged_weights()
         self.model.eval()
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
@@ -158,6 +171,23 @@ class TrainingRun:
             correct += (logits.argmax(1) == batch_labels).sum()
         count = max(1, len(labels))
         return loss_sum.item() / count, correct.item() / count
+
+    def _to_averaged_weights(self) -> None:
+        """Schedule-free: evaluate the averaged weights, with BatchNorm stats recomputed."""
+        self.optimizer.eval()
+        norms = [m for m in self.model.modules()
+                 if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+        momenta = [m.momentum for m in norms]
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a plain average over the recalibration batches
+        self.model.train()
+        images = self.data.train_x[:_BN_RECALIBRATION_IMAGES]
+        for begin in range(0, len(images) if norms else 0, EVAL_BATCH_SIZE):
+            with self.autocast():
+                self.forward(self.normalize(images[begin:begin + EVAL_BATCH_SIZE]))
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
 
     def feed_metric(self, val_loss: float, val_acc: float) -> None:
         """Give a metric-driven scheduler (plateau) its metric: loss for min, accuracy for max."""

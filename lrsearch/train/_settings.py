@@ -16,7 +16,8 @@ __all__ = ["DataSettings", "OptimizerSettings", "TrainSettings", "EpochResult", 
            "DATASETS", "OPTIMIZERS", "PRECISIONS"]
 
 DATASETS = ("cifar10", "cifar100", "fake")
-OPTIMIZERS = ("sgd", "adam", "adamw", "amsgrad", "adamax", "radam", "ranger")
+OPTIMIZERS = ("sgd", "adam", "adamw", "amsgrad", "adamax", "radam", "ranger",
+              "sgd_schedulefree", "adamw_schedulefree")
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -67,7 +68,9 @@ class OptimizerSettings:
 
     Attributes:
         name: One of ``sgd``, ``adam``, ``adamw``, ``amsgrad``, ``adamax``, ``radam``,
-            ``ranger`` (RAdam + Lookahead).
+            ``ranger`` (RAdam + Lookahead), ``sgd_schedulefree``, ``adamw_schedulefree``
+            (Defazio et al.'s schedule-free optimizers: a constant LR after warm-up, weights
+            averaged by the optimizer; the ``schedulefree`` package).
         weight_decay: L2 / decoupled decay; never applied to normalisation or bias parameters.
         momentum: SGD momentum.
         nesterov: SGD Nesterov momentum (needs ``momentum > 0``).
@@ -104,6 +107,9 @@ class OptimizerSettings:
         ]
         problems = [f"{name}: got {getattr(self, name)!r}; {rule}" for name, ok, rule in checks
                     if not ok]
+        if self.name == "sgd_schedulefree" and self.momentum <= 0:
+            problems.append(f"momentum: got {self.momentum!r}; schedule-free SGD interpolates "
+                            f"with momentum, which must be > 0")
         if self.name == "sgd" and self.nesterov and self.momentum <= 0:
             problems.append(f"nesterov: got True with momentum {self.momentum!r}; Nesterov "
                             f"momentum needs momentum > 0")

@@ -39,8 +39,12 @@ def _without_timings(result) -> dict:
     return data
 
 
-@pytest.mark.parametrize(("spec", "optimizer"), [(COSINE, "sgd"), (PLATEAU, "ranger")],
-                         ids=["cosine-sgd", "plateau-ranger"])
+CONSTANT = ScheduleSpec("constant", peak_lr=0.05, total_steps=1, warmup_frac=0.2)
+
+
+@pytest.mark.parametrize(("spec", "optimizer"), [(COSINE, "sgd"), (PLATEAU, "ranger"),
+                                                 (CONSTANT, "sgd_schedulefree")],
+                         ids=["cosine-sgd", "plateau-ranger", "constant-schedulefree"])
 def test_resumed_run_equals_uninterrupted_run(tmp_path: Path, fake_data: DataSettings, spec,
                                               optimizer) -> None:
     settings = OptimizerSettings(name=optimizer)

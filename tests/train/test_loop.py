@@ -148,3 +148,33 @@ def test_above_chance_on_the_shared_cifar10_copy(shared_cifar10) -> None:
     result = train(spec, OptimizerSettings(), settings, data, evaluate_test=True)
     assert result.epochs[-1].val_acc > 0.2  # chance: 0.1
     assert result.test_acc > 0.2
+
+
+def test_schedule_free_evaluates_its_averaged_weights_then_trains_on(fake_data) -> None:
+    # schedulefree's protocol: optimizer.eval() moves the weights to the average x
+    # (y lerped toward z by 1 - 1/momentum); optimizer.train() brings y back for the next steps.
+    from lrsearch.train import load_data
+
+    spec = ScheduleSpec("constant", peak_lr=0.05, total_steps=1, warmup_frac=0.2)
+    run = TrainingRun(spec, OptimizerSettings(name="sgd_schedulefree", momentum=0.9),
+                      TrainSettings(epochs=2, batch_size=64, device="cpu"),
+                      load_data(fake_data, "cpu"))
+    run.train_epoch(1)
+    params = list(run.model.parameters())
+    trained = [p.detach().clone() for p in params]
+    averaged = [y.lerp(run.optimizer.state[p]["z"], 1 - 1 / 0.9) for y, p in zip(trained, params)]
+    run.evaluate(run.data.val_x, run.data.val_y)
+    assert all(torch.allclose(p, x, atol=1e-6) for p, x in zip(params, averaged))
+    assert not all(torch.equal(p, y) for p, y in zip(params, trained))
+    norms = [m for m in run.model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(m.num_batches_tracked.item() == 1 for m in norms)  # recomputed: 1 pass
+    run.train_epoch(2)
+    assert run.optimizer.param_groups[0]["train_mode"]
+
+
+def test_schedule_free_sgd_learns_on_the_shared_cifar10_copy(shared_cifar10) -> None:
+    data = DataSettings(data_dir=str(shared_cifar10), val_size=500, train_subset=2048)
+    spec = ScheduleSpec("constant", peak_lr=0.5, total_steps=1, warmup_frac=0.1)
+    settings = TrainSettings(epochs=1, batch_size=64, device="cpu")
+    result = train(spec, OptimizerSettings(name="sgd_schedulefree"), settings, data)
+    assert result.epochs[-1].val_acc > 0.2  # chance: 0.1

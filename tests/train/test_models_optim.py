@@ -85,6 +85,8 @@ def test_every_optimizer_trains_under_a_spec_scheduler(name: str) -> None:
     opt = build_optimizer(model, OptimizerSettings(name=name, head_lr_mult=2.0), peak_lr=0.01)
     spec = ScheduleSpec("linear", peak_lr=0.01, total_steps=4, params={"final_ratio": 0.0})
     scheduler = spec.to_torch(opt)
+    if name.endswith("_schedulefree"):
+        opt.train()  # their protocol: train mode before stepping
     before = [p.detach().clone() for p in model.parameters()]
     for step in range(4):
         assert opt.param_groups[0]["lr"] == pytest.approx(spec.lr(step))
