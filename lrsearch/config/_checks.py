@@ -55,6 +55,11 @@ def _check_baselines(config: StudyConfig, families: list[FamilySearch]) -> list[
     seen = set()
     for i, baseline in enumerate(config.baselines):
         path = f"baselines.{i}"
+        if isinstance(baseline, str):  # a preset: always runnable, checked by its type
+            if baseline in seen:
+                problems.append(f"{path}: got {baseline!r}; baseline names must be unique")
+            seen.add(baseline)
+            continue
         if baseline.name in seen:
             problems.append(f"{path}.name: got {baseline.name!r}; baseline names must be unique")
         seen.add(baseline.name)

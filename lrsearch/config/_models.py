@@ -25,6 +25,7 @@ __all__ = [
     "BaselineConfig", "DataConfig", "OptimizerSpace", "PrunerConfig", "Range", "SamplerConfig",
     "SearchSpaceConfig", "StorageOptions", "StudyConfig", "TrainingConfig",
     "MODELS", "OPTIMIZERS", "DATASETS", "PRECISIONS", "SAMPLERS", "PRUNERS", "METRICS",
+    "BASELINE_PRESETS", "Baseline",
 ]
 
 MODELS = ("small_cnn", "resnet20", "resnet56", "resnet18")
@@ -36,6 +37,8 @@ SAMPLERS = ("tpe", "random", "gp", "cmaes", "qmc", "grid")
 PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "wilcoxon", "patient",
            "none")
 METRICS = ("val_acc", "val_loss")
+# Ready-made baselines, by name (lrsearch.search._baselines says what each one runs).
+BASELINE_PRESETS = ("cosine", "linear", "onecycle", "step", "schedulefree")
 
 DEFAULT_STORAGE = "sqlite:///lrsearch.db"
 
@@ -241,6 +244,11 @@ class BaselineConfig(_Strict):
     optimizer: Literal[OPTIMIZERS] | None = None
 
 
+Baseline = Annotated[Annotated[Literal[BASELINE_PRESETS], Tag("value")]
+                     | Annotated[BaselineConfig, Tag("mapping")], Discriminator(_shape)]
+"""A ready-made baseline by name, or a :class:`BaselineConfig` (a point of the search space)."""
+
+
 class StudyConfig(_Strict):
     """A whole study file.
 
@@ -265,5 +273,5 @@ class StudyConfig(_Strict):
     model: Literal[MODELS] = "small_cnn"
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     search_space: SearchSpaceConfig = Field(default_factory=SearchSpaceConfig)
-    baselines: list[BaselineConfig] = Field(default_factory=list)
+    baselines: list[Baseline] = Field(default_factory=list)
     checkpoint_dir: str = "lrsearch-checkpoints"

@@ -26,7 +26,20 @@ _CONSTRUCTORS = {
     "radam": f"torch.optim.RAdam(groups, lr=peak_lr, {_ADAM_ARGS})",
     "ranger": f"Lookahead(torch.optim.RAdam(groups, lr=peak_lr, {_ADAM_ARGS}),\n"
               "                     k=o['lookahead_steps'], alpha=o['lookahead_alpha'])",
+    # The one exception to "torch only": a schedule-free trial needs its optimizer package.
+    "sgd_schedulefree": "schedulefree.SGDScheduleFree(groups, lr=peak_lr, "
+                        "momentum=o['momentum'])",
+    "adamw_schedulefree": "schedulefree.AdamWScheduleFree(groups, lr=peak_lr, "
+                          "betas=(o['beta1'], o['beta2']), eps=o['eps'])",
 }
+
+_SCHEDULE_FREE_HEADER = '''\
+# Schedule-free (pip install schedulefree): call optimizer.train() before training steps and
+# optimizer.eval() before evaluating (and recompute BatchNorm statistics in train mode, under
+# torch.no_grad(), on some training batches after optimizer.eval()).
+
+import schedulefree  # noqa: E402
+'''
 
 _IMPORTS = '''\
 # The optimizer of the trial: build_optimizer(model) gives the optimizer the schedule was found
@@ -107,12 +120,14 @@ def optimizer_code(settings: dict[str, Any]) -> str:
     """Source defining ``OPTIMIZER``, ``param_groups`` and ``build_optimizer(model_or_params)``.
 
     Appended to ``ScheduleSpec.to_torch_code()`` (it uses that code's ``PEAK_LR``); imports
-    only torch and the standard library.
+    only torch and the standard library, and ``schedulefree`` for a schedule-free optimizer.
     """
     resolved = resolve_optimizer(settings)
     body = _TEMPLATE.format(settings=pprint.pformat(resolved, sort_dicts=False, width=96),
                             name=resolved["name"], constructor=_CONSTRUCTORS[resolved["name"]])
     parts = [_IMPORTS, body]
+    if resolved["name"].endswith("_schedulefree"):
+        parts = [parts[0], _SCHEDULE_FREE_HEADER, *parts[1:]]
     if resolved["name"] == "ranger":
         from lrsearch.train._lookahead import Lookahead
 

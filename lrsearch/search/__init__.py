@@ -14,7 +14,8 @@ Example:
     'MedianPruner'
 """
 
-from lrsearch.search._objective import Objective, checkpoint_path
+from lrsearch.search._baselines import preset_trial, reference_value
+from lrsearch.search._objective import Objective, checkpoint_path, trial_family
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config
 from lrsearch.search._pruners import build_pruner, first_prune_epoch
 from lrsearch.search._runner import RunSummary, run_study, summarise
@@ -28,5 +29,6 @@ __all__ = [
     "PLACEHOLDER_TOTAL_STEPS", "Objective", "OpenedStudy", "RunSummary", "SearchSpace",
     "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "first_prune_epoch",
     "fingerprint", "is_sqlite", "normalise_url", "open_storage", "open_study", "provenance",
-    "redact_url", "resolved_config", "run_study", "run_workers", "summarise",
+    "preset_trial", "redact_url", "reference_value", "resolved_config", "run_study",
+    "run_workers", "summarise", "trial_family",
 ]

@@ -5,7 +5,8 @@ it ends, not by its best epoch. Everything a report needs is stored as user attr
 JSON types (STYLE.md trap 5): ``schedule`` (loadable with ``ScheduleSpec.from_dict``),
 ``optimizer``, ``epochs``, ``lr_curve`` (``[[step, lr], ...]``), ``wall_seconds``,
 ``device_name``, ``fail_reason`` when it did not complete, ``retry_of`` when it reruns a trial
-whose worker died.
+whose worker died. Baselines (``baseline`` attribute) are never pruned; ready-made ones carry
+their fixed spec and optimizer and sample nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import optuna
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import DivergedError
+from lrsearch.schedules import ScheduleSpec
+from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR
 from lrsearch.search._pruners import first_prune_epoch
 from lrsearch.search._space import SearchSpace
 
-__all__ = ["Objective", "checkpoint_path"]
+__all__ = ["Objective", "checkpoint_path", "trial_family"]
 
 
 def checkpoint_path(folder: str | Path, study_name: str, trial_number: int) -> Path:
@@ -35,6 +38,18 @@ def checkpoint_path(folder: str | Path, study_name: str, trial_number: int) -> P
         'ckpt/demo/trial-3.pt'
     """
     return Path(folder) / study_name / f"trial-{trial_number}.pt"
+
+
+def trial_family(trial: Any) -> str | None:
+    """The schedule family a trial ran: its ``family`` parameter, or its stored spec's.
+
+    Example:
+        >>> trial_family(optuna.trial.create_trial(value=1.0, user_attrs={
+        ...     "schedule": {"family": "cosine"}}))
+        'cosine'
+    """
+    family = trial.params.get("family") or (trial.user_attrs.get("schedule") or {}).get("family")
+    return None if family is None else str(family)
 
 
 class Objective:
@@ -69,7 +84,12 @@ class Objective:
         from lrsearch.train import OptimizerSettings, train
 
         self.trial_id = trial._trial_id
-        spec, optimizer = self.space.suggest(trial)
+        fixed = trial.user_attrs.get(FIXED_SCHEDULE_ATTR)
+        if fixed is None:
+            spec, optimizer = self.space.suggest(trial)
+        else:  # a ready-made baseline: exactly its spec and optimizer, nothing sampled
+            spec = ScheduleSpec.from_dict(fixed)
+            optimizer = dict(trial.user_attrs[FIXED_OPTIMIZER_ATTR])
         if self.total_steps is not None:
             spec = spec.with_total_steps(self.total_steps)
         trial.set_user_attr("schedule", spec.to_dict())
@@ -126,7 +146,9 @@ class Objective:
             trial.report(value, row["epoch"])
         if self.on_epoch is not None:
             self.on_epoch(trial.number, result)
-        if row["epoch"] >= self.first_prune_epoch and trial.should_prune():
+        # Baselines are the study's yardstick: they always run to the end.
+        if row["epoch"] >= self.first_prune_epoch and "baseline" not in trial.user_attrs \
+                and trial.should_prune():
             raise optuna.TrialPruned(f"pruned after epoch {row['epoch']} "
                                      f"({self.config.metric} {value:.4f})")
 

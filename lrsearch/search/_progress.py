@@ -12,6 +12,8 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from lrsearch.search._objective import trial_family
+
 __all__ = ["StudyProgress"]
 
 
@@ -79,7 +81,7 @@ class StudyProgress:
             self._progress.update(self._task, completed=self.done, best=self._best)
         elif self.mode == "lines":
             value = "-" if trial.value is None else f"{trial.value:.4f}"
-            family = trial.params.get("family", "?")
+            family = trial_family(trial) or "?"
             reason = trial.user_attrs.get("fail_reason")
             print(f"trial {trial.number} {trial.state.name.lower()} {family} "
                   f"{self.metric} {value}{f' ({reason})' if reason else ''}; {self._best}",
@@ -98,4 +100,4 @@ class StudyProgress:
             best = study.best_trial
         except ValueError:  # no completed trial yet
             return
-        self._best = f"best: {best.value:.4f} (trial {best.number}, {best.params.get('family')})"
+        self._best = f"best: {best.value:.4f} (trial {best.number}, {trial_family(best)})"

@@ -18,7 +18,7 @@ import optuna
 from optuna.trial import TrialState
 
 from lrsearch.config import StudyConfig
-from lrsearch.search._objective import Objective
+from lrsearch.search._objective import Objective, trial_family
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._storage import open_storage, redact_url
 from lrsearch.search._study import OpenedStudy, open_study
@@ -139,5 +139,5 @@ def summarise(study: optuna.Study, config: StudyConfig, interrupted: bool = Fals
         failed=counts[TrialState.FAIL],
         best_value=None if best is None else best.value,
         best_trial=None if best is None else best.number,
-        best_family=None if best is None else best.params.get("family"),
+        best_family=None if best is None else trial_family(best),
         interrupted=interrupted)

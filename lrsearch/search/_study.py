@@ -14,6 +14,7 @@ import optuna
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
+from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR, preset_trial
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config
 from lrsearch.search._pruners import build_pruner
 from lrsearch.search._samplers import build_sampler
@@ -83,6 +84,12 @@ def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
     for baseline in config.baselines:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
+            if isinstance(baseline, str):  # a preset: a fixed trial, outside the space
+                spec, optimizer = preset_trial(baseline, space)
+                study.enqueue_trial({}, user_attrs={
+                    "baseline": baseline, FIXED_SCHEDULE_ATTR: spec.to_dict(),
+                    FIXED_OPTIMIZER_ATTR: optimizer})
+                continue
             study.enqueue_trial(space.baseline_params(baseline),
                                 user_attrs={"baseline": baseline.name}, skip_if_exists=True)
 

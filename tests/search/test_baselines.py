@@ -1,0 +1,73 @@
+"""Ready-made baselines: queued first as fixed trials, run exactly their spec, never pruned."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+from click.testing import CliRunner
+from optuna.trial import TrialState
+
+from lrsearch.cli import main
+from lrsearch.config import parse_study
+from lrsearch.schedules import ScheduleSpec
+from lrsearch.search import SearchSpace, trial_family
+from lrsearch.search._baselines import preset_trial
+
+pytestmark = pytest.mark.slow
+PRESETS = ["cosine", "linear", "onecycle", "step", "schedulefree"]
+
+
+def test_presets_use_the_middle_of_the_searched_peak_lr():
+    space = SearchSpace.from_config(parse_study({"name": "d", "search_space": {
+        "families": ["wsd"], "peak_lr": {"low": 0.01, "high": 1.0, "log": True},
+        "optimizers": {"adamw": {"weight_decay": {"low": 0.0, "high": 0.1}}}}}))
+    specs = {name: preset_trial(name, space) for name in PRESETS}
+    assert {name: spec.family for name, (spec, _) in specs.items()} == {
+        "cosine": "cosine", "linear": "linear", "onecycle": "onecycle", "step": "multistep",
+        "schedulefree": "constant"}
+    assert all(math.isclose(spec.peak_lr, 0.1) for spec, _ in specs.values())
+    assert specs["step"][0].params == {"milestones": (0.5, 0.75), "gamma": 0.1}
+    assert specs["cosine"][1] == {"name": "adamw", "head_lr_mult": 1.0, "weight_decay": 0.05}
+    assert specs["schedulefree"][1]["name"] == "adamw_schedulefree"
+    assert specs["schedulefree"][0].warmup_frac == 0.05
+
+
+def test_unknown_preset_and_duplicates_are_refused(tiny_study):
+    result = CliRunner().invoke(main, ["validate", str(tiny_study(baselines=["cosine",
+                                                                          "exp-decay"]))])
+    assert result.exit_code == 1
+    assert "baselines.1: got 'exp-decay'; must be 'cosine', 'linear'" in result.output
+    result = CliRunner().invoke(main, ["validate", str(tiny_study(baselines=["cosine",
+                                                                          "cosine"]))])
+    assert result.exit_code == 1
+    assert "baselines.1: got 'cosine'; baseline names must be unique" in result.output
+
+
+def test_a_study_runs_every_preset_first_unpruned_and_exactly(tiny_study):
+    # The families searched (wsd only) do not include any preset's: they run outside the space.
+    path = tiny_study(n_trials=7, baselines=PRESETS,
+                      search_space={"families": ["wsd"], "peak_lr": {"low": 0.01, "high": 0.3,
+                                                                     "log": True}},
+                      # Prune below the 99th percentile (Optuna mirrors it when maximizing).
+                      pruner={"name": "percentile", "percentile": 1.0, "min_progress": 0.0,
+                              "n_startup_trials": 0})
+    result = CliRunner().invoke(main, ["run", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    study = optuna.load_study(study_name="tiny",
+                              storage=f"sqlite:///{path.parent / 'studies.db'}")
+    trials = study.get_trials()
+    baselines = trials[:5]
+    assert [t.user_attrs["baseline"] for t in baselines] == PRESETS
+    assert all(t.state == TrialState.COMPLETE and t.params == {} for t in baselines)
+    assert [trial_family(t) for t in baselines] == ["cosine", "linear", "onecycle",
+                                                    "multistep", "constant"]
+    for trial in baselines:
+        spec = ScheduleSpec.from_dict(trial.user_attrs["schedule"])
+        assert math.isclose(spec.peak_lr, math.sqrt(0.01 * 0.3))
+        assert spec.total_steps == 3 * (256 // 64)
+    assert baselines[-1].user_attrs["optimizer"]["name"] == "sgd_schedulefree"
+    searched = trials[5:]
+    assert all(trial_family(t) == "wsd" for t in searched)
+    assert any(t.state == TrialState.PRUNED for t in searched)  # pruning was on for them
