@@ -156,6 +156,47 @@ def report(storage: str, study_name: str, out: str, top_k: int) -> None:
 @main.command()
 @click.option("--storage", required=True, help="SQLAlchemy URL of the study storage.")
 @click.option("--study", "study_name", required=True, help="Name of the study.")
+@click.option("--top", "top_k", type=click.IntRange(min=1), default=3, show_default=True,
+              help="How many of the best non-baseline trials to confirm.")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Fresh seeds per schedule (the same for all: paired).")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Training device.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder of the data set.")
+@friendly_errors
+def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str | None,
+            data_dir: str | None) -> None:
+    """Re-train the top schedules and the baselines with fresh seeds; evaluate on the test set.
+
+    Trains on the full training set (the validation images included), stores the results in
+    the study (the report shows them) and prints each schedule's mean, spread and paired
+    margin over the best baseline. Running it again resumes or extends it.
+    """
+    from lrsearch.report import extract_confirmation, load_report_study
+    from lrsearch.search import confirm_study
+
+    study = load_report_study(storage, study_name)
+    overrides = {key: value for key, value in
+                 {"training.device": device, "data.data_dir": data_dir}.items() if value}
+
+    def on_run(row: dict) -> None:
+        click.echo(f"{row['label']}: seed {row['seed']} test_acc {row['test_acc']:.4f} "
+                   f"({row['seconds']:.0f} s)")
+
+    data = extract_confirmation(confirm_study(study, top_k, seeds, overrides=overrides,
+                                              on_run=on_run))
+    click.echo(f"{'schedule':<24}{data.metric + ' mean':>16}{'std':>9}{'margin':>10}{'95% ±':>9}"
+               f"   (paired over {data.reference or 'no baseline'}, {len(data.seeds)} seeds)")
+    for row in data.rows:
+        std = "—" if row.summary.std is None else f"{row.summary.std:.4f}"
+        margin = "—" if row.margin is None else f"{row.margin.mean:+.4f}"
+        half = "—" if row.margin is None or row.margin.half_width is None else \
+            f"{row.margin.half_width:.4f}"
+        click.echo(f"{row.label:<24}{row.summary.mean:>16.4f}{std:>9}{margin:>10}{half:>9}")
+
+
+@main.command()
+@click.option("--storage", required=True, help="SQLAlchemy URL of the study storage.")
+@click.option("--study", "study_name", required=True, help="Name of the study.")
 @click.option("--out", "out_dir", default=".", show_default=True,
               type=click.Path(file_okay=False), help="Folder to write the two files into.")
 @click.option("--trial", type=click.IntRange(min=0), default=None,

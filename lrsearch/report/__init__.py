@@ -14,6 +14,12 @@ Example:
     []
 """
 
+from lrsearch.report._confirmation import (
+    ConfirmationData,
+    ConfirmationRow,
+    confirmation_figure,
+    extract_confirmation,
+)
 from lrsearch.report._dashboard import (
     FIGURE_IDS,
     dashboard_note,
@@ -45,6 +51,7 @@ from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
 from lrsearch.report._storage import load_report_study, open_report_storage, study_names
 
 __all__ = [
+    "ConfirmationData", "ConfirmationRow", "confirmation_figure", "extract_confirmation",
     "FIGURE_IDS", "BaselineResult", "Curve", "Export", "FamilyStats", "History",
     "IntermediateCurve", "Panel", "ReportData", "TopTrial", "TrialSummary", "build_panels",
     "dashboard_note", "export_best", "extract_report", "family_colour", "load_best",

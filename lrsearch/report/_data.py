@@ -153,6 +153,7 @@ class ReportData:
         importance_note: Why importances are missing, when they are.
         provenance: Versions, git SHA, device and fingerprint stored with the study.
         config: The resolved study config, when stored.
+        confirmation: The test-set confirmation (``lrsearch confirm``), or None.
     """
 
     study_name: str
@@ -173,3 +174,4 @@ class ReportData:
     importance_note: str
     provenance: dict[str, Any]
     config: dict[str, Any] | None
+    confirmation: Any = None  # a ConfirmationData (lrsearch.report._confirmation)

@@ -14,6 +14,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from lrsearch.report._confirmation import extract_confirmation
 from lrsearch.report._data import (
     BaselineResult,
     Curve,
@@ -24,6 +25,9 @@ from lrsearch.report._data import (
     TopTrial,
     TrialSummary,
 )
+
+# The study attribute ``lrsearch confirm`` writes (lrsearch.search._confirm.CONFIRM_ATTR).
+CONFIRM_ATTR = "confirmation"
 
 __all__ = ["extract_report", "summarise_trial", "trial_total_steps", "PROVENANCE_KEYS"]
 
@@ -96,7 +100,20 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
         intermediate=intermediate, baselines=baselines, best=best,
         best_baseline=best_baseline, margin=margin, importances=values, importance_note=note,
         provenance={key: attrs[key] for key in PROVENANCE_KEYS if key in attrs},
-        config=config)
+        config=config, confirmation=_confirmed(attrs, [*top, *baseline_curves]))
+
+
+def _confirmed(attrs: dict[str, Any], shown: list[TopTrial]) -> Any:
+    """The study's confirmation; its test accuracy (mean, std) copied into the shown trials."""
+    confirmation = extract_confirmation(attrs.get(CONFIRM_ATTR))
+    if confirmation is None or confirmation.metric != "test_acc":
+        return confirmation
+    by_trial = {row.trial: row.summary for row in confirmation.rows}
+    for top in shown:
+        summary = by_trial.get(top.trial.number)
+        if summary is not None:
+            top.trial.test_acc, top.trial.test_acc_std = summary.mean, summary.std
+    return confirmation
 
 
 def summarise_trial(trial: FrozenTrial) -> TrialSummary:

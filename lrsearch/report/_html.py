@@ -95,6 +95,38 @@ def _baseline_table(data: ReportData) -> str:
            f"<th>{html.escape(data.metric)}</th></tr>{rows}</table>"
 
 
+def _confirmation(data: ReportData) -> str:
+    """Test results over fresh seeds, paired margins over the best baseline, and the figure."""
+    conf = data.confirmation
+    if conf is None:
+        return ("<p class='note'>Not confirmed yet: <code>lrsearch confirm --storage URL "
+                "--study NAME</code> re-trains the top schedules and the baselines with fresh "
+                "seeds on the full training set and evaluates them on the test set.</p>")
+    head = ["schedule", "trial", f"search {data.metric}", f"{conf.metric} mean ± std",
+            "95% ±", "seeds", f"paired margin over {conf.reference or '—'}", "95% ±"]
+    rows = []
+    for r in conf.rows:
+        s, m = r.summary, r.margin
+        cells = [html.escape(r.label), str(r.trial), _fmt(r.search_value),
+                 _fmt(s.mean) + ("" if s.std is None else f" ± {s.std:.4f}"),
+                 _fmt(s.half_width), str(s.n), "—" if m is None else f"{m.mean:+.4f}",
+                 "—" if m is None else _fmt(m.half_width)]
+        tds = "".join(f"<td>{c}</td>" if i == 0 else f"<td class='num'>{c}</td>"
+                      for i, c in enumerate(cells))
+        rows.append(f"<tr class='{'baseline' if r.baseline else ''}'>{tds}</tr>")
+    ths = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    trained = "" if conf.train_images is None else f" on {conf.train_images} training images"
+    note = (f"<p>Each schedule re-trained with seeds {conf.seeds}{trained} (training split "
+            f"plus validation images) and evaluated once on the test set. Margins are paired "
+            f"by seed; an interval that includes 0 means the difference is not established.</p>")
+    from lrsearch.report._confirmation import confirmation_figure
+
+    figure = confirmation_figure(conf).to_html(full_html=False, include_plotlyjs=False,
+                                               div_id="fig-confirmation",
+                                               config={"displaylogo": False})
+    return note + f"<table><tr>{ths}</tr>{''.join(rows)}</table>" + figure
+
+
 def _provenance(data: ReportData) -> str:
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                    for k, v in data.provenance.items())
@@ -127,7 +159,9 @@ def render_report(data: ReportData) -> str:
     sections = [
         f"<h1>{html.escape(title)}</h1>", _summary(data), parts[0],
         f"<h2 id='table'>Top {len(data.top)} trials</h2>", _top_table(data),
-        "<h2 id='baselines'>Baselines</h2>", _baseline_table(data), *parts[1:],
+        "<h2 id='baselines'>Baselines</h2>", _baseline_table(data),
+        "<h2 id='confirmation'>Confirmation on the test set</h2>", _confirmation(data),
+        *parts[1:],
         "<h2 id='provenance'>Provenance</h2>", _provenance(data),
     ]
     return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}"

@@ -15,6 +15,7 @@ Example:
 """
 
 from lrsearch.search._baselines import preset_trial, reference_value
+from lrsearch.search._confirm import CONFIRM_ATTR, Candidate, confirm_study, pick_candidates
 from lrsearch.search._objective import Objective, checkpoint_path, trial_family
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config
 from lrsearch.search._pruners import build_pruner, first_prune_epoch
@@ -26,6 +27,7 @@ from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search._workers import check_workers, run_workers
 
 __all__ = [
+    "CONFIRM_ATTR", "Candidate", "confirm_study", "pick_candidates",
     "PLACEHOLDER_TOTAL_STEPS", "Objective", "OpenedStudy", "RunSummary", "SearchSpace",
     "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "first_prune_epoch",
     "fingerprint", "is_sqlite", "normalise_url", "open_storage", "open_study", "provenance",

@@ -1,0 +1,150 @@
+"""Confirm a search: re-train the top schedules and the baselines with fresh seeds, on the test set.
+
+The search picked its winners on the validation split, so their validation values are biased
+upwards (the winner's curse) and carry one seed's noise. ``confirm_study`` re-trains the top-K
+complete trials and every baseline with the same S fresh seeds on the full training set
+(the training split plus the validation images, which the search no longer needs), and
+evaluates each once on the test set. Results go into the study's ``confirmation`` user
+attribute after every run, so an interrupted confirmation resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from lrsearch.config import parse_study
+from lrsearch.errors import LrsearchError
+from lrsearch.schedules import ScheduleSpec
+from lrsearch.search._objective import trial_family
+
+__all__ = ["Candidate", "CONFIRM_ATTR", "CONFIRM_SEED_BASE", "pick_candidates",
+           "confirm_study"]
+
+CONFIRM_ATTR = "confirmation"
+# Seeds of confirmation runs: far from the search's training seeds, so they are fresh.
+CONFIRM_SEED_BASE = 10_000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A schedule to confirm: a top trial or a baseline.
+
+    Attributes:
+        trial: Its trial number in the study.
+        label: ``trial 12 (wsd)`` or the baseline's name.
+        baseline: The baseline's name, or None.
+        spec: Its schedule.
+        optimizer: Its optimizer settings.
+        search_value: Its value in the search (validation).
+    """
+
+    trial: int
+    label: str
+    baseline: str | None
+    spec: ScheduleSpec
+    optimizer: dict[str, Any]
+    search_value: float
+
+
+def pick_candidates(study: optuna.Study, top_k: int) -> list[Candidate]:
+    """The ``top_k`` best complete non-baseline trials, then each baseline's complete trial.
+
+    Raises:
+        LrsearchError: The study has no complete trial with a stored schedule.
+    """
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if "schedule" in t.user_attrs and t.value is not None]
+    if not complete:
+        raise LrsearchError(f"study {study.study_name!r}: no complete trial to confirm; run the "
+                            f"study further first")
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    ranked = sorted(complete, key=lambda t: t.value, reverse=maximize)
+    top = [t for t in ranked if t.user_attrs.get("baseline") is None][:top_k]
+    baselines: dict[str, FrozenTrial] = {}
+    for trial in complete:
+        baselines.setdefault(str(trial.user_attrs.get("baseline")), trial)
+    baselines.pop("None", None)
+    return [_candidate(t) for t in top] + [_candidate(t) for t in baselines.values()]
+
+
+def _candidate(trial: FrozenTrial) -> Candidate:
+    baseline = trial.user_attrs.get("baseline")
+    label = str(baseline) if baseline is not None else \
+        f"trial {trial.number} ({trial_family(trial)})"
+    return Candidate(trial.number, label, None if baseline is None else str(baseline),
+                     ScheduleSpec.from_dict(trial.user_attrs["schedule"]),
+                     dict(trial.user_attrs.get("optimizer") or {}), float(trial.value))
+
+
+def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
+                  overrides: dict[str, Any] | None = None,
+                  on_run: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Re-train the candidates with ``seeds`` fresh seeds; store and return the confirmation.
+
+    Args:
+        study: A study run by lrsearch (its resolved config is stored in it).
+        top_k: How many of the best non-baseline trials to confirm.
+        seeds: Fresh seeds per candidate (the same for every candidate: paired).
+        overrides: Dotted study-file keys to change, e.g. ``{"data.data_dir": ...}``
+            (the data directory and device may differ from the search's machine).
+        on_run: Called with each run's row as it finishes (progress).
+
+    Returns:
+        The ``confirmation`` attribute: ``seeds``, ``metric`` and ``runs`` (one row per
+        candidate and seed: trial, label, baseline, seed, test_acc, test_loss, seconds).
+    """
+    from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data, train
+
+    candidates = pick_candidates(study, top_k)
+    config = _study_config(study, overrides or {})
+    seed_list = [CONFIRM_SEED_BASE + i for i in range(seeds)]
+    stored = dict(study.user_attrs.get(CONFIRM_ATTR) or {})
+    runs = [r for r in stored.get("runs", []) if r["seed"] in seed_list]
+    done = {(r["trial"], r["seed"]) for r in runs}
+    data = _full_training_set(load_data(DataSettings(**config.data.model_dump()),
+                                        config.training.device))
+    training = config.training.model_dump()
+    for candidate in candidates:
+        for seed in seed_list:
+            if (candidate.trial, seed) in done:
+                continue
+            start = time.perf_counter()
+            settings = TrainSettings(model=config.model, **{**training, "seed": seed})
+            result = train(candidate.spec, OptimizerSettings(**candidate.optimizer), settings,
+                           data, evaluate_test=True)
+            row = {"trial": candidate.trial, "label": candidate.label,
+                   "baseline": candidate.baseline, "seed": seed,
+                   "search_value": candidate.search_value,
+                   "test_acc": float(result.test_acc), "test_loss": float(result.test_loss),
+                   "seconds": float(time.perf_counter() - start)}
+            runs.append(row)
+            confirmation = {"seeds": seed_list, "metric": config.metric, "top_k": top_k,
+                            "train_images": len(data.train_y), "runs": runs}
+            study.set_user_attr(CONFIRM_ATTR, confirmation)
+            if on_run is not None:
+                on_run(row)
+    return dict(study.user_attrs.get(CONFIRM_ATTR) or {"seeds": seed_list, "runs": runs})
+
+
+def _study_config(study: optuna.Study, overrides: dict[str, Any]):
+    stored = study.user_attrs.get("config")
+    if not stored:
+        raise LrsearchError(f"study {study.study_name!r} was not created by lrsearch (no stored "
+                            f"config); nothing to confirm")
+    # The stored storage URL has its password hidden; confirmation writes through `study`.
+    data = {key: value for key, value in stored.items() if key != "storage"}
+    return parse_study(data, overrides, source="the study's stored config")
+
+
+def _full_training_set(data):
+    """The training split plus the validation images (kept as the per-epoch monitor only)."""
+    import torch
+
+    return replace(data, train_x=torch.cat([data.train_x, data.val_x]),
+                   train_y=torch.cat([data.train_y, data.val_y]))

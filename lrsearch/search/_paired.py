@@ -1,0 +1,84 @@
+"""Plain statistics of a confirmation: mean, spread and paired margins over seeds.
+
+Every schedule in a confirmation is trained with the same seeds, so a schedule and a baseline
+form pairs (same seed: same initial weights, data order and augmentation). The paired
+difference cancels the part of the seed noise they share, which is most of it, so its interval
+is much narrower than comparing two means would give.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+__all__ = ["Summary", "summarise_values", "paired_margin", "t_quantile_975"]
+
+# Two-sided 95% Student-t quantiles (0.975) for 1..30 degrees of freedom; 1.96 beyond.
+_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t_quantile_975(dof: int) -> float:
+    """The 97.5% quantile of Student's t with ``dof`` degrees of freedom.
+
+    Example:
+        >>> t_quantile_975(2), t_quantile_975(100)
+        (4.303, 1.96)
+    """
+    return _T_975[dof - 1] if 1 <= dof <= len(_T_975) else 1.96
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean, sample standard deviation and 95% half-width of ``n`` values.
+
+    ``std`` and ``half_width`` are None for a single value (no spread can be measured).
+    """
+
+    n: int
+    mean: float
+    std: float | None
+    half_width: float | None
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """Plain JSON types."""
+        return {"n": self.n, "mean": self.mean, "std": self.std, "half_width": self.half_width}
+
+
+def summarise_values(values: list[float]) -> Summary:
+    """:class:`Summary` of ``values`` (at least one).
+
+    Example:
+        >>> s = summarise_values([0.90, 0.92, 0.94])
+        >>> round(s.mean, 4), round(s.std, 4), round(s.half_width, 4)
+        (0.92, 0.02, 0.0497)
+    """
+    n = len(values)
+    mean = statistics.fmean(values)
+    if n < 2:
+        return Summary(n, mean, None, None)
+    std = statistics.stdev(values)
+    return Summary(n, mean, std, t_quantile_975(n - 1) * std / math.sqrt(n))
+
+
+def paired_margin(values: dict[int, float], reference: dict[int, float],
+                  sign: float = 1.0) -> Summary | None:
+    """Margin of ``values`` over ``reference``, paired by seed (seeds both have), or None.
+
+    Args:
+        values: ``seed -> metric`` of one schedule.
+        reference: ``seed -> metric`` of the reference (the best baseline).
+        sign: 1 when higher is better (accuracy), -1 when lower is (loss), so a positive
+            margin always means better than the reference.
+
+    Example:
+        >>> m = paired_margin({1: 0.91, 2: 0.93}, {1: 0.90, 2: 0.91})
+        >>> round(m.mean, 4), m.n
+        (0.015, 2)
+    """
+    seeds = sorted(set(values) & set(reference))
+    if not seeds:
+        return None
+    return summarise_values([sign * (values[s] - reference[s]) for s in seeds])
