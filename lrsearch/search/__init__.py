@@ -16,7 +16,7 @@ Example:
 
 from lrsearch.search._objective import Objective, checkpoint_path
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config
-from lrsearch.search._pruners import build_pruner, first_prune_epoch
+from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
 from lrsearch.search._runner import RunSummary, run_study, summarise
 from lrsearch.search._samplers import build_sampler
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
@@ -26,7 +26,8 @@ from lrsearch.search._workers import check_workers, run_workers
 
 __all__ = [
     "PLACEHOLDER_TOTAL_STEPS", "Objective", "OpenedStudy", "RunSummary", "SearchSpace",
-    "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "first_prune_epoch",
-    "fingerprint", "is_sqlite", "normalise_url", "open_storage", "open_study", "provenance",
-    "redact_url", "resolved_config", "run_study", "run_workers", "summarise",
+    "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "fingerprint",
+    "is_sqlite", "normalise_url", "open_storage", "open_study", "provenance", "pruning_epochs",
+    "redact_url", "reported_kind", "resolve_judge", "resolved_config", "run_study",
+    "run_workers", "summarise",
 ]
