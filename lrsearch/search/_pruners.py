@@ -38,7 +38,7 @@ def pruning_epochs(config: PrunerConfig, epochs: int) -> tuple[int, ...]:
 
     Example:
         >>> pruning_epochs(PrunerConfig(), epochs=6)
-        (2, 3, 4)
+        (2, 4)
         >>> pruning_epochs(PrunerConfig(at_progress=[0.1, 0.5, 0.95], min_progress=0.2), 10)
         (5,)
     """

@@ -27,8 +27,8 @@ def test_minimal_study_gets_defaults():
     assert config.storage == "sqlite:///lrsearch.db"
     pruner = config.pruner
     assert pruner.name == "median" and pruner.judge is None  # resolved per search space
-    assert pruner.at_progress == pytest.approx([1 / 3, 1 / 2, 2 / 3])
-    assert pruner.probe_frac == 0.2 and pruner.min_progress == 0.0
+    assert pruner.at_progress == pytest.approx([1 / 3, 2 / 3])
+    assert pruner.probe_frac == 0.1 and pruner.min_progress == 0.0
     assert parse_study({"name": "d", "metric": "val_loss"}).direction == "minimize"
 
 

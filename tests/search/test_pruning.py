@@ -17,9 +17,10 @@ from lrsearch.search import (
 
 
 @pytest.mark.parametrize("pruner, epochs, expected", [
-    ({}, 6, (2, 3, 4)),
-    ({}, 30, (10, 15, 20)),
-    ({}, 3, (1, 2)),                                  # 1.5 -> 2 and 2.0 -> 2: deduplicated
+    ({}, 6, (2, 4)),
+    ({}, 30, (10, 20)),
+    ({}, 5, (2, 3)),                                  # 1.67 -> 2, 3.33 -> 3
+    ({"at_progress": [0.5, 2 / 3]}, 3, (2,)),         # 2.0 -> 2 and 2.5 -> 3 (halves up) = last
     ({}, 1, ()),                                      # the last epoch is never a point
     ({"at_progress": [0.9, 0.05]}, 10, (1, 9)),       # sorted, at least epoch 1
     ({"at_progress": [0.25, 0.5], "min_progress": 0.5}, 8, (4,)),
@@ -47,11 +48,11 @@ def _objective(pruner: dict, families: list[str]) -> Objective:
 
 def test_objective_probes_at_the_points_only_when_judging_by_probe():
     probing = _objective({}, ["cosine", "step"])
-    assert probing.judge == "probe" and probing.probe.epochs == (2, 3, 4)
-    assert probing.probe.frac == 0.2
+    assert probing.judge == "probe" and probing.probe.epochs == (2, 4)
+    assert probing.probe.frac == 0.1
     assert _objective({}, ["cosine"]).probe is None  # one family: raw, no probe
     assert _objective({"name": "none"}, ["cosine", "step"]).probe is None  # no cost at all
-    row = {"epoch": 3, "val_acc": 0.5, "probe_val_acc": 0.6}
+    row = {"epoch": 4, "val_acc": 0.5, "probe_val_acc": 0.6}
     assert probing._judged_value(row) == 0.6
     assert probing._judged_value({"epoch": 1, "val_acc": 0.5, "probe_val_acc": None}) is None
     assert _objective({"judge": "raw"}, ["cosine", "step"])._judged_value(row) == 0.5
