@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from lrsearch.errors import TrainingError
 from lrsearch.train._augment import augment_epoch
+from lrsearch.train._run import TrainingRun
 
 __all__ = ["ProbeSettings", "ProbeResult", "cooldown_probe", "probe_steps"]
 
@@ -74,7 +75,7 @@ def probe_steps(frac: float, steps_done: int) -> int:
     return max(1, round(frac * steps_done))
 
 
-def cooldown_probe(run: Any, frac: float) -> ProbeResult:
+def cooldown_probe(run: TrainingRun, frac: float) -> ProbeResult:
     """Cool ``run`` down to LR 0, evaluate on validation, and restore it exactly.
 
     Each param group decays linearly from its current LR (so per-layer LR ratios hold): the
@@ -82,7 +83,7 @@ def cooldown_probe(run: Any, frac: float) -> ProbeResult:
     run's scheduler is not stepped and its LR record is not written.
 
     Args:
-        run: A :class:`lrsearch.train._run.TrainingRun`.
+        run: The run, after an epoch.
         frac: Probe length as a fraction of the steps done so far (see :func:`probe_steps`).
 
     Returns:
@@ -117,7 +118,7 @@ def cooldown_probe(run: Any, frac: float) -> ProbeResult:
     return ProbeResult(val_loss, val_acc, steps, time.perf_counter() - start)
 
 
-def _snapshot(run: Any) -> dict[str, Any]:
+def _snapshot(run: TrainingRun) -> dict[str, Any]:
     # Deep copies: state_dict() returns the live tensors, which the probe's steps change.
     return {"model": copy.deepcopy(run.model.state_dict()),
             "optimizer": copy.deepcopy(run.optimizer.state_dict()),
@@ -126,7 +127,7 @@ def _snapshot(run: Any) -> dict[str, Any]:
             "lr_curve": len(run.lr_curve)}
 
 
-def _restore(run: Any, saved: dict[str, Any]) -> None:
+def _restore(run: TrainingRun, saved: dict[str, Any]) -> None:
     run.model.load_state_dict(saved["model"])
     run.optimizer.load_state_dict(saved["optimizer"])  # LRs of the param groups included
     run.scheduler.load_state_dict(saved["scheduler"])
@@ -136,7 +137,7 @@ def _restore(run: Any, saved: dict[str, Any]) -> None:
     run.optimizer.zero_grad(set_to_none=True)  # no probe gradient outlives the probe
 
 
-def _cool_down(run: Any, steps: int, generator: torch.Generator) -> None:
+def _cool_down(run: TrainingRun, steps: int, generator: torch.Generator) -> None:
     """``steps`` optimizer steps on fresh augmented batches, LR linearly to zero."""
     groups = run.optimizer.param_groups
     start_lrs = [float(group["lr"]) for group in groups]
