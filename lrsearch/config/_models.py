@@ -25,7 +25,7 @@ __all__ = [
     "BaselineConfig", "DataConfig", "OptimizerSpace", "PrunerConfig", "Range", "SamplerConfig",
     "SearchSpaceConfig", "StorageOptions", "StudyConfig", "TrainingConfig",
     "MODELS", "OPTIMIZERS", "DATASETS", "PRECISIONS", "SAMPLERS", "PRUNERS", "METRICS",
-    "BASELINE_PRESETS", "Baseline",
+    "BASELINE_PRESETS", "Baseline", "JUDGES",
 ]
 
 MODELS = ("small_cnn", "resnet20", "resnet56", "resnet18")
@@ -39,6 +39,11 @@ PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "wilcoxon"
 METRICS = ("val_acc", "val_loss")
 # Ready-made baselines, by name (lrsearch.search._baselines says what each one runs).
 BASELINE_PRESETS = ("cosine", "linear", "onecycle", "step", "schedulefree")
+JUDGES = ("probe", "raw")
+# Pruning points as fractions of training: a third and two thirds. With probes of 0.1 of the
+# steps done they cost about 11% of a study's compute; a third point at half would take it to
+# about 16% for no better pick (docs/pruning.md).
+DEFAULT_PRUNING_PROGRESS = (1 / 3, 2 / 3)
 
 DEFAULT_STORAGE = "sqlite:///lrsearch.db"
 
@@ -127,14 +132,24 @@ class SamplerConfig(_Strict):
 
 
 class PrunerConfig(_Strict):
-    """Which Optuna pruner stops bad trials, and from when.
+    """Which Optuna pruner stops bad trials, when, and judged by which value.
 
-    No trial is pruned before ``min_progress`` of its epochs have run (see
-    :mod:`lrsearch.search._pruners` for why the default is half of training).
+    A trial is judged only at its pruning points, ``at_progress`` (fractions of training,
+    mapped to the nearest epoch; see :func:`lrsearch.search.pruning_epochs`). ``judge`` says by
+    what: ``probe``, the validation metric after a short cooldown (the LR decayed linearly to
+    zero over ``probe_frac`` of the steps done so far, then the run restored), or ``raw``, the
+    metric of the run as it is. Left out, it is ``probe`` when the search space holds more than
+    one schedule family and ``raw`` otherwise (:func:`lrsearch.search.resolve_judge`; why, with
+    measurements: docs/pruning.md). With ``name: none`` nothing is judged and no probe runs.
+    ``min_progress`` (from study files written before pruning points) drops points below it.
     """
 
     name: Literal[PRUNERS] = "median"
-    min_progress: float = Field(default=0.5, ge=0.0, le=1.0)
+    judge: Literal[JUDGES] | None = None
+    at_progress: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: list(DEFAULT_PRUNING_PROGRESS))
+    probe_frac: float = Field(default=0.1, gt=0.0, le=1.0)
+    min_progress: float = Field(default=0.0, ge=0.0, le=1.0)
     n_startup_trials: int = Field(default=5, ge=0)
     percentile: float = Field(default=25.0, ge=0.0, le=100.0)
     reduction_factor: int = Field(default=3, ge=2)

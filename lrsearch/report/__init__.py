@@ -48,13 +48,15 @@ from lrsearch.report._extract import extract_report, summarise_trial, trial_tota
 from lrsearch.report._figures import Panel, build_panels, family_colour
 from lrsearch.report._html import render_report, write_report
 from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
+from lrsearch.report._rank import kendall_tau
 from lrsearch.report._storage import load_report_study, open_report_storage, study_names
 
 __all__ = [
     "ConfirmationData", "ConfirmationRow", "confirmation_figure", "extract_confirmation",
     "FIGURE_IDS", "BaselineResult", "Curve", "Export", "FamilyStats", "History",
     "IntermediateCurve", "Panel", "ReportData", "TopTrial", "TrialSummary", "build_panels",
-    "dashboard_note", "export_best", "extract_report", "family_colour", "load_best",
+    "dashboard_note", "export_best", "extract_report", "family_colour", "kendall_tau",
+    "load_best",
     "load_report_study", "open_report_storage", "optimizer_code", "pick_trial",
     "publish_to_dashboard", "render_report", "resolve_optimizer", "serve_dashboard",
     "study_names", "summarise_trial", "trial_spec", "trial_total_steps", "write_export",

@@ -43,8 +43,9 @@ def dashboard_note(study: optuna.Study) -> str:
     lines = [f"## lrsearch study `{study.study_name}`", "",
              "Which learning-rate schedule trains this model best? Each trial samples a "
              "schedule family and its parameters (plus the peak LR and optimizer settings), "
-             f"trains, and reports `{config.get('metric', 'val_acc')}` each epoch "
+             f"trains, and records `{config.get('metric', 'val_acc')}` each epoch "
              f"({study.direction.name.lower()}d; the test set is not used for the search).", ""]
+    pruner = config.get("pruner") or {}
     facts = {
         "model": config.get("model"), "data": data.get("dataset"),
         "validation images": data.get("val_size"), "epochs per trial": training.get("epochs"),
@@ -54,7 +55,7 @@ def dashboard_note(study: optuna.Study) -> str:
         "baselines": ", ".join(b.get("name", "?") for b in config.get("baselines") or [])
         or None,
         "sampler": (config.get("sampler") or {}).get("name"),
-        "pruner": (config.get("pruner") or {}).get("name"),
+        "pruner": _pruner_fact(pruner),
     }
     for key in ("device_name", "lrsearch_version", "torch_version", "optuna_version", "git_sha",
                 "search_space_fingerprint"):
@@ -67,6 +68,15 @@ def dashboard_note(study: optuna.Study) -> str:
         lines += ["", "<details><summary>resolved config</summary>", "", "```json",
                   json.dumps(config, indent=2), "```", "", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _pruner_fact(pruner: dict[str, Any]) -> str | None:
+    """``median, judged by probe values at 33%, 50%, 67% of training`` (or just the name)."""
+    name, judge = pruner.get("name"), pruner.get("judge")
+    if name in (None, "none") or judge is None:
+        return name
+    points = ", ".join(f"{p:.0%}" for p in pruner.get("at_progress") or [])
+    return f"{name}, judged by {judge} values at {points} of training"
 
 
 def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,

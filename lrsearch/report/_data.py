@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["TrialSummary", "Curve", "TopTrial", "FamilyStats", "IntermediateCurve",
-           "History", "BaselineResult", "ReportData"]
+           "History", "BaselineResult", "FidelityPoint", "ReportData"]
 
 
 @dataclass
@@ -129,6 +129,32 @@ class BaselineResult:
 
 
 @dataclass
+class FidelityPoint:
+    """Complete trials at one probed pruning point: value there (raw, probe) and final value.
+
+    Attributes:
+        epoch: The 1-based epoch of the point.
+        progress: ``epoch`` as a fraction of training.
+        numbers: Trial numbers; ``raw[i]``, ``probe[i]``, ``final[i]`` are trial
+            ``numbers[i]``'s.
+        raw: The validation metric of the run at the point.
+        probe: The cooldown probe's validation metric at the point.
+        final: The trial's final value.
+        tau_raw: Kendall's tau-b of ``raw`` against ``final`` (None when undefined).
+        tau_probe: Kendall's tau-b of ``probe`` against ``final`` (None when undefined).
+    """
+
+    epoch: int
+    progress: float
+    numbers: list[int] = field(default_factory=list)
+    raw: list[float] = field(default_factory=list)
+    probe: list[float] = field(default_factory=list)
+    final: list[float] = field(default_factory=list)
+    tau_raw: float | None = None
+    tau_probe: float | None = None
+
+
+@dataclass
 class ReportData:
     """Everything a report shows, as plain data.
 
@@ -153,6 +179,8 @@ class ReportData:
         importance_note: Why importances are missing, when they are.
         provenance: Versions, git SHA, device and fingerprint stored with the study.
         config: The resolved study config, when stored.
+        fidelity: Per probed pruning point, raw and probe values of the complete trials
+            against their final values (empty unless the study was judged by probes).
         confirmation: The test-set confirmation (``lrsearch confirm``), or None.
     """
 
@@ -174,4 +202,5 @@ class ReportData:
     importance_note: str
     provenance: dict[str, Any]
     config: dict[str, Any] | None
+    fidelity: list[FidelityPoint] = field(default_factory=list)
     confirmation: Any = None  # a ConfirmationData (lrsearch.report._confirmation)

@@ -25,6 +25,7 @@ from lrsearch.report._data import (
     TopTrial,
     TrialSummary,
 )
+from lrsearch.report._fidelity import extract_fidelity
 
 # The study attribute ``lrsearch confirm`` writes (lrsearch.search._confirm.CONFIRM_ATTR).
 CONFIRM_ATTR = "confirmation"
@@ -81,8 +82,10 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
             complete.append(trial)
             _add_history(history, trial, family, maximize)
     complete.sort(key=lambda t: (-t.value if maximize else t.value, t.number))
-    top = [_top_trial(rank, trial) for rank, trial in enumerate(complete[:top_k], start=1)]
-    baseline_curves = [_top_trial(rank, trial) for rank, trial in
+    metric = str((config or {}).get("metric", "val_acc"))
+    top = [_top_trial(rank, trial, metric)
+           for rank, trial in enumerate(complete[:top_k], start=1)]
+    baseline_curves = [_top_trial(rank, trial, metric) for rank, trial in
                        enumerate(complete, start=1) if rank > top_k and
                        trial.user_attrs.get("baseline") is not None]
     best = top[0].trial if top else (summarise_trial(complete[0]) if complete else None)
@@ -91,16 +94,18 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
     if best is not None and best_baseline is not None:
         margin = (best.value - best_baseline.value) * (1 if maximize else -1)
     values, note = _importances(study, len(complete)) if importances else (None, "not computed")
+    epochs = ((config or {}).get("training") or {}).get("epochs")
     return ReportData(
         study_name=study.study_name, storage=storage,
         direction="maximize" if maximize else "minimize",
-        metric=str((config or {}).get("metric", "val_acc")), counts=counts, top=top,
+        metric=metric, counts=counts, top=top,
         baseline_curves=baseline_curves,
         families=_order_families(families, maximize), history=history,
         intermediate=intermediate, baselines=baselines, best=best,
         best_baseline=best_baseline, margin=margin, importances=values, importance_note=note,
         provenance={key: attrs[key] for key in PROVENANCE_KEYS if key in attrs},
-        config=config, confirmation=_confirmed(attrs, [*top, *baseline_curves]))
+        config=config, fidelity=extract_fidelity(complete, metric, epochs),
+        confirmation=_confirmed(attrs, [*top, *baseline_curves]))
 
 
 def _confirmed(attrs: dict[str, Any], shown: list[TopTrial]) -> Any:
@@ -210,12 +215,20 @@ def _test_accuracy(raw: Any) -> tuple[float | None, float | None]:
     return None, None
 
 
-def _top_trial(rank: int, trial: FrozenTrial) -> TopTrial:
+def _top_trial(rank: int, trial: FrozenTrial, metric: str) -> TopTrial:
     lr, source = _lr_curve(trial)
+    return TopTrial(rank, summarise_trial(trial), lr, source, _metric_curve(trial, metric))
+
+
+def _metric_curve(trial: FrozenTrial, metric: str) -> Curve:
+    """The raw metric per epoch as stored in ``epochs`` (intermediate values may be probe
+    values at a few points); the intermediate values for trials without it."""
+    rows = [r for r in trial.user_attrs.get("epochs") or [] if r.get(metric) is not None]
+    if rows:
+        return Curve([float(r["epoch"]) for r in rows], [float(r[metric]) for r in rows])
     epochs = sorted(trial.intermediate_values)
-    metric = Curve([float(e) for e in epochs], [float(trial.intermediate_values[e])
-                                                for e in epochs])
-    return TopTrial(rank, summarise_trial(trial), lr, source, metric)
+    return Curve([float(e) for e in epochs], [float(trial.intermediate_values[e])
+                                              for e in epochs])
 
 
 def _lr_curve(trial: FrozenTrial) -> tuple[Curve, str]:

@@ -12,7 +12,7 @@ from typing import Any
 from lrsearch.report._data import ReportData, TopTrial
 
 __all__ = ["Panel", "build_panels", "family_colour", "lr_curves_figure", "family_figure",
-           "history_figure", "importance_figure", "intermediate_figure"]
+           "history_figure", "importance_figure", "intermediate_figure", "fidelity_figure"]
 
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 _STATE_COLOURS = {"COMPLETE": "#4c72b0", "PRUNED": "#dd8452", "FAIL": "#c44e52"}
@@ -191,9 +191,45 @@ def intermediate_figure(data: ReportData) -> Any:
     return fig
 
 
+def _tau(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.2f}"
+
+
+def fidelity_figure(data: ReportData) -> Any | None:
+    """Raw (left) and probe (right) value at each pruning point against the final value, for
+    trials that ran to the end; Kendall's tau per point in the legend. None without probes."""
+    from plotly.subplots import make_subplots
+
+    if not data.fidelity:
+        return None
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=(f"raw {data.metric} at the pruning point",
+                                        f"probe {data.metric} at the pruning point"))
+    palette = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
+    for index, point in enumerate(data.fidelity):
+        colour = palette[index % len(palette)]
+        name = (f"epoch {point.epoch} ({point.progress:.0%}): tau raw {_tau(point.tau_raw)}, "
+                f"probe {_tau(point.tau_probe)}")
+        text = [f"trial {n}" for n in point.numbers]
+        for col, values in ((1, point.raw), (2, point.probe)):
+            fig.add_scatter(x=values, y=point.final, text=text, mode="markers", name=name,
+                            legendgroup=name, showlegend=col == 1, row=1, col=col,
+                            marker={"color": colour, "size": 7, "opacity": 0.75},
+                            hovertemplate=f"%{{text}}<br>epoch {point.epoch}: %{{x:.4f}}"
+                                          f"<br>final %{{y:.4f}}<extra></extra>")
+    fig.update_yaxes(title_text=f"final {data.metric}", row=1, col=1)
+    fig.update_layout(height=460, legend={"font": {"size": 11}, "title": {
+        "text": "pruning point: Kendall tau-b vs final"}})
+    return fig
+
+
 def build_panels(data: ReportData) -> list[Panel]:
     """The report's figures in page order, each with its note."""
     importances = importance_figure(data)
+    fidelity = fidelity_figure(data)
+    judge = ((data.config or {}).get("pruner") or {}).get("judge")
+    reported = (f"probe {data.metric} at the pruning points" if judge == "probe"
+                else f"{data.metric} per epoch")
     return [
         Panel("curves", f"Top {len(data.top)} schedules: LR curves and validation curves",
               lr_curves_figure(data)),
@@ -202,6 +238,12 @@ def build_panels(data: ReportData) -> list[Panel]:
         Panel("history", "Optimisation history", history_figure(data)),
         Panel("importances", "Parameter importances (Optuna)", importances,
               "" if importances is not None else f"Not shown: {data.importance_note}."),
-        Panel("intermediate", f"Intermediate values ({data.metric} per epoch)",
+        Panel("intermediate", f"Intermediate values ({reported})",
               intermediate_figure(data)),
+        Panel("fidelity", "Pruning fidelity: raw and probe values at each pruning point "
+              "against the final value", fidelity,
+              "Trials that ran to the end. A judge that ranks them as they ended lines its "
+              "points up from bottom left to top right (tau near +1)." if fidelity is not None
+              else "Not shown: no complete trial holds cooldown-probe values (the study "
+                   "judges raw values: pruner.judge raw, or pruner.name none)."),
     ]

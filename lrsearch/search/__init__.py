@@ -18,7 +18,7 @@ from lrsearch.search._baselines import preset_trial, reference_value
 from lrsearch.search._confirm import CONFIRM_ATTR, Candidate, confirm_study, pick_candidates
 from lrsearch.search._objective import Objective, checkpoint_path, trial_family
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config
-from lrsearch.search._pruners import build_pruner, first_prune_epoch
+from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
 from lrsearch.search._runner import RunSummary, run_study, summarise
 from lrsearch.search._samplers import build_sampler
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
@@ -29,8 +29,8 @@ from lrsearch.search._workers import check_workers, run_workers
 __all__ = [
     "CONFIRM_ATTR", "Candidate", "confirm_study", "pick_candidates",
     "PLACEHOLDER_TOTAL_STEPS", "Objective", "OpenedStudy", "RunSummary", "SearchSpace",
-    "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "first_prune_epoch",
-    "fingerprint", "is_sqlite", "normalise_url", "open_storage", "open_study", "provenance",
-    "preset_trial", "redact_url", "reference_value", "resolved_config", "run_study",
-    "run_workers", "summarise", "trial_family",
+    "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "fingerprint",
+    "is_sqlite", "normalise_url", "open_storage", "open_study", "preset_trial", "provenance",
+    "pruning_epochs", "redact_url", "reference_value", "reported_kind", "resolve_judge",
+    "resolved_config", "run_study", "run_workers", "summarise", "trial_family",
 ]

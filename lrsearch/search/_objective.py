@@ -1,12 +1,15 @@
 """The Optuna objective: sample a schedule, train, report validation metrics per epoch.
 
-A trial's value is the validation metric after its last epoch: a schedule is judged by where
-it ends, not by its best epoch. Everything a report needs is stored as user attributes in plain
-JSON types (STYLE.md trap 5): ``schedule`` (loadable with ``ScheduleSpec.from_dict``),
-``optimizer``, ``epochs``, ``lr_curve`` (``[[step, lr], ...]``), ``wall_seconds``,
-``device_name``, ``fail_reason`` when it did not complete, ``retry_of`` when it reruns a trial
-whose worker died. Baselines (``baseline`` attribute) are never pruned; ready-made ones carry
-their fixed spec and optimizer and sample nothing.
+A trial's value is the raw validation metric after its last epoch: a schedule is judged by
+where it ends, not by its best epoch. At its pruning points a trial is judged by the raw
+metric or by a cooldown probe's (see :mod:`lrsearch.search._pruners`). Everything a report
+needs is stored as user attributes in plain JSON types (STYLE.md trap 5): ``schedule``
+(loadable with ``ScheduleSpec.from_dict``), ``optimizer``, ``epochs`` (per epoch: raw metrics
+and, at the probed pruning points, ``probe_val_loss``/``probe_val_acc``/``probe_steps``/
+``probe_seconds``), ``lr_curve`` (``[[step, lr], ...]``), ``wall_seconds``, ``device_name``,
+``fail_reason`` when it did not complete, ``retry_of`` when it reruns a trial whose worker
+died. Baselines (``baseline`` attribute) are never pruned; ready-made ones carry their fixed
+spec and optimizer and sample nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from lrsearch.config import StudyConfig
 from lrsearch.errors import DivergedError
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR
-from lrsearch.search._pruners import first_prune_epoch
+from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._space import SearchSpace
 
 __all__ = ["Objective", "checkpoint_path", "trial_family"]
@@ -64,14 +67,18 @@ class Objective:
 
     def __init__(self, config: StudyConfig, space: SearchSpace, data: Any,
                  on_epoch: Callable[[int, Any], None] | None = None) -> None:
-        from lrsearch.train import TrainSettings
+        from lrsearch.train import ProbeSettings, TrainSettings
 
         self.config = config
         self.space = space
         self.data = data
         self.on_epoch = on_epoch
         self.trial_id: int | None = None  # storage id of the latest trial this worker ran
-        self.first_prune_epoch = first_prune_epoch(config.pruner, config.training.epochs)
+        self.prune_epochs = pruning_epochs(config.pruner, config.training.epochs)
+        self.judge = resolve_judge(config.pruner, len(space.families))
+        probing = self.judge == "probe" and bool(self.prune_epochs)
+        self.probe = (ProbeSettings(self.prune_epochs, config.pruner.probe_frac) if probing
+                      else None)
         training = config.training.model_dump()
         self.train_settings = TrainSettings(model=config.model, **training)
         # The spec is stored laid onto the real length (the last partial batch is dropped).
@@ -108,7 +115,7 @@ class Objective:
 
         try:
             result = train(spec, OptimizerSettings(**optimizer), self.train_settings, self.data,
-                           on_epoch=on_epoch, checkpoint_path=str(ckpt))
+                           on_epoch=on_epoch, checkpoint_path=str(ckpt), probe=self.probe)
         except optuna.TrialPruned:
             _finish(trial, started, ckpt, None)
             raise
@@ -134,23 +141,37 @@ class Objective:
         return float(getattr(result.epochs[-1], self.config.metric))
 
     def _report(self, trial: optuna.Trial, result: Any, epochs: list[dict[str, Any]]) -> None:
-        row = {key: (int(v) if isinstance(v, int) else float(v))
-               for key, v in asdict(result).items()}
+        row = {key: _plain(v) for key, v in asdict(result).items()}
         # A retry that restarts without a checkpoint replaces the epochs it inherited.
         epochs[:] = [e for e in epochs if e["epoch"] < row["epoch"]] + [row]
         trial.set_user_attr("epochs", epochs)
-        value = row[self.config.metric]
-        with warnings.catch_warnings():
-            # A retry re-reporting an epoch its first run reported is harmless.
-            warnings.simplefilter("ignore", UserWarning)
-            trial.report(value, row["epoch"])
+        epoch, judged = row["epoch"], self._judged_value(row)
+        if judged is not None:
+            with warnings.catch_warnings():
+                # A retry re-reporting an epoch its first run reported is harmless.
+                warnings.simplefilter("ignore", UserWarning)
+                trial.report(judged, epoch)
         if self.on_epoch is not None:
             self.on_epoch(trial.number, result)
         # Baselines are the study's yardstick: they always run to the end.
-        if row["epoch"] >= self.first_prune_epoch and "baseline" not in trial.user_attrs \
-                and trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {row['epoch']} "
-                                     f"({self.config.metric} {value:.4f})")
+        if judged is not None and epoch in self.prune_epochs and \
+                "baseline" not in trial.user_attrs and trial.should_prune():
+            what = f"probe {self.config.metric}" if self.probe else self.config.metric
+            raise optuna.TrialPruned(f"pruned after epoch {epoch} ({what} {judged:.4f})")
+
+    def _judged_value(self, row: dict[str, Any]) -> float | None:
+        """What Optuna hears at this epoch: the probe value at probed points, else raw."""
+        if self.probe is None:
+            return row[self.config.metric]
+        # Raw values between the points would mix two kinds of value in one curve.
+        return row.get(f"probe_{self.config.metric}")
+
+
+def _plain(value: Any) -> Any:
+    """JSON types for user attributes (STYLE.md trap 5): python ints, floats or None."""
+    if value is None or isinstance(value, int):
+        return value
+    return float(value)
 
 
 def _finish(trial: optuna.Trial, started: float, ckpt: Path, reason: str | None) -> None:

@@ -1,19 +1,24 @@
 """Build the Optuna pruner a study file asks for, and the pruning policy around it.
 
-Why no trial is pruned before ``pruning.min_progress`` of training (default 0.5): pruners
-compare trials at the same epoch, and at an early epoch a schedule that still holds a high LR
-(step decay, WSD, one-cycle's peak, constant) looks worse than one that has already decayed
+Optuna's pruners compare trials by the values they reported at the same step. Raw validation
+values mid-schedule rank schedule families badly: a schedule that still holds a high LR (step
+decay, WSD, one-cycle's peak, constant) looks worse than one that has already decayed
 (exponential, a short cosine), although it often ends better: the short-horizon bias of
-STYLE.md trap 6. Pruning only in the second half judges schedules once most of them have
-started their decay, and still saves up to half the cost of the hopeless ones. The objective
-does not even ask the pruner before that epoch (:func:`first_prune_epoch`), and the pruners
-with their own warm-up are given the same epoch, so the rule holds for every pruner.
+STYLE.md trap 6. So lrsearch judges a trial only at a few pruning points (``at_progress``,
+fractions of training) and, when the search space mixes families, by a cooldown probe there
+(``judge: probe``): the validation metric the run would reach if its schedule decayed to zero
+now. ``docs/pruning.md`` has the measurements behind the defaults.
+
+What Optuna hears: with ``judge: probe`` the probe value at each pruning point only (raw and
+probe values of every epoch are in the trial's ``epochs`` attribute); with ``judge: raw`` (or
+``name: none``) the raw value of every epoch, as before pruning points existed. Either way the
+objective asks ``should_prune`` at the pruning points only, and the pruners with a warm-up of
+their own are given the first pruning point.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import math
 import warnings
 
 import optuna
@@ -21,19 +26,54 @@ import optuna
 from lrsearch.config import PrunerConfig
 from lrsearch.errors import StudyError
 
-__all__ = ["build_pruner", "first_prune_epoch"]
+__all__ = ["build_pruner", "pruning_epochs", "resolve_judge", "reported_kind"]
 
 
-def first_prune_epoch(config: PrunerConfig, epochs: int) -> int:
-    """The first (1-based) epoch after which a trial may be pruned.
+def pruning_epochs(config: PrunerConfig, epochs: int) -> tuple[int, ...]:
+    """The 1-based epochs after which a trial is judged (and, with a probe judge, probed).
+
+    A point ``p`` (fraction of training) maps to the nearest epoch, halves up:
+    ``floor(p * epochs + 0.5)``, at least 1. Points before ``min_progress`` are dropped, and so
+    is the last epoch: the trial has cost all it will by then. With ``name: none``: none.
 
     Example:
-        >>> first_prune_epoch(PrunerConfig(min_progress=0.5), epochs=5)
-        3
-        >>> first_prune_epoch(PrunerConfig(min_progress=0.0), epochs=5)
-        1
+        >>> pruning_epochs(PrunerConfig(), epochs=6)
+        (2, 4)
+        >>> pruning_epochs(PrunerConfig(at_progress=[0.1, 0.5, 0.95], min_progress=0.2), 10)
+        (5,)
     """
-    return max(1, math.ceil(config.min_progress * epochs))
+    if config.name == "none":
+        return ()
+    found = {max(1, int(p * epochs + 0.5)) for p in config.at_progress
+             if p >= config.min_progress}
+    return tuple(sorted(e for e in found if e < epochs))
+
+
+def resolve_judge(config: PrunerConfig, family_count: int) -> str:
+    """``config.judge``, or when left out: ``probe`` for several families, else ``raw``.
+
+    Within one family the raw values rank trials fairly well (their LRs fall alike) and
+    cost nothing extra; across families only the probe does (docs/pruning.md).
+
+    Example:
+        >>> resolve_judge(PrunerConfig(), 5), resolve_judge(PrunerConfig(), 1)
+        ('probe', 'raw')
+        >>> resolve_judge(PrunerConfig(judge="raw"), 5)
+        'raw'
+    """
+    if config.judge is not None:
+        return config.judge
+    return "probe" if family_count > 1 else "raw"
+
+
+def reported_kind(config: PrunerConfig, family_count: int) -> str:
+    """What a study's intermediate values are: ``probe`` values or ``raw`` ones.
+
+    Example:
+        >>> reported_kind(PrunerConfig(name="none"), 5), reported_kind(PrunerConfig(), 5)
+        ('raw', 'probe')
+    """
+    return "raw" if config.name == "none" else resolve_judge(config, family_count)
 
 
 def build_pruner(config: PrunerConfig, epochs: int) -> optuna.pruners.BasePruner:
@@ -49,7 +89,7 @@ def build_pruner(config: PrunerConfig, epochs: int) -> optuna.pruners.BasePruner
     if config.name == "wilcoxon" and importlib.util.find_spec("scipy") is None:
         raise StudyError("pruner.name: got 'wilcoxon'; it needs scipy: pip install scipy "
                          "(or use median)")
-    start = first_prune_epoch(config, epochs)
+    start = min(pruning_epochs(config, epochs), default=epochs)
     # Our Optuna steps are 1-based epochs; Optuna never prunes at a step < n_warmup_steps.
     warmup_steps = start
     name = config.name

@@ -16,7 +16,7 @@ from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR, preset_trial
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config
-from lrsearch.search._pruners import build_pruner
+from lrsearch.search._pruners import build_pruner, reported_kind, resolve_judge
 from lrsearch.search._samplers import build_sampler
 from lrsearch.search._space import SearchSpace
 from lrsearch.search._storage import is_sqlite, normalise_url, open_storage, redact_url
@@ -67,6 +67,7 @@ def open_study(config: StudyConfig, worker_index: int = 0) -> OpenedStudy:
         _initialise(study, config, space, new_fingerprint)
     else:
         _check_compatible(study, config, new_fingerprint, storage)
+        _check_same_judge(study, config, len(space.families), storage)
         # A resumed or joining worker draws a fresh random stream, not the first run's again.
         study.sampler = build_sampler(config.sampler, space,
                                       seed_offset=1000 * worker_index + len(study.trials))
@@ -77,7 +78,9 @@ def open_study(config: StudyConfig, worker_index: int = 0) -> OpenedStudy:
 def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
                 new_fingerprint: str) -> None:
     study.set_user_attr(FINGERPRINT_ATTR, new_fingerprint)
-    study.set_user_attr("config", resolved_config(config))
+    stored = resolved_config(config)
+    stored["pruner"]["judge"] = resolve_judge(config.pruner, len(space.families))
+    study.set_user_attr("config", stored)
     study.set_user_attr("search_space", space.as_dict())
     for key, value in provenance().items():
         study.set_user_attr(key, value)
@@ -110,6 +113,23 @@ def _check_compatible(study: optuna.Study, config: StudyConfig, new_fingerprint:
     if study.direction.name.lower() != config.direction:
         raise StudyError(f"{where} is {study.direction.name.lower()}d, the study file says "
                          f"{config.direction}; use a new study name, e.g. "
+                         f"{_free_name(config.name, storage)}")
+
+
+def _check_same_judge(study: optuna.Study, config: StudyConfig, family_count: int,
+                      storage: optuna.storages.BaseStorage) -> None:
+    """Refuse to let the pruner compare probe values with raw ones at the same epoch."""
+    if config.pruner.name == "none":
+        return  # nothing is compared
+    pruner = (study.user_attrs.get("config") or {}).get("pruner") or {}
+    # Studies from before pruning points stored no judge: they reported raw values.
+    old = "raw" if pruner.get("name") == "none" else pruner.get("judge") or "raw"
+    new = reported_kind(config.pruner, family_count)
+    if old != new:
+        raise StudyError(f"pruner.judge: got {new!r}; study {config.name!r} in "
+                         f"{redact_url(config.storage)} reported {old} values to its pruner, "
+                         f"which must not compare them with {new} ones; set pruner.judge: "
+                         f"{old} to resume it, or use a new study name, e.g. "
                          f"{_free_name(config.name, storage)}")
 
 

@@ -118,6 +118,7 @@ def _poll(study: optuna.Study, bar: StudyProgress, epochs: int) -> None:
     trials = study.get_trials(deepcopy=False)
     done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     bar.update(done, study)
-    running = [f"#{t.number} epoch {max(t.intermediate_values, default=0)}/{epochs}"
+    # The stored epochs, not the intermediate values: a probe judge reports at points only.
+    running = [f"#{t.number} epoch {len(t.user_attrs.get('epochs') or ())}/{epochs}"
                for t in trials if t.state == TrialState.RUNNING]
     bar.running("running " + ", ".join(running) if running else "")

@@ -19,6 +19,7 @@ from lrsearch.train._lookahead import Lookahead
 from lrsearch.train._loop import train
 from lrsearch.train._models import build_model, model_names
 from lrsearch.train._optim import build_optimizer
+from lrsearch.train._probe import ProbeResult, ProbeSettings, cooldown_probe, probe_steps
 from lrsearch.train._settings import (
     DataSettings,
     EpochResult,
@@ -33,12 +34,16 @@ __all__ = [
     "EpochResult",
     "Lookahead",
     "OptimizerSettings",
+    "ProbeResult",
+    "ProbeSettings",
     "TrainResult",
     "TrainSettings",
     "build_model",
     "build_optimizer",
+    "cooldown_probe",
     "load_data",
     "model_names",
+    "probe_steps",
     "resolve_device",
     "train",
 ]

@@ -14,6 +14,7 @@ from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._checkpoint import load_checkpoint, save_checkpoint
 from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import device_name, resolve_device
+from lrsearch.train._probe import ProbeSettings, cooldown_probe
 from lrsearch.train._run import TrainingRun
 from lrsearch.train._settings import (
     DataSettings,
@@ -30,7 +31,7 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
           data: DataSettings | CifarData, *,
           on_epoch: Callable[[EpochResult], None] | None = None,
           checkpoint_path: str | os.PathLike | None = None,
-          evaluate_test: bool = False) -> TrainResult:
+          evaluate_test: bool = False, probe: ProbeSettings | None = None) -> TrainResult:
     """Train one model with one schedule; evaluate on the validation split after each epoch.
 
     ``total_steps = epochs * steps_per_epoch`` with ``steps_per_epoch = n_train // batch_size``
@@ -50,6 +51,8 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
             order, so a new trial can report them. On a CPU the result equals an uninterrupted
             run's.
         evaluate_test: Also evaluate the test split at the end (``test_loss``/``test_acc``).
+        probe: Run a cooldown probe after these epochs (its values go into their
+            :class:`EpochResult`); the run itself is exactly what it is without probes.
 
     Raises:
         DivergedError: At the first NaN/inf training loss, or one above 100 times a uniform
@@ -77,7 +80,7 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
     start = time.perf_counter()
     train_seconds = 0.0
     for epoch in range(restored_epochs + 1, training.epochs + 1):
-        result, seconds = _one_epoch(run, epoch)
+        result, seconds = _one_epoch(run, epoch, probe)
         train_seconds += seconds
         epochs.append(result)
         if checkpoint_path is not None:
@@ -97,8 +100,9 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         test_loss=test_loss, test_acc=test_acc)
 
 
-def _one_epoch(run: TrainingRun, epoch: int) -> tuple[EpochResult, float]:
-    """Train and evaluate one epoch; return its result and the seconds of its steps."""
+def _one_epoch(run: TrainingRun, epoch: int,
+               probe: ProbeSettings | None) -> tuple[EpochResult, float]:
+    """Train, evaluate (and probe) one epoch; return its result and the seconds of its steps."""
     start = time.perf_counter()
     train_loss, train_acc, lr, train_seconds = run.train_epoch(epoch)
     val_loss, val_acc = run.evaluate(run.data.val_x, run.data.val_y)
@@ -109,6 +113,13 @@ def _one_epoch(run: TrainingRun, epoch: int) -> tuple[EpochResult, float]:
     result = EpochResult(epoch=epoch, step=run.step, train_loss=train_loss, train_acc=train_acc,
                          val_loss=val_loss, val_acc=val_acc, lr=lr,
                          seconds=time.perf_counter() - start)
+    if probe is not None and epoch in probe.epochs:
+        # After the plateau scheduler had its metric: the probe starts from the LR the run
+        # would use next.
+        measured = cooldown_probe(run, probe.frac)
+        result = replace(result, probe_val_loss=measured.val_loss,
+                         probe_val_acc=measured.val_acc, probe_steps=measured.steps,
+                         probe_seconds=measured.seconds)
     return result, train_seconds
 
 

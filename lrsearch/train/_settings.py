@@ -161,7 +161,9 @@ class EpochResult:
     """What one epoch gave. ``epoch`` is 1-based; ``step`` counts optimizer steps done so far.
 
     ``lr`` is group 0's LR of the epoch's last step; ``seconds`` is the epoch's wall time,
-    evaluation included.
+    evaluation included, probe excluded. The ``probe_*`` fields hold the cooldown probe's
+    validation loss and accuracy, its optimizer steps and wall time after the epochs that were
+    probed (see :func:`lrsearch.train.cooldown_probe`), else None.
     """
 
     epoch: int
@@ -172,6 +174,10 @@ class EpochResult:
     val_acc: float
     lr: float
     seconds: float
+    probe_val_loss: float | None = None
+    probe_val_acc: float | None = None
+    probe_steps: int | None = None
+    probe_seconds: float | None = None
 
 
 @dataclass

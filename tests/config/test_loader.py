@@ -25,7 +25,10 @@ def test_minimal_study_gets_defaults():
     config = parse_study({"name": "demo"})
     assert config.direction == "maximize"
     assert config.storage == "sqlite:///lrsearch.db"
-    assert config.pruner.name == "median" and config.pruner.min_progress == 0.5
+    pruner = config.pruner
+    assert pruner.name == "median" and pruner.judge is None  # resolved per search space
+    assert pruner.at_progress == pytest.approx([1 / 3, 2 / 3])
+    assert pruner.probe_frac == 0.1 and pruner.min_progress == 0.0
     assert parse_study({"name": "d", "metric": "val_loss"}).direction == "minimize"
 
 
@@ -49,6 +52,9 @@ def test_unknown_top_level_key():
     ({"training": {"precision": "fp8"}}, "training.precision", "bf16"),
     ({"training": {"device": "tpu"}}, "training.device", "pattern"),
     ({"training": {"epochs": 0}}, "training.epochs", "greater than or equal to 1"),
+    ({"pruner": {"judge": "final"}}, "pruner.judge", "'probe' or 'raw'"),
+    ({"pruner": {"at_progress": [0.5, 1.0]}}, "pruner.at_progress.1", "less than 1"),
+    ({"pruner": {"probe_frac": 0}}, "pruner.probe_frac", "greater than 0"),
     ({"baselines": [{"name": "b", "family": "cosine", "optimizer": "lion"}]},
      "baselines.0.optimizer", "sgd"),
 ])

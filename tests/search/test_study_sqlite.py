@@ -9,6 +9,7 @@ from optuna.trial import TrialState
 
 from lrsearch.cli import main
 from lrsearch.schedules import ScheduleSpec
+from tests.search.conftest import TINY_STUDY
 
 if not hasattr(pytest.importorskip("lrsearch.train"), "train"):
     pytest.skip("lrsearch.train.train is not there yet", allow_module_level=True)
@@ -79,3 +80,41 @@ def test_diverged_trials_are_pruned_with_the_reason(tiny_study):
     (trial,) = load(path).get_trials()
     assert trial.state == TrialState.PRUNED
     assert trial.user_attrs["fail_reason"].startswith("diverged")
+
+
+def test_several_families_are_judged_by_probe_values_at_the_points(tiny_study):
+    path = tiny_study()  # 4 families, 3 epochs: points 1/3, 2/3 -> epochs 1 and 2
+    assert run(path).exit_code == 0
+    study = load(path)
+    assert study.user_attrs["config"]["pruner"]["judge"] == "probe"
+    trials = study.get_trials()
+    assert {TrialState.COMPLETE, TrialState.PRUNED} <= {t.state for t in trials}
+    for trial in trials:
+        rows = {row["epoch"]: row for row in trial.user_attrs["epochs"]}
+        assert set(trial.intermediate_values) == {1, 2} & set(rows)
+        for epoch, value in trial.intermediate_values.items():
+            assert value == rows[epoch]["probe_val_acc"]  # what the pruner judged
+            assert rows[epoch]["probe_steps"] == max(1, round(0.1 * rows[epoch]["step"]))
+            assert isinstance(rows[epoch]["val_acc"], float)  # the raw value is kept too
+        if trial.state == TrialState.PRUNED:
+            assert max(rows) in (1, 2)
+        else:
+            assert rows[3]["probe_val_acc"] is None  # nothing to probe at the end
+            assert trial.value == rows[3]["val_acc"]  # the final value stays raw
+
+    raw = tiny_study(n_trials=7, pruner={**TINY_STUDY["pruner"], "judge": "raw"})
+    result = run(raw)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "pruner.judge: got 'raw'" in result.output and "probe values" in result.output
+    assert len(load(raw).trials) == 6  # nothing stored was touched
+
+
+def test_one_family_is_judged_by_raw_values_without_probes(tiny_study):
+    path = tiny_study(n_trials=2, baselines=[], search_space={"families": ["cosine"]})
+    assert run(path).exit_code == 0
+    study = load(path)
+    assert study.user_attrs["config"]["pruner"]["judge"] == "raw"
+    for trial in study.get_trials():
+        rows = trial.user_attrs["epochs"]
+        assert trial.intermediate_values == {r["epoch"]: r["val_acc"] for r in rows}
+        assert all(r["probe_val_acc"] is None for r in rows)

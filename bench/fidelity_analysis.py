@@ -1,0 +1,109 @@
+"""Analysis of ``pruning_fidelity.py``'s recordings: plain data in, numbers out, no torch.
+
+A recording is ``{seed: [row, ...]}``, one row per schedule trained to the end: ``raw`` (the
+validation accuracy after each epoch), ``probe[frac]`` (the cooldown probe's after each
+epoch), ``run_seconds`` (train + evaluate per epoch) and ``probe_seconds[frac]``. One seed's
+rows are one study.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+from lrsearch.report import kendall_tau
+
+__all__ = ["values_at", "tau_table", "below_median_top3", "cost_share", "simulate_studies"]
+
+STARTUP_TRIALS = 5  # PrunerConfig's n_startup_trials: complete trials before the median counts
+
+
+def values_at(rows: list[dict], judge: str, epoch: int) -> list[float]:
+    """Each schedule's value after ``epoch``: ``raw``, or the probe's of fraction ``judge``."""
+    return [r["raw"][epoch - 1] if judge == "raw" else r["probe"][judge][epoch - 1]
+            for r in rows]
+
+
+def below_median_top3(values: list[float], finals: list[float]) -> int:
+    """How many of the final top 3 are below the median of the other schedules' ``values``."""
+    top3 = sorted(range(len(finals)), key=lambda i: -finals[i])[:3]
+    return sum(values[i] < statistics.median(v for j, v in enumerate(values) if j != i)
+               for i in top3)
+
+
+def tau_table(runs: dict, epochs: int, judges: list[str]) -> dict:
+    """``(epoch, judge) -> (mean tau over seeds, top 3 below the median summed, taus)``."""
+    table = {}
+    for epoch in range(1, epochs):
+        for judge in judges:
+            taus, below = [], 0
+            for rows in runs.values():
+                finals = [r["raw"][-1] for r in rows]
+                values = values_at(rows, judge, epoch)
+                tau = kendall_tau(values, finals)
+                taus += [] if tau is None else [tau]
+                below += below_median_top3(values, finals)
+            table[(epoch, judge)] = (statistics.fmean(taus) if taus else None, below, taus)
+    return table
+
+
+def cost_share(runs: dict, probe_epochs: tuple[int, ...], frac: str) -> float:
+    """Probe seconds / all seconds of runs to the end with probes after ``probe_epochs``."""
+    rows = [r for rows in runs.values() for r in rows]
+    probe = sum(r["probe_seconds"][frac][e - 1] for r in rows for e in probe_epochs)
+    return probe / (probe + sum(sum(r["run_seconds"]) for r in rows))
+
+
+def _study(rows: list[dict], order: list[int], judge: str, points: tuple[int, ...],
+           probe_frac: str) -> tuple[set[int], float, float]:
+    """One study in ``order`` under Optuna's median rule: (pruned, run s, probe s)."""
+    complete: list[int] = []
+    pruned: set[int] = set()
+    run_seconds = probe_seconds = 0.0
+    for i in order:
+        row = rows[i]
+        for epoch, seconds in enumerate(row["run_seconds"], start=1):
+            run_seconds += seconds
+            if epoch not in points:
+                continue
+            if judge != "raw":
+                probe_seconds += row["probe_seconds"][probe_frac][epoch - 1]
+            others = values_at([rows[j] for j in complete], judge, epoch)
+            value = values_at([row], judge, epoch)[0]
+            if len(others) >= STARTUP_TRIALS and value < statistics.median(others):
+                pruned.add(i)
+                break
+        else:
+            complete.append(i)
+    return pruned, run_seconds, probe_seconds
+
+
+def simulate_studies(runs: dict, judge: str, points: tuple[int, ...], probe_frac: str,
+                     orders: int = 200) -> dict:
+    """Studies of the recorded schedules in ``orders`` random orders per seed, pruned by the
+    median rule at ``points`` on raw or probe values.
+
+    Returns:
+        ``winner_pruned``: share of studies that pruned the schedule that ends best;
+        ``top3_pruned``: share of studies that pruned one of the final top 3 or more;
+        ``compute``: the study's compute relative to running every schedule to the end;
+        ``probe_share``: probe seconds as a share of the study's compute.
+    """
+    rng = random.Random(0)
+    hit = winner = studies = 0
+    full = spent = probe = 0.0
+    for rows in runs.values():
+        finals = [r["raw"][-1] for r in rows]
+        ranked = sorted(range(len(rows)), key=lambda i: -finals[i])
+        top3 = set(ranked[:3])
+        for _ in range(orders):
+            order = rng.sample(range(len(rows)), len(rows))
+            pruned, run_seconds, probe_seconds = _study(rows, order, judge, points, probe_frac)
+            hit += bool(pruned & top3)
+            winner += ranked[0] in pruned
+            studies += 1
+            full += sum(sum(r["run_seconds"]) for r in rows)
+            spent += run_seconds + probe_seconds
+            probe += probe_seconds
+    return {"winner_pruned": winner / studies, "top3_pruned": hit / studies,
+            "compute": spent / full, "probe_share": probe / spent}
