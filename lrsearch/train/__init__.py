@@ -1,7 +1,8 @@
 """Training: GPU-resident CIFAR data, models, optimizers and the loop that reports per epoch.
 
 The objective of a study: :func:`train` fits one model with one schedule spec and calls back
-after each epoch with the validation accuracy, so the search can prune.
+after each epoch with the validation accuracy, so the search can prune. :func:`range_test`
+runs Smith's LR range test on the same model and data and suggests a peak LR.
 
 Example:
     >>> from lrsearch.schedules import ScheduleSpec
@@ -17,8 +18,11 @@ from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import resolve_device
 from lrsearch.train._lookahead import Lookahead
 from lrsearch.train._loop import train
+from lrsearch.train._lr_suggest import DEFAULT_RULE, RULES, suggest
 from lrsearch.train._models import build_model, model_names
 from lrsearch.train._optim import build_optimizer
+from lrsearch.train._range_result import RangeTestResult, RangeTestSettings
+from lrsearch.train._range_test import ramp, range_test
 from lrsearch.train._settings import (
     DataSettings,
     EpochResult,
@@ -28,17 +32,24 @@ from lrsearch.train._settings import (
 )
 
 __all__ = [
+    "DEFAULT_RULE",
+    "RULES",
     "CifarData",
     "DataSettings",
     "EpochResult",
     "Lookahead",
     "OptimizerSettings",
+    "RangeTestResult",
+    "RangeTestSettings",
     "TrainResult",
     "TrainSettings",
     "build_model",
     "build_optimizer",
     "load_data",
     "model_names",
+    "ramp",
+    "range_test",
     "resolve_device",
+    "suggest",
     "train",
 ]
