@@ -37,7 +37,7 @@ def test_range_test_is_stored_bounds_the_trials_and_is_reused(tiny_study):
     stored = study.user_attrs[ATTR_PREFIX + "sgd"]
     span = stored["search_range"]
     suggested = stored["result"]["suggested_lr"]
-    assert span == {"low": suggested / 4, "high": suggested * 4, "log": True}  # width 4
+    assert span == {"low": suggested / 10, "high": suggested * 10, "log": True}  # width 10
     assert stored["result"]["settings"]["num_steps"] == 20
     assert len(stored["result"]["lrs"]) <= 20 and stored["result"]["model"] == "small_cnn"
     trials = study.get_trials()

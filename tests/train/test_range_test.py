@@ -74,8 +74,7 @@ def test_bad_settings_name_field_value_and_rule():
 @pytest.mark.parametrize("name", ["sgd", "adam"])
 def test_suggestion_lies_where_the_loss_falls_fastest(shared_cifar10, name):
     data = DataSettings(data_dir=str(shared_cifar10), val_size=500, train_subset=2048)
-    settings = RangeTestSettings(start_lr=1e-5, end_lr=10.0, num_steps=100)
-    result = range_test(OptimizerSettings(name=name), TINY, data, settings)
+    result = range_test(OptimizerSettings(name=name), TINY, data)  # the default ramp
     decades, smoothed = np.log10(result.lrs), np.array(result.smoothed)
 
     def drop_per_decade(lr: float) -> float:  # fall of the smoothed loss over one decade
