@@ -25,7 +25,7 @@ class RangeTestSettings:
 
     The defaults differ from fastai's (100 steps from 1e-7): at 12.5 steps per decade the
     smoothing (``smooth_beta`` 0.98 averages about 50 steps) lags the LR by decades and a third
-    of the ramp is spent where nothing moves; there the valley suggestion lay 1.5-50x below
+    of the ramp is spent where nothing moves; there the valley suggestion lay 1.5-53x below
     the best peak LR where we measured it, against 3.3-4.8x with 300 steps from 1e-6
     (see :mod:`lrsearch.train._lr_suggest`). 300 steps cost about one short trial.
 
