@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from optuna.distributions import FloatDistribution
 
 from lrsearch.cli import main
-from lrsearch.config import Range, load_study
-from lrsearch.search import ATTR_PREFIX, open_study
+from lrsearch.config import Range, load_study, parse_study
+from lrsearch.search import ATTR_PREFIX, SearchSpace, fingerprint, open_study
 
 pytestmark = pytest.mark.slow
 
@@ -84,3 +84,14 @@ def test_changed_range_test_settings_are_refused_on_resume(tiny_study):
     result = CliRunner().invoke(main, ["run", str(path), "--quiet"])
     assert result.exit_code == 1 and "changed" in result.output
     assert "Traceback" not in result.output
+
+
+def test_range_test_settings_count_in_the_fingerprint_only_with_auto():
+    def fingerprint_of(peak_lr, num_steps):
+        config = parse_study({"name": "d", "search_space": {"peak_lr": peak_lr},
+                              "lr_range_test": {"num_steps": num_steps}})
+        return fingerprint(config, SearchSpace.from_config(config))
+
+    fixed = {"low": 0.01, "high": 0.1, "log": True}
+    assert fingerprint_of(fixed, 100) == fingerprint_of(fixed, 200)  # older studies resume
+    assert fingerprint_of("auto", 100) != fingerprint_of("auto", 200)
