@@ -1,11 +1,13 @@
-"""The LR range test (Smith 2015, "Cyclical Learning Rates", section 3.3): ramp, then restore.
+"""The LR range test: ramp the LR, record the loss, then restore everything.
 
-The LR grows exponentially from ``start_lr`` to ``end_lr`` over ``num_steps`` optimizer steps
-of ordinary training (same model, optimizer, param groups, augmentation, batch order and
-precision as a trial); the loss of each batch is smoothed with a bias-corrected exponential
-moving average, and the ramp stops when the smoothed loss exceeds ``diverge_factor`` times its
-lowest value, or a loss is NaN/inf. Afterwards the weights, buffers, gradients, optimizer
-state, train/eval modes and random number generators are exactly what they were.
+Leslie Smith's test (2015, "Cyclical Learning Rates for Training Neural Networks", section
+3.3) in the form fastai's ``lr_find`` made common: the LR grows exponentially from
+``start_lr`` to ``end_lr`` over ``num_steps`` optimizer steps of ordinary training (same
+model, optimizer, param groups, augmentation, batch order and precision as a trial); the loss
+of each batch is smoothed with a bias-corrected exponential moving average, and the ramp stops
+when the smoothed loss exceeds ``diverge_factor`` times its lowest value, or a loss is NaN/inf.
+Afterwards the weights, buffers, gradients, optimizer state, train/eval modes and random
+number generators are exactly what they were.
 """
 
 from __future__ import annotations
