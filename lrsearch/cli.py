@@ -75,11 +75,14 @@ def validate(study_file: str) -> None:
     from lrsearch.search import SearchSpace
 
     config = load_study(study_file)
-    space = SearchSpace.from_config(config).as_dict()
+    space = SearchSpace.from_config(config)
+    described = space.as_dict()
+    auto = (f", peak_lr auto for {space.auto_optimizers} (LR range test at the start)"
+            if space.auto_optimizers else "")
     click.echo(f"{study_file}: ok; study {config.name!r}, {config.n_trials} trials of "
                f"{config.training.epochs} epochs ({config.model} on {config.data.dataset}), "
-               f"families {list(space['families'])}, optimizers {list(space['optimizers'])}, "
-               f"{len(config.baselines)} baseline(s)")
+               f"families {list(described['families'])}, optimizers "
+               f"{list(described['optimizers'])}, {len(config.baselines)} baseline(s){auto}")
 
 
 @main.command()
@@ -128,6 +131,49 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
     if summary.interrupted:
         click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
     sys.exit(code)
+
+
+@main.command("find-lr")
+@click.argument("study_file", type=click.Path(dir_okay=False))
+@click.option("--optimizer", "optimizer_name",
+              help="Which of the study's optimizers to test (default: the first).")
+@click.option("--out", "out_dir", default="lr-range-test", show_default=True,
+              type=click.Path(file_okay=False),
+              help="Folder for lr_range_test_<optimizer>.html (plot) and .json (curve).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder of the data set.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Training device.")
+@click.option("--steps", type=click.IntRange(min=10, max=1000),
+              help="Steps of the LR ramp (overrides lr_range_test.num_steps).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
+def find_lr(study_file: str, optimizer_name: str | None, out_dir: str, data_dir: str | None,
+            device: str | None, steps: int | None, quiet: bool) -> None:
+    """LR range test on the study's model and data: plot and suggested peak LR.
+
+    Nothing is stored in the study, and the model and optimizer are left as they were.
+    """
+    from lrsearch.config import load_study
+    from lrsearch.report import write_range_test
+    from lrsearch.search import SearchSpace, range_test_record, run_range_test
+
+    config = load_study(study_file, {"training.device": device, "data.data_dir": data_dir,
+                                     "lr_range_test.num_steps": steps})
+    space = SearchSpace.from_config(config)
+    name = optimizer_name or next(iter(space.optimizers))
+    result = run_range_test(config, space, name, progress="off" if quiet else None)
+    record = range_test_record(result, config.lr_range_test.width)
+    paths = write_range_test(record, out_dir, f"lr_range_test_{name}")
+    others = ", ".join(f"{rule} {lr:.3g}" for rule, lr in result.suggestions.items()
+                       if rule != result.settings.rule)
+    span = record["search_range"]
+    click.echo(f"{name}: suggested peak LR {result.suggested_lr:.3g} ({result.settings.rule}; "
+               f"{others})")
+    click.echo(f"  {len(result.lrs)} of {result.settings.num_steps} steps on "
+               f"{result.device_name} in {result.seconds:.1f} s"
+               f"{f'; stopped: {result.stopped}' if result.stopped else ''}")
+    click.echo(f"  peak_lr: auto would search [{span['low']:.3g}, {span['high']:.3g}] "
+               f"(suggestion / {record['width']:g} to x {record['width']:g})")
+    click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
 @main.command()

@@ -17,9 +17,12 @@ from lrsearch.config._families import (
 )
 from lrsearch.config._loader import load_study, parse_study
 from lrsearch.config._models import (
+                                       AUTO,
                                        DEFAULT_STORAGE,
+                                       RANGE_TEST_RULES,
                                        BaselineConfig,
                                        DataConfig,
+                                       LrRangeTestConfig,
                                        OptimizerSpace,
                                        PrunerConfig,
                                        Range,
@@ -31,8 +34,9 @@ from lrsearch.config._models import (
 )
 
 __all__ = [
-    "DEFAULT_STORAGE", "FINAL_KNOT_HIGH", "KNOT_POSITIONS", "BaselineConfig", "DataConfig",
-    "FamilySearch", "OptimizerSpace", "ParamSearch", "PrunerConfig", "Range", "SamplerConfig",
-    "SearchSpaceConfig", "StorageOptions", "StudyConfig", "TrainingConfig", "baseline_params",
-    "load_study", "optimizer_space", "parse_study", "resolve_families",
+    "AUTO", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH", "KNOT_POSITIONS", "RANGE_TEST_RULES",
+    "BaselineConfig", "DataConfig", "FamilySearch", "LrRangeTestConfig", "OptimizerSpace",
+    "ParamSearch", "PrunerConfig", "Range", "SamplerConfig", "SearchSpaceConfig",
+    "StorageOptions", "StudyConfig", "TrainingConfig", "baseline_params", "load_study",
+    "optimizer_space", "parse_study", "resolve_families",
 ]

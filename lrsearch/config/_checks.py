@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from lrsearch.config._families import FINAL_KNOT_HIGH, FamilySearch, resolve_families
-from lrsearch.config._models import Range, StudyConfig
+from lrsearch.config._models import AUTO, Range, StudyConfig
 from lrsearch.schedules import get_family
 
 __all__ = ["check_study", "baseline_params", "optimizer_space"]
+
 
 def check_study(config: StudyConfig) -> tuple[list[FamilySearch], list[str]]:
     """Every semantic problem of ``config``; also returns the resolved families."""
@@ -75,7 +76,11 @@ def _check_baselines(config: StudyConfig, families: list[FamilySearch]) -> list[
                             f"optimizers {list(optimizers)}")
             continue
         peak = optimizers[optimizer].peak_lr or config.search_space.peak_lr
-        if baseline.peak_lr is not None and not _within(baseline.peak_lr, peak):
+        if baseline.peak_lr is not None and peak == AUTO:
+            problems.append(f"{path}.peak_lr: got {baseline.peak_lr!r}; must be left out when "
+                            f"the peak_lr of {optimizer!r} is auto (its range is known only "
+                            f"after the LR range test)")
+        elif baseline.peak_lr is not None and not _within(baseline.peak_lr, peak):
             problems.append(f"{path}.peak_lr: got {baseline.peak_lr!r}; must lie in the searched "
                             f"peak_lr of {optimizer!r}: {_show(peak)}")
         warmup = config.search_space.warmup_frac

@@ -4,7 +4,8 @@ Extraction first, drawing second: :func:`extract_report` reads a study once into
 dataclasses (:class:`ReportData`); :func:`write_report` draws them with plotly into one
 self-contained HTML file. :func:`export_best` turns the best trial into ``best_schedule.json``
 and standalone PyTorch code; :func:`publish_to_dashboard` saves lrsearch's figures into the
-study for optuna-dashboard. plotly is imported only when a figure is drawn.
+study for optuna-dashboard; :func:`write_range_test` draws an LR range test. plotly is
+imported only when a figure is drawn.
 
 Example:
     >>> import optuna
@@ -48,17 +49,23 @@ from lrsearch.report._extract import extract_report, summarise_trial, trial_tota
 from lrsearch.report._figures import Panel, build_panels, family_colour
 from lrsearch.report._html import render_report, write_report
 from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
+from lrsearch.report._range_figure import (
+    Mark,
+    range_test_figure,
+    range_test_marks,
+    write_range_test,
+)
 from lrsearch.report._rank import kendall_tau
 from lrsearch.report._storage import load_report_study, open_report_storage, study_names
 
 __all__ = [
     "ConfirmationData", "ConfirmationRow", "confirmation_figure", "extract_confirmation",
     "FIGURE_IDS", "BaselineResult", "Curve", "Export", "FamilyStats", "History",
-    "IntermediateCurve", "Panel", "ReportData", "TopTrial", "TrialSummary", "build_panels",
-    "dashboard_note", "export_best", "extract_report", "family_colour", "kendall_tau",
-    "load_best",
+    "IntermediateCurve", "Mark", "Panel", "ReportData", "TopTrial", "TrialSummary",
+    "build_panels", "dashboard_note", "export_best", "extract_report", "family_colour",
+    "kendall_tau", "load_best",
     "load_report_study", "open_report_storage", "optimizer_code", "pick_trial",
-    "publish_to_dashboard", "render_report", "resolve_optimizer", "serve_dashboard",
-    "study_names", "summarise_trial", "trial_spec", "trial_total_steps", "write_export",
-    "write_report",
+    "publish_to_dashboard", "range_test_figure", "range_test_marks", "render_report",
+    "resolve_optimizer", "serve_dashboard", "study_names", "summarise_trial", "trial_spec",
+    "trial_total_steps", "write_export", "write_range_test", "write_report",
 ]

@@ -1,6 +1,7 @@
 """Search: study files turned into Optuna studies, trials, pruning, storage and workers.
 
-``run_study`` runs a study in this process; ``run_workers`` runs several worker processes.
+``run_study`` runs a study in this process; ``run_workers`` runs several worker processes;
+``run_range_test`` runs a study's LR range test (``lrsearch find-lr``, ``peak_lr: auto``).
 The search space (``SearchSpace``), sampler and pruner factories, the objective and the
 storage opener are public for tests and for users who build their own loop.
 
@@ -14,9 +15,18 @@ Example:
     'MedianPruner'
 """
 
+from lrsearch.search._auto_lr import (
+    ATTR_PREFIX,
+    auto_range,
+    range_test_optimizer,
+    range_test_record,
+    resolve_auto_peak_lr,
+    run_range_test,
+)
 from lrsearch.search._baselines import preset_trial, reference_value
 from lrsearch.search._confirm import CONFIRM_ATTR, Candidate, confirm_study, pick_candidates
 from lrsearch.search._objective import Objective, checkpoint_path, trial_family
+from lrsearch.search._progress import RangeTestProgress
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config
 from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
 from lrsearch.search._runner import RunSummary, run_study, summarise
@@ -27,10 +37,11 @@ from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search._workers import check_workers, run_workers
 
 __all__ = [
-    "CONFIRM_ATTR", "Candidate", "confirm_study", "pick_candidates",
-    "PLACEHOLDER_TOTAL_STEPS", "Objective", "OpenedStudy", "RunSummary", "SearchSpace",
-    "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "fingerprint",
-    "is_sqlite", "normalise_url", "open_storage", "open_study", "preset_trial", "provenance",
-    "pruning_epochs", "redact_url", "reference_value", "reported_kind", "resolve_judge",
-    "resolved_config", "run_study", "run_workers", "summarise", "trial_family",
+    "ATTR_PREFIX", "CONFIRM_ATTR", "Candidate", "PLACEHOLDER_TOTAL_STEPS", "Objective",
+    "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace", "auto_range",
+    "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "confirm_study",
+    "fingerprint", "is_sqlite", "normalise_url", "open_storage", "open_study", "pick_candidates",
+    "preset_trial", "provenance", "pruning_epochs", "range_test_optimizer", "range_test_record",
+    "redact_url", "reference_value", "reported_kind", "resolve_auto_peak_lr", "resolve_judge",
+    "resolved_config", "run_range_test", "run_study", "run_workers", "summarise", "trial_family",
 ]

@@ -1,7 +1,8 @@
 """Progress of a study on the terminal: a rich bar, a line per trial in logs, or nothing.
 
 The bar shows finished trials out of the total, the best value so far and the running trial's
-epoch. Without a terminal (logs, CI) each finished trial prints one line instead.
+epoch. Without a terminal (logs, CI) each finished trial prints one line instead. An LR range
+test gets a bar of its own, over its steps.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.search._objective import trial_family
 
-__all__ = ["StudyProgress"]
+__all__ = ["RangeTestProgress", "StudyProgress"]
 
 
 class StudyProgress:
@@ -101,3 +102,47 @@ class StudyProgress:
         except ValueError:  # no completed trial yet
             return
         self._best = f"best: {best.value:.4f} (trial {best.number}, {trial_family(best)})"
+
+
+class RangeTestProgress:
+    """A bar over the steps of an LR range test, with the LR and smoothed loss; use as a
+    context manager. Shown in ``"bar"`` mode only (None: on a terminal).
+
+    Args:
+        total: Steps of the ramp.
+        label: What runs, e.g. ``"lr range test (sgd)"``.
+        mode: ``"bar"``, ``"lines"`` or ``"off"``; None picks bar on a terminal.
+    """
+
+    def __init__(self, total: int, label: str, mode: str | None = None) -> None:
+        self.total, self.label = total, label
+        self.mode = mode or ("bar" if sys.stderr.isatty() else "lines")
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> RangeTestProgress:
+        if self.mode == "bar":
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[status]}"), TimeElapsedColumn(), transient=False)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=self.total, status="")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def step(self, step: int, lr: float, smoothed_loss: float) -> None:
+        """After each step of the ramp (0-based ``step``)."""
+        if self._progress is not None:
+            self._progress.update(self._task, completed=step + 1,
+                                  status=f"lr {lr:.2e} loss {smoothed_loss:.4f}")

@@ -1,7 +1,8 @@
 """What a study stores about itself: the resolved config, versions, git SHA and fingerprint.
 
 The search-space fingerprint is a stable hash of everything that makes two trials comparable
-(search space, model, data split, epochs, batch size, seed, metric). Resuming a study whose
+(search space, model, data split, epochs, batch size, seed, metric; with ``peak_lr: auto``,
+also the LR range test's settings, which set the peak-LR range). Resuming a study whose
 fingerprint differs is refused, because Optuna would mix incomparable trials (and refuse
 changed distributions only partly: STYLE.md trap 4).
 """
@@ -45,6 +46,8 @@ def fingerprint(config: StudyConfig, space: SearchSpace) -> str:
         "training": {"epochs": training.epochs, "batch_size": training.batch_size,
                      "seed": training.seed},
     }
+    if space.auto_optimizers:  # only then: older studies keep their fingerprint
+        identity["lr_range_test"] = config.lr_range_test.model_dump()
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -62,7 +62,8 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
     Args:
         config: The checked study config.
         worker_index: This worker's index (seeds differ per worker).
-        progress: ``"bar"``, ``"lines"``, ``"off"`` or None (bar on a terminal).
+        progress: ``"bar"``, ``"lines"``, ``"off"`` or None (bar on a terminal); also for the
+            LR range test that ``peak_lr: auto`` runs when the study has none stored yet.
 
     Raises:
         StudyError: Storage unreachable or search space changed.
@@ -75,7 +76,7 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
     # a missing data set leaves no half-made study behind.
     open_storage(config.storage, config.storage_options).remove_session()
     data = load_data(DataSettings(**config.data.model_dump()), config.training.device)
-    opened = open_study(config, worker_index)
+    opened = open_study(config, worker_index, progress)
     done = _count(opened.study, _FINISHED)
     interrupted = False
     with StudyProgress(config.n_trials, done, config.training.epochs, config.metric,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lrsearch.config import (
+    AUTO,
     FINAL_KNOT_HIGH,
     BaselineConfig,
     FamilySearch,
@@ -27,6 +28,7 @@ from lrsearch.config import (
     optimizer_space,
     resolve_families,
 )
+from lrsearch.errors import StudyError
 from lrsearch.schedules import ScheduleSpec, get_family
 
 __all__ = ["SearchSpace", "PLACEHOLDER_TOTAL_STEPS"]
@@ -71,6 +73,27 @@ class SearchSpace:
         shared = {name: getattr(space, name) for name in _SHARED}
         return cls(tuple(families), optimizers, shared)
 
+    @property
+    def auto_optimizers(self) -> list[str]:
+        """The optimizers whose peak LR is ``auto`` (set by an LR range test)."""
+        return [name for name, s in self.optimizers.items() if s["peak_lr"] == AUTO]
+
+    def with_peak_lr(self, ranges: dict[str, Range]) -> SearchSpace:
+        """This space with the peak LR of each optimizer in ``ranges`` replaced.
+
+        Example:
+            >>> from lrsearch.config import parse_study
+            >>> auto = parse_study({"name": "d", "search_space": {"peak_lr": "auto"}})
+            >>> space = SearchSpace.from_config(auto)
+            >>> space.auto_optimizers
+            ['sgd']
+            >>> space.with_peak_lr({"sgd": Range(low=0.01, high=0.1, log=True)}).auto_optimizers
+            []
+        """
+        optimizers = {name: {**s, "peak_lr": ranges.get(name, s["peak_lr"])}
+                      for name, s in self.optimizers.items()}
+        return SearchSpace(self.families, optimizers, self.shared)
+
     # -- sampling ---------------------------------------------------------------------------
 
     def suggest(self, trial: Any) -> tuple[ScheduleSpec, dict[str, Any]]:
@@ -84,6 +107,9 @@ class SearchSpace:
         shared.setdefault("warmup_frac", 0.0)
         shared.setdefault("warmup_start", 0.0)
         opt_name = trial.suggest_categorical("optimizer", list(self.optimizers))
+        if self.optimizers[opt_name]["peak_lr"] == AUTO:
+            raise StudyError(f"search_space: the peak_lr of {opt_name!r} is auto and was not "
+                             f"set by a range test yet; open the study with open_study")
         settings = {key: _suggest_number(trial, f"{opt_name}.{key}", value)
                     if key in _OPTIMIZER_NUMBERS else value
                     for key, value in self.optimizers[opt_name].items()}

@@ -3,6 +3,8 @@
 The first process to create a study stores its resolved config, provenance and search-space
 fingerprint, and queues the baselines once; every later process (a resume, another worker, a
 machine joining through a server database) checks the fingerprint and refuses a changed space.
+A ``peak_lr: auto`` is then set from the LR range test stored in the study (run and stored by
+the first process that finds none; see :mod:`lrsearch.search._auto_lr`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import optuna
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
+from lrsearch.search._auto_lr import resolve_auto_peak_lr
 from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR, preset_trial
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config
 from lrsearch.search._pruners import build_pruner, reported_kind, resolve_judge
@@ -32,23 +35,33 @@ class OpenedStudy:
 
     Attributes:
         study: The Optuna study, with this worker's sampler and the configured pruner.
-        space: The search space its trials sample.
+        space: The search space its trials sample (``auto`` peak LRs set).
         created: This call created the study (and queued the baselines).
         heartbeat: The storage fails and retries trials of dead workers.
+        range_tests_run: Optimizers whose LR range test ran in this call (``peak_lr: auto``
+            with no result stored in the study yet).
     """
 
     study: optuna.Study
     space: SearchSpace
     created: bool
     heartbeat: bool
+    range_tests_run: tuple[str, ...] = ()
 
 
-def open_study(config: StudyConfig, worker_index: int = 0) -> OpenedStudy:
+def open_study(config: StudyConfig, worker_index: int = 0,
+               progress: str | None = None) -> OpenedStudy:
     """Create the study of ``config`` or load it (same name and storage = resume).
+
+    Args:
+        config: The checked study config.
+        worker_index: This worker's index (seeds differ per worker).
+        progress: Progress of an LR range test, as for ``run_study``.
 
     Raises:
         StudyError: Storage unreachable, or the study exists with another search space or
             direction.
+        DataError: A range test is due and the data cannot be read.
     """
     space = SearchSpace.from_config(config)
     storage = open_storage(config.storage, config.storage_options)
@@ -68,11 +81,17 @@ def open_study(config: StudyConfig, worker_index: int = 0) -> OpenedStudy:
     else:
         _check_compatible(study, config, new_fingerprint, storage)
         _check_same_judge(study, config, len(space.families), storage)
-        # A resumed or joining worker draws a fresh random stream, not the first run's again.
-        study.sampler = build_sampler(config.sampler, space,
-                                      seed_offset=1000 * worker_index + len(study.trials))
+    auto = bool(space.auto_optimizers)
+    space, ran = resolve_auto_peak_lr(study, config, space, progress)
+    if created:
+        _enqueue_baselines(study, config, space)  # presets use the resolved peak-LR range
+    if not created or auto:
+        # A resumed or joining worker draws a fresh random stream, not the first run's again;
+        # a resolved auto peak LR is a new range for the sampler (GridSampler lists values).
+        offset = 1000 * worker_index + (0 if created else len(study.trials))
+        study.sampler = build_sampler(config.sampler, space, seed_offset=offset)
     heartbeat = not is_sqlite(normalise_url(config.storage))
-    return OpenedStudy(study, space, created, heartbeat)
+    return OpenedStudy(study, space, created, heartbeat, tuple(ran))
 
 
 def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
@@ -84,6 +103,10 @@ def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
     study.set_user_attr("search_space", space.as_dict())
     for key, value in provenance().items():
         study.set_user_attr(key, value)
+
+
+def _enqueue_baselines(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:
+    """Queue the baselines once, first: presets as fixed trials, others as points of space."""
     for baseline in config.baselines:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

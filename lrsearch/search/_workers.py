@@ -1,9 +1,10 @@
 """``--workers K``: K worker processes on this machine, all running one study.
 
-The parent creates the study first (so the baselines are queued once), then starts K copies of
-``lrsearch run STUDY --workers 1`` (one GPU each when there are several, via
-``CUDA_VISIBLE_DEVICES``) and shows the study's progress by polling the storage. Workers on
-other machines join by running the same command against the same server database.
+The parent creates the study first (so the baselines are queued once, and the LR range test of
+a ``peak_lr: auto`` runs once), then starts K copies of ``lrsearch run STUDY --workers 1`` (one
+GPU each when there are several, via ``CUDA_VISIBLE_DEVICES``) and shows the study's progress
+by polling the storage. Workers on other machines join by running the same command against the
+same server database.
 """
 
 from __future__ import annotations
@@ -56,8 +57,7 @@ def run_workers(config: StudyConfig, study_file: str, overrides: dict, workers: 
         progress: As for :func:`lrsearch.search.run_study`.
     """
     check_workers(config, workers)
-    opened = open_study(config)
-    study = opened.study
+    study = open_study(config, progress=progress).study
     procs = [subprocess.Popen(_command(study_file, overrides, i, debug), env=_env(i, workers))
              for i in range(workers)]
     interrupted = False

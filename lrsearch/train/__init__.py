@@ -1,7 +1,8 @@
 """Training: GPU-resident CIFAR data, models, optimizers and the loop that reports per epoch.
 
 The objective of a study: :func:`train` fits one model with one schedule spec and calls back
-after each epoch with the validation accuracy, so the search can prune.
+after each epoch with the validation accuracy, so the search can prune. :func:`range_test`
+runs Smith's LR range test on the same model and data and suggests a peak LR.
 
 Example:
     >>> from lrsearch.schedules import ScheduleSpec
@@ -17,9 +18,12 @@ from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import resolve_device
 from lrsearch.train._lookahead import Lookahead
 from lrsearch.train._loop import train
+from lrsearch.train._lr_suggest import DEFAULT_RULE, RULES, suggest
 from lrsearch.train._models import build_model, model_names
 from lrsearch.train._optim import build_optimizer
 from lrsearch.train._probe import ProbeResult, ProbeSettings, cooldown_probe, probe_steps
+from lrsearch.train._range_result import RangeTestResult, RangeTestSettings
+from lrsearch.train._range_test import ramp, range_test
 from lrsearch.train._settings import (
     DataSettings,
     EpochResult,
@@ -29,6 +33,8 @@ from lrsearch.train._settings import (
 )
 
 __all__ = [
+    "DEFAULT_RULE",
+    "RULES",
     "CifarData",
     "DataSettings",
     "EpochResult",
@@ -36,6 +42,8 @@ __all__ = [
     "OptimizerSettings",
     "ProbeResult",
     "ProbeSettings",
+    "RangeTestResult",
+    "RangeTestSettings",
     "TrainResult",
     "TrainSettings",
     "build_model",
@@ -44,6 +52,9 @@ __all__ = [
     "load_data",
     "model_names",
     "probe_steps",
+    "ramp",
+    "range_test",
     "resolve_device",
+    "suggest",
     "train",
 ]

@@ -1,0 +1,151 @@
+"""``peak_lr: auto``: one LR range test per optimizer at the start of a study, stored in it.
+
+The test runs on the study's model, data, batch size, precision and seed, with the optimizer's
+searched settings held at the middle of their range. Its curve, suggestion and the resulting
+search range go into the study's user attribute ``lr_range_test.<optimizer>``; every later
+process (a resume, another worker) reads them from there, so the range never changes within a
+study (and the fingerprint, which holds ``auto``, not the range, stays the same).
+
+Several processes that open a new study at once may each run the test; the first result
+stored wins and all use it (a process stores its own only when none is there, then reads back
+what is stored). ``lrsearch run --workers K`` runs it once, in the parent, before the workers
+start.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import optuna
+
+from lrsearch.config import Range, StudyConfig
+from lrsearch.errors import StudyError
+from lrsearch.search._progress import RangeTestProgress
+from lrsearch.search._space import SearchSpace
+
+__all__ = ["ATTR_PREFIX", "auto_range", "range_test_optimizer", "range_test_record",
+           "resolve_auto_peak_lr", "run_range_test"]
+
+ATTR_PREFIX = "lr_range_test."
+
+
+def auto_range(suggested_lr: float, width: float) -> Range:
+    """The peak-LR search range around a suggestion: ``[lr / width, lr * width]``, log scale.
+
+    Example:
+        >>> auto_range(0.1, 4.0)
+        Range(low=0.025, high=0.4, log=True)
+    """
+    return Range(low=suggested_lr / width, high=suggested_lr * width, log=True)
+
+
+def range_test_optimizer(config: StudyConfig, space: SearchSpace, name: str) -> Any:
+    """The ``OptimizerSettings`` of ``name`` for the range test: searched numbers at the middle
+    of their range (geometric middle on a log scale).
+
+    Raises:
+        StudyError: ``name`` is not one of the study's optimizers.
+    """
+    from lrsearch.train import OptimizerSettings
+
+    if name not in space.optimizers:
+        raise StudyError(f"optimizer: got {name!r}; must be one of the optimizers of study "
+                         f"{config.name!r}: {list(space.optimizers)}")
+    settings = {key: _middle(value) for key, value in space.optimizers[name].items()
+                if key != "peak_lr"}
+    return OptimizerSettings(name=name, head_lr_mult=_middle(space.shared["head_lr_mult"]),
+                             **settings)
+
+
+def run_range_test(config: StudyConfig, space: SearchSpace, name: str, data: Any = None,
+                   progress: str | None = None) -> Any:
+    """Run the study's LR range test for optimizer ``name``, with a progress bar.
+
+    Args:
+        config: The checked study config (model, data, training, ``lr_range_test``).
+        space: Its search space.
+        name: One of its optimizers.
+        data: Data already loaded; None loads the study's.
+        progress: ``"bar"``, ``"lines"``, ``"off"`` or None (bar on a terminal).
+
+    Returns:
+        The ``RangeTestResult``.
+
+    Raises:
+        StudyError: ``name`` is not one of the study's optimizers.
+        DataError: The data cannot be found or read.
+    """
+    from lrsearch.train import (
+        DataSettings,
+        RangeTestSettings,
+        TrainSettings,
+        load_data,
+        range_test,
+    )
+
+    optimizer = range_test_optimizer(config, space, name)
+    settings = RangeTestSettings(**config.lr_range_test.model_dump(exclude={"width"}))
+    if data is None:
+        data = load_data(DataSettings(**config.data.model_dump()), config.training.device)
+    training = TrainSettings(model=config.model, **config.training.model_dump())
+    with RangeTestProgress(settings.num_steps, f"lr range test ({name})", progress) as bar:
+        return range_test(optimizer, training, data, settings, on_step=bar.step)
+
+
+def resolve_auto_peak_lr(study: optuna.Study, config: StudyConfig, space: SearchSpace,
+                         progress: str | None = None) -> tuple[SearchSpace, list[str]]:
+    """``space`` with every ``auto`` peak LR set from the range test stored in ``study``.
+
+    A test not stored yet is run (the data is loaded for it) and stored first.
+
+    Returns:
+        The resolved space, and the optimizers whose test ran in this call.
+    """
+    ranges, ran = {}, []
+    for name in space.auto_optimizers:
+        key = ATTR_PREFIX + name
+        stored = study.user_attrs.get(key)
+        if stored is None:
+            stored = _store_first(study, key, _run_and_describe(config, space, name, progress))
+            ran.append(name)
+        ranges[name] = Range(**stored["search_range"])
+    return space.with_peak_lr(ranges), ran
+
+
+def range_test_record(result: Any, width: float) -> dict[str, Any]:
+    """What a study stores (and ``find-lr`` writes) of a range test: plain JSON data.
+
+    ``{"search_range": {low, high, log}, "width": width, "result": result.to_dict()}``.
+    """
+    search_range = auto_range(result.suggested_lr, width)
+    return {"search_range": search_range.model_dump(), "width": float(width),
+            "result": result.to_dict()}
+
+
+def _run_and_describe(config: StudyConfig, space: SearchSpace, name: str,
+                      progress: str | None) -> dict[str, Any]:
+    result = run_range_test(config, space, name, progress=progress)
+    record = range_test_record(result, config.lr_range_test.width)
+    if progress != "off":
+        low, high = record["search_range"]["low"], record["search_range"]["high"]
+        print(f"lr range test ({name}): suggested peak LR {result.suggested_lr:.3g} "
+              f"({result.settings.rule}); searching peak_lr in [{low:.3g}, {high:.3g}]",
+              file=sys.stderr, flush=True)
+    return record
+
+
+def _store_first(study: optuna.Study, key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """Store ``value`` unless another process stored one first; return what is stored."""
+    if key not in study.user_attrs:
+        study.set_user_attr(key, value)
+    return study.user_attrs[key]
+
+
+def _middle(value: Any) -> Any:
+    if not isinstance(value, Range):
+        return value
+    if value.log:
+        return math.sqrt(value.low * value.high)
+    return (value.low + value.high) / 2
