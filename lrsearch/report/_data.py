@@ -182,6 +182,8 @@ class ReportData:
         fidelity: Per probed pruning point, raw and probe values of the complete trials
             against their final values (empty unless the study was judged by probes).
         confirmation: The test-set confirmation (``lrsearch confirm``), or None.
+        rank_bias: Kendall tau of the value after each epoch against the final value, for all
+            complete trials and per family (``RankCurve``), when enough trials completed.
     """
 
     study_name: str
@@ -204,3 +206,4 @@ class ReportData:
     config: dict[str, Any] | None
     fidelity: list[FidelityPoint] = field(default_factory=list)
     confirmation: Any = None  # a ConfirmationData (lrsearch.report._confirmation)
+    rank_bias: list[Any] = field(default_factory=list)  # RankCurve (report._rank_bias)

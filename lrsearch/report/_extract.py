@@ -26,6 +26,7 @@ from lrsearch.report._data import (
     TrialSummary,
 )
 from lrsearch.report._fidelity import extract_fidelity
+from lrsearch.report._rank_bias import extract_rank_bias
 
 # The study attribute ``lrsearch confirm`` writes (lrsearch.search._confirm.CONFIRM_ATTR).
 CONFIRM_ATTR = "confirmation"
@@ -105,6 +106,7 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
         best_baseline=best_baseline, margin=margin, importances=values, importance_note=note,
         provenance={key: attrs[key] for key in PROVENANCE_KEYS if key in attrs},
         config=config, fidelity=extract_fidelity(complete, metric, epochs),
+        rank_bias=extract_rank_bias(complete, metric, _family, epochs),
         confirmation=_confirmed(attrs, [*top, *baseline_curves]))
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lrsearch.report._data import ReportData, TopTrial
+from lrsearch.report._rank_bias import MIN_TRIALS
 
 __all__ = ["Panel", "build_panels", "family_colour", "lr_curves_figure", "family_figure",
            "history_figure", "importance_figure", "intermediate_figure", "fidelity_figure"]
@@ -223,6 +224,30 @@ def fidelity_figure(data: ReportData) -> Any | None:
     return fig
 
 
+def rank_bias_figure(data: ReportData) -> Any | None:
+    """Kendall tau of each epoch's value against the final value, over training; None if
+    too few trials completed."""
+    import plotly.graph_objects as go
+
+    if not data.rank_bias:
+        return None
+    fig = go.Figure()
+    for curve in data.rank_bias:
+        overall = curve.label.startswith("all ")
+        family = curve.label.split(" ")[0]
+        fig.add_scatter(x=curve.progress, y=curve.tau, mode="lines+markers",
+                        name=f"{curve.label}, {curve.trials} trials",
+                        line={"width": 4 if overall else 2,
+                              "dash": "dash" if "probe" in curve.label else "solid",
+                              "color": "#222" if overall else family_colour(family)})
+    for progress in sorted({point.progress for point in data.fidelity}):
+        fig.add_vline(x=progress, line_dash="dot", line_color="#999")
+    fig.add_hline(y=0.0, line_color="#bbb")
+    fig.update_layout(height=420, xaxis_title="fraction of training",
+                      yaxis={"title": "Kendall tau-b vs final value", "range": [-1.05, 1.05]})
+    return fig
+
+
 def build_panels(data: ReportData) -> list[Panel]:
     """The report's figures in page order, each with its note."""
     importances = importance_figure(data)
@@ -230,6 +255,7 @@ def build_panels(data: ReportData) -> list[Panel]:
     judge = ((data.config or {}).get("pruner") or {}).get("judge")
     reported = (f"probe {data.metric} at the pruning points" if judge == "probe"
                 else f"{data.metric} per epoch")
+    bias = rank_bias_figure(data)
     return [
         Panel("curves", f"Top {len(data.top)} schedules: LR curves and validation curves",
               lr_curves_figure(data)),
@@ -246,4 +272,11 @@ def build_panels(data: ReportData) -> list[Panel]:
               "points up from bottom left to top right (tau near +1)." if fidelity is not None
               else "Not shown: no complete trial holds cooldown-probe values (the study "
                    "judges raw values: pruner.judge raw, or pruner.name none)."),
+        Panel("rank-bias", "Pruning bias: how well the rank mid-training foretells the final "
+              "rank, overall and per family", bias,
+              "Kendall tau-b of each epoch's value against the final value of the complete "
+              "trials (dotted lines: probed pruning points). Low or negative tau early is the "
+              "short-horizon bias: schedules that decay late look worse than they end."
+              if bias is not None else
+              f"Not shown: needs at least {MIN_TRIALS} complete trials."),
     ]

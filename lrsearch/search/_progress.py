@@ -83,6 +83,8 @@ class StudyProgress:
         elif self.mode == "lines":
             value = "-" if trial.value is None else f"{trial.value:.4f}"
             family = trial_family(trial) or "?"
+            if trial.user_attrs.get("baseline") is not None:
+                family += f" [baseline {trial.user_attrs['baseline']}]"
             reason = trial.user_attrs.get("fail_reason")
             print(f"trial {trial.number} {trial.state.name.lower()} {family} "
                   f"{self.metric} {value}{f' ({reason})' if reason else ''}; {self._best}",
