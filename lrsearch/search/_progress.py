@@ -39,19 +39,8 @@ class StudyProgress:
 
     def __enter__(self) -> StudyProgress:
         if self.mode == "bar":
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[best]}"), TextColumn("{task.fields[trial]}"),
-                TimeElapsedColumn(), transient=False)
-            self._progress.start()
+            self._progress = _bar("[bold]trials", "{task.fields[best]}",
+                                  "{task.fields[trial]}")
             self._task = self._progress.add_task("trials", total=self.total,
                                                  completed=self.done, best=self._best,
                                                  trial="")
@@ -124,18 +113,7 @@ class RangeTestProgress:
 
     def __enter__(self) -> RangeTestProgress:
         if self.mode == "bar":
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[status]}"), TimeElapsedColumn(), transient=False)
-            self._progress.start()
+            self._progress = _bar(f"[bold]{self.label}", "{task.fields[status]}")
             self._task = self._progress.add_task(self.label, total=self.total, status="")
         return self
 
@@ -148,3 +126,14 @@ class RangeTestProgress:
         if self._progress is not None:
             self._progress.update(self._task, completed=step + 1,
                                   status=f"lr {lr:.2e} loss {smoothed_loss:.4f}")
+
+
+def _bar(title: str, *fields: str) -> Any:
+    """A started rich progress bar: title, bar, done/total, ``fields``, elapsed time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn(title), BarColumn(), MofNCompleteColumn(),
+                        *(TextColumn(field) for field in fields), TimeElapsedColumn(),
+                        transient=False)
+    progress.start()
+    return progress
