@@ -132,7 +132,11 @@ def test_dockerfile_base_user_entrypoint_and_volumes():
     assert 'lrsearch = "lrsearch.cli:main"' in (REPO / "pyproject.toml").read_text()
     assert "LRSEARCH_DATA_DIR=/data" in " ".join(found["ENV"])
     assert set(exec_form(found["VOLUME"][0])) == {"/data", "/studies"}
-    assert any("pip install ." in run and "[dev]" not in run for run in found["RUN"])
+    installs = [run for run in found["RUN"] if "pip install" in run and "[dev]" not in run]
+    assert installs, "lrsearch is installed without the dev extra"
+    # Constrained to the image's own torch/torchvision, so pip cannot replace the CUDA build.
+    assert re.search(r"pip install --constraint (\S+) \.", installs[-1])
+    assert "pip check" in installs[-1]
 
 
 def test_dockerfile_copies_files_that_exist_and_are_not_ignored():
