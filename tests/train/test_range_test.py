@@ -54,6 +54,65 @@ def test_valley_holds_the_long_descent_where_one_kink_fools_steepest():
     assert slope[list(LRS).index(suggested)] < 0.5 * slope[40:].min()  # half the best rate
 
 
+def _fastai_valley_index(losses):
+    """fastai's ``valley`` (fastai/callback/schedule.py, Apache-2.0, by Jeremy Howard, Sylvain
+    Gugger and contributors), re-typed loop for loop as the reference: the index it returns
+    (Python's negative indexing left to the caller)."""
+    n = len(losses)
+    max_start, max_end = 0, 0
+    lds = [1] * n
+    for i in range(1, n):
+        for j in range(0, i):
+            if losses[i] < losses[j] and lds[i] < lds[j] + 1:
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    return max_start + int(sections) + int(sections / 2)
+
+
+def _random_curve(rng, n):
+    """A noisy range-test curve: flat, a descent of random depth and place, a blow-up; rounded
+    so that ties occur (the rule's ``<`` is strict)."""
+    kind = rng.integers(4)
+    if kind == 0:  # no structure at all
+        return np.round(rng.uniform(1, 3, n), 1)
+    if kind == 1:  # short curves and stubs: the descent may start at the first point
+        return np.round(np.sort(rng.uniform(1, 3, n))[::-1] + rng.normal(0, 0.3, n), 1)
+    x = np.linspace(-3, 3, n)
+    centre, depth = rng.uniform(-2, 2), rng.uniform(0.2, 2)
+    losses = 2.3 - depth / (1 + np.exp(-(x - centre) * rng.uniform(1, 4)))
+    losses[int(n * rng.uniform(0.7, 1.0)):] += rng.uniform(0.5, 3)
+    return np.round(losses + rng.normal(0, rng.uniform(0.001, 0.2), n), 2 if kind == 2 else 3)
+
+
+def test_valley_is_fastais_index_for_index_on_random_curves():
+    rng = np.random.default_rng(0)
+    wrapped = 0
+    for _ in range(3000):
+        n = int(rng.integers(1, 60))
+        losses = list(_random_curve(rng, n))
+        lrs = list(np.logspace(-6, 1, n))
+        index = _fastai_valley_index(losses)
+        if index < 0:  # fastai would return lrs[-1]; lrsearch the descent's first point
+            wrapped += 1
+            assert valley(lrs, losses) == lrs[0]
+        else:
+            assert valley(lrs, losses) == lrs[index], (losses, index)
+    assert 0 < wrapped < 300  # the one documented difference was exercised, and is rare
+
+
+def test_valley_differs_from_the_former_reading_by_one_point():
+    losses = [2.3, 2.3, 2.25, 2.2, 2.0, 1.8, 1.5, 1.3, 1.2, 1.1, 1.05, 1.0, 4.0]
+    lrs = [10.0 ** (k - 8) for k in range(13)]
+    # Longest descent: indices 1..11 (11 points). fastai: start 11 - 11 = 0, sections 11/3,
+    # index 0 + 3 + 1 = 4; reading the valley as [1, 11] gave 1 + 3 + 1 = 5.
+    assert valley(lrs, losses) == lrs[4] == 1e-4
+    assert valley(lrs, [3.0, 3.0, 3.0, 3.0, 3.0]) == lrs[0]  # never falls: fastai's 0
+    assert valley(lrs, [2.0, 1.0, 3.0, 4.0, 5.0]) == lrs[0]  # fastai: -1, the last LR
+
+
 def test_suggest_skips_the_ends_and_refuses_a_stub():
     losses = [5.0, 2.3, 2.2, 2.0, 1.5, 1.4, 1.3, 9.0]
     lrs = [10.0 ** k for k in range(-7, 1)]
