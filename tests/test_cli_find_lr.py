@@ -47,6 +47,24 @@ def test_find_lr_writes_the_plot_and_curve_and_prints_the_suggestion(tmp_path):
     assert not (tmp_path / "studies.db").exists()  # nothing stored
 
 
+def test_the_auto_range_label_sits_at_the_ranges_low_edge_on_the_log_axis():
+    from lrsearch.report import range_test_figure
+
+    lrs = [10.0 ** (k / 4 - 6) for k in range(25)]
+    record = {"search_range": {"low": 1e-4, "high": 1e-2, "log": True}, "width": 10.0,
+              "result": {"lrs": lrs, "losses": [2.3] * 25, "smoothed": [2.3] * 25,
+                         "suggestions": {"valley": 1e-3}, "settings": {"rule": "valley"},
+                         "model": "small_cnn", "optimizer": {"name": "sgd"},
+                         "device_name": "cpu", "stopped": None}}
+    figure = range_test_figure(record)
+    assert figure.layout.xaxis.type == "log"
+    (label,) = [a for a in figure.layout.annotations if "auto searches" in a.text]
+    # plotly reads an annotation's x on a log axis as log10(value), a shape's as the value.
+    assert label.xref == "x" and label.x == pytest.approx(-4.0) and label.xanchor == "left"
+    (band,) = [s for s in figure.layout.shapes if s.type == "rect"]
+    assert (band.x0, band.x1) == (1e-4, 1e-2)
+
+
 def test_unknown_optimizer_lists_the_known_ones(tmp_path):
     result = CliRunner().invoke(main, ["find-lr", str(write_study(tmp_path)), "--optimizer",
                                        "lion", "--out", str(tmp_path / "plots")])

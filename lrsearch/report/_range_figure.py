@@ -72,9 +72,13 @@ def range_test_figure(record: dict[str, Any]) -> Any:
             fig.add_vline(x=mark.lr, line={"color": "#c44e52", "dash": "dash", "width": 1})
     span = record.get("search_range")
     if span:
+        # A shape on a log axis takes LRs, an annotation takes log10(LR): plotly's
+        # annotation_text of add_vrect would put the label at 10 ** low.
         fig.add_vrect(x0=span["low"], x1=span["high"], fillcolor="#c44e52", opacity=0.08,
-                      line_width=0, annotation_text="peak_lr: auto searches here",
-                      annotation_position="top left")
+                      line_width=0)
+        fig.add_annotation(x=math.log10(span["low"]), xref="x", xanchor="left", y=1,
+                           yref="y domain", yanchor="top", showarrow=False,
+                           text="peak_lr: auto searches here")
     low = min(result["losses"] + result["smoothed"])
     high = max(result["smoothed"][0], *result["smoothed"][: len(lrs) // 2])
     stopped = result.get("stopped") or f"ran all {len(lrs)} steps"
