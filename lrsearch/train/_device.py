@@ -6,11 +6,14 @@ import torch
 
 from lrsearch.errors import TrainingError
 
-__all__ = ["resolve_device", "autocast_dtype", "device_name"]
+__all__ = ["resolve_device", "canonical_device", "same_device", "autocast_dtype", "device_name"]
 
 
 def resolve_device(name: str) -> torch.device:
     """``"auto"`` (cuda if available, else cpu), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    A CUDA device always comes back indexed (``cuda:N``, ``"cuda"`` and ``"auto"`` meaning the
+    current one), as tensors report their device, so it compares equal to theirs.
 
     Raises:
         TrainingError: For another name, or cuda asked for where there is none.
@@ -20,7 +23,7 @@ def resolve_device(name: str) -> torch.device:
         device(type='cpu')
     """
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):
@@ -34,9 +37,32 @@ def resolve_device(name: str) -> torch.device:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise TrainingError(f"device: got {name!r}; only {torch.cuda.device_count()} CUDA "
                                 f"device(s) here")
-        if device.index is None:  # "cuda" -> "cuda:N", so it compares equal to tensors' devices
-            device = torch.device("cuda", torch.cuda.current_device())
+    return canonical_device(device)
+
+
+def canonical_device(device: str | torch.device) -> torch.device:
+    """The device as tensors on it report theirs: ``cuda`` -> ``cuda:N``, ``cpu:0`` -> ``cpu``.
+
+    Example:
+        >>> canonical_device("cpu:0")
+        device(type='cpu')
+    """
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    if device.type == "cpu":
+        return torch.device("cpu")  # CPU tensors report no index, whatever they were given
     return device
+
+
+def same_device(first: str | torch.device, second: str | torch.device) -> bool:
+    """Whether two names mean one device (``cuda`` is the current ``cuda:N``).
+
+    Example:
+        >>> same_device("cpu", torch.device("cpu", 0)), same_device("cpu", "meta")
+        (True, False)
+    """
+    return canonical_device(first) == canonical_device(second)
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
