@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from lrsearch.train._cifar import ARCHIVES, default_data_dir, find_or_download, read_split
-from lrsearch.train._device import resolve_device
+from lrsearch.train._device import canonical_device, resolve_device
 from lrsearch.train._settings import DataSettings
-from lrsearch.train._split import split_train_val
+from lrsearch.train._split import split_indices, split_train_val
 
-__all__ = ["CifarData", "load_data", "FAKE_TRAIN_SIZE", "FAKE_TEST_SIZE"]
+__all__ = ["CifarData", "load_data", "fake_images", "FAKE_TRAIN_SIZE", "FAKE_TEST_SIZE",
+           "FAKE_SOURCE"]
 
 # Per-channel mean and std of the training images, in units of full scale (0..1).
 _STATS = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-    "fake": ((0.5, 0.5, 0.5), (0.2887, 0.2887, 0.2887)),  # uniform on 0..255
+    "fake": ((0.5, 0.5, 0.5), (0.2887, 0.2887, 0.2887)),  # FakeData's: about uniform on 0..255
 }
 FAKE_TRAIN_SIZE = 10_000  # images in the fake training set (before the validation split)
 FAKE_TEST_SIZE = 2_000
+FAKE_SOURCE = "torchvision FakeData"
 _CACHE: dict[tuple, CifarData] = {}
 
 
@@ -30,6 +33,9 @@ class CifarData:
     """Images (uint8 ``[N, 3, 32, 32]``) and labels (int64 ``[N]``) of each split, on ``device``.
 
     ``mean`` and ``std`` are per channel, in units of full scale (0..1), for normalisation.
+    ``split_seed`` is the seed of the validation split (and subset); ``source`` says where the
+    images came from (the folder read, or ``"torchvision FakeData"``). The tensors may be
+    shared between callers (the data is cached): never modify them in place.
     """
 
     dataset: str
@@ -42,6 +48,8 @@ class CifarData:
     num_classes: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    split_seed: int = 0
+    source: str = ""
 
     @property
     def device(self) -> torch.device:
@@ -49,21 +57,60 @@ class CifarData:
         return self.train_x.device
 
 
-def _fake(seed: int) -> tuple[torch.Tensor, ...]:
-    """FakeData-like random images and labels (nothing to learn), seeded."""
-    generator = torch.Generator().manual_seed(seed)
-    tensors = []
-    for size in (FAKE_TRAIN_SIZE, FAKE_TEST_SIZE):
-        tensors.append(torch.randint(0, 256, (size, 3, 32, 32), dtype=torch.uint8,
-                                     generator=generator))
-        tensors.append(torch.randint(0, 10, (size,), generator=generator))
-    return tuple(tensors)
+def fake_images(indices: torch.Tensor | range, random_offset: int,
+                num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images ``indices`` of torchvision's ``FakeData`` as uint8 ``[N, 3, 32, 32]`` and labels.
+
+    Bit-equal to reading ``FakeData(size, image_size=(3, 32, 32), num_classes=num_classes,
+    random_offset=random_offset)[i]`` and turning the PIL image back into a CHW array (a test
+    checks it), but drawn without PIL and without reseeding torch's global RNG: FakeData calls
+    ``torch.manual_seed`` for every image, which on a CUDA build of torch costs about 1 ms (it
+    queues a lazy CUDA seed with a stack trace): 13 s for 12,000 images on two CPU cores,
+    against about 1 s here, by the same numbers drawn from a private CPU generator per image.
+
+    Example:
+        >>> x, y = fake_images(range(3), random_offset=0)
+        >>> x.shape, x.dtype, y.tolist() == [int(v) for v in y]
+        (torch.Size([3, 3, 32, 32]), torch.uint8, True)
+    """
+    images = torch.empty((len(indices), 3, 32, 32), dtype=torch.uint8)
+    labels = torch.empty(len(indices), dtype=torch.int64)
+    generator = torch.Generator()
+    for row, index in enumerate(indices):
+        generator.manual_seed(int(index) + random_offset)
+        # FakeData's image: randn, then ToPILImage's float -> uint8 (x * 255, cast).
+        images[row] = torch.randn((3, 32, 32), generator=generator).mul_(255).byte()
+        labels[row] = torch.randint(0, num_classes, (1,), generator=generator)[0]
+    return images, labels
 
 
-def _read(settings: DataSettings, root: Path) -> tuple[torch.Tensor, ...]:
+@functools.lru_cache(maxsize=4)
+def _fake_test(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    # The fake test set is the same for every split of one seed: drawn once per process.
+    offset = seed * (FAKE_TRAIN_SIZE + FAKE_TEST_SIZE) + FAKE_TRAIN_SIZE
+    return fake_images(range(FAKE_TEST_SIZE), offset)
+
+
+def _fake(settings: DataSettings) -> tuple[torch.Tensor, ...]:
+    """``(train_x, train_y, val_x, val_y, test_x, test_y)`` of the fake data set.
+
+    One FakeData set of 12,000 images per seed (``random_offset = split_seed * 12,000``, so
+    seeds never share an image): the first 10,000 are the training set, split as a real one
+    is; the last 2,000 the test set. Only the images the split keeps are drawn.
+    """
+    train_index, val_index = split_indices(FAKE_TRAIN_SIZE, settings.val_size,
+                                           settings.train_subset, settings.split_seed)
+    offset = settings.split_seed * (FAKE_TRAIN_SIZE + FAKE_TEST_SIZE)
+    return (*fake_images(train_index, offset), *fake_images(val_index, offset),
+            *_fake_test(settings.split_seed))
+
+
+def _read(settings: DataSettings, root: Path) -> tuple[tuple[torch.Tensor, ...], str]:
     folder = find_or_download(settings.dataset, root, settings.download)
-    return (*read_split(folder, settings.dataset, train=True),
-            *read_split(folder, settings.dataset, train=False))
+    train_x, train_y = read_split(folder, settings.dataset, train=True)
+    split = split_train_val(train_x, train_y, settings.val_size, settings.train_subset,
+                            settings.split_seed)
+    return (*split, *read_split(folder, settings.dataset, train=False)), str(folder.resolve())
 
 
 def load_data(settings: DataSettings, device: str | torch.device = "cpu") -> CifarData:
@@ -82,10 +129,10 @@ def load_data(settings: DataSettings, device: str | torch.device = "cpu") -> Cif
 
     Example:
         >>> data = load_data(DataSettings(dataset="fake", val_size=100, train_subset=200))
-        >>> data.train_x.shape, data.val_x.dtype, data.num_classes
-        (torch.Size([200, 3, 32, 32]), torch.uint8, 10)
+        >>> data.train_x.shape, data.val_x.dtype, data.num_classes, data.source
+        (torch.Size([200, 3, 32, 32]), torch.uint8, 10, 'torchvision FakeData')
     """
-    device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    device = resolve_device(device) if isinstance(device, str) else canonical_device(device)
     root = Path(settings.data_dir).expanduser() if settings.data_dir else default_data_dir()
     key = (settings, str(root.resolve()), str(device))
     if key not in _CACHE:
@@ -95,14 +142,11 @@ def load_data(settings: DataSettings, device: str | torch.device = "cpu") -> Cif
 
 def _load(settings: DataSettings, root: Path, device: torch.device) -> CifarData:
     if settings.dataset == "fake":
-        train_x, train_y, test_x, test_y = _fake(settings.split_seed)
-        num_classes = 10
+        tensors, source, num_classes = _fake(settings), FAKE_SOURCE, 10
     else:
-        train_x, train_y, test_x, test_y = _read(settings, root)
+        tensors, source = _read(settings, root)
         num_classes = ARCHIVES[settings.dataset].num_classes
-    train_x, train_y, val_x, val_y = split_train_val(
-        train_x, train_y, settings.val_size, settings.train_subset, settings.split_seed)
     mean, std = _STATS[settings.dataset]
-    tensors = [t.to(device).contiguous() for t in
-               (train_x, train_y, val_x, val_y, test_x, test_y)]
-    return CifarData(settings.dataset, *tensors, num_classes=num_classes, mean=mean, std=std)
+    tensors = [t.to(device).contiguous() for t in tensors]
+    return CifarData(settings.dataset, *tensors, num_classes=num_classes, mean=mean, std=std,
+                     split_seed=settings.split_seed, source=source)

@@ -6,27 +6,25 @@ import torch
 
 from lrsearch.errors import DataError
 
-__all__ = ["split_train_val"]
+__all__ = ["split_indices", "split_train_val"]
 
 
-def split_train_val(x: torch.Tensor, y: torch.Tensor, val_size: int, train_subset: int | None,
-                    seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Split ``(x, y)`` into ``(train_x, train_y, val_x, val_y)`` by one seeded permutation.
+def split_indices(total: int, val_size: int, train_subset: int | None,
+                  seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(train_index, val_index)`` of a training set of ``total`` images, each sorted.
 
-    The first ``val_size`` images of the permutation are the validation split; the training
-    split is the rest, or its first ``train_subset`` images. The same seed and sizes give the
-    same split on every machine (the permutation is drawn on the CPU).
+    One seeded permutation: its first ``val_size`` indices are the validation split; the
+    training split is the rest, or its first ``train_subset`` indices. The same seed and sizes
+    give the same split on every machine (the permutation is drawn on the CPU).
 
     Raises:
         DataError: When the sizes do not fit the data.
 
     Example:
-        >>> x, y = torch.arange(10).view(10, 1), torch.arange(10)
-        >>> train_x, train_y, val_x, val_y = split_train_val(x, y, 3, 4, seed=0)
-        >>> len(train_y), len(val_y), set(train_y.tolist()) & set(val_y.tolist())
+        >>> train_index, val_index = split_indices(10, 3, 4, seed=0)
+        >>> len(train_index), len(val_index), set(train_index.tolist()) & set(val_index.tolist())
         (4, 3, set())
     """
-    total = len(y)
     if val_size >= total:
         raise DataError(f"val_size: got {val_size}; must be less than the {total} training "
                         f"images, leaving some to train on")
@@ -39,5 +37,21 @@ def split_train_val(x: torch.Tensor, y: torch.Tensor, val_size: int, train_subse
     val_index = order[:val_size]
     train_index = order[val_size:val_size + (train_subset or available)]
     # Sorted indices keep the original order within each split: reading stays sequential.
-    val_index, train_index = val_index.sort().values, train_index.sort().values
+    return train_index.sort().values, val_index.sort().values
+
+
+def split_train_val(x: torch.Tensor, y: torch.Tensor, val_size: int, train_subset: int | None,
+                    seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Split ``(x, y)`` into ``(train_x, train_y, val_x, val_y)`` by :func:`split_indices`.
+
+    Raises:
+        DataError: When the sizes do not fit the data.
+
+    Example:
+        >>> x, y = torch.arange(10).view(10, 1), torch.arange(10)
+        >>> train_x, train_y, val_x, val_y = split_train_val(x, y, 3, 4, seed=0)
+        >>> len(train_y), len(val_y), set(train_y.tolist()) & set(val_y.tolist())
+        (4, 3, set())
+    """
+    train_index, val_index = split_indices(len(y), val_size, train_subset, seed)
     return x[train_index], y[train_index], x[val_index], y[val_index]
