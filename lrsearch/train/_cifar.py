@@ -3,13 +3,21 @@
 The pickles are read straight into one uint8 tensor per split (no per-image PIL), with their
 shapes and labels checked rather than their md5s: copies re-encoded elsewhere (such as the
 project's JPEG-derived CIFAR-10) are accepted. Downloads go through torchvision's own
-``download_and_extract_archive``, which checks the archive's md5.
+``download_url`` (which checks the archive's md5) and ``extract_archive``; a ``file://`` mirror
+(which torchvision's downloader cannot read) is copied, then md5-checked with torchvision's
+``check_integrity`` and extracted the same way.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import pickle
+import shutil
+import tarfile
+import urllib.parse
+import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,21 +106,47 @@ def _how_to_supply(archive: CifarArchive) -> str:
 
 
 def _download(archive: CifarArchive, root: Path, base_url: str | None, md5: str | None) -> None:
-    from torchvision.datasets.utils import download_and_extract_archive
-
     base = base_url or os.environ.get(URL_ENV) or DEFAULT_URL
     url = base.rstrip("/") + "/" + archive.filename
-    expected_md5 = md5 or archive.md5
+    path = root / archive.filename
+    _fetch(url, path, md5 or archive.md5, archive)
+    _extract(url, path, archive)
+
+
+def _fetch(url: str, path: Path, md5: str, archive: CifarArchive) -> None:
+    """Put the archive at ``path`` (unless a file with that md5 is there), md5 checked."""
+    from torchvision.datasets.utils import check_integrity, download_url
+
     try:
-        download_and_extract_archive(url, str(root), filename=archive.filename,
-                                     md5=expected_md5)
-    except RuntimeError as exc:  # torchvision's md5 check: "File not found or corrupted."
-        raise DataError(f"{url}: downloaded to {root / archive.filename} but its md5 is not "
-                        f"{expected_md5} ({exc}); delete the file and retry, or "
-                        f"{_how_to_supply(archive)}") from None
-    except (OSError, ValueError) as exc:  # URLError, socket errors; ValueError: a bad URL
+        if urllib.parse.urlsplit(url).scheme == "file":
+            if not check_integrity(path, md5):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                source = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
+                shutil.copyfile(source, path)
+            matches = check_integrity(path, md5)
+        else:
+            download_url(url, str(path.parent), filename=path.name, md5=md5)
+            matches = True
+    except RuntimeError:  # torchvision's md5 check: "File not found or corrupted."
+        matches = False
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # URLError, socket errors, a missing file:// source; ValueError: a bad URL
         raise DataError(f"{url}: download failed ({exc}); no {archive.folder}/ found in "
-                        f"{root}; {_how_to_supply(archive)}") from None
+                        f"{path.parent}; {_how_to_supply(archive)}") from None
+    if not matches:
+        raise DataError(f"{url}: downloaded to {path} but its md5 is not {md5}; delete the "
+                        f"file and retry, or {_how_to_supply(archive)}")
+
+
+def _extract(url: str, path: Path, archive: CifarArchive) -> None:
+    from torchvision.datasets.utils import extract_archive
+
+    try:
+        extract_archive(str(path), str(path.parent))
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path} (from {url}): cannot extract the archive "
+                        f"({type(exc).__name__}: {exc}); it is corrupt or not a .tar.gz; delete "
+                        f"it and retry, or {_how_to_supply(archive)}") from None
 
 
 def _read_pickle(path: Path, label_key: str) -> tuple[np.ndarray, list[int]]:

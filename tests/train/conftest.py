@@ -35,6 +35,24 @@ def write_tiny_cifar10(root: Path, images_per_batch: int = 20, seed: int = 0) ->
     return folder
 
 
+def write_tiny_cifar100(root: Path, train_images: int = 30, test_images: int = 10,
+                        seed: int = 0) -> Path:
+    """A CIFAR-100 folder ``root/cifar-100-python`` (``train``, ``test``, ``meta``), fine and
+    coarse labels as the official one holds them."""
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True)
+    for name, count in (("train", train_images), ("test", test_images)):
+        images = rng.integers(0, 256, (count, 3072), dtype=np.uint8)
+        fine = rng.integers(0, 100, count).tolist()
+        write_batch(folder / name, images, fine, label_key="fine_labels",
+                    coarse_labels=[label // 5 for label in fine])
+    with open(folder / "meta", "wb") as handle:
+        pickle.dump({"fine_label_names": [f"class{i}" for i in range(100)],
+                     "coarse_label_names": [f"super{i}" for i in range(20)]}, handle, protocol=2)
+    return folder
+
+
 def write_archive(folder: Path, archive_path: Path) -> str:
     """Pack ``folder`` as the official archive does (top-level folder inside); return its md5."""
     with tarfile.open(archive_path, "w:gz") as tar:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import http.server
 import pickle
 import shutil
@@ -17,8 +18,14 @@ import torch
 from lrsearch.errors import DataError
 from lrsearch.train import DataSettings, _cifar, load_data
 from lrsearch.train._cifar import find_or_download, read_split
-from lrsearch.train._split import split_train_val
-from tests.train.conftest import write_archive, write_batch, write_tiny_cifar10
+from lrsearch.train._data import FAKE_TEST_SIZE, FAKE_TRAIN_SIZE
+from lrsearch.train._split import split_indices, split_train_val
+from tests.train.conftest import (
+    write_archive,
+    write_batch,
+    write_tiny_cifar10,
+    write_tiny_cifar100,
+)
 
 
 def test_reads_pickles_into_one_uint8_tensor(tiny_cifar10: Path) -> None:
@@ -107,22 +114,49 @@ def test_fake_data_is_seeded() -> None:
     a = load_data(DataSettings(dataset="fake", val_size=10, train_subset=20, split_seed=1))
     b = load_data(DataSettings(dataset="fake", val_size=10, train_subset=20, split_seed=2))
     assert a.train_x.shape == (20, 3, 32, 32) and not torch.equal(a.train_x, b.train_x)
+    assert not torch.equal(a.test_x, b.test_x)
 
 
-@pytest.fixture
-def archive_server(tmp_path: Path):
-    """A local HTTP server on 127.0.0.1 serving a tiny ``cifar-10-python.tar.gz``; yields
-    ``(base_url, md5)``."""
-    source = tmp_path / "source"
-    folder = write_tiny_cifar10(source, images_per_batch=8)
-    served = tmp_path / "served"
-    served.mkdir()
-    md5 = write_archive(folder, served / "cifar-10-python.tar.gz")
+def test_fake_data_is_torchvisions_fakedata_split_like_a_real_set() -> None:
+    from torchvision.datasets import FakeData
+
+    seed = 3
+    data = load_data(DataSettings(dataset="fake", val_size=10, train_subset=20, split_seed=seed))
+    train_index, val_index = split_indices(FAKE_TRAIN_SIZE, 10, 20, seed)
+    size = FAKE_TRAIN_SIZE + FAKE_TEST_SIZE
+    reference = FakeData(size, image_size=(3, 32, 32), num_classes=10,
+                         random_offset=seed * size)
+    pairs = [(data.train_x, data.train_y, row, int(train_index[row])) for row in (0, 19)]
+    pairs += [(data.val_x, data.val_y, 9, int(val_index[9])),
+              (data.test_x, data.test_y, FAKE_TEST_SIZE - 1, size - 1)]
+    for images, labels, row, index in pairs:
+        image, label = reference[index]
+        assert torch.equal(images[row], torch.from_numpy(np.array(image)).permute(2, 0, 1))
+        assert int(labels[row]) == label
+    assert data.source == "torchvision FakeData" and data.split_seed == seed
+
+
+def _serve(served: Path):
     handler = functools.partial(_QuietHandler, directory=str(served))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/", md5
+    return server
+
+
+@pytest.fixture
+def archive_server(tmp_path: Path):
+    """A local HTTP server on 127.0.0.1 serving tiny ``cifar-10-python.tar.gz`` and
+    ``cifar-100-python.tar.gz``; yields ``(base_url, {dataset: md5})``."""
+    source = tmp_path / "source"
+    served = tmp_path / "served"
+    served.mkdir()
+    md5s = {"cifar10": write_archive(write_tiny_cifar10(source, images_per_batch=8),
+                                     served / "cifar-10-python.tar.gz"),
+            "cifar100": write_archive(write_tiny_cifar100(source),
+                                      served / "cifar-100-python.tar.gz")}
+    server = _serve(served)
+    yield f"http://127.0.0.1:{server.server_port}/", md5s
     server.shutdown()
     server.server_close()
     shutil.rmtree(source)
@@ -134,9 +168,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def test_download_extracts_the_archive_and_checks_md5(tmp_path: Path, archive_server) -> None:
-    base_url, md5 = archive_server
+    base_url, md5s = archive_server
     root = tmp_path / "downloaded"
-    folder = find_or_download("cifar10", root, True, base_url=base_url, md5=md5)
+    folder = find_or_download("cifar10", root, True, base_url=base_url, md5=md5s["cifar10"])
     assert folder == root / "cifar-10-batches-py"
     x, y = read_split(folder, "cifar10", train=True)
     assert x.shape == (40, 3, 32, 32)
@@ -144,12 +178,77 @@ def test_download_extracts_the_archive_and_checks_md5(tmp_path: Path, archive_se
 
 def test_download_through_load_data_and_environment(tmp_path: Path, archive_server,
                                                     monkeypatch) -> None:
-    base_url, md5 = archive_server
+    base_url, md5s = archive_server
     monkeypatch.setenv("LRSEARCH_CIFAR_URL", base_url)
-    official = _cifar.ARCHIVES["cifar10"]
-    monkeypatch.setitem(_cifar.ARCHIVES, "cifar10", dataclasses.replace(official, md5=md5))
+    _expect_md5(monkeypatch, "cifar10", md5s["cifar10"])
     data = load_data(DataSettings(data_dir=str(tmp_path / "fresh"), val_size=8))
     assert len(data.train_y) == 32 and len(data.test_y) == 8
+
+
+def _expect_md5(monkeypatch, dataset: str, md5: str) -> None:
+    """Make ``md5`` the official one of ``dataset`` (the served archive is a tiny stand-in)."""
+    official = _cifar.ARCHIVES[dataset]
+    monkeypatch.setitem(_cifar.ARCHIVES, dataset, dataclasses.replace(official, md5=md5))
+
+
+def test_cifar100_downloads_checks_md5_and_loads_fine_labels(tmp_path: Path, archive_server,
+                                                             monkeypatch) -> None:
+    base_url, md5s = archive_server
+    monkeypatch.setenv("LRSEARCH_CIFAR_URL", base_url)
+    root = tmp_path / "fresh"
+    _expect_md5(monkeypatch, "cifar100", "0" * 32)  # first the wrong md5: refused
+    with pytest.raises(DataError, match=r"cifar-100-python.tar.gz: downloaded to .* md5 is not"):
+        load_data(DataSettings(dataset="cifar100", data_dir=str(root), val_size=5))
+    _expect_md5(monkeypatch, "cifar100", md5s["cifar100"])
+    data = load_data(DataSettings(dataset="cifar100", data_dir=str(root), val_size=5))
+    assert (root / "cifar-100-python" / "meta").is_file()
+    assert data.num_classes == 100 and (len(data.train_y), len(data.test_y)) == (25, 10)
+    with open(root / "cifar-100-python" / "test", "rb") as handle:
+        entry = pickle.load(handle, encoding="latin1")
+    assert data.test_y.tolist() == entry["fine_labels"]  # not the coarse ones
+    assert max(entry["fine_labels"]) >= 20 and data.test_y.max() >= 20
+
+
+def _file_mirror(tmp_path: Path, content: bytes | None = None) -> tuple[str, str]:
+    """A folder holding a tiny ``cifar-10-python.tar.gz`` (or ``content`` under that name);
+    return its ``file://`` URL and the archive's md5."""
+    mirror = tmp_path / "mirror dir"  # a space: the URL must be quoted and unquoted
+    mirror.mkdir()
+    archive = mirror / "cifar-10-python.tar.gz"
+    md5 = write_archive(write_tiny_cifar10(tmp_path / "source", images_per_batch=4), archive)
+    if content is not None:
+        archive.write_bytes(content)
+        md5 = hashlib.md5(content).hexdigest()
+    return mirror.as_uri() + "/", md5
+
+
+def test_file_url_mirror_is_copied_md5_checked_and_extracted(tmp_path: Path,
+                                                             monkeypatch) -> None:
+    url, md5 = _file_mirror(tmp_path)
+    monkeypatch.setenv("LRSEARCH_CIFAR_URL", url)
+    _expect_md5(monkeypatch, "cifar10", md5)
+    data = load_data(DataSettings(data_dir=str(tmp_path / "data"), val_size=4))
+    assert (len(data.train_y), len(data.test_y)) == (16, 4)
+    assert (tmp_path / "data" / "cifar-10-python.tar.gz").is_file()
+    with pytest.raises(DataError, match=r"md5 is not f{32}"):
+        find_or_download("cifar10", tmp_path / "other", True, base_url=url, md5="f" * 32)
+
+
+def test_missing_file_url_archive_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"download failed .*--data-dir"):
+        find_or_download("cifar10", tmp_path / "data", True, base_url=tmp_path.as_uri())
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated"])
+def test_corrupt_archive_with_matching_md5_is_a_data_error(tmp_path: Path, kind) -> None:
+    url, _ = _file_mirror(tmp_path)
+    whole = (tmp_path / "mirror dir" / "cifar-10-python.tar.gz").read_bytes()
+    content = b"not a tar archive" * 100 if kind == "garbage" else whole[:len(whole) // 2]
+    shutil.rmtree(tmp_path / "mirror dir")
+    shutil.rmtree(tmp_path / "source")
+    url, md5 = _file_mirror(tmp_path, content)
+    with pytest.raises(DataError, match=r"cannot extract the archive .*corrupt or not a"):
+        find_or_download("cifar10", tmp_path / "data", True, base_url=url, md5=md5)
 
 
 def test_download_with_wrong_md5_fails_clearly(tmp_path: Path, archive_server) -> None:
