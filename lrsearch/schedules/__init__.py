@@ -12,9 +12,17 @@ Example:
     (0.016, 0.4)
 """
 
+from lrsearch.schedules._fields import (
+    FORMAT,
+    WARMUP_FRAC,
+    WARMUP_FRAC_DEFAULT,
+    WARMUP_START,
+    WARMUP_START_DEFAULT,
+)
+from lrsearch.schedules._load import load_spec
 from lrsearch.schedules._params import ParamInfo, SearchRange
 from lrsearch.schedules._registry import FamilyInfo, family_names, get_family, list_families
-from lrsearch.schedules._spec import FORMAT, ScheduleSpec, load_spec
+from lrsearch.schedules._spec import ScheduleSpec
 
 __all__ = [
     "FORMAT",
@@ -22,6 +30,10 @@ __all__ = [
     "ParamInfo",
     "ScheduleSpec",
     "SearchRange",
+    "WARMUP_FRAC",
+    "WARMUP_FRAC_DEFAULT",
+    "WARMUP_START",
+    "WARMUP_START_DEFAULT",
     "family_names",
     "get_family",
     "list_families",

@@ -1,13 +1,16 @@
 """Parameter declarations of the schedule families: meaning, valid range, default, search range.
 
-Each family parameter is declared once here-by-instance (in ``_registry.py``) and this module
-knows how to check and normalise a value of each kind. Checks return problem strings instead of
-raising, so a spec can report every problem at once.
+Each parameter is declared once, as a :class:`ParamInfo` in ``_registry.py`` (family
+parameters) or ``_fields.py`` (the spec's own numbers); this module defines the declaration and
+checks and normalises a value of each kind. Checks return problem strings instead of raising, so
+a spec can report every problem at once. Any ``numbers.Real`` is a number (numpy scalars too,
+without importing numpy); values are normalised to plain ``int``/``float``/``str``.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,32 +102,44 @@ def _fmt(x: float) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _in_range(info: ParamInfo, x: float) -> bool:
-    if not math.isfinite(x):
-        return False
+def _as_float(value: Any) -> float | None:
+    """``float(value)`` when it is a finite number, else ``None`` (huge ints overflow)."""
+    if not _is_number(value):
+        return None
+    try:
+        x = float(value)
+    except OverflowError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _in_range(info: ParamInfo, x: float | int) -> bool:
     low_ok = x > info.low if info.low_open else x >= info.low
     high_ok = x < info.high if info.high_open else x <= info.high
     return low_ok and high_ok
 
 
 def _check_float(info: ParamInfo, value: Any) -> Any:
-    if not _is_number(value) or not _in_range(info, float(value)):
-        return _BAD
-    return float(value)
+    x = _as_float(value)
+    return x if x is not None and _in_range(info, x) else _BAD
 
 
 def _check_int(info: ParamInfo, value: Any) -> Any:
-    # Integral floats (2.0) are accepted: JSON from other languages may write them so.
-    if not _is_number(value) or not math.isfinite(value) or value != int(value):
-        return _BAD
-    return int(value) if _in_range(info, float(value)) else _BAD
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        n = int(value)
+    else:  # integral floats (2.0) are accepted: JSON from other languages may write them so
+        x = _as_float(value)
+        if x is None or x != int(x):
+            return _BAD
+        n = int(x)
+    return n if _in_range(info, n) else _BAD
 
 
 def _check_choice(info: ParamInfo, value: Any) -> Any:
-    return value if isinstance(value, str) and value in info.choices else _BAD
+    return str(value) if isinstance(value, str) and value in info.choices else _BAD
 
 
 def _check_bool(info: ParamInfo, value: Any) -> Any:
@@ -134,9 +149,9 @@ def _check_bool(info: ParamInfo, value: Any) -> Any:
 def _check_fractions(info: ParamInfo, value: Any) -> Any:
     if not isinstance(value, (list, tuple)) or not value:
         return _BAD
-    if not all(_is_number(v) and 0.0 < v < 1.0 for v in value):
+    fractions = tuple(_as_float(v) for v in value)
+    if not all(f is not None and 0.0 < f < 1.0 for f in fractions):
         return _BAD
-    fractions = tuple(float(v) for v in value)
     if any(b <= a for a, b in zip(fractions, fractions[1:])):
         return _BAD
     return fractions
@@ -149,10 +164,10 @@ def _check_knots(info: ParamInfo, value: Any) -> Any:
     for knot in value:
         if not isinstance(knot, (list, tuple)) or len(knot) != 2:
             return _BAD
-        p, m = knot
-        if not (_is_number(p) and _is_number(m) and math.isfinite(p) and math.isfinite(m)):
+        p, m = _as_float(knot[0]), _as_float(knot[1])
+        if p is None or m is None:
             return _BAD
-        knots.append((float(p), float(m)))
+        knots.append((p, m))
     positions = [p for p, _ in knots]
     if positions[0] != 0.0 or positions[-1] != 1.0:
         return _BAD

@@ -1,12 +1,13 @@
 """The family registry: every schedule family, its function and its parameters, declared once.
 
-Defaults and default search ranges live here and nowhere else; the search space, the baselines
-and the docs read them through :func:`list_families`.
+Family parameters' defaults and default search ranges live here and nowhere else (the spec's own
+fields, warm-up included, are declared in ``_fields.py``); the search space, the baselines and
+the docs read them through :func:`list_families`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ class FamilyInfo:
         warms_up_itself: The family starts low and rises to the peak on its own (onecycle,
             cyclic); a spec's linear warm-up in front of it would climb to the peak and then
             drop to the family's start, so the search gives these families no warm-up.
+        cross_check: ``f(params) -> problems`` for rules that tie parameters together; it gets
+            the parameters that passed their own checks (some may be absent).
     """
 
     name: str
@@ -39,6 +42,7 @@ class FamilyInfo:
     function: Callable[..., float] | None
     metric_driven: bool = False
     warms_up_itself: bool = False
+    cross_check: Callable[[Mapping[str, Any]], list[str]] | None = None
 
     def param(self, name: str) -> ParamInfo:
         """The parameter called ``name``."""
@@ -65,6 +69,15 @@ def _final_ratio(default: float = 0.0, *, positive: bool = False) -> ParamInfo:
 _GAMMA_STEP = ParamInfo("gamma", "factor applied to the LR at each decay step", low=0.0,
                         high=1.0, low_open=True, kind="float", default=0.1,
                         search=SearchRange(0.05, 0.7, log=True))
+
+
+def _onecycle_cross_check(params: Mapping[str, Any]) -> list[str]:
+    """three_phase needs pct_start < 0.5: its first two phases take 2 * pct_start."""
+    if params.get("three_phase") and params.get("pct_start", 0.0) >= 0.5:
+        return [f"params.pct_start: got {params['pct_start']!r}; must be < 0.5 when three_phase "
+                f"is true (the first two phases take 2 * pct_start)"]
+    return []
+
 
 _FAMILIES = (
     FamilyInfo("constant", "the peak LR throughout", (), None, _decay.constant),
@@ -110,7 +123,8 @@ _FAMILIES = (
                   default="cos", search=SearchRange(choices=("cos", "linear"))),
         ParamInfo("three_phase", "add a phase back down to the start LR before the final fall",
                   kind="bool", default=False, search=SearchRange(choices=(False, True))),
-    ), "OneCycleLR", _cyclic.onecycle, warms_up_itself=True),
+    ), "OneCycleLR", _cyclic.onecycle, warms_up_itself=True,
+        cross_check=_onecycle_cross_check),
     FamilyInfo("cyclic", "cyclical LR between base_ratio and the peak (CLR)", (
         _unit("base_ratio", "lowest LR of a cycle as a multiplier of peak_lr", 0.1,
               SearchRange(0.01, 0.5, log=True), open_high=True),

@@ -8,22 +8,20 @@ contract ``lrsearch.schedule/1`` described in the README.
 from __future__ import annotations
 
 import json
-import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from lrsearch.errors import LrsearchError, SpecError
+from lrsearch.errors import SpecError
 from lrsearch.schedules._compose import schedule_multiplier
+from lrsearch.schedules._fields import FORMAT, WARMUP_FRAC_DEFAULT, WARMUP_START_DEFAULT
 from lrsearch.schedules._params import to_plain
-from lrsearch.schedules._registry import FamilyInfo, family_names, get_family
+from lrsearch.schedules._registry import FamilyInfo, get_family
+from lrsearch.schedules._validate import check_dict, check_fields
 
-__all__ = ["ScheduleSpec", "load_spec", "FORMAT"]
-
-FORMAT = "lrsearch.schedule/1"
-_FIELDS = ("format", "family", "peak_lr", "total_steps", "warmup_frac", "warmup_start", "params")
+__all__ = ["ScheduleSpec"]
 
 
 @dataclass(frozen=True)
@@ -58,46 +56,66 @@ class ScheduleSpec:
     family: str
     peak_lr: float
     total_steps: int
-    warmup_frac: float = 0.0
-    warmup_start: float = 0.0
+    warmup_frac: float = WARMUP_FRAC_DEFAULT
+    warmup_start: float = WARMUP_START_DEFAULT
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        values, problems = _validate(self.family, self.peak_lr, self.total_steps,
-                                     self.warmup_frac, self.warmup_start, self.params)
+        values, problems = check_fields({
+            "family": self.family, "peak_lr": self.peak_lr, "total_steps": self.total_steps,
+            "warmup_frac": self.warmup_frac, "warmup_start": self.warmup_start,
+            "params": self.params})
         if problems:
             raise SpecError(problems)
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
-    # -- construction and serialisation -------------------------------------------------------
+    def __hash__(self) -> int:
+        # Over the normalised values (params as sorted items), so equal specs hash equal; the
+        # params mapping itself (a read-only proxy) is unhashable.
+        return hash((self.family, self.peak_lr, self.total_steps, self.warmup_frac,
+                     self.warmup_start, tuple(sorted(self.params.items()))))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle and deepcopy go through the dict form (the read-only params proxy cannot).
+        return (ScheduleSpec.from_dict, (self.to_dict(),))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScheduleSpec:
         """Build a spec from its dict form (as written by :meth:`to_dict`), checking everything.
 
+        Every problem is reported at once: unknown and missing fields, another format, and each
+        out-of-range value, parameters included.
+
+        Raises:
+            SpecError: Listing every problem, each with the field, the value and the rule.
+
         Example:
             >>> ScheduleSpec.from_dict({"family": "step", "peak_lr": 0.1, "total_steps": 90,
             ...     "params": {"step_frac": 0.34, "gamma": 0.1}}).lr(31)
             0.010000000000000002
+            >>> try:
+            ...     ScheduleSpec.from_dict({"family": "cosine", "peak_lr": -1, "total_steps": 0,
+            ...                             "params": {"final_ratio": 2}, "bogus": 1})
+            ... except SpecError as exc:
+            ...     [p.split(":")[0] for p in exc.problems]
+            ['bogus', 'peak_lr', 'total_steps', 'params.final_ratio']
         """
-        if not isinstance(data, Mapping):
-            raise SpecError([f"spec: got {type(data).__name__}; must be a JSON object"])
-        problems = [f"{key}: unknown field; known fields are {list(_FIELDS)}"
-                    for key in data if key not in _FIELDS]
-        if data.get("format", FORMAT) != FORMAT:
-            problems.append(f"format: got {data['format']!r}; must be {FORMAT!r}")
-        for key in ("family", "peak_lr", "total_steps"):
-            if key not in data:
-                problems.append(f"{key}: missing; a spec needs {key}")
+        values, problems = check_dict(data)
         if problems:
             raise SpecError(problems)
-        return cls(family=data["family"], peak_lr=data["peak_lr"],
-                   total_steps=data["total_steps"], warmup_frac=data.get("warmup_frac", 0.0),
-                   warmup_start=data.get("warmup_start", 0.0), params=data.get("params", {}))
+        return cls(**values)  # absent warm-up fields take the dataclass defaults
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as plain JSON types (``from_dict(spec.to_dict()) == spec``)."""
+        """The spec as plain JSON types (``from_dict(spec.to_dict()) == spec``).
+
+        Example:
+            >>> ScheduleSpec("linear", peak_lr=0.1, total_steps=50,
+            ...              params={"final_ratio": 0}).to_dict()  # doctest: +NORMALIZE_WHITESPACE
+            {'format': 'lrsearch.schedule/1', 'family': 'linear', 'peak_lr': 0.1,
+             'total_steps': 50, 'warmup_frac': 0.0, 'warmup_start': 0.0,
+             'params': {'final_ratio': 0.0}}
+        """
         return {
             "format": FORMAT,
             "family": self.family,
@@ -117,10 +135,16 @@ class ScheduleSpec:
         Path(path).write_text(self.to_json())
 
     def with_total_steps(self, total_steps: int) -> ScheduleSpec:
-        """The same shape laid onto ``total_steps`` steps."""
-        return replace(self, total_steps=total_steps)
+        """The same shape laid onto ``total_steps`` steps (a new spec; this one is frozen).
 
-    # -- evaluation -----------------------------------------------------------------------------
+        Example:
+            >>> spec = ScheduleSpec("step", peak_lr=1.0, total_steps=10,
+            ...                     params={"step_frac": 0.5, "gamma": 0.1})
+            >>> longer = spec.with_total_steps(100)
+            >>> longer.total_steps, spec.lr(5), longer.lr(50), longer.lr(49)
+            (100, 0.1, 0.1, 1.0)
+        """
+        return replace(self, total_steps=total_steps)
 
     @property
     def info(self) -> FamilyInfo:
@@ -135,12 +159,21 @@ class ScheduleSpec:
     def multiplier(self, step: int) -> float:
         """Multiplier of ``peak_lr`` after ``step`` optimizer steps (0-based).
 
+        Any ``numbers.Integral`` is a step (numpy integers too).
+
         Raises:
             SpecError: For a negative or non-integer step, or a metric-driven family
                 (``plateau``), whose LR after warm-up follows the metric, not the step.
+
+        Example:
+            >>> spec = ScheduleSpec("linear", peak_lr=0.2, total_steps=10, warmup_frac=0.2,
+            ...                     params={"final_ratio": 0.0})
+            >>> [spec.multiplier(s) for s in (0, 1, 2, 6, 10, 11)]
+            [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
         """
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise SpecError([f"step: got {step!r}; must be an integer >= 0"])
+        step = int(step)
         if self.info.metric_driven:
             if step < self.warmup_steps:
                 return schedule_multiplier(step, self.total_steps, self.warmup_frac,
@@ -161,8 +194,6 @@ class ScheduleSpec:
         steps = sorted({round(i * self.total_steps / max(1, count - 1)) for i in range(count)})
         return [s / self.total_steps for s in steps], [self.lr(s) for s in steps]
 
-    # -- export ----------------------------------------------------------------------------------
-
     def to_torch(self, optimizer: Any, total_steps: int | None = None) -> Any:
         """A torch LR scheduler that reproduces :meth:`lr`; call ``step()`` after each update.
 
@@ -174,6 +205,23 @@ class ScheduleSpec:
         Args:
             optimizer: A ``torch.optim.Optimizer``.
             total_steps: Lay the spec onto this many steps first (default: ``self.total_steps``).
+
+        Raises:
+            SpecError: When the first param group's LR is not > 0 (the other groups' LRs are
+                taken relative to it).
+
+        Example:
+            >>> import torch
+            >>> spec = ScheduleSpec("cosine", peak_lr=0.1, total_steps=100,
+            ...                     params={"final_ratio": 0.0})
+            >>> optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=1.0)
+            >>> scheduler = spec.to_torch(optimizer, total_steps=4)
+            >>> lrs = [optimizer.param_groups[0]["lr"]]
+            >>> for _ in range(4):
+            ...     optimizer.step(); scheduler.step()
+            ...     lrs.append(optimizer.param_groups[0]["lr"])
+            >>> [round(lr, 6) for lr in lrs]
+            [0.1, 0.085355, 0.05, 0.014645, 0.0]
         """
         from lrsearch.schedules import _torch_adapter  # torch is loaded here, lazily
 
@@ -184,89 +232,20 @@ class ScheduleSpec:
         """Standalone Python source defining ``build_scheduler(optimizer, total_steps)``.
 
         The code imports only torch and the standard library and gives exactly this spec's LRs.
+
+        Example:
+            >>> import torch
+            >>> spec = ScheduleSpec("exponential", peak_lr=0.1, total_steps=10,
+            ...                     params={"final_ratio": 0.01})
+            >>> namespace = {}
+            >>> exec(spec.to_torch_code(), namespace)
+            >>> optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=1.0)
+            >>> scheduler = namespace["build_scheduler"](optimizer, total_steps=10)
+            >>> for _ in range(5):
+            ...     optimizer.step(); scheduler.step()
+            >>> optimizer.param_groups[0]["lr"] == spec.lr(5)
+            True
         """
         from lrsearch.schedules._codegen import torch_code
 
         return torch_code(self)
-
-
-def _validate(family, peak_lr, total_steps, warmup_frac, warmup_start, params):
-    """Check and normalise every field; return ``(values, problems)``."""
-    problems: list[str] = []
-    values: dict[str, Any] = {}
-
-    def number(name, value, ok, rule, cast=float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
-            problems.append(f"{name}: got {value!r}; {rule}")
-        else:
-            values[name] = cast(value)
-
-    number("peak_lr", peak_lr, lambda v: math.isfinite(v) and v > 0, "must be a number > 0")
-    number("total_steps", total_steps, lambda v: math.isfinite(v) and v == int(v) and v >= 1,
-           "must be an integer >= 1", cast=int)
-    number("warmup_frac", warmup_frac, lambda v: 0 <= v < 1, "must be a number in [0, 1)")
-    number("warmup_start", warmup_start, lambda v: 0 <= v <= 1, "must be a number in [0, 1]")
-    if "total_steps" in values and "warmup_frac" in values:
-        warmup_steps = round(values["warmup_frac"] * values["total_steps"])
-        if warmup_steps >= values["total_steps"]:
-            problems.append(f"warmup_frac: got {warmup_frac!r}; round(warmup_frac * total_steps)"
-                            f" = {warmup_steps} must leave at least one step of the family "
-                            f"(total_steps = {values['total_steps']})")
-    info = get_family(family) if isinstance(family, str) else None
-    if info is None:
-        problems.append(f"family: got {family!r}; must be one of {family_names()}")
-    else:
-        values["family"] = family
-        normalised, param_problems = _validate_params(info, params)
-        problems += param_problems
-        values["params"] = MappingProxyType(normalised)
-    return values, problems
-
-
-def _validate_params(info: FamilyInfo, params: Any) -> tuple[dict[str, Any], list[str]]:
-    if not isinstance(params, Mapping):
-        return {}, [f"params: got {params!r}; must be an object of {info.name}'s parameters"]
-    known = [p.name for p in info.params]
-    problems = [f"params.{key}: unknown parameter of {info.name!r}; its parameters are {known}"
-                for key in params if key not in known]
-    normalised: dict[str, Any] = {}
-    for param in info.params:
-        if param.name not in params:
-            problems.append(f"params.{param.name}: missing; {info.name!r} needs {param.name} "
-                            f"({param.help}), which {param.rule()}")
-            continue
-        value, found = param.check(params[param.name], f"params.{param.name}")
-        problems += found
-        if not found:
-            normalised[param.name] = value
-    # Rules across parameters.
-    if info.name == "onecycle" and normalised.get("three_phase") and \
-            normalised.get("pct_start", 0.0) >= 0.5:
-        problems.append(f"params.pct_start: got {normalised['pct_start']!r}; must be < 0.5 when "
-                        f"three_phase is true (the first two phases take 2 * pct_start)")
-    return normalised, problems
-
-
-def load_spec(path: str | Path) -> ScheduleSpec:
-    """Read a spec from a JSON file: a spec itself, or an export with a ``schedule`` key.
-
-    Example:
-        >>> import tempfile, os
-        >>> spec = ScheduleSpec("linear", peak_lr=0.05, total_steps=10, params={"final_ratio": 0})
-        >>> path = os.path.join(tempfile.mkdtemp(), "spec.json"); spec.save(path)
-        >>> load_spec(path) == spec
-        True
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise LrsearchError(f"{path}: no such file; expected a schedule spec JSON") from None
-    except json.JSONDecodeError as exc:
-        raise LrsearchError(f"{path}: not valid JSON ({exc})") from None
-    if isinstance(data, dict) and "schedule" in data and "family" not in data:
-        data = data["schedule"]
-    try:
-        return ScheduleSpec.from_dict(data)
-    except SpecError as exc:
-        raise SpecError(exc.problems, prefix=f"{path}: ") from None

@@ -53,8 +53,37 @@ def test_bad_top_level_field_names_field_value_and_rule(field, value, rule):
 
 def test_missing_and_unknown_top_level_fields():
     problems = _problems(peak_lr=_DROP, lr=0.1)
-    assert any(p.startswith("lr: unknown field") for p in problems)
+    assert any(p.startswith("lr: got 0.1; unknown field") for p in problems)
     assert any(p.startswith("peak_lr: missing") for p in problems)
+
+
+def test_every_problem_at_once_top_level_and_values_together():
+    with pytest.raises(SpecError) as caught:
+        ScheduleSpec.from_dict({"family": "cosine", "peak_lr": -1, "total_steps": 0,
+                                "params": {"final_ratio": 2}, "bogus": 1})
+    by_field = {p.split(":")[0]: p for p in caught.value.problems}
+    assert set(by_field) == {"bogus", "peak_lr", "total_steps", "params.final_ratio"}
+    assert by_field["bogus"].startswith("bogus: got 1; unknown field")
+    assert by_field["peak_lr"] == "peak_lr: got -1; must be a number > 0"
+    assert by_field["total_steps"] == "total_steps: got 0; must be an integer >= 1"
+    assert by_field["params.final_ratio"] == \
+        "params.final_ratio: got 2; must be a number in [0, 1]"
+
+
+def test_a_wrong_format_hides_nothing():
+    problems = _problems(format="x", family="cosin", warmup_frac=1.5, total_steps=_DROP,
+                         extra=[1])
+    by_field = {p.split(":")[0]: p for p in problems}
+    assert set(by_field) == {"format", "family", "warmup_frac", "total_steps", "extra"}
+    assert by_field["format"] == "format: got 'x'; must be 'lrsearch.schedule/1'"
+    assert by_field["family"].startswith("family: got 'cosin'; must be one of [")
+    assert by_field["total_steps"].startswith("total_steps: missing")
+    assert "got 1.5" in by_field["warmup_frac"]
+
+
+def test_not_an_object():
+    with pytest.raises(SpecError, match=r"spec: got list; must be a JSON object"):
+        ScheduleSpec.from_dict([GOOD])
 
 
 def test_missing_unknown_and_out_of_range_params_all_at_once():
@@ -64,7 +93,8 @@ def test_missing_unknown_and_out_of_range_params_all_at_once():
     by_field = {p.split(":")[0]: p for p in problems}
     assert set(by_field) == {"params.final_div", "params.final_div_factor", "params.pct_start",
                              "params.anneal", "params.three_phase"}
-    assert "unknown parameter of 'onecycle'" in by_field["params.final_div"]
+    assert by_field["params.final_div"].startswith(
+        "params.final_div: got 10000.0; unknown parameter of 'onecycle'")
     assert "missing" in by_field["params.final_div_factor"]
     assert "got 1.5; must be a number in (0, 1)" in by_field["params.pct_start"]
     assert "must be one of ['cos', 'linear']" in by_field["params.anneal"]
@@ -97,6 +127,20 @@ def test_family_specific_rules(family, params, field):
 def test_warmup_must_leave_a_family_step():
     [problem] = _problems(total_steps=2, warmup_frac=0.9)
     assert problem.startswith("warmup_frac: got 0.9") and "at least one step" in problem
+
+
+def test_onecycle_cross_parameter_rule_lives_in_the_registry():
+    from lrsearch.schedules import get_family
+
+    check = get_family("onecycle").cross_check
+    assert check({"pct_start": 0.5, "three_phase": True})
+    assert check({"pct_start": 0.49, "three_phase": True}) == []
+    assert check({"pct_start": 0.7, "three_phase": False}) == []
+    assert check({"three_phase": True}) == []  # pct_start itself was invalid: said already
+    [problem] = _problems(family="onecycle", params={
+        "pct_start": 0.5, "div_factor": 25.0, "final_div_factor": 1e4, "anneal": "cos",
+        "three_phase": True})
+    assert problem.startswith("params.pct_start: got 0.5; must be < 0.5 when three_phase")
 
 
 def test_integral_floats_are_accepted_as_integers():
