@@ -38,8 +38,8 @@ def set_peak_lrs(param_groups, peak_lr):
     key = "initial_lr" if all("initial_lr" in group for group in param_groups) else "lr"
     reference_lr = float(param_groups[0][key])
     if not reference_lr > 0:
-        raise ValueError(f"optimizer.param_groups[0][{key!r}]: got {reference_lr!r}; must be > 0 "
-                         f"(the other groups' LRs are taken relative to it)")
+        raise ValueError(f"optimizer.param_groups[0][{key!r}]: got {reference_lr!r}; must be > 0: "
+                         f"it gets peak_lr and the other groups keep their LR ratio to it")
     peaks = [peak_lr * float(group[key]) / reference_lr for group in param_groups]
     for group, peak in zip(param_groups, peaks):
         group["lr"] = peak

@@ -9,6 +9,7 @@ from typing import Any
 
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
+from lrsearch.errors import SpecError
 from lrsearch.schedules._compose import set_peak_lrs, warmup_multiplier
 from lrsearch.schedules._spec import ScheduleSpec
 
@@ -17,7 +18,10 @@ __all__ = ["SpecLR", "WarmupReduceLROnPlateau", "build_scheduler"]
 
 def build_scheduler(spec: ScheduleSpec, optimizer: Any) -> LRScheduler:
     """The torch scheduler for ``spec`` on ``optimizer`` (see :meth:`ScheduleSpec.to_torch`)."""
-    set_peak_lrs(optimizer.param_groups, spec.peak_lr)
+    try:
+        set_peak_lrs(optimizer.param_groups, spec.peak_lr)
+    except ValueError as exc:  # set_peak_lrs is copied into exported code, so it cannot say
+        raise SpecError([str(exc)]) from None  # SpecError itself
     if spec.info.metric_driven:
         return WarmupReduceLROnPlateau(optimizer, spec.warmup_steps, spec.warmup_start,
                                        **spec.params)
@@ -62,7 +66,8 @@ class WarmupReduceLROnPlateau(ReduceLROnPlateau):
     ``step()`` (no metric) after each optimizer step runs the warm-up; ``step(metric)`` after each
     evaluation runs ReduceLROnPlateau (ignored until the warm-up is over). ``min_ratio`` is
     relative to each group's peak LR, so per-group ratios hold. ``mode='min'`` is meant for a
-    loss, ``'max'`` for an accuracy.
+    loss, ``'max'`` for an accuracy. ``state_dict()`` holds plain data (the warm-up's fields
+    too); ``load_state_dict()`` puts the restored LRs back into the optimizer.
     """
 
     def __init__(self, optimizer, warmup_steps, warmup_start, factor, patience, threshold,
@@ -91,3 +96,18 @@ class WarmupReduceLROnPlateau(ReduceLROnPlateau):
         if self.steps_done < self.warmup_steps:
             return  # the warm-up owns the LR until it ends
         super().step(metrics, epoch)
+
+    def state_dict(self):
+        state = super().state_dict()
+        # The warm-up's own fields as plain numbers: torch.load(weights_only=True) reads them.
+        state.update(steps_done=int(self.steps_done), warmup_steps=int(self.warmup_steps),
+                     warmup_start=float(self.warmup_start),
+                     peak_lrs=[float(peak) for peak in self.peak_lrs])
+        return state
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)  # every field, the warm-up's and the reductions'
+        # Put the restored LRs back, so the optimizer is right even if its own state is not
+        # loaded (otherwise it keeps the LR of before the reductions, and the next one is wrong).
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr

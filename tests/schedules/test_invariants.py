@@ -105,30 +105,49 @@ def test_to_torch_equals_lr_and_keeps_group_ratios(family):
             assert head == pytest.approx(2.5 * spec.lr(step), rel=1e-12, abs=1e-300)
 
 
+def _save_and_load(state) -> dict:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)  # plain data only
+
+
+def _resume_points(spec: ScheduleSpec) -> set[int]:
+    """The start, the end, the middle and, with a warm-up, a step inside it."""
+    points = {0, spec.total_steps // 2, spec.total_steps}
+    if spec.warmup_steps > 0:
+        points.add(spec.warmup_steps // 2)
+        points.add(spec.warmup_steps - 1)
+    return points
+
+
 @pytest.mark.parametrize("family", STEP_FAMILIES)
 def test_state_dict_round_trip_mid_schedule(family):
-    for spec in _specs(family, draws=6):
-        if spec.total_steps < 4:
-            continue
-        optimizer = _model_optimizer()
-        scheduler = spec.to_torch(optimizer)
-        half = spec.total_steps // 2
-        _run(scheduler, optimizer, half)
-        buffer = io.BytesIO()
-        torch.save({"scheduler": scheduler.state_dict(), "optimizer": optimizer.state_dict()},
-                   buffer)
-        buffer.seek(0)
-        saved = torch.load(buffer, weights_only=True)  # plain data only
-        # A fresh optimizer and a scheduler built from a *different* spec: the state wins.
-        fresh_opt = _model_optimizer(lr=1.0)
-        other = ScheduleSpec("constant", peak_lr=9.0, total_steps=3)
-        restored = other.to_torch(fresh_opt)
-        restored.load_state_dict(saved["scheduler"])
-        assert fresh_opt.param_groups[0]["lr"] == pytest.approx(spec.lr(half), rel=1e-12,
-                                                                abs=1e-300)
-        rest = _run(restored, fresh_opt, spec.total_steps - half)
-        assert [r[0] for r in rest] == pytest.approx(
-            [spec.lr(s) for s in range(half, spec.total_steps + 1)], rel=1e-12, abs=1e-300)
+    specs = _specs(family, draws=6)
+    specs += [ScheduleSpec(family, peak_lr=0.3, total_steps=total, warmup_frac=frac,
+                           warmup_start=0.25, params=spec.params)
+              for total, frac, spec in ((1, 0.0, specs[0]), (2, 0.5, specs[1]),
+                                        (3, 0.4, specs[2]), (40, 0.3, specs[3]))]
+    inside_warmup = 0
+    for spec in specs:
+        for resume in sorted(_resume_points(spec)):
+            optimizer = _model_optimizer(lr=0.02, head_lr=0.05)
+            scheduler = spec.to_torch(optimizer)
+            _run(scheduler, optimizer, resume)
+            saved = _save_and_load({"scheduler": scheduler.state_dict()})
+            # A fresh optimizer and a scheduler built from a *different* spec: the state wins,
+            # the optimizer's LRs included (its own state is not loaded here).
+            fresh_opt = _model_optimizer(lr=1.0)
+            restored = ScheduleSpec("constant", peak_lr=9.0, total_steps=3).to_torch(fresh_opt)
+            restored.load_state_dict(saved["scheduler"])
+            rest = _run(restored, fresh_opt, spec.total_steps + 1 - resume)
+            expected = [spec.lr(s) for s in range(resume, spec.total_steps + 2)]
+            context = (spec, resume)
+            assert [r[0] for r in rest] == pytest.approx(expected, rel=1e-12, abs=1e-300), context
+            assert [r[1] for r in rest] == pytest.approx([2.5 * lr for lr in expected],
+                                                         rel=1e-12, abs=1e-300), context
+            inside_warmup += 0 < resume < spec.warmup_steps
+    assert inside_warmup >= 2
 
 
 def test_plateau_state_dict_round_trip_mid_schedule():
@@ -145,25 +164,28 @@ def test_plateau_state_dict_round_trip_mid_schedule():
                 optimizer.step()
                 scheduler.step()
             scheduler.step(metric)
-            lrs.append(optimizer.param_groups[0]["lr"])
+            lrs.append([group["lr"] for group in optimizer.param_groups])
         return lrs
 
-    optimizer = _model_optimizer()
+    optimizer = _model_optimizer(lr=0.02, head_lr=0.05)
     scheduler = spec.to_torch(optimizer)
     full = drive(scheduler, optimizer, metrics)
-    assert full[-1] < full[2]  # it did reduce
-    optimizer = _model_optimizer()
-    scheduler = spec.to_torch(optimizer)
-    first = drive(scheduler, optimizer, metrics[:5])
-    buffer = io.BytesIO()
-    torch.save(scheduler.state_dict(), buffer)
-    buffer.seek(0)
-    fresh_opt = _model_optimizer()
-    restored = spec.to_torch(fresh_opt)
-    restored.load_state_dict(torch.load(buffer, weights_only=True))
-    fresh_opt.param_groups[0]["lr"] = optimizer.param_groups[0]["lr"]
-    fresh_opt.param_groups[1]["lr"] = optimizer.param_groups[1]["lr"]
-    assert first + drive(restored, fresh_opt, metrics[5:]) == full
+    assert full[4][0] < full[2][0]  # it did reduce before the checkpoint
+    assert full[-1][0] < full[4][0]  # and again after it
+    for cut in (1, 5):  # inside the warm-up (10 steps) and after two reductions
+        optimizer = _model_optimizer(lr=0.02, head_lr=0.05)
+        scheduler = spec.to_torch(optimizer)
+        first = drive(scheduler, optimizer, metrics[:cut])
+        saved = _save_and_load(scheduler.state_dict())
+        for field in ("steps_done", "peak_lrs", "warmup_steps", "warmup_start"):
+            assert field in saved
+        # Only the scheduler is restored, into one built for another length and peak: it must
+        # put its LRs back into the optimizer itself.
+        fresh_opt = _model_optimizer(lr=0.02, head_lr=0.05)
+        restored = spec.with_total_steps(7).to_torch(fresh_opt)
+        restored.load_state_dict(saved)
+        assert [g["lr"] for g in fresh_opt.param_groups] == first[-1]
+        assert first + drive(restored, fresh_opt, metrics[cut:]) == full, cut
 
 
 _RUN_EXPORTED = textwrap.dedent("""
@@ -192,7 +214,7 @@ _RUN_EXPORTED = textwrap.dedent("""
 
 
 def _export_jobs(tmp_path):
-    """Three random specs per family with their step counts and metric sequences."""
+    """Three random specs per family (and a cyclic sawtooth) with steps and metrics."""
     jobs = []
     for family in FAMILIES:
         rng = random.Random(f"export-{family}")
@@ -206,6 +228,14 @@ def _export_jobs(tmp_path):
             path.write_text(spec.to_torch_code())
             jobs.append({"family": family, "spec": spec, "path": str(path), "steps": steps,
                          "total_steps": spec.total_steps, "metrics": metrics})
+    # cyclic with a falling half of round(0.01 * 40) == 0 steps (torch's step_size_down=0)
+    sawtooth = ScheduleSpec("cyclic", peak_lr=0.2, total_steps=40, params={
+        "base_ratio": 0.1, "step_up_frac": 0.2, "step_down_frac": 0.01, "mode": "triangular",
+        "gamma": 1.0})
+    path = tmp_path / "cyclic_sawtooth_schedule.py"
+    path.write_text(sawtooth.to_torch_code())
+    jobs.append({"family": "cyclic", "spec": sawtooth, "path": str(path), "steps": 42,
+                 "total_steps": 40, "metrics": None})
     return jobs
 
 
@@ -241,7 +271,7 @@ def _our_lrs(spec: ScheduleSpec, steps: int, metrics) -> list[list[float]]:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_exported_code_gives_the_same_lrs_without_lrsearch(family, exported_runs):
     runs = [(job, lrs) for job, lrs in exported_runs if job["family"] == family]
-    assert len(runs) == 3
+    assert len(runs) == (4 if family == "cyclic" else 3)
     for job, exported in runs:
         spec = job["spec"]
         assert exported == _our_lrs(spec, job["steps"], job["metrics"])  # bit for bit

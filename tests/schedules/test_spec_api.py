@@ -141,3 +141,73 @@ def test_onecycle_with_a_zero_length_phase_is_defined_where_torch_divides_by_zer
     # the rising phase has zero length: step 0 is already the peak, then a linear fall
     assert [spec.lr(k) for k in (0, 9)] == [1.0, pytest.approx(0.001)]
     assert spec.lr(5) == pytest.approx(1.0 + (0.001 - 1.0) * 5 / 9)
+
+
+def test_specs_are_hashable_and_equal_specs_hash_equal():
+    same = ScheduleSpec.from_dict(json.loads(COSINE.to_json()))
+    assert same is not COSINE and hash(same) == hash(COSINE)
+    assert len({COSINE, same, COSINE.with_total_steps(10)}) == 2
+    negative_zero = ScheduleSpec("linear", peak_lr=0.1, total_steps=10,
+                                 params={"final_ratio": -0.0})
+    zero = ScheduleSpec("linear", peak_lr=0.1, total_steps=10, params={"final_ratio": 0})
+    assert negative_zero == zero and hash(negative_zero) == hash(zero)
+    knots = ScheduleSpec("piecewise", peak_lr=0.1, total_steps=10,
+                         params={"knots": [[0, 1], [0.5, 0.2], [1, 0]]})
+    assert hash(knots) == hash(ScheduleSpec.from_dict(knots.to_dict()))
+
+
+def test_specs_pickle_and_deepcopy():
+    import copy
+    import pickle
+
+    assert pickle.loads(pickle.dumps(COSINE)) == COSINE
+    assert copy.deepcopy(COSINE) == COSINE
+
+
+def test_numpy_scalars_are_accepted_and_stored_as_plain_numbers():
+    np = pytest.importorskip("numpy")
+    spec = ScheduleSpec("multistep", peak_lr=np.float32(0.5), total_steps=np.int64(100),
+                        warmup_frac=np.float64(0.1), warmup_start=np.float32(0.0),
+                        params={"milestones": [np.float64(0.5), np.float32(0.75)],
+                                "gamma": np.float32(0.5)})
+    assert spec.lr(np.int64(60)) == spec.lr(60) == pytest.approx(0.25)
+    assert spec.multiplier(np.int32(0)) == 0.0
+    assert [type(v) for v in (spec.peak_lr, spec.total_steps, spec.warmup_start,
+                              spec.params["gamma"])] == [float, int, float, float]
+    assert json.loads(json.dumps(spec.to_dict())) == spec.to_dict()
+    cosine = ScheduleSpec("cosine", peak_lr=0.1, total_steps=10,
+                          params={"final_ratio": np.float32(0.0)})
+    assert cosine.params["final_ratio"] == 0.0
+    with pytest.raises(lrsearch.SpecError, match="step: got"):
+        cosine.lr(np.float64(3.0))
+
+
+def test_warmup_defaults_and_rules_come_from_one_place():
+    from lrsearch.schedules import (
+        WARMUP_FRAC,
+        WARMUP_FRAC_DEFAULT,
+        WARMUP_START,
+        WARMUP_START_DEFAULT,
+    )
+
+    spec = ScheduleSpec("constant", peak_lr=0.1, total_steps=10)
+    assert (spec.warmup_frac, spec.warmup_start) == (WARMUP_FRAC_DEFAULT, WARMUP_START_DEFAULT)
+    from_dict = ScheduleSpec.from_dict({"family": "constant", "peak_lr": 0.1, "total_steps": 10})
+    assert from_dict == spec
+    assert WARMUP_FRAC.default == WARMUP_FRAC_DEFAULT and WARMUP_FRAC.rule() == \
+        "must be a number in [0, 1)"
+    assert WARMUP_START.default == WARMUP_START_DEFAULT and WARMUP_START.rule() == \
+        "must be a number in [0, 1]"
+    with pytest.raises(lrsearch.SpecError) as caught:
+        ScheduleSpec("constant", peak_lr=0.1, total_steps=10, warmup_frac=1.0, warmup_start=2)
+    assert caught.value.problems == [f"warmup_frac: got 1.0; {WARMUP_FRAC.rule()}",
+                                     f"warmup_start: got 2; {WARMUP_START.rule()}"]
+
+
+def test_to_torch_refuses_a_first_group_without_a_positive_lr():
+    optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.0)
+    with pytest.raises(lrsearch.SpecError) as caught:
+        COSINE.to_torch(optimizer)
+    [problem] = caught.value.problems
+    assert problem.startswith("optimizer.param_groups[0]['lr']: got 0.0; must be > 0")
+    assert "ratio" in problem
