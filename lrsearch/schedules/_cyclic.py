@@ -56,11 +56,14 @@ def onecycle(k, n, pct_start, div_factor, final_div_factor, anneal, three_phase)
 def cyclic(k, n, base_ratio, step_up_frac, step_down_frac, mode, gamma):
     """torch CyclicLR(base_lr = base_ratio * peak, max_lr = peak, cycle_momentum=False).
 
-    ``gamma`` is torch's per-step factor of ``exp_range`` (unused by the triangular modes).
+    ``step_size_up = max(1, round(step_up_frac * n))`` and ``step_size_down =
+    round(step_down_frac * n)`` (0 allowed). ``gamma`` is torch's per-step factor of
+    ``exp_range`` (unused by the triangular modes).
     """
-    # 1. cycle geometry in steps (at least one step up and one down, as torch needs)
+    # 1. cycle geometry in steps: torch divides by step_size_up, so at least one step up; a
+    #    falling half of 0 steps is what torch does with step_size_down=0 (a sawtooth)
     step_up = float(max(1, round(step_up_frac * n)))
-    step_down = float(max(1, round(step_down_frac * n)))
+    step_down = float(round(step_down_frac * n))
     total = step_up + step_down
     up_ratio = step_up / total
     # 2. position in the cycle, as torch computes it

@@ -1,6 +1,13 @@
 """Every family PRODUCT.md marks "same as (torch)" equals that torch scheduler at every step.
 
 Many random valid draws per family (peak LR, length, parameters), relative error <= 1e-6.
+
+Equality is checked with ONE param group. With several groups lrsearch scales every level that
+torch takes as one absolute value (CosineAnnealingLR's eta_min, CosineAnnealingWarmRestarts'
+eta_min, CyclicLR's base_lr, ReduceLROnPlateau's min_lr) per group, so per-layer LR ratios hold
+all the way down; torch given the same one value for all groups differs in the other groups.
+Where torch takes per-group lists (CyclicLR base_lr/max_lr, ReduceLROnPlateau min_lr), torch
+given those lists is equal again: see the multi-group tests at the end.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ def _reference(family: str, p: dict, optimizer, n: int, peak: float):
         return sched.CyclicLR(
             optimizer, base_lr=p["base_ratio"] * peak, max_lr=peak,
             step_size_up=max(1, round(p["step_up_frac"] * n)),
-            step_size_down=max(1, round(p["step_down_frac"] * n)), mode=p["mode"],
+            step_size_down=round(p["step_down_frac"] * n), mode=p["mode"],
             gamma=p["gamma"], cycle_momentum=False)
     raise AssertionError(family)
 
@@ -79,6 +86,7 @@ TORCH_FAMILIES = ["step", "multistep", "exponential", "poly", "linear", "cosine"
 @pytest.mark.parametrize("family", TORCH_FAMILIES)
 def test_family_equals_torch_on_random_draws(family):
     rng = random.Random(f"torch-{family}")
+    sawtooths = 0  # cyclic draws whose falling half rounds to 0 steps
     for draw in range(DRAWS):
         n = rng.choice([1, 2, 5, rng.randint(1, 60), rng.randint(60, 1500)])
         params = draw_params(get_family(family), rng)
@@ -97,6 +105,9 @@ def test_family_equals_torch_on_random_draws(family):
         context = f"{family} draw {draw}: n={n} peak={peak!r} params={params}"
         _assert_close([spec.lr(k) for k in range(last + 1)],
                       _torch_lrs(reference, optimizer, last), context, peak)
+        if family == "cyclic" and round(params["step_down_frac"] * n) == 0:
+            sawtooths += 1
+    assert family != "cyclic" or sawtooths >= 3  # step_size_down=0 is covered
 
 
 def test_every_family_marked_same_as_torch_is_checked():
@@ -164,3 +175,86 @@ def test_plateau_adapter_equals_torch_reduce_lr_on_plateau():
             theirs.step(metric)
             a, b = ours_opt.param_groups[0]["lr"], torch_opt.param_groups[0]["lr"]
             assert math.isclose(a, b, rel_tol=REL_TOL), f"epoch {epoch}: {a} != {b}"
+
+
+def test_cyclic_follows_torch_on_zero_length_half_cycles():
+    """torch divides by step_size_up (so lrsearch uses at least 1) but takes step_size_down=0."""
+    peak, n = 0.2, 40
+    with pytest.raises(ZeroDivisionError):
+        sched.CyclicLR(_optimizer(peak), base_lr=0.02, max_lr=peak, step_size_up=0,
+                       step_size_down=5, cycle_momentum=False)
+    params = {"base_ratio": 0.1, "step_up_frac": 0.25, "step_down_frac": 0.01,
+              "mode": "triangular2", "gamma": 1.0}  # round(0.01 * 40) == 0: a sawtooth
+    spec = ScheduleSpec("cyclic", peak_lr=peak, total_steps=n, params=params)
+    optimizer = _optimizer(peak)
+    reference = sched.CyclicLR(optimizer, base_lr=0.02, max_lr=peak, step_size_up=10,
+                               step_size_down=0, mode="triangular2", cycle_momentum=False)
+    ours = [spec.lr(k) for k in range(n + 1)]
+    _assert_close(ours, _torch_lrs(reference, optimizer, n), "sawtooth", peak)
+    assert ours[9] > ours[10] == pytest.approx(0.02)  # straight back down to the base
+    up_zero = ScheduleSpec("cyclic", peak_lr=peak, total_steps=n,
+                           params={**params, "step_up_frac": 0.01, "step_down_frac": 0.25})
+    optimizer = _optimizer(peak)
+    reference = sched.CyclicLR(optimizer, base_lr=0.02, max_lr=peak, step_size_up=1,
+                               step_size_down=10, mode="triangular2", cycle_momentum=False)
+    _assert_close([up_zero.lr(k) for k in range(n + 1)], _torch_lrs(reference, optimizer, n),
+                  "one step up", peak)
+
+
+def _two_groups(lrs: tuple[float, float]):
+    return torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr}
+                            for lr in lrs], lr=lrs[0])
+
+
+def _run_groups(scheduler, optimizer, steps: int) -> list[list[float]]:
+    lrs = [[g["lr"] for g in optimizer.param_groups]]
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        lrs.append([g["lr"] for g in optimizer.param_groups])
+    return lrs
+
+
+def test_multi_group_levels_scale_per_group_unlike_torchs_one_absolute_value():
+    """cosine's floor is final_ratio * each group's peak; torch's eta_min is one value."""
+    peaks, n = (0.1, 1.0), 20
+    spec = ScheduleSpec("cosine", peak_lr=peaks[0], total_steps=n, params={"final_ratio": 0.1})
+    ours_opt = _two_groups(peaks)
+    ours = _run_groups(spec.to_torch(ours_opt), ours_opt, n)
+    torch_opt = _two_groups(peaks)
+    theirs = _run_groups(sched.CosineAnnealingLR(torch_opt, T_max=n, eta_min=0.1 * peaks[0]),
+                         torch_opt, n)
+    _assert_close([row[0] for row in ours], [row[0] for row in theirs], "group 0", peaks[0])
+    assert ours[-1] == pytest.approx([0.01, 0.1])  # each group ends at 10% of its own peak
+    assert theirs[-1] == pytest.approx([0.01, 0.01])  # torch: one eta_min for every group
+
+
+def test_multi_group_cyclic_equals_torch_given_per_group_lists():
+    peaks, n = (0.05, 0.5), 60
+    params = {"base_ratio": 0.2, "step_up_frac": 0.1, "step_down_frac": 0.15,
+              "mode": "exp_range", "gamma": 0.99}
+    spec = ScheduleSpec("cyclic", peak_lr=peaks[0], total_steps=n, params=params)
+    ours_opt = _two_groups(peaks)
+    ours = _run_groups(spec.to_torch(ours_opt), ours_opt, n)
+    torch_opt = _two_groups(peaks)
+    reference = sched.CyclicLR(torch_opt, base_lr=[0.2 * p for p in peaks], max_lr=list(peaks),
+                               step_size_up=6, step_size_down=9, mode="exp_range", gamma=0.99,
+                               cycle_momentum=False)
+    theirs = _run_groups(reference, torch_opt, n)
+    for group, peak in enumerate(peaks):
+        _assert_close([row[group] for row in ours], [row[group] for row in theirs],
+                      f"group {group}", peak)
+
+
+def test_warmup_from_zero_is_linear_lr_formula_that_torch_refuses():
+    """warmup_start=0 is allowed: the same formula as LinearLR, whose start_factor must be > 0."""
+    with pytest.raises(ValueError):
+        sched.LinearLR(_optimizer(0.1), start_factor=0.0, total_iters=4)
+    spec = ScheduleSpec("constant", peak_lr=0.1, total_steps=10, warmup_frac=0.4,
+                        warmup_start=0.0)
+    assert [spec.lr(s) for s in range(6)] == pytest.approx([0.0, 0.025, 0.05, 0.075, 0.1, 0.1])
+    tiny = 1e-12  # torch's nearest start: equal to within tiny * peak
+    optimizer = _optimizer(0.1)
+    reference = sched.LinearLR(optimizer, start_factor=tiny, total_iters=4)
+    theirs = _torch_lrs(reference, optimizer, 5)
+    assert [spec.lr(s) for s in range(6)] == pytest.approx(theirs, abs=1e-12)
