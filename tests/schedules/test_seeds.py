@@ -12,6 +12,9 @@ torch is right, and the test pins down the disagreement so it is documented, not
 - LinearLR(start_factor=0.1, total_iters=5): the post says epoch 4 reaches 0.1; torch reaches it
   at epoch 5 (epoch 4 is 0.082).
 - CyclicLR(step_size_up=5): the post says batches 0-4 rise to 0.1; torch peaks at batch 5.
+- Seed 002 section 3.1.1: the hand-written loop ``if i % 50 == 0: lr *= 0.99`` is shown as the
+  same thing as StepLR(step_size=50, gamma=0.99) (3.2.1); it is off by one: it decays right
+  after update 0, so each decay lands 49 updates before StepLR's.
 """
 
 from __future__ import annotations
@@ -187,3 +190,40 @@ def test_plateau_abs_threshold_example_from_the_optimizer_post():
         theirs.step(loss)
         assert ours_opt.param_groups[0]["lr"] == pytest.approx(torch_opt.param_groups[0]["lr"])
     assert ours_opt.param_groups[0]["lr"] < 0.01 / 100
+
+
+def test_hand_written_decay_loop_of_the_optimizer_post_is_off_by_one():
+    # Seed 002, 3.1.1 decays by hand after each optimizer.step() of update i (0-based):
+    #     if i % 50 == 0:  for p in optimizer.param_groups: p['lr'] = p['lr'] * 0.99
+    #     lr_list.append(optimizer.state_dict()['param_groups'][0]['lr'])
+    # and 3.2.1 swaps in StepLR(step_size=50, gamma=0.99) + scheduler.step() as the same thing.
+    # The post is wrong: 0 % 50 == 0, so its loop decays right after update 0 (update 1 already
+    # runs at 0.0099) and every decay comes 49 updates before StepLR's (updates 1, 51, 101, ...
+    # instead of 50, 100, 150, ...). The loop that equals StepLR tests (i + 1) % 50 == 0.
+    def hand_loop(decays_after) -> list[float]:
+        lr, lr_list = 0.01, []
+        for i in range(1000):
+            # optimizer.step() runs at lr here
+            if decays_after(i):
+                lr *= 0.99
+            lr_list.append(lr)
+        return lr_list
+
+    post = hand_loop(lambda i: i % 50 == 0)
+    fixed = hand_loop(lambda i: (i + 1) % 50 == 0)
+    optimizer = _optimizer(0.01)
+    scheduler = sched.StepLR(optimizer, step_size=50, gamma=0.99)
+    torch_list = []
+    for _ in range(1000):
+        optimizer.step()
+        scheduler.step()
+        torch_list.append(optimizer.param_groups[0]["lr"])
+    spec = ScheduleSpec("step", peak_lr=0.01, total_steps=1000,
+                        params={"step_frac": 0.05, "gamma": 0.99})
+    assert torch_list == pytest.approx(fixed, rel=1e-12)
+    assert torch_list == pytest.approx([spec.lr(i + 1) for i in range(1000)], rel=1e-12)
+    assert post[:3] == pytest.approx([0.0099] * 3)  # the post: decayed after update 0
+    assert torch_list[:49] == pytest.approx([0.01] * 49) and torch_list[49] == pytest.approx(0.0099)
+    # they agree only at i % 50 == 49, where both have made the same number of decays
+    agree = [i for i in range(1000) if post[i] == pytest.approx(torch_list[i], rel=1e-12)]
+    assert agree == list(range(49, 1000, 50))
