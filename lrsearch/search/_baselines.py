@@ -34,7 +34,7 @@ _SCHEDULES: dict[str, tuple[str, dict[str, Any]]] = {
     "cosine": ("cosine", {"final_ratio": 0.0}),
     "linear": ("linear", {"final_ratio": 0.0}),
     "onecycle": ("onecycle", get_family("onecycle").defaults()),
-    "step": ("multistep", {"milestones": [0.5, 0.75], "gamma": 0.1}),
+    "step": ("multistep", get_family("multistep").defaults()),
     "schedulefree": ("constant", {}),
 }
 
