@@ -3,7 +3,8 @@
 ``make_study`` writes thousands of trials in seconds with ``optuna.trial.create_trial`` and
 ``study.add_trials``. Each trial carries what ``lrsearch.search.Objective`` stores: ``schedule``,
 ``optimizer``, ``epochs``, ``lr_curve``, ``wall_seconds``, ``device_name``, ``fail_reason``
-(not complete), ``baseline``; the study carries the resolved config and provenance.
+(not complete), ``baseline``; the study carries the resolved config and provenance. Trial 3
+is the ``schedulefree`` preset baseline: a string in ``config["baselines"]``, no parameters.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ _DISTRIBUTIONS = {
     "ranger.peak_lr": FloatDistribution(1e-4, 1e-2, log=True),
     "warmup_frac": FloatDistribution(0.0, 0.2),
 }
-BASELINES = {"cosine": 0, "step-50-75": 1}
+BASELINES = {"cosine": 0, "step-50-75": 1, "schedulefree": 3}
+PRESET = "schedulefree"  # a ready-made baseline: a plain string in the config, no params
 
 
 def _config(name: str, direction: str) -> dict:
@@ -36,12 +38,14 @@ def _config(name: str, direction: str) -> dict:
             "training": {"epochs": EPOCHS, "batch_size": 64},
             "search_space": {"families": list(FAMILIES), "optimizers": ["sgd", "ranger"]},
             "baselines": [{"name": n, "family": "cosine" if i == 0 else "step"}
-                          for n, i in BASELINES.items()]}
+                          for n, i in BASELINES.items() if n != PRESET] + [PRESET]}
 
 
 def _trial(number: int, rng: random.Random, direction: str):
-    family = "cosine" if number == 0 else "step" if number == 1 else rng.choice(FAMILIES)
-    optimizer = "ranger" if number % 7 == 3 else "sgd"
+    preset = number == BASELINES[PRESET]
+    family = ("cosine" if number == 0 else "step" if number == 1 else "constant" if preset
+              else rng.choice(FAMILIES))
+    optimizer = "sgd_schedulefree" if preset else "ranger" if number % 7 == 3 else "sgd"
     peak_lr = 0.1 if number < 2 else (rng.uniform(0.01, 1.0) if optimizer == "sgd"
                                       else rng.uniform(1e-4, 1e-2))
     params = {p.name: p.default for p in get_family(family).params}
@@ -75,8 +79,9 @@ def _trial(number: int, rng: random.Random, direction: str):
         attrs["fail_reason"] = "pruned after epoch" if state == TrialState.PRUNED else "boom"
     if number == 2:
         attrs["test_acc"] = [0.70, 0.72, 0.71]
-    trial_params = {"family": family, "optimizer": optimizer, f"{optimizer}.peak_lr": peak_lr,
-                    "warmup_frac": 0.05}
+    trial_params = {} if preset else {  # a preset runs outside the search space
+        "family": family, "optimizer": optimizer, f"{optimizer}.peak_lr": peak_lr,
+        "warmup_frac": 0.05}
     return create_trial(
         state=state, params=trial_params,
         distributions={k: _DISTRIBUTIONS[k] for k in trial_params},
@@ -86,7 +91,7 @@ def _trial(number: int, rng: random.Random, direction: str):
 
 def make_study(storage: str, name: str = "synthetic", n_trials: int = 60, *,
                direction: str = "maximize", seed: int = 0) -> optuna.Study:
-    """A study of ``n_trials`` synthetic trials (baselines are trials 0 and 1)."""
+    """A study of ``n_trials`` synthetic trials (baselines: trials 0, 1 and the preset 3)."""
     study = optuna.create_study(storage=storage, study_name=name, direction=direction)
     study.set_user_attr("config", _config(name, direction))
     for key, value in {"lrsearch_version": "0.1.0", "torch_version": "2.14.1",

@@ -30,7 +30,8 @@ def test_top_k_is_the_best_complete_trials_best_first(data, synthetic_url):
 def test_families_counts_and_best(data, synthetic_url):
     study = load_report_study(synthetic_url, "synthetic")
     for stats in data.families:
-        trials = [t for t in study.trials if t.params["family"] == stats.family]
+        trials = [t for t in study.trials
+                  if t.user_attrs["schedule"]["family"] == stats.family]
         assert stats.complete + stats.pruned + stats.failed == len(trials)
         if stats.values:
             assert stats.best_value == max(stats.values)
@@ -40,14 +41,15 @@ def test_families_counts_and_best(data, synthetic_url):
 
 
 def test_baselines_margin_history_intermediate(data):
-    assert [(b.name, b.number) for b in data.baselines] == [("cosine", 0), ("step-50-75", 1)]
+    assert [(b.name, b.number) for b in data.baselines] == [("cosine", 0), ("step-50-75", 1),
+                                                             ("schedulefree", 3)]
     assert data.best_baseline.value == max(b.value for b in data.baselines)
     assert data.margin == pytest.approx(data.best.value - data.best_baseline.value)
     assert data.margin > 0
     history = data.history
     assert history.best_so_far[-1] == data.best.value
     assert all(a <= b for a, b in zip(history.best_so_far, history.best_so_far[1:]))
-    assert history.baselines[:2] == ["cosine", "step-50-75"]
+    assert history.baselines[:4] == ["cosine", "step-50-75", None, "schedulefree"]
     pruned = [c for c in data.intermediate if c.state == "PRUNED"]
     assert pruned and all(len(c.epochs) < 10 for c in pruned)
     assert data.importances and not data.importance_note
