@@ -46,9 +46,10 @@ from lrsearch.report._export import (
     write_export,
 )
 from lrsearch.report._extract import extract_report, summarise_trial, trial_total_steps
-from lrsearch.report._figures import Panel, build_panels, family_colour
+from lrsearch.report._figures import family_colour
 from lrsearch.report._html import render_report, write_report
 from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
+from lrsearch.report._panels import Panel, build_panels
 from lrsearch.report._range_figure import (
     Mark,
     range_test_figure,
@@ -60,8 +61,8 @@ from lrsearch.report._storage import load_report_study, open_report_storage, stu
 
 __all__ = [
     "ConfirmationData", "ConfirmationRow", "confirmation_figure", "extract_confirmation",
-    "FIGURE_IDS", "BaselineResult", "Curve", "Export", "FamilyStats", "History",
-    "IntermediateCurve", "Mark", "Panel", "ReportData", "TopTrial", "TrialSummary",
+    "FIGURE_IDS", "BaselineResult", "Curve", "Export", "FamilyStats",
+    "History", "IntermediateCurve", "Mark", "Panel", "ReportData", "TopTrial", "TrialSummary",
     "build_panels", "dashboard_note", "export_best", "extract_report", "family_colour",
     "kendall_tau", "load_best",
     "load_report_study", "open_report_storage", "optimizer_code", "pick_trial",

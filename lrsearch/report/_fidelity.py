@@ -3,7 +3,7 @@
 For every complete trial whose stored ``epochs`` hold cooldown-probe values (studies judged by
 ``pruner.judge: probe``), each probed epoch gives three numbers: the raw validation metric
 there, the probe's, and the trial's final value. Kendall's tau-b per point says how well each
-ranks the trials as they ended. Plain data only; ``_figures.py`` draws it.
+ranks the trials as they ended. Plain data only; ``_pruning_figures.py`` draws it.
 """
 
 from __future__ import annotations

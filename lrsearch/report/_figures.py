@@ -6,27 +6,17 @@ family getting the same colour in every report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from lrsearch.report._data import ReportData, TopTrial
-from lrsearch.report._rank_bias import MIN_TRIALS
 
-__all__ = ["Panel", "build_panels", "family_colour", "lr_curves_figure", "family_figure",
-           "history_figure", "importance_figure", "intermediate_figure", "fidelity_figure"]
+__all__ = ["family_colour", "lr_curves_figure", "family_figure", "history_figure",
+           "importance_figure", "intermediate_figure"]
 
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+_BASELINE_SYMBOLS = ("star", "diamond", "square", "triangle-up", "pentagon", "hexagram",
+                     "star-square", "triangle-down")
 _STATE_COLOURS = {"COMPLETE": "#4c72b0", "PRUNED": "#dd8452", "FAIL": "#c44e52"}
-
-
-@dataclass
-class Panel:
-    """One section of a report: a key (HTML id), a title, the figure or a note why not."""
-
-    key: str
-    title: str
-    figure: Any | None
-    note: str = ""
 
 
 def family_colour(family: str | None) -> str:
@@ -80,7 +70,8 @@ def lr_curves_figure(data: ReportData, log_lr: bool = False) -> Any:
     fig.update_xaxes(title_text="fraction of training", range=[0, 1], row=1, col=1)
     fig.update_yaxes(title_text="learning rate", type="log" if log_lr else "linear",
                      row=1, col=1)
-    fig.update_xaxes(title_text="epoch", row=1, col=2)
+    epochs = [x for top in [*data.top, *data.baseline_curves] for x in top.metric.x]
+    fig.update_xaxes(title_text="epoch", row=1, col=2, **_epoch_ticks(epochs))
     fig.update_yaxes(title_text=data.metric, row=1, col=2)
     buttons = [{"label": f"LR axis: {kind}", "method": "relayout",
                 "args": [{"yaxis.type": kind}]} for kind in ("linear", "log")]
@@ -135,13 +126,19 @@ def history_figure(data: ReportData) -> Any:
         fig.add_scatter(x=[history.numbers[i] for i in rows],
                         y=[history.values[i] for i in rows], mode="markers", name=str(family),
                         marker={"color": family_colour(family), "size": 6, "opacity": 0.7})
+    # One legend entry per baseline, names on hover: baselines are the first trials, side by
+    # side, so text labels on the plot would overlap.
     rows = [i for i, name in enumerate(history.baselines) if name is not None]
-    if rows:
-        fig.add_scatter(x=[history.numbers[i] for i in rows],
-                        y=[history.values[i] for i in rows], mode="markers+text",
-                        text=[history.baselines[i] for i in rows], textposition="top center",
-                        name="baselines", marker={"symbol": "star", "size": 14,
-                                                  "color": "black"})
+    for index, i in enumerate(rows):
+        name = history.baselines[i]
+        fig.add_scatter(x=[history.numbers[i]], y=[history.values[i]], mode="markers",
+                        name=f"baseline {name}", legendgroup="baselines",
+                        legendgrouptitle_text="baselines" if index == 0 else None,
+                        marker={"symbol": _BASELINE_SYMBOLS[index % len(_BASELINE_SYMBOLS)],
+                                "size": 13, "color": family_colour(history.families[i]),
+                                "line": {"width": 1.5, "color": "black"}},
+                        hovertemplate=f"baseline {name}<br>trial %{{x}}<br>{data.metric} "
+                                      f"%{{y:.4f}}<extra></extra>")
     fig.add_scatter(x=history.numbers, y=history.best_so_far, mode="lines", name="best so far",
                     line={"color": "black", "shape": "hv"})
     fig.update_layout(height=420, xaxis_title="trial", yaxis_title=data.metric)
@@ -179,8 +176,9 @@ def intermediate_figure(data: ReportData) -> Any:
             ys += [*curve.values, None]
             text += [f"trial {curve.number}"] * (len(curve.epochs) + 1)
         colour = _STATE_COLOURS.get(state, "#8c8c8c")
-        fig.add_scatter(x=xs, y=ys, text=text, mode="lines", name=state.lower(),
-                        line={"color": colour, "width": 1}, opacity=0.6,
+        # Markers too: a trial pruned at its first report has one point and no line.
+        fig.add_scatter(x=xs, y=ys, text=text, mode="lines+markers", name=state.lower(),
+                        line={"color": colour, "width": 1}, marker={"size": 4}, opacity=0.6,
                         hovertemplate="%{text}<br>epoch %{x}<br>%{y:.4f}<extra></extra>")
         if state == "PRUNED":
             fig.add_scatter(x=[c.epochs[-1] for c in curves], y=[c.values[-1] for c in curves],
@@ -189,94 +187,13 @@ def intermediate_figure(data: ReportData) -> Any:
                                                         "color": colour},
                             hovertemplate="%{text}<br>epoch %{x}<br>%{y:.4f}<extra></extra>")
     fig.update_layout(height=420, xaxis_title="epoch", yaxis_title=data.metric)
+    fig.update_xaxes(**_epoch_ticks([e for c in data.intermediate for e in c.epochs]))
     return fig
 
 
-def _tau(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.2f}"
-
-
-def fidelity_figure(data: ReportData) -> Any | None:
-    """Raw (left) and probe (right) value at each pruning point against the final value, for
-    trials that ran to the end; Kendall's tau per point in the legend. None without probes."""
-    from plotly.subplots import make_subplots
-
-    if not data.fidelity:
-        return None
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
-                        subplot_titles=(f"raw {data.metric} at the pruning point",
-                                        f"probe {data.metric} at the pruning point"))
-    palette = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
-    for index, point in enumerate(data.fidelity):
-        colour = palette[index % len(palette)]
-        name = (f"epoch {point.epoch} ({point.progress:.0%}): tau raw {_tau(point.tau_raw)}, "
-                f"probe {_tau(point.tau_probe)}")
-        text = [f"trial {n}" for n in point.numbers]
-        for col, values in ((1, point.raw), (2, point.probe)):
-            fig.add_scatter(x=values, y=point.final, text=text, mode="markers", name=name,
-                            legendgroup=name, showlegend=col == 1, row=1, col=col,
-                            marker={"color": colour, "size": 7, "opacity": 0.75},
-                            hovertemplate=f"%{{text}}<br>epoch {point.epoch}: %{{x:.4f}}"
-                                          f"<br>final %{{y:.4f}}<extra></extra>")
-    fig.update_yaxes(title_text=f"final {data.metric}", row=1, col=1)
-    fig.update_layout(height=460, legend={"font": {"size": 11}, "title": {
-        "text": "pruning point: Kendall tau-b vs final"}})
-    return fig
-
-
-def rank_bias_figure(data: ReportData) -> Any | None:
-    """Kendall tau of each epoch's value against the final value, over training; None if
-    too few trials completed."""
-    import plotly.graph_objects as go
-
-    if not data.rank_bias:
-        return None
-    fig = go.Figure()
-    for curve in data.rank_bias:
-        overall = curve.label.startswith("all ")
-        family = curve.label.split(" ")[0]
-        fig.add_scatter(x=curve.progress, y=curve.tau, mode="lines+markers",
-                        name=f"{curve.label}, {curve.trials} trials",
-                        line={"width": 4 if overall else 2,
-                              "dash": "dash" if "probe" in curve.label else "solid",
-                              "color": "#222" if overall else family_colour(family)})
-    for progress in sorted({point.progress for point in data.fidelity}):
-        fig.add_vline(x=progress, line_dash="dot", line_color="#999")
-    fig.add_hline(y=0.0, line_color="#bbb")
-    fig.update_layout(height=420, xaxis_title="fraction of training",
-                      yaxis={"title": "Kendall tau-b vs final value", "range": [-1.05, 1.05]})
-    return fig
-
-
-def build_panels(data: ReportData) -> list[Panel]:
-    """The report's figures in page order, each with its note."""
-    importances = importance_figure(data)
-    fidelity = fidelity_figure(data)
-    judge = ((data.config or {}).get("pruner") or {}).get("judge")
-    reported = (f"probe {data.metric} at the pruning points" if judge == "probe"
-                else f"{data.metric} per epoch")
-    bias = rank_bias_figure(data)
-    return [
-        Panel("curves", f"Top {len(data.top)} schedules: LR curves and validation curves",
-              lr_curves_figure(data)),
-        Panel("families", "Schedule families: final result and pruned/failed counts",
-              family_figure(data)),
-        Panel("history", "Optimisation history", history_figure(data)),
-        Panel("importances", "Parameter importances (Optuna)", importances,
-              "" if importances is not None else f"Not shown: {data.importance_note}."),
-        Panel("intermediate", f"Intermediate values ({reported})",
-              intermediate_figure(data)),
-        Panel("fidelity", "Pruning fidelity: raw and probe values at each pruning point "
-              "against the final value", fidelity,
-              "Trials that ran to the end. A judge that ranks them as they ended lines its "
-              "points up from bottom left to top right (tau near +1)." if fidelity is not None
-              else "Not shown: no complete trial holds cooldown-probe values (the study "
-                   "judges raw values: pruner.judge raw, or pruner.name none)."),
-        Panel("rank-bias", "Pruning bias: how well the rank mid-training foretells the final "
-              "rank, overall and per family", bias,
-              "Kendall tau-b of each epoch's value against the final value of the complete "
-              "trials (dotted lines: probed pruning points). Low or negative tau early is the "
-              "short-horizon bias: schedules that decay late look worse than they end."
-              if bias is not None else
-              f"Not shown: needs at least {MIN_TRIALS} complete trials."),
-    ]
+def _epoch_ticks(epochs: list[float]) -> dict[str, Any]:
+    """A tick per epoch on short axes: plotly's own ticks fall between epochs (1, 1.5, 2) when
+    there are only a few; on longer axes its ticks are whole numbers anyway."""
+    if epochs and max(epochs) <= 10:
+        return {"tickmode": "linear", "tick0": 1, "dtick": 1}
+    return {}

@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lrsearch.errors import LrsearchError
 from lrsearch.report._data import ReportData, TopTrial
-from lrsearch.report._figures import Panel, build_panels
+from lrsearch.report._panels import Panel, build_panels
 
 __all__ = ["render_report", "write_report"]
 
@@ -170,8 +171,17 @@ def render_report(data: ReportData) -> str:
 
 
 def write_report(data: ReportData, path: str | Path) -> Path:
-    """Write the report page of ``data`` to ``path`` (folders created); return the path."""
+    """Write the report page of ``data`` to ``path`` (folders created); return the path.
+
+    Raises:
+        LrsearchError: The file or its folder cannot be written (naming the path and why).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(data), encoding="utf-8")
+    page = render_report(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise LrsearchError(f"out: cannot write the report to {path}: {exc.strerror or exc}"
+                            f" ({exc.filename or path})") from None
     return path
