@@ -7,6 +7,7 @@ of fractions and ratios, it is laid onto any other length with ``total_steps=...
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,8 @@ def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
     """The best COMPLETE trial by the study direction, or trial ``number``.
 
     Raises:
-        LrsearchError: No complete trial; no trial ``number``; or that trial has no schedule.
+        LrsearchError: No complete trial; no trial ``number``; or the trial has no schedule
+            (a study not run by lrsearch).
     """
     trials = study.get_trials(deepcopy=False)
     if number is None:
@@ -54,7 +56,12 @@ def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
                                 f"({len(trials)} trial(s): {states or 'none'}); run the study "
                                 f"further, or pick one with --trial N")
         pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
-        return pick(complete, key=lambda t: t.value)
+        best = pick(complete, key=lambda t: t.value)
+        if "schedule" not in best.user_attrs:
+            raise LrsearchError(f"study {study.study_name!r}: its best trial ({best.number}) "
+                                f"stored no schedule: not a study run by lrsearch (export "
+                                f"needs trials of `lrsearch run`)")
+        return best
     found = [t for t in trials if t.number == number]
     if not found:
         raise LrsearchError(f"trial: got {number}; study {study.study_name!r} has trials 0.."
@@ -96,16 +103,41 @@ def export_best(study: optuna.Study, trial: int | None = None, storage: str = ""
               "total_steps": spec.total_steps, "lrsearch_version": __version__}
     document = {"schedule": spec.to_dict(), "optimizer": optimizer, "source": source}
     code = spec.to_torch_code().rstrip("\n") + "\n\n\n" + optimizer_code(optimizer)
-    return Export(spec, document, code, [])
+    return Export(spec, document, _state_dependencies(code, optimizer["name"]), [])
+
+
+_TORCH_ONLY = re.compile(r"It depends on nothing but torch and\s+the standard library\.")
+_SCHEDULE_FREE_DEPENDS = (
+    "Its schedule needs only torch and the standard\nlibrary; its schedule-free optimizer also "
+    "needs the schedulefree package (pip install\nschedulefree; call optimizer.train() before "
+    "training steps, optimizer.eval() before\nevaluating).")
+
+
+def _state_dependencies(code: str, optimizer_name: str) -> str:
+    """The file's docstring names what it imports: torch only, or schedulefree as well."""
+    if not optimizer_name.endswith("_schedulefree"):
+        return code
+    if _TORCH_ONLY.search(code):
+        return _TORCH_ONLY.sub(_SCHEDULE_FREE_DEPENDS, code, count=1)
+    first_line_end = code.index("\n")  # the docstring's summary line
+    return f"{code[:first_line_end]}\n\n{_SCHEDULE_FREE_DEPENDS}{code[first_line_end:]}"
 
 
 def write_export(export: Export, out_dir: str | Path) -> Export:
-    """Write ``best_schedule.json`` and ``best_schedule.py`` into ``out_dir`` (created)."""
+    """Write ``best_schedule.json`` and ``best_schedule.py`` into ``out_dir`` (created).
+
+    Raises:
+        LrsearchError: The folder or a file cannot be written (naming the path and why).
+    """
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     json_path, code_path = folder / "best_schedule.json", folder / "best_schedule.py"
-    json_path.write_text(json.dumps(export.document, indent=2) + "\n")
-    code_path.write_text(export.code)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(export.document, indent=2) + "\n")
+        code_path.write_text(export.code)
+    except OSError as exc:
+        raise LrsearchError(f"out: cannot write the export into {folder}: "
+                            f"{exc.strerror or exc} ({exc.filename or folder})") from None
     export.paths = [json_path, code_path]
     return export
 

@@ -6,6 +6,7 @@ create an empty database), and an unknown study name lists the studies the stora
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -57,21 +58,25 @@ def open_report_storage(storage_url: str) -> optuna.storages.RDBStorage:
     """The storage at ``storage_url``; a SQLite file must exist already.
 
     Raises:
-        StudyError: The storage cannot be opened, or the SQLite file is not there.
+        StudyError: The URL is not a URL, the storage cannot be opened, or the SQLite file is
+            not there.
     """
     from lrsearch.config import StorageOptions
     from lrsearch.search import is_sqlite, normalise_url, open_storage
 
+    try:
+        make_url(storage_url)
+    except Exception:  # SQLAlchemy's ArgumentError: not a URL at all
+        shown = re.sub(r":[^:@/]*@", ":***@", storage_url)  # a password, if it holds one
+        raise StudyError(f"storage: got {shown!r}; not a SQLAlchemy URL (e.g. "
+                         f"sqlite:///lrsearch.db, postgresql://user@host/db)") from None
     if is_sqlite(normalise_url(storage_url)):
         _check_sqlite_file(storage_url)
     return open_storage(storage_url, StorageOptions())
 
 
 def _check_sqlite_file(storage_url: str) -> None:
-    try:
-        database = make_url(storage_url).database
-    except Exception:  # an unparsable URL: let the storage opener explain it
-        return
+    database = make_url(storage_url).database
     if database and database != ":memory:" and not Path(database).expanduser().is_file():
         raise StudyError(f"storage: got {storage_url!r}; the SQLite file "
                          f"{Path(database).expanduser().resolve()} does not exist (run a "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -157,3 +158,50 @@ def test_readme_plain_training_script_runs_on_a_real_export(real_url, tmp_path):
     assert int(steps) == 30 * 20  # the README's 30 epochs of 20 batches, not the study's
     assert float(last_lr) == pytest.approx(spec.with_total_steps(600).lr(600), rel=1e-9,
                                            abs=1e-15)
+
+
+def test_plain_optuna_study_and_unwritable_out_are_clear_errors(synthetic_url, tmp_path):
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    study = optuna.create_study(storage=url, study_name="plain")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    result = export(url, "plain", tmp_path / "out")
+    assert result.exit_code == 1 and "not a study run by lrsearch" in result.output
+    assert isinstance(result.exc_info[1], SystemExit)  # a message, not a traceback
+    assert not (tmp_path / "out").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = export(synthetic_url, "synthetic", blocker / "sub")
+    assert result.exit_code == 1 and f"cannot write the export into {blocker / 'sub'}" in \
+        result.output
+    assert isinstance(result.exc_info[1], SystemExit)
+
+
+def _imports(code: str) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_exported_docstring_names_what_the_file_imports(synthetic_url, tmp_path):
+    assert export(synthetic_url, "synthetic", tmp_path / "best").exit_code == 0
+    code = (tmp_path / "best" / "best_schedule.py").read_text()
+    assert _imports(code) - set(sys.stdlib_module_names) == {"torch"}
+    assert "nothing but torch and\nthe standard library" in ast.get_docstring(ast.parse(code))
+    study = load_report_study(synthetic_url, "synthetic")
+    preset = next(t.number for t in study.trials if t.user_attrs.get("baseline") ==
+                  "schedulefree")
+    assert export(synthetic_url, "synthetic", tmp_path / "sf", "--trial", preset).exit_code == 0
+    code = (tmp_path / "sf" / "best_schedule.py").read_text()
+    assert _imports(code) - set(sys.stdlib_module_names) == {"torch", "schedulefree"}
+    docstring = ast.get_docstring(ast.parse(code))
+    assert "nothing but torch" not in docstring
+    assert "schedulefree package (pip install\nschedulefree" in docstring
+    namespace = {"__name__": "best_schedule"}
+    exec(code, namespace)  # and it runs: a schedule-free optimizer under the schedule
+    optimizer = namespace["build_optimizer"](torch.nn.Linear(3, 2))
+    assert type(optimizer).__name__ == "SGDScheduleFree"
+    namespace["build_scheduler"](optimizer, total_steps=100)

@@ -6,9 +6,11 @@ import subprocess
 import sys
 import time
 
+import optuna
 from click.testing import CliRunner
 
 from lrsearch.cli import main
+from lrsearch.errors import StudyError
 from lrsearch.report import build_panels, extract_report, render_report
 from tests.report._studies import make_study
 
@@ -61,3 +63,30 @@ def test_import_lrsearch_loads_neither_optuna_nor_plotly():
             "if m in sys.modules]; assert not heavy, heavy; import lrsearch.report; "
             "assert 'plotly' not in sys.modules; assert callable(lrsearch.load_best)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_bad_storage_url_and_unwritable_out_are_clear_errors(synthetic_url, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["report", "--storage", "notaurl", "--study", "x"])
+    assert result.exit_code == 1 and "storage: got 'notaurl'; not a SQLAlchemy URL" in \
+        result.output
+    assert isinstance(result.exc_info[1], SystemExit)  # a message, not a traceback
+    result = runner.invoke(main, ["--debug", "report", "--storage", "notaurl", "--study", "x"])
+    assert isinstance(result.exception, StudyError)  # --debug: the real exception
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = blocker / "sub" / "report.html"  # its folder cannot be created under a file
+    result = runner.invoke(main, ["report", "--storage", synthetic_url, "--study",
+                                  "synthetic", "--out", str(out)])
+    assert result.exit_code == 1 and f"cannot write the report to {out}" in result.output
+    assert isinstance(result.exc_info[1], SystemExit)
+
+
+def test_report_of_a_plain_optuna_study(tmp_path):
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    study = optuna.create_study(storage=url, study_name="plain", direction="minimize")
+    study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=5)
+    result = CliRunner().invoke(main, ["report", "--storage", url, "--study", "plain",
+                                       "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert "5 trials" in result.output
