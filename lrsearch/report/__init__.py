@@ -4,7 +4,8 @@ Extraction first, drawing second: :func:`extract_report` reads a study once into
 dataclasses (:class:`ReportData`); :func:`write_report` draws them with plotly into one
 self-contained HTML file. :func:`export_best` turns the best trial into ``best_schedule.json``
 and standalone PyTorch code; :func:`publish_to_dashboard` saves lrsearch's figures into the
-study for optuna-dashboard; :func:`write_range_test` draws an LR range test. plotly is
+study for optuna-dashboard, and :class:`DashboardRefresher` does so while a study runs;
+:func:`write_range_test` draws an LR range test. plotly is
 imported only when a figure is drawn.
 
 Example:
@@ -21,12 +22,7 @@ from lrsearch.report._confirmation import (
     confirmation_figure,
     extract_confirmation,
 )
-from lrsearch.report._dashboard import (
-    FIGURE_IDS,
-    dashboard_note,
-    publish_to_dashboard,
-    serve_dashboard,
-)
+from lrsearch.report._dashboard import FIGURE_IDS, dashboard_note, publish_to_dashboard
 from lrsearch.report._data import (
     BaselineResult,
     Curve,
@@ -57,11 +53,13 @@ from lrsearch.report._range_figure import (
     write_range_test,
 )
 from lrsearch.report._rank import kendall_tau
+from lrsearch.report._refresher import DashboardRefresher
+from lrsearch.report._serve import serve_dashboard
 from lrsearch.report._storage import load_report_study, open_report_storage, study_names
 
 __all__ = [
     "ConfirmationData", "ConfirmationRow", "confirmation_figure", "extract_confirmation",
-    "FIGURE_IDS", "BaselineResult", "Curve", "Export", "FamilyStats",
+    "FIGURE_IDS", "BaselineResult", "Curve", "DashboardRefresher", "Export", "FamilyStats",
     "History", "IntermediateCurve", "Mark", "Panel", "ReportData", "TopTrial", "TrialSummary",
     "build_panels", "dashboard_note", "export_best", "extract_report", "family_colour",
     "kendall_tau", "load_best",

@@ -2,9 +2,9 @@
 
 ``publish_to_dashboard`` saves the LR curves of the current best schedules, the family
 comparison and a Markdown note (purpose, config, provenance) with optuna-dashboard's API
-(``save_plotly_graph_object``, ``save_note``). It has an Optuna callback's signature, so the
-runner calls it after each trial; ``optuna-dashboard URL`` then shows the figures beside
-Optuna's own charts.
+(``save_plotly_graph_object``, ``save_note``); ``optuna-dashboard URL`` then shows them beside
+Optuna's own charts. While a study runs, :class:`DashboardRefresher` (``_refresher.py``) calls
+it after finished trials, throttled.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from typing import Any
 
 import optuna
 
-from lrsearch.errors import LrsearchError
-
-__all__ = ["FIGURE_IDS", "dashboard_note", "publish_to_dashboard", "serve_dashboard"]
+__all__ = ["FIGURE_IDS", "dashboard_module", "dashboard_note", "publish_to_dashboard"]
 
 FIGURE_IDS = {"lr_curves": "lrsearch-lr-curves", "families": "lrsearch-families"}
 """``graph_object_id`` of each figure; saving again replaces the figure."""
@@ -25,7 +23,8 @@ FIGURE_IDS = {"lr_curves": "lrsearch-lr-curves", "families": "lrsearch-families"
 _DASHBOARD_TOP_K = 5
 
 
-def _dashboard_module() -> Any | None:
+def dashboard_module() -> Any | None:
+    """The ``optuna_dashboard`` module, or None when it is not installed."""
     try:
         import optuna_dashboard
     except ImportError:
@@ -52,8 +51,7 @@ def dashboard_note(study: optuna.Study) -> str:
         "batch size": training.get("batch_size"), "trials": config.get("n_trials"),
         "families": ", ".join(map(str, space.get("families") or [])) or None,
         "optimizers": ", ".join(map(str, space.get("optimizers") or [])) or None,
-        "baselines": ", ".join(b.get("name", "?") for b in config.get("baselines") or [])
-        or None,
+        "baselines": ", ".join(map(_baseline_name, config.get("baselines") or [])) or None,
         "sampler": (config.get("sampler") or {}).get("name"),
         "pruner": _pruner_fact(pruner),
     }
@@ -61,13 +59,22 @@ def dashboard_note(study: optuna.Study) -> str:
                 "search_space_fingerprint"):
         facts[key.replace("_", " ")] = attrs.get(key)
     lines += [f"- **{key}**: {value}" for key, value in facts.items() if value is not None]
-    lines += ["", "Figures *lrsearch-lr-curves* and *lrsearch-families* are refreshed after "
-              "every trial. Full report: `lrsearch report --storage URL --study "
-              f"{study.study_name}`; the winner: `lrsearch export ...`."]
+    lines += ["", "Figures *lrsearch-lr-curves* and *lrsearch-families* are refreshed while "
+              "`lrsearch run` runs (every half minute or so, and when it ends). Full report: "
+              f"`lrsearch report --storage URL --study {study.study_name}`; the winner: "
+              "`lrsearch export ...`."]
     if config:
         lines += ["", "<details><summary>resolved config</summary>", "", "```json",
                   json.dumps(config, indent=2), "```", "", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _baseline_name(baseline: Any) -> str:
+    """A baseline as the study file gives it: a preset's name (``schedulefree``) or a mapping
+    with a ``name``."""
+    if isinstance(baseline, dict):
+        return str(baseline.get("name") or baseline.get("family") or "?")
+    return str(baseline)
 
 
 def _pruner_fact(pruner: dict[str, Any]) -> str | None:
@@ -83,18 +90,19 @@ def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,
                          top_k: int = _DASHBOARD_TOP_K) -> bool:
     """Save lrsearch's figures and note into ``study`` for optuna-dashboard.
 
-    Usable as an Optuna callback (``trial`` is ignored). Publishing must never end a study:
-    when optuna-dashboard is missing or drawing fails, it warns and returns False.
+    Reads the trials once and draws only the two figures (no importances, no pruning
+    analyses), so it stays around a second on thousands of trials. Publishing must never end a
+    study: when optuna-dashboard is missing or drawing fails, it warns and returns False.
 
     Args:
         study: The study (its storage receives the figures as study system attributes).
-        trial: The trial that just finished (unused; for the callback signature).
+        trial: The trial that just finished (unused; Optuna's callback signature).
         top_k: How many of the best schedules the LR-curves figure draws.
 
     Returns:
         True when the figures and note were saved.
     """
-    dashboard = _dashboard_module()
+    dashboard = dashboard_module()
     if dashboard is None:
         warnings.warn("optuna-dashboard is not installed: lrsearch's figures are not saved "
                       "for the dashboard (pip install optuna-dashboard)", stacklevel=2)
@@ -103,7 +111,7 @@ def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,
     from lrsearch.report._figures import family_figure, lr_curves_figure
 
     try:
-        data = extract_report(study, top_k, importances=False)
+        data = extract_report(study, top_k, importances=False, analyses=False)
         curves = lr_curves_figure(data)
         curves.update_layout(title=f"lrsearch: LR curves of the best {len(data.top)} schedules")
         families = family_figure(data)
@@ -119,31 +127,3 @@ def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,
                       f"{type(exc).__name__}: {exc}", stacklevel=2)
         return False
     return True
-
-
-def serve_dashboard(storage_url: str, host: str = "127.0.0.1", port: int = 8080,
-                    refresh: bool = True) -> None:
-    """Run optuna-dashboard on ``storage_url`` until interrupted.
-
-    Args:
-        storage_url: SQLAlchemy URL of the storage.
-        host: Address to listen on (localhost by default: the dashboard has no login).
-        port: Port to listen on.
-        refresh: First publish lrsearch's figures into every lrsearch study there.
-
-    Raises:
-        StudyError: The storage cannot be opened.
-        LrsearchError: optuna-dashboard is not installed.
-    """
-    from lrsearch.report._storage import open_report_storage
-
-    dashboard = _dashboard_module()
-    if dashboard is None:
-        raise LrsearchError("optuna-dashboard is not installed; pip install optuna-dashboard")
-    storage = open_report_storage(storage_url)
-    if refresh:
-        for summary in storage.get_all_studies():
-            if "config" in summary.user_attrs:
-                study = optuna.load_study(study_name=summary.study_name, storage=storage)
-                publish_to_dashboard(study)
-    dashboard.run_server(storage, host=host, port=port)

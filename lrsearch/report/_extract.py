@@ -39,13 +39,15 @@ _CURVE_POINTS = 200
 
 
 def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = True,
-                   storage: str = "") -> ReportData:
+                   analyses: bool = True, storage: str = "") -> ReportData:
     """Extract what a report shows from ``study``.
 
     Args:
         study: An lrsearch study (trials carry ``schedule``, ``optimizer``, ``epochs`` ...).
         top_k: How many of the best complete trials to detail.
         importances: Compute Optuna's parameter importances (the slowest part).
+        analyses: Compute the pruning fidelity, the pruning bias and the confirmation (seconds
+            on thousands of trials; the dashboard's two figures need none of them).
         storage: The storage URL to show, password already hidden.
 
     Example:
@@ -105,9 +107,10 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
         intermediate=intermediate, baselines=baselines, best=best,
         best_baseline=best_baseline, margin=margin, importances=values, importance_note=note,
         provenance={key: attrs[key] for key in PROVENANCE_KEYS if key in attrs},
-        config=config, fidelity=extract_fidelity(complete, metric, epochs),
-        rank_bias=extract_rank_bias(complete, metric, _family, epochs),
-        confirmation=_confirmed(attrs, [*top, *baseline_curves]))
+        config=config,
+        fidelity=extract_fidelity(complete, metric, epochs) if analyses else [],
+        rank_bias=extract_rank_bias(complete, metric, _family, epochs) if analyses else [],
+        confirmation=_confirmed(attrs, [*top, *baseline_curves]) if analyses else None)
 
 
 def _confirmed(attrs: dict[str, Any], shown: list[TopTrial]) -> Any:
