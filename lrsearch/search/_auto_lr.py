@@ -6,16 +6,23 @@ search range go into the study's user attribute ``lr_range_test.<optimizer>``; e
 process (a resume, another worker) reads them from there, so the range never changes within a
 study (and the fingerprint, which holds ``auto``, not the range, stays the same).
 
-Several processes that open a new study at once may each run the test; the first result
-stored wins and all use it (a process stores its own only when none is there, then reads back
-what is stored). ``lrsearch run --workers K`` runs it once, in the parent, before the workers
-start.
+Only the process that holds the study's set-up claim runs the test (the one that created the
+study, or the one that took the set-up over when that one stopped; see
+:mod:`lrsearch.search._setup_claim`): the others wait for the stored result. Should two
+holders ever run it, the first result stored wins: a process stores its own only when none
+is there, waits :data:`~lrsearch.search._setup_claim.SETTLE_S` for a write that raced it,
+and reads back what is stored, so every process searches the same range.
+``lrsearch run --workers K`` runs it once, in the parent, before the workers start.
+
+Progress: a bar on a terminal; elsewhere (logs, CI) a plain line every tenth of the ramp;
+nothing with ``progress="off"`` (``--quiet``).
 """
 
 from __future__ import annotations
 
 import math
 import sys
+import time
 from typing import Any
 
 import optuna
@@ -23,6 +30,7 @@ import optuna
 from lrsearch.config import Range, StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.search._progress import RangeTestProgress
+from lrsearch.search._setup_claim import SETTLE_S
 from lrsearch.search._space import SearchSpace
 
 __all__ = ["ATTR_PREFIX", "auto_range", "range_test_optimizer", "range_test_record",
@@ -61,14 +69,15 @@ def range_test_optimizer(config: StudyConfig, space: SearchSpace, name: str) -> 
 
 def run_range_test(config: StudyConfig, space: SearchSpace, name: str, data: Any = None,
                    progress: str | None = None) -> Any:
-    """Run the study's LR range test for optimizer ``name``, with a progress bar.
+    """Run the study's LR range test for optimizer ``name``, showing its progress.
 
     Args:
         config: The checked study config (model, data, training, ``lr_range_test``).
         space: Its search space.
         name: One of its optimizers.
         data: Data already loaded; None loads the study's.
-        progress: ``"bar"``, ``"lines"``, ``"off"`` or None (bar on a terminal).
+        progress: ``"bar"``, ``"lines"``, ``"off"`` or None (a bar on a terminal, lines
+            elsewhere).
 
     Returns:
         The ``RangeTestResult``.
@@ -90,15 +99,31 @@ def run_range_test(config: StudyConfig, space: SearchSpace, name: str, data: Any
     if data is None:
         data = load_data(DataSettings(**config.data.model_dump()), config.training.device)
     training = TrainSettings(model=config.model, **config.training.model_dump())
-    with RangeTestProgress(settings.num_steps, f"lr range test ({name})", progress) as bar:
-        return range_test(optimizer, training, data, settings, on_step=bar.step)
+    label = f"lr range test ({name})"
+    with RangeTestProgress(settings.num_steps, label, progress) as bar:
+        on_step = bar.step if bar.mode != "lines" else _lines(settings.num_steps, label)
+        return range_test(optimizer, training, data, settings, on_step=on_step)
+
+
+def _lines(total_steps: int, label: str):
+    """An ``on_step`` that prints a line to stderr at the first step and every tenth of the
+    ramp (the bar's counterpart in logs)."""
+    every = max(1, total_steps // 10)
+
+    def on_step(step: int, lr: float, smoothed_loss: float) -> None:
+        if step == 0 or (step + 1) % every == 0:
+            print(f"{label}: step {step + 1}/{total_steps} lr {lr:.2e} loss "
+                  f"{smoothed_loss:.4f}", file=sys.stderr, flush=True)
+
+    return on_step
 
 
 def resolve_auto_peak_lr(study: optuna.Study, config: StudyConfig, space: SearchSpace,
                          progress: str | None = None) -> tuple[SearchSpace, list[str]]:
     """``space`` with every ``auto`` peak LR set from the range test stored in ``study``.
 
-    A test not stored yet is run (the data is loaded for it) and stored first.
+    A test not stored yet is run (the data is loaded for it) and stored first; the caller
+    holds the study's set-up claim then (:mod:`lrsearch.search._setup_claim`).
 
     Returns:
         The resolved space, and the optimizers whose test ran in this call.
@@ -137,9 +162,14 @@ def _run_and_describe(config: StudyConfig, space: SearchSpace, name: str,
 
 
 def _store_first(study: optuna.Study, key: str, value: dict[str, Any]) -> dict[str, Any]:
-    """Store ``value`` unless another process stored one first; return what is stored."""
+    """Store ``value`` unless another process stored one first; return what is stored.
+
+    A process that checked before this write landed may overwrite it a database round trip
+    later; after :data:`SETTLE_S` both read back the same, last, value.
+    """
     if key not in study.user_attrs:
         study.set_user_attr(key, value)
+        time.sleep(SETTLE_S)
     return study.user_attrs[key]
 
 

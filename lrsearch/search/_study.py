@@ -1,14 +1,18 @@
-"""Create a study or join an existing one: fingerprint check, provenance and baselines.
+"""Create a study or join an existing one: fingerprint check, provenance, set-up.
 
-The first process to create a study stores its resolved config, provenance and search-space
-fingerprint, and queues the baselines once; every later process (a resume, another worker, a
-machine joining through a server database) checks the fingerprint and refuses a changed space.
-A ``peak_lr: auto`` is then set from the LR range test stored in the study (run and stored by
-the first process that finds none; see :mod:`lrsearch.search._auto_lr`).
+The process that creates a study claims its set-up, stores its resolved config, provenance and
+search-space fingerprint, runs the LR range tests of ``peak_lr: auto`` (stored in the study,
+see :mod:`lrsearch.search._auto_lr`) and then queues the baselines at the resolved peak LR.
+Every later process (a resume, another worker, a machine joining through a server database)
+checks the fingerprint and refuses a changed space, then waits until the set-up is done, or
+finishes it when its holder stopped (raised, was interrupted or killed): so a first run
+stopped during its range test loses neither the test nor the baselines, and the baselines
+are queued once (see :mod:`lrsearch.search._setup_claim`).
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -21,12 +25,14 @@ from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config
 from lrsearch.search._pruners import build_pruner, reported_kind, resolve_judge
 from lrsearch.search._samplers import build_sampler
+from lrsearch.search._setup_claim import CLAIM_ATTR, SetupClaim, await_setup
 from lrsearch.search._space import SearchSpace
 from lrsearch.search._storage import is_sqlite, normalise_url, open_storage, redact_url
 
 __all__ = ["OpenedStudy", "open_study"]
 
 FINGERPRINT_ATTR = "search_space_fingerprint"
+INIT_WAIT_S = 10.0  # a study just created by another process gets its attributes in this time
 
 
 @dataclass
@@ -36,10 +42,10 @@ class OpenedStudy:
     Attributes:
         study: The Optuna study, with this worker's sampler and the configured pruner.
         space: The search space its trials sample (``auto`` peak LRs set).
-        created: This call created the study (and queued the baselines).
+        created: This call created the study.
         heartbeat: The storage fails and retries trials of dead workers.
         range_tests_run: Optimizers whose LR range test ran in this call (``peak_lr: auto``
-            with no result stored in the study yet).
+            with no result stored in the study yet, and this process set the study up).
     """
 
     study: optuna.Study
@@ -56,7 +62,8 @@ def open_study(config: StudyConfig, worker_index: int = 0,
     Args:
         config: The checked study config.
         worker_index: This worker's index (seeds differ per worker).
-        progress: Progress of an LR range test, as for ``run_study``.
+        progress: Progress of an LR range test, as for ``run_study``; unless ``"off"``,
+            waiting for another process's set-up is said on stderr.
 
     Raises:
         StudyError: Storage unreachable, or the study exists with another search space or
@@ -76,15 +83,17 @@ def open_study(config: StudyConfig, worker_index: int = 0,
         study = optuna.load_study(study_name=config.name, storage=storage, sampler=sampler,
                                   pruner=pruner)
         created = False
+    auto = bool(space.auto_optimizers)
     if created:
-        _initialise(study, config, space, new_fingerprint)
+        # Claimed before anything else is written: a joiner sees someone is at work.
+        with SetupClaim.write(study):
+            _initialise(study, config, space, new_fingerprint)
+            space, ran = _set_up(study, config, space, progress)
     else:
+        _await_initialised(study)
         _check_compatible(study, config, new_fingerprint, storage)
         _check_same_judge(study, config, len(space.families), storage)
-    auto = bool(space.auto_optimizers)
-    space, ran = resolve_auto_peak_lr(study, config, space, progress)
-    if created:
-        _enqueue_baselines(study, config, space)  # presets use the resolved peak-LR range
+        space, ran = _join(study, config, space, progress)
     if not created or auto:
         # A resumed or joining worker draws a fresh random stream, not the first run's again;
         # a resolved auto peak LR is a new range for the sampler (GridSampler lists values).
@@ -105,9 +114,44 @@ def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
         study.set_user_attr(key, value)
 
 
+def _set_up(study: optuna.Study, config: StudyConfig, space: SearchSpace,
+            progress: str | None) -> tuple[SearchSpace, list[str]]:
+    """Under the set-up claim: the range tests not stored yet, then the baselines not queued
+    yet (presets use the resolved peak-LR range)."""
+    space, ran = resolve_auto_peak_lr(study, config, space, progress)
+    _enqueue_baselines(study, config, space)
+    return space, ran
+
+
+def _join(study: optuna.Study, config: StudyConfig, space: SearchSpace,
+          progress: str | None) -> tuple[SearchSpace, list[str]]:
+    """Wait for the set-up of the study's holder, or finish it here when the holder stopped."""
+    claim = await_setup(study, say=progress != "off")
+    if claim is None:
+        return resolve_auto_peak_lr(study, config, space, progress)
+    with claim:
+        return _set_up(study, config, space, progress)
+
+
+def _await_initialised(study: optuna.Study) -> None:
+    """Give a study that another process has just created the moment it needs to store its
+    fingerprint (it claims the set-up first, so a claim and no fingerprint means: soon)."""
+    deadline = time.monotonic() + INIT_WAIT_S
+    while FINGERPRINT_ATTR not in (attrs := study.user_attrs) and time.monotonic() < deadline:
+        if attrs and CLAIM_ATTR not in attrs:
+            return  # someone else's study: _check_compatible says so
+        if not attrs and study.get_trials(deepcopy=False):
+            return
+        time.sleep(0.2)
+
+
 def _enqueue_baselines(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:
-    """Queue the baselines once, first: presets as fixed trials, others as points of space."""
+    """Queue the baselines no trial carries yet, first: presets as fixed trials, others as
+    points of space (a set-up taken over after its holder stopped may find some queued)."""
+    queued = {t.user_attrs.get("baseline") for t in study.get_trials(deepcopy=False)}
     for baseline in config.baselines:
+        if (baseline if isinstance(baseline, str) else baseline.name) in queued:
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             if isinstance(baseline, str):  # a preset: a fixed trial, outside the space

@@ -1,6 +1,13 @@
-"""``peak_lr: auto``: a real range test at the start of a real SQLite study, stored and reused."""
+"""``peak_lr: auto``: a real range test at the start of a real study, stored and reused; the
+study's set-up (range test, baselines) survives a stopped first run and runs once when
+several processes open a new study at once."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
 
 import optuna
 import pytest
@@ -9,7 +16,17 @@ from optuna.distributions import FloatDistribution
 
 from lrsearch.cli import main
 from lrsearch.config import Range, load_study, parse_study
-from lrsearch.search import ATTR_PREFIX, SearchSpace, fingerprint, open_study
+from lrsearch.search import (
+    ATTR_PREFIX,
+    SearchSpace,
+    _auto_lr,
+    _setup_claim,
+    fingerprint,
+    open_study,
+)
+from lrsearch.search._setup_claim import CLAIM_ATTR, SETUP_DONE_ATTR
+from lrsearch.search._storage import open_storage
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -108,3 +125,149 @@ def test_preset_baselines_run_at_the_suggested_peak_lr(tiny_study):
     assert [t.user_attrs["baseline"] for t in trials] == ["cosine", "schedulefree"]
     for trial in trials:
         assert trial.user_attrs["schedule"]["peak_lr"] == pytest.approx(suggested, rel=1e-9)
+
+
+# --- Set-up: range test and baselines survive a stopped first run, and run once. ---------
+
+def _fake_record(suggested_lr: float) -> dict:
+    return {"search_range": {"low": suggested_lr / 10, "high": suggested_lr * 10, "log": True},
+            "width": 10.0, "result": {"suggested_lr": suggested_lr}}
+
+
+def _baselines_of(study: optuna.Study) -> list[str]:
+    return [t.user_attrs["baseline"] for t in study.get_trials() if "baseline" in t.user_attrs]
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError])
+def test_a_first_run_stopped_in_its_range_test_keeps_its_baselines(tiny_study, monkeypatch,
+                                                                     stop):
+    path = _study(tiny_study, baselines=["cosine", "schedulefree"])
+    config = load_study(path)
+    real = _auto_lr._run_and_describe
+
+    def stopped(*args, **kwargs):
+        raise stop("stopped in the range test")
+
+    monkeypatch.setattr(_auto_lr, "_run_and_describe", stopped)
+    with pytest.raises(stop):
+        open_study(config, progress="off")
+    study = _load(path)
+    assert study.get_trials() == [] and ATTR_PREFIX + "sgd" not in study.user_attrs
+    assert study.user_attrs[CLAIM_ATTR]["state"] == "failed"
+    assert SETUP_DONE_ATTR not in study.user_attrs
+
+    monkeypatch.setattr(_auto_lr, "_run_and_describe", real)
+    started = time.monotonic()
+    again = open_study(config, progress="off")  # no wait: the claim was released
+    assert time.monotonic() - started < _setup_claim.STALE_S
+    assert not again.created and again.range_tests_run == ("sgd",)
+    suggested = again.study.user_attrs[ATTR_PREFIX + "sgd"]["result"]["suggested_lr"]
+    assert _baselines_of(again.study) == ["cosine", "schedulefree"]
+    for trial in again.study.get_trials():
+        assert trial.user_attrs["fixed_schedule"]["peak_lr"] == pytest.approx(suggested)
+    third = open_study(config, progress="off")
+    assert third.range_tests_run == () and _baselines_of(third.study) == ["cosine",
+                                                                          "schedulefree"]
+
+
+def test_a_study_from_before_set_up_claims_queues_no_baseline_twice(tiny_study):
+    path = _study(tiny_study, baselines=["cosine", "linear"])
+    first = open_study(load_study(path), progress="off")
+    # What lrsearch stored before claims existed: no claim, no done mark.
+    storage = first.study._storage
+    for key in (CLAIM_ATTR, SETUP_DONE_ATTR):
+        storage.set_study_user_attr(first.study._study_id, key, None)
+    again = open_study(load_study(path), progress="off")
+    assert again.range_tests_run == () and _baselines_of(again.study) == ["cosine", "linear"]
+    assert again.study.user_attrs[SETUP_DONE_ATTR] is True
+
+
+def _open_together(config, count: int = 2) -> list:
+    """``open_study`` in ``count`` threads released at the same moment."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def opener(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = open_study(config, worker_index=index)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            results[index] = exc
+
+    threads = [threading.Thread(target=opener, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+def _race(tiny_study, monkeypatch, storage: str | None = None) -> None:
+    changes = {"baselines": ["cosine", "step"]}
+    if storage is not None:
+        changes["storage"] = storage
+    config = load_study(_study(tiny_study, **changes))
+    # The database exists (its tables made): two workers of a new study, not of a new file.
+    open_storage(config.storage, config.storage_options).remove_session()
+    calls = []
+
+    def slow_test(*args, **kwargs):  # each call a different result: a second one would show
+        calls.append(threading.current_thread().name)
+        time.sleep(3.0)
+        return _fake_record(0.01 * len(calls))
+
+    monkeypatch.setattr(_auto_lr, "_run_and_describe", slow_test)
+    opened = _open_together(config)
+    assert len(calls) == 1
+    assert sorted(o.created for o in opened) == [False, True]
+    assert sum(len(o.range_tests_run) for o in opened) == 1
+    ranges = [o.space.optimizers["sgd"]["peak_lr"] for o in opened]
+    assert ranges == [Range(low=0.001, high=0.1, log=True)] * 2
+    study = opened[0].study
+    assert sorted(_baselines_of(study)) == ["cosine", "step"]  # queued once
+    assert study.user_attrs[SETUP_DONE_ATTR] is True
+    assert study.user_attrs[CLAIM_ATTR]["state"] == "done"
+
+
+def test_two_openers_of_a_new_sqlite_study_run_one_range_test(tiny_study, monkeypatch, capsys):
+    _race(tiny_study, monkeypatch)
+    assert "waiting for process" in capsys.readouterr().err
+
+
+def test_two_openers_of_a_new_server_study_run_one_range_test(tiny_study, monkeypatch,
+                                                               server_url):
+    _race(tiny_study, monkeypatch, server_url)
+
+
+def test_a_killed_holder_is_taken_over_when_its_claim_goes_stale(tiny_study, monkeypatch,
+                                                                  capsys):
+    path = _study(tiny_study, baselines=["cosine"])
+    script = ("import sys, time\n"
+              "from lrsearch.config import load_study\n"
+              "from lrsearch.search import _auto_lr, open_study\n"
+              "def hang(*args, **kwargs):\n"
+              "    print('in the range test', flush=True)\n"
+              "    time.sleep(600)\n"
+              "_auto_lr._run_and_describe = hang\n"
+              "open_study(load_study(sys.argv[1]), progress='off')\n")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "in the range test"
+    finally:
+        holder.kill()  # SIGKILL: no clean-up, the claim stays "running"
+        holder.wait()
+    assert _load(path).user_attrs[CLAIM_ATTR]["state"] == "running"
+    monkeypatch.setattr(_setup_claim, "STALE_S", 2.0)
+    monkeypatch.setattr(_auto_lr, "_run_and_describe", lambda *a, **k: _fake_record(0.05))
+    started = time.monotonic()
+    opened = open_study(load_study(path))
+    assert time.monotonic() - started >= 2.0
+    assert not opened.created and opened.range_tests_run == ("sgd",)
+    assert opened.space.optimizers["sgd"]["peak_lr"] == Range(low=0.005, high=0.5, log=True)
+    assert _baselines_of(opened.study) == ["cosine"]
+    err = capsys.readouterr().err
+    assert f"process {holder.pid}" in err and "no sign of life" in err
