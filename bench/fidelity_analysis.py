@@ -1,9 +1,9 @@
 """Analysis of ``pruning_fidelity.py``'s recordings: plain data in, numbers out, no torch.
 
-A recording is ``{seed: [row, ...]}``, one row per schedule trained to the end: ``raw`` (the
-validation accuracy after each epoch), ``probe[frac]`` (the cooldown probe's after each
-epoch), ``run_seconds`` (train + evaluate per epoch) and ``probe_seconds[frac]``. One seed's
-rows are one study.
+A recording is ``{seed: [row, ...]}``, one row per schedule trained to the end: ``label``,
+``family``, ``raw`` (the validation accuracy after each epoch), ``probe[frac]`` (the cooldown
+probe's after each epoch), ``run_seconds`` (train + evaluate per epoch) and
+``probe_seconds[frac]``. One seed's rows are one study.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import statistics
 
 from lrsearch.report import kendall_tau
 
-__all__ = ["values_at", "tau_table", "below_median_top3", "cost_share", "simulate_studies"]
+__all__ = ["values_at", "tau_table", "family_tau_table", "below_median_top3", "cost_share",
+           "simulate_studies", "reported_best"]
 
 STARTUP_TRIALS = 5  # PrunerConfig's n_startup_trials: complete trials before the median counts
+MIN_FAMILY = 3  # a family needs this many schedules in a study for a rank correlation of its own
 
 
 def values_at(rows: list[dict], judge: str, epoch: int) -> list[float]:
@@ -47,6 +49,27 @@ def tau_table(runs: dict, epochs: int, judges: list[str]) -> dict:
     return table
 
 
+def family_tau_table(runs: dict, epochs: int, judges: list[str]) -> dict:
+    """``(family, epoch, judge) -> (mean tau over seeds, taus)``, ranking each family's
+    schedules among themselves (families with at least :data:`MIN_FAMILY` in a study)."""
+    table: dict = {}
+    for rows in runs.values():
+        families: dict[str, list[dict]] = {}
+        for row in rows:
+            families.setdefault(row.get("family", row["label"]), []).append(row)
+        for family, members in families.items():
+            if len(members) < MIN_FAMILY:
+                continue
+            finals = [r["raw"][-1] for r in members]
+            for epoch in range(1, epochs):
+                for judge in judges:
+                    tau = kendall_tau(values_at(members, judge, epoch), finals)
+                    table.setdefault((family, epoch, judge), []).extend(
+                        [] if tau is None else [tau])
+    return {key: (statistics.fmean(taus) if taus else None, taus)
+            for key, taus in table.items()}
+
+
 def cost_share(runs: dict, probe_epochs: tuple[int, ...], frac: str) -> float:
     """Probe seconds / all seconds of runs to the end with probes after ``probe_epochs``."""
     rows = [r for rows in runs.values() for r in rows]
@@ -54,9 +77,31 @@ def cost_share(runs: dict, probe_epochs: tuple[int, ...], frac: str) -> float:
     return probe / (probe + sum(sum(r["run_seconds"]) for r in rows))
 
 
+def reported_best(row: dict, judge: str, points: tuple[int, ...], epoch: int) -> float:
+    """The best value ``row`` has reported to Optuna by ``epoch``: what Optuna's median pruner
+    judges a trial by (``_get_best_intermediate_result_over_steps``, a maximum for accuracy).
+
+    With ``judge: raw`` lrsearch reports the raw value of every epoch; with a probe judge it
+    reports the probe value at the pruning points only.
+
+    Example:
+        >>> row = {"raw": [0.3, 0.5, 0.4, 0.45], "probe": {"0.1": [0.4, 0.6, 0.55, 0.6]}}
+        >>> reported_best(row, "raw", (2, 3), 3), reported_best(row, "0.1", (1, 3), 3)
+        (0.5, 0.55)
+    """
+    if judge == "raw":
+        return max(row["raw"][:epoch])
+    return max(row["probe"][judge][e - 1] for e in points if e <= epoch)
+
+
 def _study(rows: list[dict], order: list[int], judge: str, points: tuple[int, ...],
            probe_frac: str) -> tuple[set[int], float, float]:
-    """One study in ``order`` under Optuna's median rule: (pruned, run s, probe s)."""
+    """One study in ``order`` under Optuna's median rule: (pruned, run s, probe s).
+
+    As ``optuna.pruners.MedianPruner`` does it: at a pruning point, once
+    :data:`STARTUP_TRIALS` trials are complete, a trial is pruned when the best value it has
+    reported so far is below the median of the complete trials' values at that step.
+    """
     complete: list[int] = []
     pruned: set[int] = set()
     run_seconds = probe_seconds = 0.0
@@ -69,8 +114,8 @@ def _study(rows: list[dict], order: list[int], judge: str, points: tuple[int, ..
             if judge != "raw":
                 probe_seconds += row["probe_seconds"][probe_frac][epoch - 1]
             others = values_at([rows[j] for j in complete], judge, epoch)
-            value = values_at([row], judge, epoch)[0]
-            if len(others) >= STARTUP_TRIALS and value < statistics.median(others):
+            best = reported_best(row, judge, points, epoch)
+            if len(others) >= STARTUP_TRIALS and best < statistics.median(others):
                 pruned.add(i)
                 break
         else:

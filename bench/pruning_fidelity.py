@@ -1,23 +1,33 @@
 """Pruning fidelity: do raw mid-schedule values or cooldown-probe values predict the final one?
 
-A set of mixed-family schedules is trained to the end, unpruned, for each seed. After every
-epoch the run records its raw validation accuracy and, for each ``--probe-fracs`` value, the
-accuracy of a cooldown probe (``lrsearch.train.cooldown_probe``: LR linearly to zero over that
-fraction of the steps done so far, evaluated, then thrown away). Since every epoch is probed,
-any set of pruning points can be judged afterwards. Per epoch it prints, for each seed's set
-of schedules (one seed = one study):
+A set of schedules is trained to the end, unpruned, for each seed: ``--set mixed`` (14
+schedules of 11 families, the default), or one family, ``--set cosine`` or ``--set wsd`` (6
+variants each with different peak LRs and parameters: what a one-family search compares).
+After every epoch the run records its raw validation accuracy and, for each
+``--probe-fracs`` value, the accuracy of a cooldown probe (``lrsearch.train.cooldown_probe``:
+LR linearly to zero over that fraction of the steps done so far, evaluated, then thrown
+away). Since every epoch is probed, any set of pruning points can be judged afterwards.
+Per epoch it prints, for each seed's set of schedules (one seed = one study):
 
-* Kendall's tau-b between the value at that epoch and the final raw value, raw vs probe;
-* how many of the final top 3 a median rule would prune there (value below the median of the
-  other schedules at that epoch), on raw vs on probe values;
+* Kendall's tau-b between the value at that epoch and the final raw value, raw vs probe, over
+  all schedules and within each family that has at least 3 of them;
+* how many of the final top 3 sit below the median of all the other schedules at that epoch,
+  on raw vs on probe values (a static reading: a pruner compares a trial with the trials
+  complete before it, which the simulated studies below replay);
 * the probe's cost as a share of the compute of runs that go to the end with probes at the
-  default pruning points (``PrunerConfig().at_progress``), per probe fraction.
+  default pruning points (``PrunerConfig().at_progress``), per probe fraction;
+* simulated studies under Optuna's median rule (the trial's best reported value so far
+  against the median of the complete trials' values at that step).
+
+The recording is written to ``--out`` (``fidelity.json`` by default) after every schedule, so
+``--from-json`` reproduces every table without training again.
 
 Usage::
 
     python bench/pruning_fidelity.py --quick          # sanity run, about a minute
     python bench/pruning_fidelity.py                  # the documented run (docs/pruning.md)
-    python bench/pruning_fidelity.py --seeds 3 --train-images 20000 --json out.json
+    python bench/pruning_fidelity.py --from-json fidelity.json   # its tables again
+    python bench/pruning_fidelity.py --set wsd --seeds 1 --probe-fracs 0.1 --out wsd.json
 """
 
 from __future__ import annotations
@@ -28,7 +38,14 @@ import time
 from pathlib import Path
 
 import torch
-from fidelity_analysis import STARTUP_TRIALS, cost_share, simulate_studies, tau_table
+from fidelity_analysis import (
+    MIN_FAMILY,
+    STARTUP_TRIALS,
+    cost_share,
+    family_tau_table,
+    simulate_studies,
+    tau_table,
+)
 
 from lrsearch.config import PrunerConfig
 from lrsearch.schedules import ScheduleSpec
@@ -61,6 +78,28 @@ SCHEDULES = [
                                     "step_down_frac": 0.1, "mode": "triangular2",
                                     "gamma": 1.0}),
 ]
+# One family at a time, as a one-family search compares its trials: peak LR and the family's
+# parameters vary (WSD's decay_frac moves the decay: the LRs of its trials do not fall alike).
+COSINE = [
+    ("cosine@0.03", "cosine", 0.03, {"final_ratio": 0.0}),
+    ("cosine@0.07", "cosine", 0.07, {"final_ratio": 0.0}),
+    ("cosine@0.15", "cosine", 0.15, {"final_ratio": 0.0}),
+    ("cosine@0.3", "cosine", 0.3, {"final_ratio": 0.0}),
+    ("cosine@0.3-to-0.1", "cosine", 0.3, {"final_ratio": 0.1}),
+    ("cosine@0.6", "cosine", 0.6, {"final_ratio": 0.0}),
+]
+WSD = [
+    ("wsd-10%@0.2", "wsd", 0.2, {"decay_frac": 0.1, "final_ratio": 0.0, "decay_shape": "linear"}),
+    ("wsd-20%@0.1", "wsd", 0.1, {"decay_frac": 0.2, "final_ratio": 0.0, "decay_shape": "linear"}),
+    ("wsd-30%@0.2-cos", "wsd", 0.2, {"decay_frac": 0.3, "final_ratio": 0.0,
+                                     "decay_shape": "cosine"}),
+    ("wsd-50%@0.3", "wsd", 0.3, {"decay_frac": 0.5, "final_ratio": 0.0, "decay_shape": "linear"}),
+    ("wsd-20%@0.4-sqrt", "wsd", 0.4, {"decay_frac": 0.2, "final_ratio": 0.0,
+                                      "decay_shape": "sqrt"}),
+    ("wsd-40%@0.05", "wsd", 0.05, {"decay_frac": 0.4, "final_ratio": 0.0,
+                                   "decay_shape": "linear"}),
+]
+SETS = {"mixed": SCHEDULES, "cosine": COSINE, "wsd": WSD}
 
 
 def _parse() -> argparse.Namespace:
@@ -74,14 +113,17 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=2, help="seeds 0..N-1")
     parser.add_argument("--probe-fracs", default="0.1,0.2",
                         help="comma-separated probe lengths (fractions of the steps done)")
-    parser.add_argument("--schedules", type=int, default=len(SCHEDULES),
-                        help="use the first N schedules")
+    parser.add_argument("--set", dest="schedule_set", choices=sorted(SETS), default="mixed",
+                        help="mixed families (14 schedules) or one family (6 variants)")
+    parser.add_argument("--schedules", type=int, default=None,
+                        help="use the first N schedules of the set")
     parser.add_argument("--model", default="small_cnn")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--json", default=None, help="also write every measurement here")
+    parser.add_argument("--out", "--json", dest="out", default="fidelity.json",
+                        help="write every measurement here (after each schedule)")
     parser.add_argument("--from-json", default=None,
-                        help="no training: analyse a recording written by --json")
+                        help="no training: analyse a recording written to --out")
     parser.add_argument("--quick", action="store_true",
                         help="sanity run: 1000/500 images, 3 epochs, 6 schedules, 1 seed")
     args = parser.parse_args()
@@ -89,6 +131,8 @@ def _parse() -> argparse.Namespace:
         args.train_images, args.val_images, args.epochs = 1000, 500, 3
         args.schedules, args.seeds = 6, 1
     args.fracs = [float(f) for f in args.probe_fracs.split(",")]
+    if args.schedules is None:
+        args.schedules = len(SETS[args.schedule_set])
     return args
 
 
@@ -97,7 +141,7 @@ def _run(label: str, spec: ScheduleSpec, data, training: TrainSettings,
     """One schedule trained to the end, probed after every epoch with every fraction."""
     run = TrainingRun(spec, OptimizerSettings(name="sgd", momentum=0.9, nesterov=True),
                       training, data)
-    row: dict = {"label": label, "raw": [], "run_seconds": [],
+    row: dict = {"label": label, "family": spec.family, "raw": [], "run_seconds": [],
                  "probe": {str(f): [] for f in fracs},
                  "probe_seconds": {str(f): [] for f in fracs}}
     for epoch in range(1, training.epochs + 1):
@@ -135,6 +179,24 @@ def _print_taus(args: argparse.Namespace, runs: dict, points: tuple[int, ...]) -
         print(f"tau per seed, {key}: " + "; ".join(
             f"epoch {e}: [{', '.join(f'{t:+.2f}' for t in table[(e, key)][2])}]"
             for e in range(1, args.epochs)))
+    _print_family_taus(args, runs, keys, names)
+
+
+def _print_family_taus(args: argparse.Namespace, runs: dict, keys: list[str],
+                       names: list[str]) -> None:
+    table = family_tau_table(runs, args.epochs, keys)
+    families = sorted({family for family, _, _ in table})
+    if not families:
+        print(f"\nno family has {MIN_FAMILY} or more schedules: no tau within a family")
+        return
+    print("\nKendall tau-b within one family (mean over seeds; per seed in brackets)")
+    for family in families:
+        print(f"  {family}:")
+        for epoch in range(1, args.epochs):
+            cells = [f"{name} {_fmt(table[(family, epoch, key)][0])} ["
+                     + ", ".join(f"{t:+.2f}" for t in table[(family, epoch, key)][1]) + "]"
+                     for key, name in zip(keys, names)]
+            print(f"    epoch {epoch} ({epoch / args.epochs:.2f}): " + " | ".join(cells))
 
 
 def _print_costs(args: argparse.Namespace, runs: dict, points: tuple[int, ...]) -> None:
@@ -144,8 +206,9 @@ def _print_costs(args: argparse.Namespace, runs: dict, points: tuple[int, ...]) 
         each = ", ".join(f"{e}: {100 * cost_share(runs, (e,), str(frac)):.1f}%"
                          for e in range(1, args.epochs))
         print(f"  frac {frac}: {100 * cost_share(runs, points, str(frac)):.1f}% [{each}]")
-    print("\nsimulated studies (every seed, 200 orders each; median rule after "
-          f"{STARTUP_TRIALS} complete trials, at epochs {list(points)}):")
+    print("\nsimulated studies (every seed, 200 orders each; Optuna's median rule after "
+          f"{STARTUP_TRIALS} complete trials, at epochs {list(points)}: a trial's best "
+          "reported value so far vs the median of the complete trials at that step):")
     for judge in ["raw", *map(str, args.fracs)]:
         sim = simulate_studies(runs, judge, points, judge)
         name = "raw" if judge == "raw" else f"probe {judge}"
@@ -172,12 +235,19 @@ def _report(args: argparse.Namespace, runs: dict, seconds: float | None) -> None
         print(f"  {row['label']:>16}: " + " ".join(f"{f:.4f}" for f in finals))
 
 
+def _save(args: argparse.Namespace, runs: dict, seconds: float) -> None:
+    saved = {key: value for key, value in vars(args).items() if key != "from_json"}
+    Path(args.out).write_text(json.dumps({"args": saved, "seconds": seconds, "runs": runs},
+                                         indent=1))
+
+
 def main() -> None:
     args = _parse()
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())
-        args.__dict__.update({k: v for k, v in saved["args"].items() if k != "from_json"})
-        _report(args, saved["runs"], None)
+        args.__dict__.update({k: v for k, v in saved["args"].items()
+                              if k not in ("from_json", "out")})
+        _report(args, saved["runs"], saved.get("seconds"))
         return
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -191,16 +261,16 @@ def main() -> None:
     for seed in range(args.seeds):
         training = TrainSettings(model=args.model, epochs=args.epochs,
                                  batch_size=args.batch_size, device=args.device, seed=seed)
-        for label, family, peak_lr, params in SCHEDULES[:args.schedules]:
+        for label, family, peak_lr, params in SETS[args.schedule_set][:args.schedules]:
             spec = ScheduleSpec(family, peak_lr=peak_lr, total_steps=1, params=params)
             row = _run(label, spec, data, training, args.fracs)
             runs.setdefault(str(seed), []).append(row)
+            _save(args, runs, time.perf_counter() - started)  # an interrupted run keeps its rows
             print(f"seed {seed} {label:>16}: raw " + " ".join(f"{v:.3f}" for v in row["raw"])
                   + " | probe " + " ".join(f"{v:.3f}" for v in row["probe"][str(args.fracs[-1])])
                   + f" ({time.perf_counter() - started:.0f} s)", flush=True)
     _report(args, runs, time.perf_counter() - started)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "runs": runs}, indent=1))
+    print(f"\nrecording: {args.out} (python bench/pruning_fidelity.py --from-json {args.out})")
 
 
 if __name__ == "__main__":
