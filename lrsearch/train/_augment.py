@@ -1,8 +1,10 @@
 """Batched augmentation and normalisation on the data's device (no per-image work, no workers).
 
-Random crop with zero padding and horizontal flip. On a GPU they are one gather (each image's
-offset and flip become the indices it is read with); on a CPU, where gathers are slow, the batch
-is sorted by offset so the crop is a few slice copies.
+Random crop with zero padding and horizontal flip, by one of two methods that draw the same
+random numbers: ``"gather"`` (each image's offset and flip become the indices it is read with:
+one kernel, no host sync; the GPU's method) and ``"slices"`` (the batch sorted by offset, so the
+crop is a few slice copies; the CPU's, where gathers are slow). :func:`crop_method` picks by
+device; passing a method explicitly runs the GPU's code on a CPU, as the tests do.
 """
 
 from __future__ import annotations
@@ -10,35 +12,42 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["random_crop_flip", "augment_epoch", "Normalize"]
+__all__ = ["random_crop_flip", "augment_epoch", "crop_method", "Normalize"]
 
 _EPOCH_CHUNK_IMAGES = 8192  # images augmented at once by augment_epoch: bounds its temp memory
 
 
-def augment_epoch(images: torch.Tensor, labels: torch.Tensor,
-                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def crop_method(device: torch.device) -> str:
+    """The faster crop method on ``device``: ``"gather"`` on a GPU, ``"slices"`` on a CPU."""
+    return "slices" if device.type == "cpu" else "gather"
+
+
+def augment_epoch(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                  method: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A fresh random crop + flip of a whole training set, in chunks (as airbench does).
 
     Augmenting once per epoch instead of once per step takes a few large operations instead of
     many small ones out of the hot loop. The images may come back reordered; the labels follow.
+    ``method`` is as in :func:`random_crop_flip`.
     """
     out_images, out_labels = torch.empty_like(images), torch.empty_like(labels)
     for begin in range(0, len(labels), _EPOCH_CHUNK_IMAGES):
         end = begin + _EPOCH_CHUNK_IMAGES
         out_images[begin:end], out_labels[begin:end] = random_crop_flip(
-            images[begin:end], labels[begin:end], generator)
+            images[begin:end], labels[begin:end], generator, method=method)
     return out_images, out_labels
 
 
 def random_crop_flip(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-                     padding_px: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+                     padding_px: int = 4, method: str | None = None,
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """Random ``padding_px`` crop (zero padding) and random horizontal flip of a batch.
 
     Like torchvision's ``RandomCrop(32, padding=4)`` and ``RandomHorizontalFlip()``, applied to
     a whole ``[B, C, H, W]`` batch at once with randomness from ``generator`` (which must live
-    on ``images.device``). On a CPU the batch comes back reordered (a batch is a set; the labels
-    follow their images), which turns the crop into a few slice copies instead of a slow
-    per-element gather.
+    on ``images.device``). ``method`` ``"gather"`` keeps the batch's order; ``"slices"`` returns
+    it reordered (a batch is a set; the labels follow their images), which turns the crop into a
+    few slice copies instead of a per-element gather. None: :func:`crop_method` of the device.
 
     Returns:
         ``(images, labels)``, the labels in the order of the returned images.
@@ -55,7 +64,7 @@ def random_crop_flip(images: torch.Tensor, labels: torch.Tensor, generator: torc
     draws = torch.randint(0, span, (3, batch), device=images.device, generator=generator)
     offset_y, offset_x, flip = draws[0], draws[1], draws[2] % 2
     padded = F.pad(images, (padding_px,) * 4)
-    if images.device.type == "cpu":
+    if (method or crop_method(images.device)) == "slices":
         return _crop_flip_by_slices(padded, labels, offset_y, offset_x, flip, images.shape)
     return _crop_flip_by_gather(padded, offset_y, offset_x, flip, images.shape), labels
 

@@ -8,8 +8,8 @@ from torch import nn
 
 from lrsearch.errors import TrainingError
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.train import Lookahead, OptimizerSettings, _augment, build_model, build_optimizer
-from lrsearch.train._augment import Normalize, random_crop_flip
+from lrsearch.train import Lookahead, OptimizerSettings, build_model, build_optimizer
+from lrsearch.train._augment import Normalize, augment_epoch, crop_method, random_crop_flip
 from lrsearch.train._models import head_module
 from lrsearch.train._settings import OPTIMIZERS
 
@@ -34,15 +34,11 @@ def test_unknown_model_lists_the_known_ones() -> None:
         build_model("vgg", 10)
 
 
-@pytest.mark.parametrize("path", ["slices", "gather"])
-def test_crop_flip_reads_each_image_as_a_shifted_or_mirrored_window(path, monkeypatch) -> None:
-    if path == "gather":  # the GPU path, forced on the CPU
-        monkeypatch.setattr(_augment, "_crop_flip_by_slices",
-                            lambda padded, labels, y, x, flip, shape: (
-                                _augment._crop_flip_by_gather(padded, y, x, flip, shape), labels))
+@pytest.mark.parametrize("method", ["slices", "gather"])  # gather: the GPU's, run on a CPU
+def test_crop_flip_reads_each_image_as_a_shifted_or_mirrored_window(method) -> None:
     images = torch.randint(0, 256, (64, 3, 8, 8), dtype=torch.uint8)
     out, labels = random_crop_flip(images, torch.arange(64), torch.Generator().manual_seed(0),
-                                   padding_px=2)
+                                   padding_px=2, method=method)
     assert sorted(labels.tolist()) == list(range(64))
     padded = nn.functional.pad(images, (2, 2, 2, 2))
     shifts, flips = set(), 0
@@ -54,6 +50,19 @@ def test_crop_flip_reads_each_image_as_a_shifted_or_mirrored_window(path, monkey
         shifts.add(windows[0][:2])
         flips += windows[0][2]
     assert len(shifts) > 10 and 10 < flips < 54  # offsets and flips are random
+
+
+def test_both_crop_methods_make_the_same_images_from_the_same_draws() -> None:
+    images = torch.randint(0, 256, (300, 3, 8, 8), dtype=torch.uint8)
+    labels = torch.arange(300)
+    out = {method: augment_epoch(images, labels, torch.Generator().manual_seed(5), method)
+           for method in ("gather", "slices")}
+    gathered, sliced = out["gather"], out["slices"]
+    assert torch.equal(gathered[1], labels)  # gather keeps the order
+    order = sliced[1].argsort()  # slices reorders; put its images back in label order
+    assert torch.equal(sliced[0][order], gathered[0])
+    assert crop_method(torch.device("cpu")) == "slices"
+    assert crop_method(torch.device("cuda", 0)) == "gather"
 
 
 def test_normalize_scales_to_mean_zero_std_one() -> None:
