@@ -13,7 +13,7 @@ from lrsearch.errors import DivergedError
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._checkpoint import load_checkpoint, save_checkpoint
 from lrsearch.train._data import CifarData, load_data
-from lrsearch.train._device import device_name, resolve_device
+from lrsearch.train._device import device_name, resolve_device, same_device
 from lrsearch.train._probe import ProbeSettings, cooldown_probe
 from lrsearch.train._run import TrainingRun
 from lrsearch.train._settings import (
@@ -48,8 +48,10 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
             ``optuna.TrialPruned``) propagates unchanged.
         checkpoint_path: Save a checkpoint there after each epoch; if the file exists, resume
             from it. On resume, ``on_epoch`` is first called again for each restored epoch, in
-            order, so a new trial can report them. On a CPU the result equals an uninterrupted
-            run's.
+            order, so a new trial can report them. Resumed on the device type that saved it,
+            the result equals an uninterrupted run's (bit for bit on a CPU); on another device
+            type the data order and augmentation after the checkpoint are reseeded (see
+            :meth:`TrainingRun.load_state_dict`).
         evaluate_test: Also evaluate the test split at the end (``test_loss``/``test_acc``).
         probe: Run a cooldown probe after these epochs (its values go into their
             :class:`EpochResult`); the run itself is exactly what it is without probes.
@@ -71,7 +73,7 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
     device = resolve_device(training.device)
     if isinstance(data, DataSettings):
         data = load_data(data, device)
-    elif data.device != device:
+    elif not same_device(data.device, device):
         data = _moved(data, device)
     run = TrainingRun(spec, optimizer, training, data)
     fingerprint = _fingerprint(spec, run.total_steps, optimizer, training, data)
@@ -96,7 +98,7 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         epochs=epochs, lr_curve=list(run.lr_curve), total_steps=run.total_steps,
         steps_per_epoch=run.steps_per_epoch, seconds=time.perf_counter() - start,
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0,
-        seed=training.seed, device_name=device_name(device),
+        seed=training.seed, split_seed=data.split_seed, device_name=device_name(device),
         test_loss=test_loss, test_acc=test_acc)
 
 
@@ -140,11 +142,16 @@ def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike | None,
 
 def _fingerprint(spec: ScheduleSpec, total_steps: int, optimizer: OptimizerSettings,
                  training: TrainSettings, data: CifarData) -> dict[str, Any]:
-    """What must match for a checkpoint to be resumed (device and compile may change)."""
+    """What must match for a checkpoint to be resumed (device and compile may change).
+
+    The data part names the data set, where it came from and its split (seed and sizes): a
+    different split of the same sizes must not continue weights trained on the other one.
+    """
     settings = {k: v for k, v in asdict(training).items() if k not in ("device", "compile")}
     return {"spec": spec.with_total_steps(total_steps).to_dict(),
             "optimizer": asdict(optimizer), "training": settings,
-            "data": {"dataset": data.dataset, "num_classes": data.num_classes,
+            "data": {"dataset": data.dataset, "source": data.source,
+                     "num_classes": data.num_classes, "split_seed": data.split_seed,
                      "train": len(data.train_y), "val": len(data.val_y)}}
 
 

@@ -17,18 +17,23 @@ from torch import nn
 
 from lrsearch.errors import DivergedError
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.train._augment import Normalize, augment_epoch
+from lrsearch.train._augment import Normalize, augment_epoch, crop_method
 from lrsearch.train._data import CifarData
 from lrsearch.train._device import autocast_dtype
 from lrsearch.train._models import build_model
 from lrsearch.train._optim import build_optimizer, is_schedule_free
 from lrsearch.train._settings import OptimizerSettings, TrainSettings
 
-__all__ = ["TrainingRun", "EVAL_BATCH_SIZE"]
+__all__ = ["TrainingRun", "EVAL_BATCH_SIZE", "resume_seed"]
 
 EVAL_BATCH_SIZE = 1024  # images per evaluation batch (no gradients, so larger than training's)
-# Steps between two NaN/inf checks of the loss. Each check waits for the device; on a CPU that
-# costs nothing, on a GPU it would stall the queue every step.
+# Steps between two NaN/inf checks of the loss. A check copies the losses to the host, so it
+# waits for the device. On a CPU that costs nothing: checked every step, before the update, so
+# a bad loss never reaches the weights. On a GPU a check every step would stall the launch queue
+# once per step; every 8 steps it stalls once per 8, at a price: a bad loss is found up to 7
+# optimizer updates late. Those updates (NaN or huge gradients) do reach the weights, and up
+# to 7 steps of compute are wasted, but the run stops with the first bad step named exactly,
+# no checkpoint is written for the epoch, and a diverged run's weights are never used again.
 _CHECK_EVERY_STEPS = {"cpu": 1, "cuda": 8}
 # A loss this many times a uniform guess's (ln num_classes) counts as diverged, like NaN/inf:
 # no run that is still learning gets there, and an exploded one may stay finite for epochs.
@@ -71,6 +76,8 @@ class TrainingRun:
         self.metric_driven = spec.info.metric_driven
         self.plateau_mode = spec.params.get("mode") if self.metric_driven else None
         self.generator = torch.Generator(device=self.device).manual_seed(training.seed)
+        # The device's own methods; both are attributes so tests run the GPU's on a CPU.
+        self.augment_method = crop_method(self.device)
         self.normalize = Normalize(data.mean, data.std, self.device, channels_last=True)
         self.dtype = autocast_dtype(training.precision, self.device)
         self.check_every = _CHECK_EVERY_STEPS.get(self.device.type, 1)
@@ -122,7 +129,8 @@ class TrainingRun:
         if self.schedule_free:
             self.optimizer.train()  # back from the averaged weights to the training iterate
         batch, data = self.training.batch_size, self.data
-        train_x, train_y = augment_epoch(data.train_x, data.train_y, self.generator)
+        train_x, train_y = augment_epoch(data.train_x, data.train_y, self.generator,
+                                         self.augment_method)
         order = torch.randperm(len(train_y), device=self.device, generator=self.generator)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
@@ -138,8 +146,7 @@ class TrainingRun:
                 loss = F.cross_entropy(logits, labels)
             pending.append(loss.detach())
             if len(pending) >= self.check_every or index == self.steps_per_epoch - 1:
-                # Before the update: checked every step (CPU), a bad loss never reaches the weights.
-                self._check_diverged(pending, epoch)
+                self._check_diverged(pending, epoch)  # before this step's update
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -195,17 +202,46 @@ class TrainingRun:
             self.scheduler.step(val_acc if self.plateau_mode == "max" else val_loss)
 
     def state_dict(self) -> dict[str, Any]:
-        """Weights, optimizer, scheduler, step, LR curve and the data RNG's state."""
+        """Weights, optimizer, scheduler, step, LR curve and the data RNG's state and device."""
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "step": self.step,
                 "lr_curve": [[s, lr] for s, lr in self.lr_curve],
-                "generator": self.generator.get_state()}
+                "generator": self.generator.get_state(), "generator_device": self.device.type}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` saved."""
+        """Restore what :meth:`state_dict` saved, on this run's device.
+
+        The data RNG's state is device-specific (a CPU generator's state and a CUDA one's have
+        nothing in common). Saved on another device type, it cannot be restored: the generator
+        is then reseeded from ``(seed, step)``, deterministically, so two resumes of one
+        checkpoint still agree with each other. Bit-equality with the uninterrupted run holds
+        only when resuming on the device type that saved the checkpoint.
+        """
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = int(state["step"])
         self.lr_curve = [(int(s), float(lr)) for s, lr in state["lr_curve"]]
-        self.generator.set_state(state["generator"])
+        self._restore_generator(state["generator"], state.get("generator_device"))
+
+    def _restore_generator(self, saved: torch.Tensor, device_type: str | None) -> None:
+        """Set the saved generator state if it is this device type's; else reseed."""
+        if device_type in (None, self.device.type):  # None: a checkpoint of an older version
+            try:
+                self.generator.set_state(saved)
+                return
+            except RuntimeError:  # an older checkpoint saved on another device type
+                pass
+        self.generator.manual_seed(resume_seed(self.training.seed, self.step))
+
+
+def resume_seed(seed: int, step: int) -> int:
+    """The data RNG's seed after resuming at ``step`` where the saved state does not fit.
+
+    A fixed mix of both, below 2**63, so different steps (and seeds) get different streams.
+
+    Example:
+        >>> resume_seed(0, 100) == resume_seed(0, 100) != resume_seed(0, 200)
+        True
+    """
+    return (seed * 0x9E3779B97F4A7C15 + step * 0xBF58476D1CE4E5B9 + 1) % 2**63

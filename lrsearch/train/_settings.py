@@ -185,6 +185,8 @@ class TrainResult:
     """A whole run: every epoch, the LR curve actually used, timings and provenance.
 
     ``lr_curve`` holds ``(step, lr)``: group 0's LR used for the update at 0-based ``step``.
+    ``seed`` is the run's (weights, batch order, augmentation); ``split_seed`` the data's
+    (validation split and subset, :attr:`DataSettings.split_seed`).
     ``images_per_second`` counts training steps only (no evaluation) of this call, so a
     resumed run reports the speed of the part it ran.
     """
@@ -196,6 +198,7 @@ class TrainResult:
     seconds: float
     images_per_second: float
     seed: int
+    split_seed: int
     device_name: str
     test_loss: float | None = None
     test_acc: float | None = None

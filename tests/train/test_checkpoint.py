@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import torch
 
 from lrsearch.errors import TrainingError
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, train
+from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data, train
+from lrsearch.train._run import TrainingRun, resume_seed
 
 SETTINGS = TrainSettings(epochs=3, batch_size=64, device="cpu", lr_record_every=3)
 COSINE = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, warmup_frac=0.1,
@@ -81,3 +83,76 @@ def test_unreadable_checkpoint_says_so(tmp_path: Path, fake_data) -> None:
     path.write_bytes(b"truncated")
     with pytest.raises(TrainingError, match="unreadable"):
         train(COSINE, OptimizerSettings(), SETTINGS, fake_data, checkpoint_path=path)
+
+
+TWO_EPOCHS = TrainSettings(epochs=2, batch_size=64, device="cpu")
+# A CUDA generator's state is its seed and offset, 16 bytes; a CPU one's is 5,056 bytes.
+CUDA_GENERATOR_STATE = torch.arange(16, dtype=torch.uint8)
+
+
+def _saved_on_another_device(path: Path, tag_device: bool) -> dict:
+    """Rewrite the checkpoint at ``path`` as a CUDA run would have saved it; return it."""
+    state = torch.load(path, weights_only=True)
+    state["generator"] = CUDA_GENERATOR_STATE.clone()
+    if tag_device:
+        state["generator_device"] = "cuda"
+    else:  # as versions before the tag saved it
+        state.pop("generator_device")
+    torch.save(state, path)
+    return state
+
+
+@pytest.mark.parametrize("tag_device", [True, False], ids=["tagged", "untagged"])
+def test_checkpoint_of_another_device_type_resumes_reseeded(tmp_path: Path, fake_data,
+                                                            tag_device) -> None:
+    path = tmp_path / "trial.pt"
+    with pytest.raises(Crash):
+        train(COSINE, OptimizerSettings(), TWO_EPOCHS, fake_data, checkpoint_path=path,
+              on_epoch=_crash_after(1))
+    assert torch.load(path, weights_only=True)["generator_device"] == "cpu"
+    state = _saved_on_another_device(path, tag_device)
+    copy = tmp_path / "copy.pt"
+    shutil.copy(path, copy)
+    resumed = [train(COSINE, OptimizerSettings(), TWO_EPOCHS, fake_data, checkpoint_path=p)
+               for p in (path, copy)]
+    assert [e.epoch for e in resumed[0].epochs] == [1, 2]
+    assert _without_timings(resumed[0]) == _without_timings(resumed[1])  # deterministic
+    run = TrainingRun(COSINE, OptimizerSettings(), TWO_EPOCHS, load_data(fake_data))
+    run.load_state_dict(state)
+    reseeded = torch.Generator().manual_seed(resume_seed(TWO_EPOCHS.seed, state["step"]))
+    assert torch.equal(run.generator.get_state(), reseeded.get_state())
+
+
+def test_checkpoint_of_the_same_device_type_restores_the_generator(fake_data) -> None:
+    data = load_data(fake_data)
+    run = TrainingRun(COSINE, OptimizerSettings(), SETTINGS, data)
+    run.train_epoch(1)
+    state = run.state_dict()
+    other = TrainingRun(COSINE, OptimizerSettings(), SETTINGS, data)
+    other.load_state_dict(state)
+    assert torch.equal(other.generator.get_state(), run.generator.get_state())
+
+
+def test_checkpoint_of_another_split_of_the_same_size_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ckpt.pt"
+    settings = TrainSettings(epochs=1, batch_size=64, device="cpu")
+    data = DataSettings(dataset="fake", val_size=128, train_subset=256, split_seed=0)
+    result = train(COSINE, OptimizerSettings(), settings, data, checkpoint_path=path)
+    assert result.split_seed == 0 and result.to_dict()["split_seed"] == 0
+    other = DataSettings(dataset="fake", val_size=128, train_subset=256, split_seed=1)
+    with pytest.raises(TrainingError, match=r"\(data: saved \{.*'split_seed': 0.*now \{.*"
+                                            r"'split_seed': 1"):
+        train(COSINE, OptimizerSettings(), settings, other, checkpoint_path=path)
+
+
+def test_checkpoint_of_the_same_sizes_from_another_source_is_refused(tmp_path: Path,
+                                                                      tiny_cifar10) -> None:
+    path = tmp_path / "ckpt.pt"
+    settings = TrainSettings(epochs=1, batch_size=32, device="cpu")
+    train(COSINE, OptimizerSettings(), settings,
+          DataSettings(data_dir=str(tiny_cifar10), val_size=20), checkpoint_path=path)
+    copied = tmp_path / "elsewhere"
+    shutil.copytree(tiny_cifar10, copied)
+    with pytest.raises(TrainingError, match=r"\(data: saved \{.*'source': '.*data/cifar-10"):
+        train(COSINE, OptimizerSettings(), settings,
+              DataSettings(data_dir=str(copied), val_size=20), checkpoint_path=path)
