@@ -10,50 +10,74 @@ Measured in one process on one device, with the same model, precision, batch siz
   RandomCrop / RandomHorizontalFlip / ToTensor / Normalize in DataLoader worker processes.
   Goal: the lrsearch loop >= 3x this.
 
-Each loop runs one warm-up round, then ``--rounds`` timed rounds of ``--steps`` optimizer steps,
-interleaved so drift (other processes, clocks) hits all alike; the median round is reported.
-GPU timings synchronise before reading the clock.
+A round is one pass over the benchmark's training images, ``--steps`` optimizer steps of
+``--batch-size`` images for every loop (one lrsearch epoch, one DataLoader epoch). Where the data
+holds fewer than ``steps * batch-size`` images, a round is as many steps as the data holds and
+more rounds are timed, so the timed steps still add up to ``steps * rounds``. Each loop runs one
+warm-up round (untimed: cudnn autotuning, compilation, worker start-up), then the timed rounds,
+interleaved so drift (other processes, clocks) hits all alike. images/s = images per round /
+the median round's seconds, the same definition for every loop; GPU timings synchronise before
+reading the clock. The last line is a one-line summary of the ratios, to copy into notes.
 
 Usage::
 
     python bench/throughput.py                      # CPU: small_cnn; GPU: resnet18, bf16
     python bench/throughput.py --device cuda --model resnet18 --batch-size 512 --steps 100
+    python bench/throughput.py --device cpu --dataloader --workers 2   # the GPU's comparison
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
+import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from lrsearch.errors import DataError
-from lrsearch.schedules import ScheduleSpec
-from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data, resolve_device
-from lrsearch.train._device import autocast_dtype, device_name
-from lrsearch.train._run import TrainingRun
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lrsearch.errors import DataError  # noqa: E402
+from lrsearch.schedules import ScheduleSpec  # noqa: E402
+from lrsearch.train import (  # noqa: E402
+    DataSettings,
+    OptimizerSettings,
+    TrainSettings,
+    load_data,
+    resolve_device,
+)
+from lrsearch.train._device import autocast_dtype, device_name  # noqa: E402
+from lrsearch.train._run import TrainingRun  # noqa: E402
 
 GPU_GOAL_IMAGES_PER_SECOND = 40_000  # resnet18, bf16, channels_last, one H100
+GOALS = {"plain": 0.95, "DataLoader": 3.0}  # lrsearch loop / that loop, at least
 
 
-def _parse() -> argparse.Namespace:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--model", default=None, help="default: resnet18 on GPU, small_cnn on CPU")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 512 GPU, 128 CPU")
-    parser.add_argument("--steps", type=int, default=None, help="optimizer steps per round")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per loop")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="optimizer steps per round (capped by the data; default 100 GPU, "
+                             "30 CPU)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="timed rounds per loop (more when --steps is capped)")
     parser.add_argument("--data-dir", default=None, help="folder holding cifar-10-batches-py")
     parser.add_argument("--precision", default="auto", help="auto | fp32 | bf16")
     parser.add_argument("--compile", action="store_true", help="torch.compile both models")
     parser.add_argument("--dataloader", action=argparse.BooleanOptionalAction, default=None,
                         help="also time the DataLoader loop (default: on GPU only)")
-    parser.add_argument("--workers", type=int, default=8, help="DataLoader worker processes")
+    parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1),
+                        help="DataLoader worker processes (default: min(8, CPU cores))")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's own choice)")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def _synchronize(device: torch.device) -> None:
@@ -61,21 +85,42 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _load(args, device, images: int):
-    """CIFAR-10 from --data-dir (or the default data dir), else fake images of the same shape."""
+def _load(args, device):
+    """CIFAR-10's training split from --data-dir (or the default data dir), else fake images.
+
+    The benchmark never evaluates: its validation split keeps one image.
+    """
     try:
-        settings = DataSettings(data_dir=args.data_dir, download=False, val_size=1000,
-                                train_subset=images)
+        settings = DataSettings(data_dir=args.data_dir, download=False, val_size=1)
         return load_data(settings, device), "cifar10"
     except DataError as exc:
         print(f"note: {str(exc).splitlines()[0][:120]}...; timing on fake images instead")
-        fake_val = 10_000 - images if images < 10_000 else 1
-        settings = DataSettings(dataset="fake", val_size=max(1, fake_val), train_subset=images)
-        return load_data(settings, device), "fake"
+        return load_data(DataSettings(dataset="fake", val_size=1), device), "fake"
+
+
+def plan_rounds(images: int, batch_size: int, steps: int, rounds: int) -> tuple[int, int]:
+    """``(steps_per_round, timed_rounds)`` for ``rounds`` rounds of ``steps`` steps.
+
+    A round holds at most the steps ``images`` training images allow; more rounds make up the
+    difference, so that ``steps_per_round * timed_rounds >= steps * rounds``.
+
+    Raises:
+        DataError: Not even one batch of images.
+    """
+    if images < batch_size:
+        raise DataError(f"--batch-size: got {batch_size}; the data holds only {images} "
+                        f"training images")
+    steps_per_round = min(steps, images // batch_size)
+    return steps_per_round, math.ceil(steps * rounds / steps_per_round)
+
+
+def _first(data, count: int):
+    """The data with only its first ``count`` training images: one round's worth."""
+    return dataclasses.replace(data, train_x=data.train_x[:count], train_y=data.train_y[:count])
 
 
 class LrsearchLoop:
-    """lrsearch's own epoch: one round is one ``train_epoch`` of ``steps`` steps."""
+    """lrsearch's own epoch: one round is one ``train_epoch`` (the round's images once)."""
 
     def __init__(self, args, data, training: TrainSettings) -> None:
         spec = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, params={"final_ratio": 0.0})
@@ -91,7 +136,7 @@ class PlainLoop:
     """The minimal hand-written loop on device-resident data."""
 
     def __init__(self, args, data, training: TrainSettings, model: torch.nn.Module) -> None:
-        self.data, self.batch_size, self.steps = data, training.batch_size, args.steps
+        self.data, self.batch_size, self.steps = data, training.batch_size, args.steps_per_round
         self.model = model
         self.forward = torch.compile(model) if training.compile else model
         self.optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
@@ -135,17 +180,12 @@ class DataLoaderLoop(PlainLoop):
                                  drop_last=True, num_workers=args.workers,
                                  pin_memory=data.device.type == "cuda",
                                  persistent_workers=args.workers > 0)
-        self.iterator = iter(self.loader)
 
     def round(self) -> None:
+        """One DataLoader epoch: the round's images are exactly one epoch of batches."""
         self.model.train()
         device = self.data.device
-        for _ in range(self.steps):
-            try:
-                images, labels = next(self.iterator)
-            except StopIteration:
-                self.iterator = iter(self.loader)
-                images, labels = next(self.iterator)
+        for images, labels in self.loader:
             images = images.to(device, non_blocking=True, memory_format=torch.channels_last)
             self.step(images, labels.to(device, non_blocking=True))
 
@@ -178,7 +218,7 @@ def _fresh_model(training: TrainSettings, num_classes: int, device) -> torch.nn.
 def _time_rounds(loops: dict, args, device) -> dict[str, float]:
     """Median images/s of each loop over interleaved timed rounds (after one warm-up round)."""
     seconds: dict[str, list[float]] = {name: [] for name in loops}
-    for round_index in range(args.rounds + 1):
+    for round_index in range(args.timed_rounds + 1):
         for name, loop in loops.items():
             _synchronize(device)
             start = time.perf_counter()
@@ -186,33 +226,63 @@ def _time_rounds(loops: dict, args, device) -> dict[str, float]:
             _synchronize(device)
             if round_index > 0:
                 seconds[name].append(time.perf_counter() - start)
-    images = args.steps * args.batch_size
+    images = args.steps_per_round * args.batch_size
     return {name: images / statistics.median(times) for name, times in seconds.items()}
+
+
+def _goal(name: str) -> float | None:
+    return next((goal for key, goal in GOALS.items() if name.startswith(key)), None)
 
 
 def _print_table(rates: dict[str, float], args, device, dataset: str, training) -> None:
     dtype = autocast_dtype(training.precision, device)
     threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
+    capped = (f" (--steps {args.steps} capped by the data)"
+              if args.steps_per_round < args.steps else "")
     print(f"device {device_name(device)}{threads} | model {training.model} | batch "
           f"{args.batch_size} | precision {'bf16' if dtype else 'fp32'} | channels_last | "
-          f"{args.steps} steps x {args.rounds} rounds (median) | data {dataset}"
-          f"{' | compiled' if training.compile else ''}")
-    plain, ours = rates["plain PyTorch loop"], rates["lrsearch loop"]
+          f"{args.steps_per_round} steps{capped} x {args.timed_rounds} timed rounds (median) | "
+          f"data {dataset}{' | compiled' if training.compile else ''} | load average "
+          f"{_load_average()}")
+    ours = rates["lrsearch loop"]
     print(f"{'loop':<34}{'images/s':>12}{'lrsearch / this':>18}{'goal':>10}  met")
     for name, rate in rates.items():
-        ratio = ours / rate
-        goal = {"plain PyTorch loop": 0.95, "lrsearch loop": None}.get(name, 3.0)
-        mark = "" if goal is None else ("yes" if ratio >= goal else "NO")
+        goal = _goal(name)
+        mark = "" if goal is None else ("yes" if ours / rate >= goal else "NO")
         goal_text = "" if goal is None else f">= {goal:g}x"
-        print(f"{name:<34}{rate:>12,.0f}{ratio:>17.2f}x{goal_text:>10}  {mark}")
+        print(f"{name:<34}{rate:>12,.0f}{ours / rate:>17.2f}x{goal_text:>10}  {mark}")
     if device.type == "cuda" and training.model == "resnet18":
         met = "yes" if ours >= GPU_GOAL_IMAGES_PER_SECOND else "NO"
         print(f"goal on one H100: lrsearch loop >= {GPU_GOAL_IMAGES_PER_SECOND:,} images/s: {met}")
-    print(f"(lrsearch / plain = {ours / plain:.3f})")
+    print(_summary(rates, args, device, training))
 
 
-def main() -> None:
-    args = _parse()
+def _summary(rates: dict[str, float], args, device, training) -> str:
+    """One line with every ratio, the lrsearch loop's images/s and the conditions."""
+    ours = rates["lrsearch loop"]
+    parts = []
+    for name, rate in rates.items():
+        goal = _goal(name)
+        if goal is not None:
+            short = name.split()[0]
+            parts.append(f"lrsearch/{short} {ours / rate:.3f}x (goal >= {goal:g}x: "
+                         f"{'met' if ours / rate >= goal else 'NOT met'})")
+    precision = "bf16" if autocast_dtype(training.precision, device) else "fp32"
+    return (f"summary: {' | '.join(parts)} | lrsearch {ours:,.0f} images/s | "
+            f"{device_name(device)} {training.model} batch {args.batch_size} {precision} | "
+            f"load average {_load_average()}")
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:  # not on this platform
+        return "n/a"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark with command-line arguments ``argv`` (default: ``sys.argv``)."""
+    args = _parse(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -220,9 +290,13 @@ def main() -> None:
     args.model = args.model or ("resnet18" if on_gpu else "small_cnn")
     args.batch_size = args.batch_size or (512 if on_gpu else 128)
     args.steps = args.steps or (100 if on_gpu else 30)
-    training = TrainSettings(model=args.model, epochs=args.rounds + 1, batch_size=args.batch_size,
-                             device=str(device), precision=args.precision, compile=args.compile)
-    data, dataset = _load(args, device, args.steps * args.batch_size)
+    data, dataset = _load(args, device)
+    args.steps_per_round, args.timed_rounds = plan_rounds(len(data.train_y), args.batch_size,
+                                                          args.steps, args.rounds)
+    data = _first(data, args.steps_per_round * args.batch_size)
+    training = TrainSettings(model=args.model, epochs=args.timed_rounds + 1,
+                             batch_size=args.batch_size, device=str(device),
+                             precision=args.precision, compile=args.compile)
     loops = {"plain PyTorch loop": PlainLoop(args, data, training,
                                              _fresh_model(training, data.num_classes, device)),
              "lrsearch loop": LrsearchLoop(args, data, training)}

@@ -14,6 +14,10 @@ from lrsearch.train import (
     DataSettings,
     OptimizerSettings,
     TrainSettings,
+    _augment,
+    _device,
+    _loop,
+    _run,
     load_data,
     resolve_device,
     train,
@@ -178,3 +182,94 @@ def test_schedule_free_sgd_learns_on_the_shared_cifar10_copy(shared_cifar10) -> 
     settings = TrainSettings(epochs=1, batch_size=64, device="cpu")
     result = train(spec, OptimizerSettings(name="sgd_schedulefree"), settings, data)
     assert result.epochs[-1].val_acc > 0.2  # chance: 0.1
+
+
+def test_bf16_autocast_on_the_cpu_computes_in_bf16(fake_data: DataSettings) -> None:
+    spec = ScheduleSpec("constant", peak_lr=0.05, total_steps=1)
+    settings = TrainSettings(epochs=1, batch_size=64, device="cpu", precision="bf16")
+    run = TrainingRun(spec, OptimizerSettings(), settings, load_data(fake_data))
+    dtypes = []
+    run.model.fc.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
+    train_loss, _, _, _ = run.train_epoch(1)
+    val_loss, val_acc = run.evaluate(run.data.val_x, run.data.val_y)
+    assert dtypes and set(dtypes) == {torch.bfloat16}  # training and evaluation alike
+    assert math.isfinite(train_loss) and math.isfinite(val_loss) and 0 <= val_acc <= 1
+
+
+@pytest.fixture
+def gpu_code_paths(monkeypatch) -> dict[str, int]:
+    """Make the loop on the CPU take the GPU's paths: the gather crop and a NaN check every 8
+    steps. Yields how often each crop method ran."""
+    calls = {"gather": 0, "slices": 0}
+
+    def counted(name):
+        original = getattr(_augment, f"_crop_flip_by_{name}")
+
+        def wrapper(*args):
+            calls[name] += 1
+            return original(*args)
+        return wrapper
+
+    for name in calls:
+        monkeypatch.setattr(_augment, f"_crop_flip_by_{name}", counted(name))
+    monkeypatch.setattr(_run, "crop_method", lambda device: "gather")
+    monkeypatch.setitem(_run._CHECK_EVERY_STEPS, "cpu", _run._CHECK_EVERY_STEPS["cuda"])
+    return calls
+
+
+def test_the_gpu_code_paths_train_in_bf16_on_the_cpu(fake_data, gpu_code_paths) -> None:
+    spec = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, params={"final_ratio": 0.0})
+    settings = TrainSettings(epochs=2, batch_size=64, device="cpu", precision="bf16")
+    result = train(spec, OptimizerSettings(), settings, fake_data)
+    assert gpu_code_paths == {"gather": 2, "slices": 0}  # one augmented epoch each
+    assert all(math.isfinite(e.train_loss) and math.isfinite(e.val_loss) for e in result.epochs)
+    assert [e.step for e in result.epochs] == [4, 8] and result.epochs[-1].train_acc > 0
+
+
+def test_a_check_every_8_steps_names_the_first_bad_step(fake_data, monkeypatch) -> None:
+    spec = ScheduleSpec("constant", peak_lr=1e20, total_steps=1)
+    settings = TrainSettings(epochs=1, batch_size=16, device="cpu")  # 16 steps per epoch
+    with pytest.raises(DivergedError) as every_step:
+        train(spec, OptimizerSettings(name="adam"), settings, fake_data)
+    monkeypatch.setitem(_run._CHECK_EVERY_STEPS, "cpu", 8)
+    with pytest.raises(DivergedError) as every_8:
+        train(spec, OptimizerSettings(name="adam"), settings, fake_data)
+    assert (every_8.value.epoch, every_8.value.step) == (every_step.value.epoch,
+                                                         every_step.value.step)
+    assert f"at step {every_step.value.step} " in str(every_8.value)
+
+
+def test_auto_and_bare_cuda_resolve_to_the_indexed_current_device(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert resolve_device("auto") == resolve_device("cuda") == torch.device("cuda", 1)
+    assert resolve_device("cuda:0") == torch.device("cuda", 0)
+    assert _device.same_device("cuda", torch.device("cuda", 1))
+    assert not _device.same_device("cuda", "cuda:0") and not _device.same_device("cuda", "cpu")
+
+
+def test_data_already_on_the_device_is_not_copied(fake_data, monkeypatch) -> None:
+    def moved(data, device):
+        raise AssertionError(f"data on {data.device} copied to {device}")
+
+    monkeypatch.setattr(_loop, "_moved", moved)
+    spec = ScheduleSpec("constant", peak_lr=0.05, total_steps=1)
+    settings = TrainSettings(epochs=1, batch_size=128, device="cpu:0")  # names the same CPU
+    result = train(spec, OptimizerSettings(), settings, load_data(fake_data))
+    assert result.device_name == "cpu"
+
+
+def test_throughput_bench_runs_more_rounds_when_the_data_is_short(tiny_cifar10, capsys) -> None:
+    from bench import throughput
+
+    # The documented GPU command asks for 100 x 512 images: more than real or fake data hold.
+    assert throughput.plan_rounds(49_999, 512, steps=100, rounds=3) == (97, 4)
+    assert throughput.plan_rounds(9_999, 512, steps=100, rounds=3) == (19, 16)
+    assert throughput.plan_rounds(9_999, 128, steps=30, rounds=3) == (30, 3)
+    throughput.main(["--device", "cpu", "--data-dir", str(tiny_cifar10), "--batch-size", "16",
+                     "--steps", "10", "--rounds", "1", "--dataloader", "--workers", "0"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "6 steps (--steps 10 capped by the data) x 2 timed rounds" in lines[0]  # 99 images
+    assert [line.split()[0] for line in lines[2:5]] == ["plain", "lrsearch", "DataLoader"]
+    assert lines[-1].startswith("summary: lrsearch/plain ") and "lrsearch/DataLoader " in lines[-1]
