@@ -6,6 +6,11 @@ complete trials and every baseline with the same S fresh seeds on the full train
 (the training split plus the validation images, which the search no longer needs), and
 evaluates each once on the test set. Results go into the study's ``confirmation`` user
 attribute after every run, so an interrupted confirmation resumes where it stopped.
+
+Stored runs are never deleted. A later call trains only the (candidate, seed) pairs not
+stored yet; one with fewer seeds or a smaller top-K trains nothing and keeps every run. The
+confirmation (the attribute, what ``lrsearch confirm`` prints, the report) covers every
+stored run: each schedule over the seeds it has, paired margins over the seeds both have.
 """
 
 from __future__ import annotations
@@ -96,8 +101,10 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
         on_run: Called with each run's row as it finishes (progress).
 
     Returns:
-        The ``confirmation`` attribute: ``seeds``, ``metric`` and ``runs`` (one row per
-        candidate and seed: trial, label, baseline, seed, test_acc, test_loss, seconds).
+        The ``confirmation`` attribute: ``seeds`` (every seed with a stored run), ``metric``,
+        ``top_k`` (the largest asked for) and ``runs``, every run stored, from this call and
+        earlier ones (one row per candidate and seed: trial, label, baseline, seed, test_acc,
+        test_loss, seconds).
     """
     from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data, train
 
@@ -105,31 +112,41 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
     config = _study_config(study, overrides or {})
     seed_list = [CONFIRM_SEED_BASE + i for i in range(seeds)]
     stored = dict(study.user_attrs.get(CONFIRM_ATTR) or {})
-    runs = [r for r in stored.get("runs", []) if r["seed"] in seed_list]
+    runs = list(stored.get("runs", []))  # all of them: a smaller call deletes nothing
     done = {(r["trial"], r["seed"]) for r in runs}
+    todo = [(c, seed) for c in candidates for seed in seed_list if (c.trial, seed) not in done]
+    top_k = max(top_k, int(stored.get("top_k") or 0))
+    if not todo:
+        return _confirmation(stored, runs, seed_list, config.metric, top_k,
+                             stored.get("train_images"))
     data = _full_training_set(load_data(DataSettings(**config.data.model_dump()),
                                         config.training.device))
     training = config.training.model_dump()
-    for candidate in candidates:
-        for seed in seed_list:
-            if (candidate.trial, seed) in done:
-                continue
-            start = time.perf_counter()
-            settings = TrainSettings(model=config.model, **{**training, "seed": seed})
-            result = train(candidate.spec, OptimizerSettings(**candidate.optimizer), settings,
-                           data, evaluate_test=True)
-            row = {"trial": candidate.trial, "label": candidate.label,
-                   "baseline": candidate.baseline, "seed": seed,
-                   "search_value": candidate.search_value,
-                   "test_acc": float(result.test_acc), "test_loss": float(result.test_loss),
-                   "seconds": float(time.perf_counter() - start)}
-            runs.append(row)
-            confirmation = {"seeds": seed_list, "metric": config.metric, "top_k": top_k,
-                            "train_images": len(data.train_y), "runs": runs}
-            study.set_user_attr(CONFIRM_ATTR, confirmation)
-            if on_run is not None:
-                on_run(row)
-    return dict(study.user_attrs.get(CONFIRM_ATTR) or {"seeds": seed_list, "runs": runs})
+    for candidate, seed in todo:
+        start = time.perf_counter()
+        settings = TrainSettings(model=config.model, **{**training, "seed": seed})
+        result = train(candidate.spec, OptimizerSettings(**candidate.optimizer), settings,
+                       data, evaluate_test=True)
+        row = {"trial": candidate.trial, "label": candidate.label,
+               "baseline": candidate.baseline, "seed": seed,
+               "search_value": candidate.search_value,
+               "test_acc": float(result.test_acc), "test_loss": float(result.test_loss),
+               "seconds": float(time.perf_counter() - start)}
+        runs.append(row)
+        confirmation = _confirmation(stored, runs, seed_list, config.metric, top_k,
+                                     len(data.train_y))
+        study.set_user_attr(CONFIRM_ATTR, confirmation)
+        if on_run is not None:
+            on_run(row)
+    return dict(study.user_attrs.get(CONFIRM_ATTR))
+
+
+def _confirmation(stored: dict[str, Any], runs: list[dict[str, Any]], seed_list: list[int],
+                  metric: str, top_k: int, train_images: int | None) -> dict[str, Any]:
+    """The attribute: ``stored`` with every run, and the seeds of all runs and of this call."""
+    seeds = sorted({*seed_list, *(int(r["seed"]) for r in runs)})
+    return {**stored, "seeds": seeds, "metric": metric, "top_k": top_k,
+            "train_images": train_images, "runs": runs}
 
 
 def _study_config(study: optuna.Study, overrides: dict[str, Any]):

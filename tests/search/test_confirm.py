@@ -70,6 +70,28 @@ def test_confirm_resumes_and_extends_only_what_is_missing(study_url):
     assert after["runs"][:len(before)] == before and len(after["runs"]) == 12
 
 
+def test_fewer_seeds_or_another_top_deletes_nothing_and_reports_every_stored_run(study_url):
+    assert confirm(study_url, "--top", 2, "--seeds", 2).exit_code == 0
+    before = optuna.load_study(study_name="tiny", storage=study_url).user_attrs[CONFIRM_ATTR]
+    seeds = sorted({r["seed"] for r in before["runs"]})
+    assert len(seeds) >= 2
+    # One seed, but a third trial: it is trained (with that seed), and nothing is dropped.
+    result = confirm(study_url, "--top", 3, "--seeds", 1)
+    assert result.exit_code == 0, result.output
+    after = optuna.load_study(study_name="tiny", storage=study_url).user_attrs[CONFIRM_ATTR]
+    new = after["runs"][len(before["runs"]):]
+    assert after["runs"][:len(before["runs"])] == before["runs"]
+    assert {r["seed"] for r in new} <= {seeds[0]} and after["seeds"] == seeds
+    assert result.output.count("test_acc 0.") == len(new)
+    assert f"{len(seeds)} seeds)" in result.output  # the table covers every stored seed
+    # Fewer seeds and a smaller top: nothing to train, everything kept and shown.
+    result = confirm(study_url, "--top", 1, "--seeds", 1)
+    assert result.exit_code == 0 and "test_acc 0." not in result.output
+    final = optuna.load_study(study_name="tiny", storage=study_url).user_attrs[CONFIRM_ATTR]
+    assert final["runs"] == after["runs"] and final["top_k"] == 3
+    assert all(r["label"] in result.output for r in final["runs"])
+
+
 def test_report_shows_confirmation_and_test_accuracy(study_url):
     assert confirm(study_url, "--top", 2, "--seeds", 2).exit_code == 0
     study = optuna.load_study(study_name="tiny", storage=study_url)
