@@ -6,6 +6,8 @@ errors after :mod:`lrsearch.config._loader` has reworded them.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection
 from typing import Any
 
 from lrsearch.config._families import FINAL_KNOT_HIGH, FamilySearch, resolve_families
@@ -15,22 +17,48 @@ from lrsearch.schedules import get_family
 __all__ = ["check_study", "baseline_params", "optimizer_space"]
 
 
-def check_study(config: StudyConfig) -> tuple[list[FamilySearch], list[str]]:
-    """Every semantic problem of ``config``; also returns the resolved families."""
+def check_study(config: StudyConfig, skip: Collection[str] = ()
+                ) -> tuple[list[FamilySearch], list[str]]:
+    """Every semantic problem of ``config``; also returns the resolved families.
+
+    ``skip`` names top-level sections that failed their type checks (the loader has stand-ins
+    for them): checks that read one of them are left out, so they report nothing false.
+    """
     problems = []
     expected = "maximize" if config.metric == "val_acc" else "minimize"
-    if config.direction not in (None, expected):
+    if config.direction not in (None, expected) and not {"direction", "metric"} & set(skip):
         problems.append(f"direction: got {config.direction!r}; must be {expected!r} for metric "
                         f"{config.metric!r} (or left out)")
-    if config.n_trials is None and config.timeout_s is None:
+    if config.n_trials is None and config.timeout_s is None and \
+            not {"n_trials", "timeout_s"} & set(skip):
         problems.append("n_trials: got null with timeout_s null; set n_trials, timeout_s or "
                         "both, so the study ends")
-    space = config.search_space
-    families, family_problems = resolve_families(space.families, "search_space.families")
+    if "pruner" not in skip:
+        problems += _check_pruner(config)
+    if "search_space" in skip:
+        return [], problems
+    families, family_problems = resolve_families(config.search_space.families,
+                                                 "search_space.families")
     problems += family_problems
-    if not family_problems:
+    if not family_problems and "baselines" not in skip:
         problems += _check_baselines(config, families)
     return families, problems
+
+
+def _check_pruner(config: StudyConfig) -> list[str]:
+    """Wilcoxon needs a value every epoch: the probe's few points could never prune."""
+    pruner = config.pruner
+    if pruner.name != "wilcoxon" or pruner.judge != "probe":
+        return []
+    # All differences of one sign give the one-sided signed-rank test its smallest p, 2**-n.
+    needed = math.floor(-math.log2(pruner.p_threshold)) + 1
+    points = len(pruner.at_progress)
+    return [f"pruner.judge: got 'probe' with pruner.name 'wilcoxon'; wilcoxon's signed-rank "
+            f"test pairs the trial's values with the best trial's and needs at least {needed} "
+            f"paired epochs to reach p < {pruner.p_threshold:g}, while the probe judges only "
+            f"the {points} pruning point(s) ({points} give p >= {2.0 ** -points:g}, so it "
+            f"could never prune); use judge: raw (wilcoxon's default: the raw value of every "
+            f"epoch from the first point on) or another pruner"]
 
 
 def optimizer_space(config: StudyConfig) -> dict[str, Any]:

@@ -66,18 +66,36 @@ def parse_study(data: Any, overrides: dict[str, Any] | None = None,
                           source=source)
     data = _apply_overrides(data, overrides or {})
     try:
-        config = StudyConfig.model_validate(data)
+        config, errors = StudyConfig.model_validate(data), []
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors()]
+        config, errors = None, exc.errors()
+    problems = [_describe(error) for error in errors]
+    # Sections with type problems; the cross-checks run on the others all the same, so one
+    # pass lists every problem (a bad model must not hide a bad baseline or storage URL).
+    bad = {str(error["loc"][0]) for error in errors if error["loc"]}
+    checked = config if config is not None else _without(data, bad)
+    if checked is None or "search_space" in bad:
         problems += _family_problems(data)
-        raise ConfigError(problems, source=source) from None
-    families, problems = check_study(config)
-    problems += _storage_problems(config.storage)
+    if checked is not None:
+        problems += check_study(checked, skip=bad)[1]
+        if "storage" not in bad:
+            problems += _storage_problems(checked.storage)
     if problems:
         raise ConfigError(problems, source=source)
     if config.direction is None:
         config.direction = "maximize" if config.metric == "val_acc" else "minimize"
     return config
+
+
+def _without(data: dict[str, Any], bad: set[str]) -> StudyConfig | None:
+    """``data`` checked with its ``bad`` sections left at their defaults (None if that fails)."""
+    kept = {key: value for key, value in data.items() if key not in bad}
+    if not isinstance(kept.get("name"), str) or "name" in bad:
+        kept["name"] = "study"  # a stand-in: the name's own problem is already listed
+    try:
+        return StudyConfig.model_validate(kept)
+    except ValidationError:
+        return None
 
 
 def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +125,7 @@ def _describe(error: dict[str, Any]) -> str:
     message = message.replace("Input should be", "must be")
     if error["type"] == "extra_forbidden":
         known = _known_keys(error["loc"][:-1])
-        return f"{path}: unknown key; known keys here are {known}"
+        return f"{path}: unknown key (got {error.get('input')!r}); known keys here are {known}"
     if error["type"] == "missing":
         return f"{path}: missing; this key is required"
     what = "got key" if key_error else "got"

@@ -147,14 +147,18 @@ class SamplerConfig(_Strict):
     """Which Optuna sampler proposes trials.
 
     ``seed`` makes a single worker reproducible; worker ``i`` uses ``seed + i``.
-    ``n_startup_trials`` (tpe, gp, cmaes) are random trials before the model kicks in.
-    ``grid_points`` is the number of evenly spaced values per searched number (grid only).
+    ``n_startup_trials`` (tpe, gp, cmaes) are trials before the model kicks in.
+    ``points_per_param`` (grid only) is the number of values each searched number takes: evenly
+    spaced from low to high, on a log scale for a log range (an int range keeps its distinct
+    rounded values); choices keep all their values. The grid is the tree of the space, so it
+    is the sum over families of the product of that family's values (times the shared and
+    optimizer values), not the product over every family's parameters.
     """
 
     name: Literal[SAMPLERS] = "tpe"
     seed: int | None = 0
     n_startup_trials: int = Field(default=8, ge=0)
-    grid_points: int = Field(default=3, ge=2)
+    points_per_param: int = Field(default=3, ge=2)
     qmc_type: Literal["sobol", "halton"] = "sobol"
 
 
@@ -169,6 +173,10 @@ class PrunerConfig(_Strict):
     one schedule family and ``raw`` otherwise (:func:`lrsearch.search.resolve_judge`; why, with
     measurements: docs/pruning.md). With ``name: none`` nothing is judged and no probe runs.
     ``min_progress`` (from study files written before pruning points) drops points below it.
+    ``wilcoxon`` tests the trial's curve against the best trial's, epoch by epoch, so it hears
+    the raw value of every epoch and is asked every epoch from the first pruning point on: its
+    one-sided signed-rank test needs at least 4 paired epochs to reach p < 0.1 (the probe's two
+    points could never get below p = 0.25), which is why it refuses ``judge: probe``.
     """
 
     name: Literal[PRUNERS] = "median"

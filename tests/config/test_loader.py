@@ -34,7 +34,7 @@ def test_minimal_study_gets_defaults():
 
 def test_unknown_key_names_the_known_keys():
     problem = one_problem({"name": "d", "training": {"epochz": 3}})
-    assert problem.startswith("training.epochz: unknown key")
+    assert problem.startswith("training.epochz: unknown key (got 3)")
     assert "epochs" in problem
 
 
@@ -189,3 +189,50 @@ def test_names_agree_with_lrsearch_train():
     assert models.DATASETS == tuple(train_settings.DATASETS)
     assert models.PRECISIONS == tuple(train_settings.PRECISIONS)
     assert set(models.MODELS) == set(train_models.model_names())
+
+
+def test_type_problems_hide_no_cross_check_problem():
+    """A bad model must not hide a bad baseline, storage URL or pruner setting."""
+    problems = problems_of({
+        "name": "d", "model": "resnet99", "storage": "::bad", "colour": "red",
+        "pruner": {"name": "wilcoxon", "judge": "probe"},
+        "search_space": {"families": ["cosine", "cosinus"]},
+        "baselines": [{"name": "b", "family": "cosine", "params": {"final_ratio": 7}}]})
+    paths = [p.split(":")[0] for p in problems]
+    assert paths == ["model", "colour", "pruner.judge", "search_space.families.cosinus",
+                     "storage"], problems
+    assert "colour: unknown key (got 'red')" in problems[1]
+    # the baselines are checked once the families they name are known
+    problems = problems_of({"name": "d", "model": "resnet99", "storage": "::bad",
+                            "baselines": [{"name": "b", "family": "cosine",
+                                           "params": {"final_ratio": 7}}]})
+    assert [p.split(":")[0] for p in problems] == [
+        "model", "baselines.0.params.final_ratio", "storage"], problems
+
+
+def test_a_bad_section_gives_no_false_cross_check_problem():
+    # search_space fails its type check; the baseline naming its family is not reported
+    # against the default families instead.
+    problems = problems_of({"name": "d", "search_space": {"families": ["step"],
+                                                          "peak_lr": -1},
+                            "baselines": [{"name": "b", "family": "step"}]})
+    assert [p.split(":")[0] for p in problems] == ["search_space.peak_lr"], problems
+    # a bad name still lets the other sections be checked
+    problems = problems_of({"name": "", "n_trials": None, "timeout_s": None})
+    assert [p.split(":")[0] for p in problems] == ["name", "n_trials"], problems
+
+
+def test_grid_points_per_param():
+    assert parse_study({"name": "d", "sampler": {"name": "grid"}}).sampler.points_per_param == 3
+    assert one_problem({"name": "d", "sampler": {"points_per_param": 1}}).startswith(
+        "sampler.points_per_param: got 1")
+    assert one_problem({"name": "d", "sampler": {"grid_points": 3}}).startswith(
+        "sampler.grid_points: unknown key (got 3)")
+
+
+def test_wilcoxon_refuses_the_probe_only():
+    assert parse_study({"name": "d", "pruner": {"name": "wilcoxon"}}).pruner.judge is None
+    assert parse_study({"name": "d", "pruner": {"name": "wilcoxon", "judge": "raw"}})
+    problem = one_problem({"name": "d", "pruner": {"name": "wilcoxon", "judge": "probe",
+                                                   "p_threshold": 0.2}})
+    assert "at least 3 paired epochs to reach p < 0.2" in problem
