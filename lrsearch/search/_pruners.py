@@ -14,17 +14,20 @@ probe values of every epoch are in the trial's ``epochs`` attribute); with ``jud
 ``name: none``) the raw value of every epoch, as before pruning points existed. Either way the
 objective asks ``should_prune`` at the pruning points only, and the pruners with a warm-up of
 their own are given the first pruning point.
+
+``wilcoxon`` is the exception: its signed-rank test pairs the trial's values with the best
+trial's at every epoch they share, and needs at least 4 pairs to reach p < 0.1 (2 never get
+below 0.25), so it hears raw values (its default judge) and is asked every epoch from the first
+pruning point on.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 
 import optuna
 
 from lrsearch.config import PrunerConfig
-from lrsearch.errors import StudyError
 
 __all__ = ["build_pruner", "pruning_epochs", "resolve_judge", "reported_kind"]
 
@@ -41,16 +44,21 @@ def pruning_epochs(config: PrunerConfig, epochs: int) -> tuple[int, ...]:
         (2, 4)
         >>> pruning_epochs(PrunerConfig(at_progress=[0.1, 0.5, 0.95], min_progress=0.2), 10)
         (5,)
+        >>> pruning_epochs(PrunerConfig(name="wilcoxon"), epochs=6)  # every epoch from 1/3 on
+        (2, 3, 4, 5)
     """
     if config.name == "none":
         return ()
     found = {max(1, int(p * epochs + 0.5)) for p in config.at_progress
              if p >= config.min_progress}
+    if config.name == "wilcoxon" and found:
+        found = set(range(min(found), epochs))
     return tuple(sorted(e for e in found if e < epochs))
 
 
 def resolve_judge(config: PrunerConfig, family_count: int) -> str:
-    """``config.judge``, or when left out: ``probe`` for several families, else ``raw``.
+    """``config.judge``, or when left out: ``probe`` for several families, else ``raw``
+    (``raw`` always for wilcoxon, which needs a value every epoch).
 
     Within one family the raw values rank trials fairly well (their LRs fall alike) and
     cost nothing extra; across families only the probe does (docs/pruning.md).
@@ -58,11 +66,14 @@ def resolve_judge(config: PrunerConfig, family_count: int) -> str:
     Example:
         >>> resolve_judge(PrunerConfig(), 5), resolve_judge(PrunerConfig(), 1)
         ('probe', 'raw')
-        >>> resolve_judge(PrunerConfig(judge="raw"), 5)
-        'raw'
+        >>> resolve_judge(PrunerConfig(judge="raw"), 5), resolve_judge(
+        ...     PrunerConfig(name="wilcoxon"), 5)
+        ('raw', 'raw')
     """
     if config.judge is not None:
         return config.judge
+    if config.name == "wilcoxon":
+        return "raw"
     return "probe" if family_count > 1 else "raw"
 
 
@@ -79,16 +90,10 @@ def reported_kind(config: PrunerConfig, family_count: int) -> str:
 def build_pruner(config: PrunerConfig, epochs: int) -> optuna.pruners.BasePruner:
     """The pruner of ``config`` for trials of ``epochs`` epochs (one report per epoch).
 
-    Raises:
-        StudyError: When the pruner needs a package that is not installed (wilcoxon: scipy).
-
     Example:
         >>> type(build_pruner(PrunerConfig(name="hyperband"), epochs=10)).__name__
         'HyperbandPruner'
     """
-    if config.name == "wilcoxon" and importlib.util.find_spec("scipy") is None:
-        raise StudyError("pruner.name: got 'wilcoxon'; it needs scipy: pip install scipy "
-                         "(or use median)")
     start = min(pruning_epochs(config, epochs), default=epochs)
     # Our Optuna steps are 1-based epochs; Optuna never prunes at a step < n_warmup_steps.
     warmup_steps = start
@@ -107,11 +112,11 @@ def build_pruner(config: PrunerConfig, epochs: int) -> optuna.pruners.BasePruner
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=start, max_resource=epochs,
                                               reduction_factor=config.reduction_factor)
-    if name == "wilcoxon":
-        return optuna.pruners.WilcoxonPruner(p_threshold=config.p_threshold,
-                                             n_startup_steps=start)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # Wilcoxon and Patient are experimental in Optuna
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if name == "wilcoxon":
+            return optuna.pruners.WilcoxonPruner(p_threshold=config.p_threshold,
+                                                 n_startup_steps=start)
         return optuna.pruners.PatientPruner(_median(config, warmup_steps),
                                             patience=config.patience, min_delta=config.min_delta)
 

@@ -1,25 +1,44 @@
-"""Build the Optuna sampler a study file asks for.
+"""Build the Optuna sampler a study file asks for, and say what each one models.
 
-TPE (the default) runs multivariate with ``group=True``, which suits the conditional space (each
-family has its own parameters), and with ``constant_liar`` so parallel workers do not all
-propose the same point. ``gp`` and ``qmc`` need scipy, ``cmaes`` needs the ``cmaes`` package;
-asking for one without it is a clear error, not a traceback.
+- ``tpe`` (the default): multivariate TPE with ``group=True``, which models each family's own
+  parameters from the trials of that family (the space is conditional), and ``constant_liar``
+  so parallel workers do not all propose the same point.
+- ``gp``: a Gaussian process over the parameters *every* trial has (Optuna's intersection
+  search space: ``family``, the peak LR, and the shared numbers such as ``warmup_frac`` when no
+  searched family warms up by itself); each family's own parameters are drawn by a TPE.
+- ``cmaes``: CMA-ES over the numbers every trial has (the peak LR, shared numbers; CMA-ES takes
+  no categoricals, so not ``family``); everything else, ``family`` included, by a TPE.
+- ``qmc``: a scrambled Sobol (or Halton) sequence over the parameters of the study's first
+  trial; parameters that trial did not have (other families') are drawn at random.
+- ``random``: every value at random.
+- ``grid``: every point of a finite grid (``points_per_param`` values per searched number) in
+  random order, by Optuna's BruteForceSampler walking the conditional tree of the space; the
+  study ends when the grid is walked. Grids over :data:`MAX_GRID_SIZE` trials are refused.
+
+Baseline trials outside the search space are hidden from the samplers that model the study as
+a whole: a preset baseline (fixed spec, no parameters) would empty the intersection search
+space of ``gp`` and ``cmaes`` and leave ``qmc`` with no parameters at all, and any baseline
+would break the grid's tree (its values need not be grid values).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import optuna
+from optuna.trial import FrozenTrial, TrialState
 
-from lrsearch.config import SamplerConfig
+from lrsearch.config import SamplerConfig, StudyConfig
 from lrsearch.errors import StudyError
+from lrsearch.search._baselines import FIXED_SCHEDULE_ATTR
+from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
 from lrsearch.search._space import SearchSpace
 
-__all__ = ["build_sampler"]
+__all__ = ["build_sampler", "sampler_problems", "grid_walked", "MAX_GRID_SIZE"]
 
-_NEEDS = {"gp": ("scipy",), "qmc": ("scipy",), "cmaes": ("cmaes",)}
+Hidden = Callable[[FrozenTrial], bool]
 
 
 def build_sampler(config: SamplerConfig, space: SearchSpace,
@@ -27,7 +46,7 @@ def build_sampler(config: SamplerConfig, space: SearchSpace,
     """The sampler of ``config``; worker ``i`` passes ``seed_offset=i`` for its own stream.
 
     Raises:
-        StudyError: When the sampler needs a package that is not installed.
+        StudyError: When a grid is larger than :data:`MAX_GRID_SIZE` trials.
 
     Example:
         >>> from lrsearch.config import SamplerConfig, parse_study
@@ -35,46 +54,168 @@ def build_sampler(config: SamplerConfig, space: SearchSpace,
         >>> type(build_sampler(SamplerConfig(name="random"), space)).__name__
         'RandomSampler'
     """
-    missing = [m for m in _NEEDS.get(config.name, ()) if importlib.util.find_spec(m) is None]
-    if missing:
-        raise StudyError(f"sampler.name: got {config.name!r}; it needs the package(s) "
-                         f"{missing}: pip install {' '.join(missing)} (or use tpe or random)")
+    problems = _grid_problems(config, space)
+    if problems:
+        raise StudyError(problems[0])
     seed = None if config.seed is None else config.seed + seed_offset
     with warnings.catch_warnings():
-        # TPE's multivariate/group/constant_liar options are marked experimental in Optuna.
+        # TPE's multivariate/group/constant_liar and BruteForceSampler are experimental.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _BUILDERS[config.name](config, space, seed)
+        return _BUILDERS[config.name](config, seed)
 
 
-def _tpe(config: SamplerConfig, space: SearchSpace, seed: int | None):
+def sampler_problems(config: StudyConfig) -> list[str]:
+    """Why the sampler of a checked study file cannot run (for ``lrsearch validate``)."""
+    return _grid_problems(config.sampler, SearchSpace.from_config(config))
+
+
+def grid_walked(study: optuna.Study, space: SearchSpace) -> bool:
+    """Whether every point of a grid space has been tried (False for other spaces)."""
+    if space.grid_points is None:
+        return False
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    points = {tuple(sorted(t.params.items())) for t in
+              study.get_trials(deepcopy=False, states=states) if not _baseline(t)}
+    return len(points) >= grid_size(space)
+
+
+def _grid_problems(config: SamplerConfig, space: SearchSpace) -> list[str]:
+    if config.name != "grid":
+        return []
+    size = grid_size(space)
+    if size <= MAX_GRID_SIZE:
+        return []
+    return [f"sampler.points_per_param: got {config.points_per_param}; the grid would be "
+            f"{size:,} trials (at most {MAX_GRID_SIZE:,}): lower points_per_param, fix some "
+            f"parameters or search fewer families, or use tpe"]
+
+
+def _tpe(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=config.n_startup_trials,
                                       multivariate=True, group=True, constant_liar=True)
 
 
-def _random(config: SamplerConfig, space: SearchSpace, seed: int | None):
+def _random(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def _gp(config: SamplerConfig, space: SearchSpace, seed: int | None):
-    return optuna.samplers.GPSampler(seed=seed, n_startup_trials=config.n_startup_trials)
-
-
-def _cmaes(config: SamplerConfig, space: SearchSpace, seed: int | None):
-    # CMA-ES handles the numbers; the categoricals (family, optimizer) fall back to TPE.
+def _gp(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
     independent = optuna.samplers.TPESampler(seed=seed)
-    return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=config.n_startup_trials,
-                                        independent_sampler=independent,
-                                        warn_independent_sampling=False)
+    return _HideTrials(optuna.samplers.GPSampler(
+        seed=seed, n_startup_trials=config.n_startup_trials, independent_sampler=independent,
+        warn_independent_sampling=False), _preset, seed)
 
 
-def _qmc(config: SamplerConfig, space: SearchSpace, seed: int | None):
-    return optuna.samplers.QMCSampler(qmc_type=config.qmc_type, scramble=True, seed=seed,
-                                      warn_independent_sampling=False)
+def _cmaes(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+    independent = optuna.samplers.TPESampler(seed=seed)
+    return _HideTrials(optuna.samplers.CmaEsSampler(
+        seed=seed, n_startup_trials=config.n_startup_trials, independent_sampler=independent,
+        warn_independent_sampling=False), _preset, seed)
 
 
-def _grid(config: SamplerConfig, space: SearchSpace, seed: int | None):
-    return optuna.samplers.GridSampler(space.grid(config.grid_points), seed=seed)
+def _qmc(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+    return _HideTrials(optuna.samplers.QMCSampler(
+        qmc_type=config.qmc_type, scramble=True, seed=seed, warn_independent_sampling=False),
+        _preset, seed)
+
+
+def _grid(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+    return _HideTrials(optuna.samplers.BruteForceSampler(seed=seed), _baseline, seed)
 
 
 _BUILDERS = {"tpe": _tpe, "random": _random, "gp": _gp, "cmaes": _cmaes, "qmc": _qmc,
              "grid": _grid}
+
+
+def _preset(trial: FrozenTrial) -> bool:
+    return FIXED_SCHEDULE_ATTR in trial.user_attrs
+
+
+def _baseline(trial: FrozenTrial) -> bool:
+    return "baseline" in trial.user_attrs
+
+
+class _HideTrials(optuna.samplers.BaseSampler):
+    """``inner`` sampling as if the study held none of the trials that ``hidden`` picks.
+
+    A hidden trial itself gets no relative sampling, and what it leaves open (a grid
+    baseline's peak LR) is drawn at random.
+    """
+
+    def __init__(self, inner: optuna.samplers.BaseSampler, hidden: Hidden,
+                 seed: int | None) -> None:
+        self.inner, self.hidden = inner, hidden
+        self.fallback = optuna.samplers.RandomSampler(seed=seed)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial
+                                    ) -> dict[str, Any]:
+        if self.hidden(trial):
+            return {}
+        return self.inner.infer_relative_search_space(_View(study, self.hidden), trial)
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, Any]) -> dict[str, Any]:
+        if self.hidden(trial) or not search_space:
+            return {}
+        return self.inner.sample_relative(_View(study, self.hidden), trial, search_space)
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: Any) -> Any:
+        sampler = self.fallback if self.hidden(trial) else self.inner
+        return sampler.sample_independent(_View(study, self.hidden), trial, param_name,
+                                          param_distribution)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self.inner.before_trial(_View(study, self.hidden), trial)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: Any) -> None:
+        if not self.hidden(trial):
+            self.inner.after_trial(_View(study, self.hidden), trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.inner.reseed_rng()
+        self.fallback.reseed_rng()
+
+
+class _View:
+    """The study as ``_HideTrials``' inner sampler sees it: hidden trials left out.
+
+    Samplers read trials through ``study._get_trials`` / ``get_trials`` or straight from
+    ``study._storage.get_all_trials`` (BruteForceSampler); all of them are filtered here, and
+    everything else (writing system attributes, ``stop``) goes to the real study.
+    """
+
+    def __init__(self, study: Any, hidden: Hidden) -> None:
+        self._study, self._hidden = study, hidden
+        self._storage = _FilteredStorage(study._storage, hidden)
+
+    def _get_trials(self, deepcopy: bool = True, states: Any = None,
+                    use_cache: bool = False) -> list[FrozenTrial]:
+        trials = self._study._get_trials(deepcopy=deepcopy, states=states, use_cache=use_cache)
+        return [t for t in trials if not self._hidden(t)]
+
+    def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[FrozenTrial]:
+        return self._get_trials(deepcopy=deepcopy, states=states)
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        return self.get_trials()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+
+class _FilteredStorage:
+    """A storage whose ``get_all_trials`` leaves out the hidden trials."""
+
+    def __init__(self, storage: Any, hidden: Hidden) -> None:
+        self._inner, self._hidden = storage, hidden
+
+    def get_all_trials(self, study_id: int, deepcopy: bool = True, states: Any = None
+                       ) -> list[FrozenTrial]:
+        trials = self._inner.get_all_trials(study_id, deepcopy=deepcopy, states=states)
+        return [t for t in trials if not self._hidden(t)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)

@@ -8,11 +8,16 @@ parameters are ``cosine.final_ratio``, an optimizer's are ``sgd.peak_lr``; ``war
 multiplier per fixed position (``piecewise.knot_0..``) plus ``piecewise.knot_end``. Fixed
 values are not Optuna parameters; they are in each trial's ``schedule`` and ``optimizer``
 attributes.
+
+A grid space (``sampler: {name: grid}``) draws every searched number from ``points_per_param``
+values (a categorical, so Optuna's BruteForceSampler can walk the tree of the space), and the
+milestones of ``multistep`` as one categorical of ascending sets of grid values
+(:mod:`lrsearch.search._grid`).
 """
 
 from __future__ import annotations
 
-import math
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,17 +35,20 @@ from lrsearch.config import (
 )
 from lrsearch.errors import StudyError
 from lrsearch.schedules import ScheduleSpec, get_family
+from lrsearch.search._grid import (
+    OPTIMIZER_NUMBERS,
+    WARMUP,
+    grid_ints,
+    grid_values,
+    milestone_sets,
+)
 
 __all__ = ["SearchSpace", "PLACEHOLDER_TOTAL_STEPS"]
 
 PLACEHOLDER_TOTAL_STEPS = 1000
 """``total_steps`` of a sampled spec; training lays the spec onto its real step count."""
 
-_OPTIMIZER_NUMBERS = ("peak_lr", "weight_decay", "momentum", "beta1", "beta2", "eps",
-                      "lookahead_alpha")
 _SHARED = ("warmup_frac", "warmup_start", "head_lr_mult")
-# Not sampled for families that warm up by themselves (FamilyInfo.warms_up_itself).
-_WARMUP = ("warmup_frac", "warmup_start")
 
 
 @dataclass(frozen=True)
@@ -52,11 +60,14 @@ class SearchSpace:
         optimizers: ``name -> {setting: fixed value or Range}`` (unset settings are absent and
             keep the optimizer's defaults).
         shared: ``warmup_frac``, ``warmup_start`` and ``head_lr_mult``: fixed value or Range.
+        grid_points: Values per searched number in a grid space; None when numbers are drawn
+            from their ranges.
     """
 
     families: tuple[FamilySearch, ...]
     optimizers: dict[str, dict[str, Any]]
     shared: dict[str, Any]
+    grid_points: int | None = None
 
     @classmethod
     def from_config(cls, config: StudyConfig) -> SearchSpace:
@@ -71,7 +82,8 @@ class SearchSpace:
             settings.setdefault("weight_decay", space.weight_decay)
             optimizers[name] = settings
         shared = {name: getattr(space, name) for name in _SHARED}
-        return cls(tuple(families), optimizers, shared)
+        grid = config.sampler.points_per_param if config.sampler.name == "grid" else None
+        return cls(tuple(families), optimizers, shared, grid)
 
     @property
     def auto_optimizers(self) -> list[str]:
@@ -92,27 +104,38 @@ class SearchSpace:
         """
         optimizers = {name: {**s, "peak_lr": ranges.get(name, s["peak_lr"])}
                       for name, s in self.optimizers.items()}
-        return SearchSpace(self.families, optimizers, self.shared)
+        return SearchSpace(self.families, optimizers, self.shared, self.grid_points)
 
     # -- sampling ---------------------------------------------------------------------------
 
-    def suggest(self, trial: Any) -> tuple[ScheduleSpec, dict[str, Any]]:
-        """Sample a trial: ``(spec, optimizer settings as a dict)``; the spec is always valid."""
-        family_name = trial.suggest_categorical("family", [f.name for f in self.families])
+    def suggest(self, trial: Any, baseline: BaselineConfig | None = None
+                ) -> tuple[ScheduleSpec, dict[str, Any]]:
+        """Sample a trial: ``(spec, optimizer settings as a dict)``; the spec is always valid.
+
+        With ``baseline`` (a grid space's baseline trial, whose values need not lie on the
+        grid) the baseline's own values are used as they are and only those it leaves out are
+        drawn; its family and optimizer come from the enqueued ``baseline_params``.
+        """
+        draw = _Draw(trial, self.grid_points)
+        family_name = draw.choice("family", [f.name for f in self.families])
         family = next(f for f in self.families if f.name == family_name)
-        params = {p.name: _suggest_param(trial, family.name, p) for p in family.params}
+        given = {} if baseline is None else _given(baseline, family)
+        params = {p.name: given[p.name] if p.name in given else
+                  _draw_param(draw, family.name, p) for p in family.params}
         own_warmup = get_family(family_name).warms_up_itself
-        shared = {name: _suggest_number(trial, name, value) for name, value in
-                  self.shared.items() if not (name in _WARMUP and own_warmup)}
+        shared = {name: given[f"shared.{name}"] if f"shared.{name}" in given else
+                  draw.number(name, value)
+                  for name, value in self.shared.items()
+                  if not (name in WARMUP and own_warmup)}
         shared.setdefault("warmup_frac", 0.0)
         shared.setdefault("warmup_start", 0.0)
-        opt_name = trial.suggest_categorical("optimizer", list(self.optimizers))
+        opt_name = draw.choice("optimizer", list(self.optimizers))
         if self.optimizers[opt_name]["peak_lr"] == AUTO:
             raise StudyError(f"search_space: the peak_lr of {opt_name!r} is auto and was not "
                              f"set by a range test yet; open the study with open_study")
-        settings = {key: _suggest_number(trial, f"{opt_name}.{key}", value)
-                    if key in _OPTIMIZER_NUMBERS else value
-                    for key, value in self.optimizers[opt_name].items()}
+        settings = {key: given[f"opt.{key}"] if f"opt.{key}" in given else
+                    draw.number(f"{opt_name}.{key}", value) if key in OPTIMIZER_NUMBERS
+                    else value for key, value in self.optimizers[opt_name].items()}
         peak_lr = settings.pop("peak_lr")
         spec = ScheduleSpec(family_name, peak_lr=peak_lr, total_steps=PLACEHOLDER_TOTAL_STEPS,
                             warmup_frac=shared["warmup_frac"],
@@ -123,7 +146,9 @@ class SearchSpace:
         """The Optuna parameters that make a trial run ``baseline`` (for ``enqueue_trial``).
 
         Values the baseline leaves out (``peak_lr``, ``warmup_frac``) are not fixed, so the
-        sampler draws them.
+        sampler draws them. In a grid space only ``family`` and ``optimizer`` become trial
+        parameters (the rest need not be grid values; :meth:`suggest` takes them from the
+        baseline), but all are listed, so two baselines never look like one.
         """
         family = next(f for f in self.families if f.name == baseline.family)
         values, _ = baseline_params(baseline.params, family, "baseline")
@@ -143,62 +168,81 @@ class SearchSpace:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data describing the whole space (stable order; for the fingerprint)."""
-        return {
+        described = {
             "families": {f.name: {p.name: p.as_dict() for p in f.params} for f in self.families},
             "optimizers": {name: {k: _plain(v) for k, v in sorted(s.items())}
                            for name, s in self.optimizers.items()},
             "shared": {k: _plain(v) for k, v in self.shared.items()},
         }
-
-    def grid(self, points: int) -> dict[str, list[Any]]:
-        """Every Optuna parameter with ``points`` values per searched number (GridSampler)."""
-        grid: dict[str, list[Any]] = {"family": [f.name for f in self.families],
-                                      "optimizer": list(self.optimizers)}
-        for family in self.families:
-            for search in family.params:
-                grid.update(_grid_param(family.name, search, points))
-        for name, value in self.shared.items():
-            if isinstance(value, Range):
-                grid[name] = _grid_values(value.low, value.high, value.log, points)
-        for opt_name, settings in self.optimizers.items():
-            for key, value in settings.items():
-                if isinstance(value, Range):
-                    grid[f"{opt_name}.{key}"] = _grid_values(value.low, value.high, value.log,
-                                                             points)
-        return grid
+        if self.grid_points is not None:  # only then: other studies keep their fingerprint
+            described["grid_points"] = self.grid_points
+        return described
 
 
-def _suggest_number(trial: Any, name: str, value: Any) -> Any:
-    if isinstance(value, Range):
-        return trial.suggest_float(name, value.low, value.high, log=value.log)
-    return value
+class _Draw:
+    """A trial's draws: Optuna's own suggestions, or the grid's values in a grid space."""
+
+    def __init__(self, trial: Any, points: int | None) -> None:
+        self.trial, self.points = trial, points
+
+    def choice(self, name: str, choices: list[Any]) -> Any:
+        return self.trial.suggest_categorical(name, choices)
+
+    def number(self, name: str, value: Any) -> Any:
+        """A shared or optimizer number: fixed as it is, or drawn from its Range."""
+        if not isinstance(value, Range):
+            return value
+        return self.real(name, value.low, value.high, value.log)
+
+    def real(self, name: str, low: float, high: float, log: bool = False) -> float:
+        if self.points:
+            return self.choice(name, grid_values(low, high, log, self.points))
+        return self.trial.suggest_float(name, low, high, log=log)
+
+    def integer(self, name: str, low: int, high: int, log: bool = False) -> int:
+        if self.points:
+            return self.choice(name, grid_ints(low, high, log, self.points))
+        return self.trial.suggest_int(name, low, high, log=log)
 
 
-def _suggest_param(trial: Any, family: str, search: ParamSearch) -> Any:
+def _given(baseline: BaselineConfig, family: FamilySearch) -> dict[str, Any]:
+    """What a baseline fixes: its family's parameters, ``shared.warmup_frac``, ``opt.peak_lr``."""
+    values, _ = baseline_params(baseline.params, family, "baseline")
+    if baseline.warmup_frac is not None:
+        values["shared.warmup_frac"] = baseline.warmup_frac
+    if baseline.peak_lr is not None:
+        values["opt.peak_lr"] = baseline.peak_lr
+    return values
+
+
+def _draw_param(draw: _Draw, family: str, search: ParamSearch) -> Any:
     name = f"{family}.{search.name}"
     if search.fixed is not None:
         return search.fixed
     if search.choices is not None:
-        return trial.suggest_categorical(name, list(search.choices))
+        return draw.choice(name, list(search.choices))
     if search.kind == "int":
-        return trial.suggest_int(name, int(search.low), int(search.high), log=search.log)
+        return draw.integer(name, int(search.low), int(search.high), log=search.log)
+    if search.kind == "fractions" and draw.points:
+        # One categorical of ascending sets: the grid holds each set of milestones once.
+        return tuple(json.loads(draw.choice(name, milestone_sets(search, draw.points))))
     if search.kind == "fractions":
-        count = trial.suggest_int(f"{family}.milestone_count", search.min_count,
-                                  search.max_count)
-        drawn = [trial.suggest_float(f"{family}.milestone_{i}", search.low, search.high)
+        count = draw.trial.suggest_int(f"{family}.milestone_count", search.min_count,
+                                       search.max_count)
+        drawn = [draw.real(f"{family}.milestone_{i}", search.low, search.high)
                  for i in range(count)]
         # Sorted and de-duplicated: the spec needs strictly ascending fractions in (0, 1).
         return [m for m in sorted(set(drawn)) if 0.0 < m < 1.0] or [0.5]
     if search.kind == "knots":
-        inner = [trial.suggest_float(f"{family}.knot_{i}", search.low, search.high)
+        inner = [draw.real(f"{family}.knot_{i}", search.low, search.high)
                  for i in range(len(search.positions))]
-        end = trial.suggest_float(f"{family}.knot_end", 0.0, FINAL_KNOT_HIGH)
+        end = draw.real(f"{family}.knot_end", 0.0, FINAL_KNOT_HIGH)
         return [[0.0, 1.0], *([p, m] for p, m in zip(search.positions, inner)), [1.0, end]]
-    return trial.suggest_float(name, search.low, search.high, log=search.log)
+    return draw.real(name, search.low, search.high, log=search.log)
 
 
 def _encode_param(family: str, search: ParamSearch, value: Any) -> dict[str, Any]:
-    """The Optuna parameters that make :func:`_suggest_param` return ``value``."""
+    """The Optuna parameters that make :func:`_draw_param` return ``value``."""
     if search.fixed is not None:
         return {}
     if search.kind == "fractions" and search.choices is None:
@@ -212,38 +256,6 @@ def _encode_param(family: str, search: ParamSearch, value: Any) -> dict[str, Any
     if isinstance(value, tuple):
         value = _plain(value)
     return {f"{family}.{search.name}": value}
-
-
-def _grid_values(low: float, high: float, log: bool, points: int) -> list[float]:
-    if low == high:
-        return [low]
-    if log:
-        ratio = math.log(high / low)
-        return [low * math.exp(ratio * i / (points - 1)) for i in range(points)]
-    return [low + (high - low) * i / (points - 1) for i in range(points)]
-
-
-def _grid_param(family: str, search: ParamSearch, points: int) -> dict[str, list[Any]]:
-    if search.fixed is not None:
-        return {}
-    if search.choices is not None:
-        return {f"{family}.{search.name}": list(search.choices)}
-    if search.kind == "int":
-        values = _grid_values(search.low, search.high, search.log, points)
-        return {f"{family}.{search.name}": sorted({round(v) for v in values})}
-    if search.kind == "fractions":
-        grid = {f"{family}.milestone_count": list(range(search.min_count,
-                                                        search.max_count + 1))}
-        values = _grid_values(search.low, search.high, False, points)
-        grid.update({f"{family}.milestone_{i}": values for i in range(search.max_count)})
-        return grid
-    if search.kind == "knots":
-        values = _grid_values(search.low, search.high, False, points)
-        grid = {f"{family}.knot_{i}": values for i in range(len(search.positions))}
-        grid[f"{family}.knot_end"] = _grid_values(0.0, FINAL_KNOT_HIGH, False, points)
-        return grid
-    return {f"{family}.{search.name}": _grid_values(search.low, search.high, search.log,
-                                                    points)}
 
 
 def _plain(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""The pruning policy without training: points to epochs, the default judge, what is reported."""
+"""The pruning policy: points to epochs, the default judge, what is reported; every pruner in a
+real tiny study, and wilcoxon pruning a trial that is worse at every epoch."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import optuna
 import pytest
 
 from lrsearch.config import PrunerConfig, parse_study
+from lrsearch.errors import ConfigError
 from lrsearch.search import (
     Objective,
     SearchSpace,
@@ -13,6 +15,7 @@ from lrsearch.search import (
     pruning_epochs,
     reported_kind,
     resolve_judge,
+    run_study,
 )
 
 
@@ -62,3 +65,71 @@ def test_pruners_warm_up_until_the_first_point():
     pruner = build_pruner(PrunerConfig(at_progress=[0.5, 0.75]), epochs=8)
     assert isinstance(pruner, optuna.pruners.MedianPruner)
     assert pruner._n_warmup_steps == 4
+
+
+def test_wilcoxon_hears_every_epoch_from_the_first_point():
+    assert pruning_epochs(PrunerConfig(name="wilcoxon"), 9) == (3, 4, 5, 6, 7, 8)
+    assert resolve_judge(PrunerConfig(name="wilcoxon"), 5) == "raw"
+    objective = _objective({"name": "wilcoxon"}, ["cosine", "step"])
+    assert objective.probe is None and objective.prune_epochs == (2, 3, 4, 5)
+
+
+def test_wilcoxon_with_the_probe_is_refused_saying_why():
+    with pytest.raises(ConfigError) as caught:
+        parse_study({"name": "d", "pruner": {"name": "wilcoxon", "judge": "probe"}})
+    (problem,) = caught.value.problems
+    assert problem.startswith("pruner.judge: got 'probe' with pruner.name 'wilcoxon'")
+    assert "at least 4 paired epochs" in problem and "p >= 0.25" in problem
+
+
+# -- every pruner in a real tiny study -------------------------------------------------------
+
+PRUNER_RUN = {
+    "n_trials": 4, "data": {"dataset": "fake", "val_size": 64, "train_subset": 128},
+    "training": {"epochs": 2, "batch_size": 64, "device": "cpu", "seed": 0},
+    "sampler": {"name": "random", "seed": 0},
+    "search_space": {"families": ["cosine"], "peak_lr": {"low": 0.01, "high": 0.3,
+                                                         "log": True}},
+    "baselines": [],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["median", "percentile", "successive_halving", "hyperband",
+                                  "wilcoxon", "patient", "none"])
+def test_every_pruner_runs_a_tiny_study(tiny_config, name):
+    config = tiny_config(pruner={"name": name, "n_startup_trials": 1}, **PRUNER_RUN)
+    summary = run_study(config, progress="off")
+    assert summary.failed == 0
+    assert summary.complete + summary.pruned == 4
+    study = optuna.load_study(study_name="tiny", storage=config.storage)
+    for trial in study.get_trials():
+        assert trial.intermediate_values  # raw values, every epoch it ran
+        if trial.state == optuna.trial.TrialState.PRUNED:
+            assert trial.user_attrs["prune_reason"].startswith("pruned after epoch 1")
+            assert trial.user_attrs["lr_curve"][0][0] == 0  # the part it ran
+
+
+@pytest.mark.slow
+def test_wilcoxon_prunes_a_trial_worse_at_every_epoch(tiny_config):
+    # Fake data (nothing to learn): at peak LR 1e-5 the validation loss stays near ln 10, at
+    # 0.1 it is 0.15-0.4 higher every epoch. The baseline (1e-5, never pruned) is the best
+    # trial; the grid then runs 1e-5 again and 0.1, whose 4th worse epoch gives p = 1/16.
+    config = tiny_config(
+        n_trials=3, metric="val_loss", sampler={"name": "grid", "points_per_param": 2},
+        pruner={"name": "wilcoxon", "at_progress": [0.1], "p_threshold": 0.1},
+        training={"epochs": 6, "batch_size": 64, "device": "cpu", "seed": 0},
+        search_space={"families": ["constant"], "warmup_frac": 0.0,
+                      "peak_lr": {"low": 1e-5, "high": 0.1, "log": True}},
+        baselines=[{"name": "low", "family": "constant", "peak_lr": 1e-5}])
+    run_study(config, progress="off")
+    trials = optuna.load_study(study_name="tiny", storage=config.storage).get_trials()
+    by_lr = {t.user_attrs["schedule"]["peak_lr"]: t for t in trials[1:]}
+    assert set(by_lr) == {1e-5, 0.1}
+    assert by_lr[1e-5].state == optuna.trial.TrialState.COMPLETE
+    pruned = by_lr[0.1]
+    assert pruned.state == optuna.trial.TrialState.PRUNED, pruned.intermediate_values
+    assert pruned.user_attrs["prune_reason"].startswith("pruned after epoch 4 (val_loss")
+    assert sorted(pruned.intermediate_values) == [1, 2, 3, 4]
+    steps = [step for step, _ in pruned.user_attrs["lr_curve"]]  # recorded every 10 steps
+    assert steps == [0, 10] and 10 < 4 * 4  # the part it ran: 4 epochs of 4 steps

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import optuna
 import pytest
 
 from lrsearch.config import parse_study
+from lrsearch.errors import SpecError, StudyError
 from lrsearch.schedules import ScheduleSpec, family_names
-from lrsearch.search import SearchSpace, build_pruner, build_sampler, fingerprint
+from lrsearch.search import (
+    MAX_GRID_SIZE,
+    SearchSpace,
+    build_sampler,
+    fingerprint,
+    grid_size,
+    grid_walked,
+    preset_trial,
+    run_study,
+)
+from lrsearch.search._baselines import FIXED_SCHEDULE_ATTR
+from lrsearch.search._grid import grid_values
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -53,7 +66,12 @@ def test_all_families_together_with_tpe_never_clash():
 
 def test_names_are_namespaced():
     _, space = space_of(families=["cosine", "linear", "multistep", "piecewise"])
-    names = set(space.grid(2))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(40):
+        trial = study.ask()
+        space.suggest(trial)
+        study.tell(trial, 0.0)
+    names = {name for trial in study.trials for name in trial.params}
     assert {"family", "optimizer", "cosine.final_ratio", "linear.final_ratio",
             "multistep.milestone_count", "multistep.milestone_0", "piecewise.knot_0",
             "piecewise.knot_end", "sgd.peak_lr", "warmup_frac"} <= names
@@ -130,34 +148,6 @@ def test_fingerprint_follows_the_space_not_the_run_settings():
         assert fingerprint(other, SearchSpace.from_config(other)) != base
 
 
-@pytest.mark.parametrize("name", ["tpe", "random", "grid", "gp", "cmaes", "qmc"])
-def test_every_sampler_builds_or_says_what_it_needs(name):
-    from lrsearch.errors import StudyError
-
-    config = parse_study({"name": "t", "sampler": {"name": name},
-                          "search_space": {"families": ["cosine", "linear"]}})
-    space = SearchSpace.from_config(config)
-    try:
-        sampler = build_sampler(config.sampler, space)
-    except StudyError as exc:
-        assert "pip install" in str(exc)
-        return
-    specs = draw(space, 4, sampler)
-    assert all(spec.family in ("cosine", "linear") for spec, _ in specs)
-
-
-@pytest.mark.parametrize("name", ["median", "percentile", "successive_halving", "hyperband",
-                                  "wilcoxon", "patient", "none"])
-def test_every_pruner_builds_or_says_what_it_needs(name):
-    from lrsearch.errors import StudyError
-
-    config = parse_study({"name": "t", "pruner": {"name": name}})
-    try:
-        assert isinstance(build_pruner(config.pruner, 10), optuna.pruners.BasePruner)
-    except StudyError as exc:
-        assert "pip install" in str(exc)
-
-
 @pytest.mark.parametrize("family", ["onecycle", "cyclic"])
 def test_families_that_warm_up_themselves_get_no_extra_warmup(family):
     # A linear warm-up to the peak in front of one-cycle would then drop to peak/div_factor.
@@ -169,3 +159,161 @@ def test_families_that_warm_up_themselves_get_no_extra_warmup(family):
     assert own and others
     assert all(spec.warmup_frac == 0.0 and spec.warmup_start == 0.0 for spec in own)
     assert all(spec.warmup_frac >= 0.05 for spec in others)
+
+
+# -- the grid: finite, family-conditional, walked once -------------------------------------
+
+def grid_space(**search_space):
+    config = parse_study({"name": "g", "sampler": {"name": "grid", "points_per_param": 2,
+                                                   "seed": 0},
+                          "search_space": search_space})
+    return config, SearchSpace.from_config(config)
+
+
+def test_grid_is_a_sum_over_families_not_a_product():
+    config = parse_study({"name": "g", "sampler": {"name": "grid"}})  # the 5 default families
+    space = SearchSpace.from_config(config)
+    # cosine 3, linear 3, multistep 7 sets x gamma 3, onecycle 3*3*3*2*2, wsd 3*3*3; x warm-up
+    # 3 for all but onecycle (warms up by itself); x peak LR 3.
+    assert grid_size(space) == ((3 + 3 + 21 + 27) * 3 + 108) * 3 == 810
+    assert build_sampler(config.sampler, space) is not None  # built at once: nothing is listed
+
+
+def test_bruteforce_walks_exactly_the_grid_once(tmp_path):
+    config, space = grid_space(families={"cosine": None, "multistep": {"gamma": 0.1},
+                                         "onecycle": {"div_factor": 25.0,
+                                                      "final_div_factor": 1e4}},
+                               warmup_frac={"low": 0.0, "high": 0.1},
+                               optimizers={"sgd": None, "adam": {"weight_decay": 0.0}})
+    size = grid_size(space)
+    # cosine 2 final ratios x 2 warm-ups; multistep 3 milestone sets x 2 warm-ups; onecycle
+    # 2 pct_start x 2 anneal x 2 three_phase (no warm-up); x (2 + 2) optimizer peak LRs.
+    assert size == (4 + 6 + 8) * 4
+    study = optuna.create_study(sampler=build_sampler(config.sampler, space))
+    study.optimize(lambda trial: space.suggest(trial)[0].peak_lr, n_trials=size + 10,
+                   catch=(SpecError,))
+    points = {tuple(sorted(t.params.items())) for t in study.trials}
+    assert len(study.trials) == len(points) == size  # BruteForceSampler stopped the study
+    assert grid_walked(study, space)
+    # The grid's ends are searched values; one-cycle's pct_start 0.5 (the top of its default
+    # range) cannot go with three_phase: those 2 x 4 points fail (the runner says why).
+    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 8 and all(t.params["onecycle.pct_start"] == 0.5
+                                    and t.params["onecycle.three_phase"] for t in failed)
+    for trial in study.trials:
+        assert all(isinstance(v, (str, int, float, bool)) for v in trial.params.values())
+
+
+def test_grid_values_are_log_spaced_for_log_ranges():
+    config = parse_study({"name": "g", "sampler": {"name": "grid", "points_per_param": 3},
+                          "search_space": {"families": ["cosine"], "warmup_frac": 0.0,
+                                           "peak_lr": {"low": 0.001, "high": 0.1, "log": True}}})
+    space = SearchSpace.from_config(config)
+    study = optuna.create_study(sampler=build_sampler(config.sampler, space))
+    study.optimize(lambda t: space.suggest(t)[0].peak_lr, n_trials=20)
+    assert len(study.trials) == grid_size(space) == 9  # 3 final ratios x 3 peak LRs
+    assert sorted({t.params["sgd.peak_lr"] for t in study.trials}) == [0.001, 0.01, 0.1]
+
+
+def test_too_large_a_grid_is_refused_naming_the_field():
+    config = parse_study({"name": "g", "sampler": {"name": "grid", "points_per_param": 5},
+                          "search_space": {"families": ["onecycle", "cyclic", "piecewise"]}})
+    space = SearchSpace.from_config(config)
+    assert grid_size(space) > MAX_GRID_SIZE
+    with pytest.raises(StudyError, match=r"sampler.points_per_param: got 5; the grid would be"):
+        build_sampler(config.sampler, space)
+
+
+def test_grid_baselines_run_their_own_values(tmp_path):
+    """A grid baseline's values need not be grid values; what it leaves out is drawn."""
+    config = parse_study({"name": "g", "sampler": {"name": "grid", "points_per_param": 2},
+                          "search_space": {"families": ["cosine", "multistep"]},
+                          "baselines": [{"name": "cos", "family": "cosine",
+                                         "params": {"final_ratio": 0.05}},
+                                        {"name": "steps", "family": "multistep",
+                                         "params": {"milestones": [0.5, 0.75]},
+                                         "peak_lr": 0.05, "warmup_frac": 0.03}]})
+    space = SearchSpace.from_config(config)
+    study = optuna.create_study(sampler=build_sampler(config.sampler, space))
+    for baseline in config.baselines:
+        study.enqueue_trial(space.baseline_params(baseline), user_attrs={
+            "baseline": baseline.name})
+    specs = []
+    for baseline in config.baselines:
+        trial = study.ask()
+        specs.append(space.suggest(trial, baseline)[0])
+        study.tell(trial, 0.0)
+    assert specs[0].params["final_ratio"] == 0.05  # not a grid value (0.0 or 0.1)
+    assert specs[0].peak_lr in grid_values(1e-3, 1.0, True, 2)  # left out: a grid value
+    assert specs[1].params["milestones"] == (0.5, 0.75) and specs[1].peak_lr == 0.05
+    assert specs[1].warmup_frac == 0.03
+    assert study.trials[1].params == {"family": "multistep", "optimizer": "sgd"}
+
+
+# -- every sampler runs a real tiny study; gp and cmaes really model ------------------------
+
+SAMPLER_RUN = {
+    "n_trials": 5, "data": {"dataset": "fake", "val_size": 64, "train_subset": 128},
+    "training": {"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0},
+    "pruner": {"name": "none"},
+    "search_space": {"families": ["cosine", "linear"], "warmup_frac": 0.0,
+                     "peak_lr": {"low": 0.01, "high": 0.3, "log": True}},
+    # a preset (no parameters at all) and a point of the space that leaves out its peak LR
+    "baselines": ["cosine", {"name": "lin", "family": "linear"}],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["tpe", "random", "gp", "qmc", "cmaes", "grid"])
+def test_every_sampler_runs_a_tiny_study(tiny_config, name):
+    config = tiny_config(sampler={"name": name, "seed": 0, "n_startup_trials": 1,
+                                  "points_per_param": 2}, **SAMPLER_RUN)
+    summary = run_study(config, progress="off")
+    study = optuna.load_study(study_name="tiny", storage=config.storage)
+    trials = study.get_trials()
+    assert summary.failed == 0, [t.user_attrs.get("fail_reason") for t in trials]
+    # grid: 2 families x 2 final ratios x 2 peak LRs = 8 points, more than the 3 trials left
+    assert summary.complete == len(trials) == 5
+    assert [t.user_attrs.get("baseline") for t in trials[:2]] == ["cosine", "lin"]
+    assert trials[1].params["family"] == "linear" and "sgd.peak_lr" in trials[1].params
+    for trial in trials[2:]:
+        assert trial.params["family"] in ("cosine", "linear")
+        assert 0.01 <= trial.user_attrs["schedule"]["peak_lr"] <= 0.3
+
+
+def synthetic(space):
+    """A value that depends on the schedule, cheap enough for many trials."""
+    def objective(trial):
+        spec, _ = space.suggest(trial)
+        return -abs(math.log10(spec.peak_lr / 0.05)) - 0.2 * (spec.family == "linear")
+    return objective
+
+
+def run_synthetic(name: str, n_trials: int = 14):
+    config = parse_study({"name": "s", "sampler": {"name": name, "seed": 3,
+                                                   "n_startup_trials": 4},
+                          "search_space": {"families": ["cosine", "linear", "wsd"]},
+                          "baselines": ["cosine"]})
+    space = SearchSpace.from_config(config)
+    study = optuna.create_study(direction="maximize",
+                                sampler=build_sampler(config.sampler, space))
+    spec, optimizer = preset_trial("cosine", space)  # queued as lrsearch queues a preset
+    study.enqueue_trial({}, user_attrs={"baseline": "cosine", FIXED_SCHEDULE_ATTR:
+                                        spec.to_dict(), "fixed_optimizer": optimizer})
+    study.optimize(lambda t: 0.0 if t.number == 0 else synthetic(space)(t), n_trials=n_trials)
+    return study
+
+
+@pytest.mark.parametrize("name", ["gp", "cmaes"])
+def test_gp_and_cmaes_model_despite_a_preset_baseline(name):
+    study = run_synthetic(name)
+    assert study.trials[0].params == {}  # the preset: it alone would empty the intersection
+    assert optuna.search_space.intersection_search_space(study.get_trials()) == {}
+    relative = study.sampler.infer_relative_search_space(study, study.trials[-1])
+    assert "sgd.peak_lr" in relative and "warmup_frac" in relative
+    if name == "gp":
+        assert "family" in relative  # CMA-ES takes no categoricals: family goes to TPE
+    draws = [(t.params["family"], t.params["sgd.peak_lr"]) for t in study.trials[1:]]
+    random = [(t.params["family"], t.params["sgd.peak_lr"])
+              for t in run_synthetic("random").trials[1:]]
+    assert draws[4:] != random[4:]  # after the startup trials it is not random search
