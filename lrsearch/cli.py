@@ -72,17 +72,24 @@ def show(spec_path: str, code: bool, steps: int | None) -> None:
 def validate(study_file: str) -> None:
     """Check a study file and list every problem at once (nothing is run or stored)."""
     from lrsearch.config import load_study
-    from lrsearch.search import SearchSpace
+    from lrsearch.errors import ConfigError
+    from lrsearch.search import SearchSpace, grid_size, sampler_problems
 
     config = load_study(study_file)
+    problems = sampler_problems(config)
+    if problems:
+        raise ConfigError(problems, source=f"study file {study_file}")
     space = SearchSpace.from_config(config)
     described = space.as_dict()
     auto = (f", peak_lr auto for {space.auto_optimizers} (LR range test at the start)"
             if space.auto_optimizers else "")
+    grid = (f", a grid of {grid_size(space):,} trials ({space.grid_points} values per searched "
+            f"number)" if space.grid_points is not None else "")
     click.echo(f"{study_file}: ok; study {config.name!r}, {config.n_trials} trials of "
                f"{config.training.epochs} epochs ({config.model} on {config.data.dataset}), "
                f"families {list(described['families'])}, optimizers "
-               f"{list(described['optimizers'])}, {len(config.baselines)} baseline(s){auto}")
+               f"{list(described['optimizers'])}, {len(config.baselines)} baseline(s)"
+               f"{grid}{auto}")
 
 
 @main.command()
@@ -103,6 +110,7 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
         worker_index: int) -> None:
     """Run or resume a study (the same name and storage resume it)."""
     from lrsearch.config import load_study
+    from lrsearch.report import DashboardRefresher
     from lrsearch.search import check_workers, run_study, run_workers
 
     overrides = {"storage": storage, "n_trials": n_trials, "timeout_s": timeout,
@@ -111,13 +119,21 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
     config = load_study(study_file, overrides)
     check_workers(config, workers)
     progress = "off" if quiet else None
+    debug = bool(click.get_current_context().find_root().params.get("debug"))
     try:
         if workers > 1:
-            debug = bool(click.get_current_context().find_root().params.get("debug"))
             summary, code = run_workers(config, study_file, overrides, workers, debug=debug,
                                         progress=progress)
         else:
-            summary = run_study(config, worker_index=worker_index, progress=progress)
+            # lrsearch's figures and note in the study for optuna-dashboard, kept current while
+            # trials finish (each worker process of --workers N publishes its own, throttled).
+            refresher = DashboardRefresher()
+            try:
+                # Without --debug an exception inside a trial fails that trial only.
+                summary = run_study(config, worker_index=worker_index, progress=progress,
+                                    raise_trial_errors=debug, callbacks=[refresher])
+            finally:
+                refresher.flush()
             code = 130 if summary.interrupted else 0
     except KeyboardInterrupt:
         click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
@@ -271,8 +287,10 @@ def dashboard(storage: str, host: str, port: int, no_refresh: bool) -> None:
     """Start optuna-dashboard on the storage (Ctrl-C stops it)."""
     from lrsearch.report import serve_dashboard
 
-    click.echo(f"optuna-dashboard on http://{host}:{port}/ (Ctrl-C to stop)")
-    serve_dashboard(storage, host=host, port=port, refresh=not no_refresh)
+    def ready(url: str) -> None:  # the storage is open and the port bound: say where
+        click.echo(f"optuna-dashboard on {url} (Ctrl-C to stop)")
+
+    serve_dashboard(storage, host=host, port=port, refresh=not no_refresh, on_ready=ready)
 
 
 if __name__ == "__main__":  # pragma: no cover

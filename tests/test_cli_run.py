@@ -14,7 +14,9 @@ from click.testing import CliRunner
 from optuna.trial import TrialState
 
 from lrsearch.cli import main
+from lrsearch.config import load_study
 from lrsearch.errors import StudyError
+from lrsearch.search import SearchSpace, grid_size
 from tests.search.conftest import write_study
 
 
@@ -35,6 +37,20 @@ def test_validate_ok_and_every_problem_listed(tmp_path):
     assert "3 problem(s)" in result.output
     assert "search_space.families.cosine.final_ratio.high: got 0.1" in result.output
     assert "Traceback" not in result.output
+
+
+def test_validate_shows_the_grid_and_refuses_one_too_large(tmp_path):
+    path = write_study(tmp_path, sampler={"name": "grid", "points_per_param": 2}, baselines=[],
+                       search_space={"families": ["cosine", "linear"], "warmup_frac": 0.0})
+    result = invoke("validate", path)
+    assert result.exit_code == 0, result.output
+    assert "a grid of 8 trials (2 values per searched number)" in result.output
+    path = write_study(tmp_path, sampler={"name": "grid", "points_per_param": 6})
+    size = grid_size(SearchSpace.from_config(load_study(path)))
+    result = invoke("validate", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert (f"sampler.points_per_param: got 6; the grid would be {size:,} trials (at most "
+            f"10,000)") in result.output
 
 
 @pytest.mark.parametrize("path", ["studies/quickstart.yaml", "studies/cifar10_resnet18.yaml"])
@@ -74,8 +90,7 @@ def test_missing_data_is_one_clear_message(tmp_path):
     result = invoke("run", path, "--quiet")
     assert result.exit_code == 1
     assert result.output.startswith("error:") and "Traceback" not in result.output
-    storage = f"sqlite:///{tmp_path / 'studies.db'}"
-    assert optuna.get_all_study_names(storage) == []  # nothing half-made was stored
+    assert not (tmp_path / "studies.db").exists()  # nothing half-made, not even an empty file
 
 
 def test_bad_override_is_a_config_error(tmp_path):
@@ -103,13 +118,16 @@ def test_ctrl_c_marks_the_trial_and_the_next_run_continues_it(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted: run the same command to resume" in err and "Traceback" not in err
+    assert "Warning" not in err, err
     trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
     assert trials[0].state == TrialState.FAIL
     assert trials[0].user_attrs["fail_reason"] == "interrupted"
     assert trials[1].state == TrialState.WAITING and trials[1].params == trials[0].params
 
-    result = invoke("run", path, "--quiet")
+    result = invoke("run", path)  # progress lines: one per trial
     assert result.exit_code == 0, result.output
     trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
     assert trials[1].state == TrialState.COMPLETE and trials[1].user_attrs["retry_of"] == 0
+    assert "fail_reason" not in trials[1].user_attrs  # the retry did not inherit it
+    assert "trial 1 complete" in result.output and "interrupted" not in result.output
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 2

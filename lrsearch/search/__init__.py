@@ -25,23 +25,34 @@ from lrsearch.search._auto_lr import (
 )
 from lrsearch.search._baselines import preset_trial, reference_value
 from lrsearch.search._confirm import CONFIRM_ATTR, Candidate, confirm_study, pick_candidates
+from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
 from lrsearch.search._objective import Objective, checkpoint_path, trial_family
 from lrsearch.search._progress import RangeTestProgress
-from lrsearch.search._provenance import fingerprint, provenance, resolved_config
+from lrsearch.search._provenance import fingerprint, provenance, resolved_config, space_changes
 from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
-from lrsearch.search._runner import RunSummary, run_study, summarise
-from lrsearch.search._samplers import build_sampler
+from lrsearch.search._recovery import fail_dead_workers, retry_trial, worker_id
+from lrsearch.search._runner import RunSummary, TrialCallback, run_study, summarise
+from lrsearch.search._samplers import build_sampler, grid_walked, sampler_problems
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
-from lrsearch.search._storage import is_sqlite, normalise_url, open_storage, redact_url
+from lrsearch.search._storage import (
+    check_storage,
+    is_sqlite,
+    normalise_url,
+    open_storage,
+    redact_url,
+)
 from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search._workers import check_workers, run_workers
 
 __all__ = [
-    "ATTR_PREFIX", "CONFIRM_ATTR", "Candidate", "PLACEHOLDER_TOTAL_STEPS", "Objective",
-    "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace", "auto_range",
-    "build_pruner", "build_sampler", "check_workers", "checkpoint_path", "confirm_study",
-    "fingerprint", "is_sqlite", "normalise_url", "open_storage", "open_study", "pick_candidates",
-    "preset_trial", "provenance", "pruning_epochs", "range_test_optimizer", "range_test_record",
-    "redact_url", "reference_value", "reported_kind", "resolve_auto_peak_lr", "resolve_judge",
-    "resolved_config", "run_range_test", "run_study", "run_workers", "summarise", "trial_family",
+    "ATTR_PREFIX", "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS",
+    "Objective", "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace",
+    "TrialCallback", "auto_range", "build_pruner", "build_sampler", "check_storage",
+    "check_workers", "checkpoint_path", "confirm_study", "fail_dead_workers", "fingerprint",
+    "grid_size", "grid_walked", "is_sqlite", "normalise_url", "open_storage", "open_study",
+    "pick_candidates", "preset_trial", "provenance", "pruning_epochs", "range_test_optimizer",
+    "range_test_record", "redact_url", "reference_value", "reported_kind",
+    "resolve_auto_peak_lr", "resolve_judge", "resolved_config", "retry_trial", "run_range_test",
+    "run_study", "run_workers", "sampler_problems", "space_changes", "summarise",
+    "trial_family", "worker_id",
 ]

@@ -6,14 +6,17 @@ metric or by a cooldown probe's (see :mod:`lrsearch.search._pruners`). Everythin
 needs is stored as user attributes in plain JSON types (STYLE.md trap 5): ``schedule``
 (loadable with ``ScheduleSpec.from_dict``), ``optimizer``, ``epochs`` (per epoch: raw metrics
 and, at the probed pruning points, ``probe_val_loss``/``probe_val_acc``/``probe_steps``/
-``probe_seconds``), ``lr_curve`` (``[[step, lr], ...]``), ``wall_seconds``, ``device_name``,
-``fail_reason`` when it did not complete, ``retry_of`` when it reruns a trial whose worker
-died. Baselines (``baseline`` attribute) are never pruned; ready-made ones carry their fixed
-spec and optimizer and sample nothing.
+``probe_seconds``), ``lr_curve`` (``[[step, lr], ...]``, of the part run when pruned),
+``wall_seconds``, ``device_name``, ``worker`` (host and pid of the process running it),
+``prune_reason`` when pruned, ``fail_reason`` when it failed (or diverged), ``retry_of`` when
+it reruns a trial whose worker died or was interrupted. Baselines (``baseline`` attribute) are
+never pruned; ready-made ones carry their fixed spec and optimizer and sample nothing; in a
+grid space the others run their own values too (they need not be grid values).
 """
 
 from __future__ import annotations
 
+import pickle
 import time
 import warnings
 from collections.abc import Callable
@@ -24,13 +27,16 @@ from typing import Any
 import optuna
 
 from lrsearch.config import StudyConfig
-from lrsearch.errors import DivergedError
+from lrsearch.errors import DivergedError, SpecError
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR
 from lrsearch.search._pruners import pruning_epochs, resolve_judge
+from lrsearch.search._recovery import WORKER_ATTR, worker_id
 from lrsearch.search._space import SearchSpace
 
-__all__ = ["Objective", "checkpoint_path", "trial_family"]
+__all__ = ["Objective", "checkpoint_path", "trial_family", "INVALID_GRID_POINT"]
+
+INVALID_GRID_POINT = "not a valid schedule at this grid point"
 
 
 def checkpoint_path(folder: str | Path, study_name: str, trial_number: int) -> Path:
@@ -79,6 +85,7 @@ class Objective:
         probing = self.judge == "probe" and bool(self.prune_epochs)
         self.probe = (ProbeSettings(self.prune_epochs, config.pruner.probe_frac) if probing
                       else None)
+        self.baselines = {b.name: b for b in config.baselines if not isinstance(b, str)}
         training = config.training.model_dump()
         self.train_settings = TrainSettings(model=config.model, **training)
         # The spec is stored laid onto the real length (the last partial batch is dropped).
@@ -91,9 +98,10 @@ class Objective:
         from lrsearch.train import OptimizerSettings, train
 
         self.trial_id = trial._trial_id
+        trial.set_user_attr(WORKER_ATTR, worker_id())
         fixed = trial.user_attrs.get(FIXED_SCHEDULE_ATTR)
         if fixed is None:
-            spec, optimizer = self.space.suggest(trial)
+            spec, optimizer = self._suggest(trial)
         else:  # a ready-made baseline: exactly its spec and optimizer, nothing sampled
             spec = ScheduleSpec.from_dict(fixed)
             optimizer = dict(trial.user_attrs[FIXED_OPTIMIZER_ATTR])
@@ -116,11 +124,11 @@ class Objective:
         try:
             result = train(spec, OptimizerSettings(**optimizer), self.train_settings, self.data,
                            on_epoch=on_epoch, checkpoint_path=str(ckpt), probe=self.probe)
-        except optuna.TrialPruned:
-            _finish(trial, started, ckpt, None)
+        except optuna.TrialPruned as exc:
+            _finish(trial, started, ckpt, pruned=str(exc) or "pruned")
             raise
         except DivergedError as exc:
-            _finish(trial, started, ckpt, f"diverged: {exc}")
+            _finish(trial, started, ckpt, pruned=f"diverged: {exc}", failed=f"diverged: {exc}")
             raise optuna.TrialPruned(f"diverged: {exc}") from None
         except KeyboardInterrupt:
             # The checkpoint stays: the runner queues a retry that continues from it.
@@ -137,8 +145,26 @@ class Objective:
         trial.set_user_attr("images_per_second", float(data["images_per_second"]))
         if "device_name" not in trial.study.user_attrs:
             trial.study.set_user_attr("device_name", str(data["device_name"]))
-        _finish(trial, started, ckpt, None)
+        _finish(trial, started, ckpt)
         return float(getattr(result.epochs[-1], self.config.metric))
+
+    def _suggest(self, trial: optuna.Trial) -> tuple[ScheduleSpec, dict[str, Any]]:
+        try:
+            return self.space.suggest(trial, self._grid_baseline(trial))
+        except SpecError as exc:
+            if self.space.grid_points is None:
+                raise
+            # A grid takes each range's ends; a few combinations are no schedule (one-cycle's
+            # pct_start 0.5 with three_phase): that point fails, saying so, and the grid goes on.
+            reason = f"{INVALID_GRID_POINT}: {'; '.join(exc.problems)}"
+            trial.set_user_attr("fail_reason", reason)
+            raise SpecError(exc.problems) from None
+
+    def _grid_baseline(self, trial: optuna.Trial) -> Any:
+        """The baseline a grid space's trial runs (its values need not be grid values)."""
+        if self.space.grid_points is None:
+            return None
+        return self.baselines.get(trial.user_attrs.get("baseline"))
 
     def _report(self, trial: optuna.Trial, result: Any, epochs: list[dict[str, Any]]) -> None:
         row = {key: _plain(v) for key, v in asdict(result).items()}
@@ -174,11 +200,31 @@ def _plain(value: Any) -> Any:
     return float(value)
 
 
-def _finish(trial: optuna.Trial, started: float, ckpt: Path, reason: str | None) -> None:
+def _finish(trial: optuna.Trial, started: float, ckpt: Path, pruned: str | None = None,
+            failed: str | None = None) -> None:
+    """Store the wall time (and why it was pruned: the reason and the LR curve it ran)."""
     trial.set_user_attr("wall_seconds", float(time.perf_counter() - started))
-    if reason is not None:
-        trial.set_user_attr("fail_reason", reason)
+    if pruned is not None:
+        trial.set_user_attr("prune_reason", pruned)
+        curve = _checkpoint_lr_curve(ckpt)
+        if curve is not None:
+            trial.set_user_attr("lr_curve", curve)
+    if failed is not None:
+        trial.set_user_attr("fail_reason", failed)
     ckpt.unlink(missing_ok=True)
+
+
+def _checkpoint_lr_curve(ckpt: Path) -> list[list[float]] | None:
+    """The LR curve up to the last finished epoch, from the trial's checkpoint."""
+    import torch
+
+    try:
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError):
+        # No checkpoint yet or an unreadable one: the curve is a nice-to-have here.
+        return None
+    curve = state.get("lr_curve") if isinstance(state, dict) else None
+    return [[int(step), float(lr)] for step, lr in curve] if curve else None
 
 
 def _retried_trial_number(trial: optuna.Trial) -> int | None:

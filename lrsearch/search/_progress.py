@@ -74,10 +74,18 @@ class StudyProgress:
             family = trial_family(trial) or "?"
             if trial.user_attrs.get("baseline") is not None:
                 family += f" [baseline {trial.user_attrs['baseline']}]"
-            reason = trial.user_attrs.get("fail_reason")
+            reason = _reason(trial)
             print(f"trial {trial.number} {trial.state.name.lower()} {family} "
                   f"{self.metric} {value}{f' ({reason})' if reason else ''}; {self._best}",
                   file=sys.stderr, flush=True)
+
+    def note(self, text: str) -> None:
+        """A message that must be seen even when quiet (a worker died): above the bar, or on
+        stderr."""
+        if self._progress is not None:
+            self._progress.console.print(text, style="yellow", markup=False, highlight=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
 
     def update(self, done: int, study: optuna.Study) -> None:
         """Set the count of finished trials (the parent of several workers polls it)."""
@@ -93,6 +101,15 @@ class StudyProgress:
         except ValueError:  # no completed trial yet
             return
         self._best = f"best: {best.value:.4f} (trial {best.number}, {trial_family(best)})"
+
+
+def _reason(trial: FrozenTrial) -> str | None:
+    """Why a trial did not complete (a completed retry of an interrupted trial has none)."""
+    if trial.state == TrialState.FAIL:
+        return trial.user_attrs.get("fail_reason")
+    if trial.state == TrialState.PRUNED:
+        return trial.user_attrs.get("prune_reason") or trial.user_attrs.get("fail_reason")
+    return None
 
 
 class RangeTestProgress:

@@ -16,11 +16,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from lrsearch.config import StudyConfig
+from lrsearch.config import AUTO, StudyConfig
 from lrsearch.search._space import SearchSpace
 from lrsearch.search._storage import redact_url
 
-__all__ = ["fingerprint", "provenance", "resolved_config"]
+__all__ = ["fingerprint", "provenance", "resolved_config", "space_changes"]
 
 
 def fingerprint(config: StudyConfig, space: SearchSpace) -> str:
@@ -35,21 +35,76 @@ def fingerprint(config: StudyConfig, space: SearchSpace) -> str:
         >>> a == b, len(a)
         (True, 16)
     """
-    data = config.data
-    training = config.training
+    text = json.dumps(_identity(config, space.as_dict()), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def space_changes(stored: dict[str, Any], config: StudyConfig) -> list[str]:
+    """What changed, as dotted keys, between a study's stored attributes and ``config``.
+
+    ``stored`` is the study's user attributes (its resolved ``config`` and ``search_space``,
+    stored when it was created); the keys are those of the fingerprint, named as in a study
+    file where they come from one (``search_space.families.cosine.final_ratio.high``).
+
+    Example:
+        >>> from lrsearch.config import parse_study
+        >>> old = parse_study({"name": "d", "search_space": {"families": ["cosine"]}})
+        >>> stored = {"config": resolved_config(old),
+        ...           "search_space": SearchSpace.from_config(old).as_dict()}
+        >>> new = parse_study({"name": "d", "training": {"epochs": 3},
+        ...                    "search_space": {"families": ["cosine", "wsd"]}})
+        >>> space_changes(stored, new)
+        ['search_space.families.wsd (added)', 'training.epochs (10 -> 3)']
+    """
+    if "config" not in stored or "search_space" not in stored:
+        return []
+    old_config = StudyConfig.model_construct(**stored["config"])
+    old = _identity(old_config, stored["search_space"], plain=True)
+    new = _identity(config, SearchSpace.from_config(config).as_dict())
+    old["search_space"], new["search_space"] = old.pop("space"), new.pop("space")
+    return _diff(json.loads(json.dumps(old, default=str)),
+                 json.loads(json.dumps(new, default=str)), "")
+
+
+def _identity(config: Any, space: dict[str, Any], plain: bool = False) -> dict[str, Any]:
+    """The fingerprinted part of a study: ``plain`` when ``config`` holds stored JSON data."""
+    def get(section: str, key: str) -> Any:
+        value = getattr(config, section)
+        return value.get(key) if plain else getattr(value, key)
+
     identity = {
-        "space": space.as_dict(),
+        "space": space,
         "model": config.model,
         "metric": config.metric,
-        "data": {"dataset": data.dataset, "val_size": data.val_size,
-                 "train_subset": data.train_subset, "split_seed": data.split_seed},
-        "training": {"epochs": training.epochs, "batch_size": training.batch_size,
-                     "seed": training.seed},
+        "data": {key: get("data", key) for key in
+                 ("dataset", "val_size", "train_subset", "split_seed")},
+        "training": {key: get("training", key) for key in ("epochs", "batch_size", "seed")},
     }
-    if space.auto_optimizers:  # only then: older studies keep their fingerprint
-        identity["lr_range_test"] = config.lr_range_test.model_dump()
-    text = json.dumps(identity, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    auto = any(s.get("peak_lr") == AUTO for s in space["optimizers"].values())
+    if auto:  # only then: older studies keep their fingerprint
+        test = config.lr_range_test
+        identity["lr_range_test"] = test if plain else test.model_dump()
+    return identity
+
+
+def _diff(old: Any, new: Any, path: str) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes = []
+        for key in sorted(set(old) | set(new)):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in old:
+                changes.append(f"{where} (added)")
+            elif key not in new:
+                changes.append(f"{where} (removed)")
+            else:
+                changes += _diff(old[key], new[key], where)
+        return changes
+    return [] if old == new else [f"{path} ({_short(old)} -> {_short(new)})"]
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def resolved_config(config: StudyConfig) -> dict[str, Any]:

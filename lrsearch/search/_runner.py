@@ -1,10 +1,18 @@
 """Run a study in this process: load the data once, then trials until the study is done.
 
 ``n_trials`` counts the study's finished (complete or pruned) trials in all, across resumes and
-workers: each worker starts a trial only while finished plus running trials are fewer, so a
-resumed study continues the count and several workers stop together. Ctrl-C marks the running
-trial failed with ``fail_reason: interrupted`` and queues a copy of it, which continues from
-its checkpoint when the same command is run again.
+workers: a worker starts a trial only while finished plus running trials are fewer. It stops
+when finished trials reach ``n_trials`` (or a grid is walked, or the timeout passes); while
+trials of other workers still run and could still fail, it waits for them (polling at the
+heartbeat interval), so the retry of a trial whose worker died is run, not left behind. Trials
+of dead workers on this host are failed and retried at once (:mod:`lrsearch.search._recovery`),
+those of other hosts by the heartbeat.
+
+An exception inside a trial fails that trial (its ``fail_reason`` stored) and the run goes on;
+``raise_trial_errors`` (``lrsearch --debug run``) lets it end the run with its traceback
+instead. Several failures in a row end the run with a clear error: then something other than
+the trial is wrong. Ctrl-C marks the running trial failed with ``fail_reason: interrupted`` and
+queues a copy of it, which continues from its checkpoint when the same command is run again.
 """
 
 from __future__ import annotations
@@ -12,20 +20,30 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import StudyConfig
-from lrsearch.search._objective import Objective, trial_family
+from lrsearch.errors import StudyError
+from lrsearch.search._objective import INVALID_GRID_POINT, Objective, trial_family
 from lrsearch.search._progress import StudyProgress
-from lrsearch.search._storage import open_storage, redact_url
+from lrsearch.search._recovery import WORKER_ATTR, fail_dead_workers, retry_trial, worker_alive
+from lrsearch.search._samplers import grid_walked
+from lrsearch.search._storage import check_storage, normalise_url, redact_url
 from lrsearch.search._study import OpenedStudy, open_study
 
-__all__ = ["RunSummary", "run_study", "summarise"]
+__all__ = ["RunSummary", "run_study", "summarise", "TrialCallback"]
+
+TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+"""Called with ``(study, frozen_trial)`` after each trial finishes (any final state)."""
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+_MAX_FAILURES_IN_A_ROW = 3
+_MAX_POLL_S = 10.0  # waiting for other workers' trials: at most this long between looks
+_SQLITE_POLL_S = 2.0
 
 
 @dataclass
@@ -34,7 +52,7 @@ class RunSummary:
 
     Attributes:
         study_name: The study.
-        storage: Its storage URL, password hidden.
+        storage: Its storage URL as lrsearch opens it (driver named, password hidden).
         complete: Completed trials.
         pruned: Pruned trials (diverged ones included).
         failed: Failed trials (interrupted or crashed).
@@ -55,7 +73,8 @@ class RunSummary:
     interrupted: bool = False
 
 
-def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | None = None
+def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | None = None,
+              callbacks: Sequence[TrialCallback] = (), raise_trial_errors: bool = False
               ) -> RunSummary:
     """Run (or resume) the study of ``config`` in this process.
 
@@ -64,17 +83,21 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
         worker_index: This worker's index (seeds differ per worker).
         progress: ``"bar"``, ``"lines"``, ``"off"`` or None (bar on a terminal); also for the
             LR range test that ``peak_lr: auto`` runs when the study has none stored yet.
+        callbacks: Called with ``(study, frozen_trial)`` after each trial this process ran
+            (e.g. a dashboard refresher).
+        raise_trial_errors: Let an exception inside a trial end the run (for debugging)
+            instead of failing that trial only.
 
     Raises:
-        StudyError: Storage unreachable or search space changed.
+        StudyError: Storage unreachable, search space changed, or trials keep failing.
         DataError: The data set cannot be found or read.
     """
     from lrsearch.train import DataSettings, load_data
 
     optuna.logging.set_verbosity(logging.ERROR)
     # Reach the storage first (fails fast), load the data before creating anything in it, so
-    # a missing data set leaves no half-made study behind.
-    open_storage(config.storage, config.storage_options).remove_session()
+    # a missing data set leaves no half-made study (and no empty SQLite file) behind.
+    check_storage(config.storage, config.storage_options)
     data = load_data(DataSettings(**config.data.model_dump()), config.training.device)
     opened = open_study(config, worker_index, progress)
     done = _count(opened.study, _FINISHED)
@@ -83,7 +106,8 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
                        progress) as bar:
         objective = Objective(config, opened.space, data, on_epoch=bar.epoch)
         try:
-            _optimize(opened, objective, config, bar)
+            _optimize(opened, objective, config, bar, [bar.finished, *callbacks],
+                      () if raise_trial_errors else (Exception,))
         except KeyboardInterrupt:
             interrupted = True
             _requeue_interrupted(opened, objective, config)
@@ -91,18 +115,67 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
 
 
 def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
-              bar: StudyProgress) -> None:
+              bar: StudyProgress, callbacks: list[TrialCallback],
+              catch: tuple[type[Exception], ...]) -> None:
     study = opened.study
     deadline = None if config.timeout_s is None else time.monotonic() + config.timeout_s
+    failures = 0
     while deadline is None or time.monotonic() < deadline:
-        if opened.heartbeat:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)
-        started = _count(study, (*_FINISHED, TrialState.RUNNING))
-        if config.n_trials is not None and started >= config.n_trials:
+        _recover(opened, config)
+        trials = study.get_trials(deepcopy=False)
+        finished = sum(t.state in _FINISHED for t in trials)
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        waiting = any(t.state == TrialState.WAITING for t in trials)
+        if config.n_trials is not None and finished >= config.n_trials:
             return
-        study.optimize(objective, n_trials=1, callbacks=[bar.finished])
+        if grid_walked(study, opened.space) and not waiting:
+            return
+        if config.n_trials is not None and finished + len(running) >= config.n_trials:
+            pending = [t for t in running if _may_end(t, opened.heartbeat)]
+            if not pending:
+                return  # trials nobody can end (no heartbeat, worker unknown): as before
+            bar.running("waiting for " + ", ".join(f"#{t.number}" for t in pending)
+                        + " (they finish or are failed and retried)")
+            time.sleep(_poll_s(study, opened.heartbeat))
+            continue
+        study.optimize(objective, n_trials=1, callbacks=callbacks, catch=catch)
+        failures = _failures_in_a_row(study, objective, failures)
+
+
+def _recover(opened: OpenedStudy, config: StudyConfig) -> None:
+    """Fail and retry the trials of dead workers: on this host now, elsewhere by heartbeat."""
+    fail_dead_workers(opened.study, config.storage_options.max_retry)
+    if opened.heartbeat:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(opened.study)
+
+
+def _may_end(trial: FrozenTrial, heartbeat: bool) -> bool:
+    """Whether a RUNNING trial will finish or be failed (then retried), so is worth a wait."""
+    return heartbeat or bool(worker_alive(trial.user_attrs.get(WORKER_ATTR)))
+
+
+def _poll_s(study: optuna.Study, heartbeat: bool) -> float:
+    interval = study._storage.get_heartbeat_interval() if heartbeat else None
+    return min(float(interval), _MAX_POLL_S) if interval else _SQLITE_POLL_S
+
+
+def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int) -> int:
+    """Count this worker's failed trials in a row; too many end the run with the reason."""
+    if objective.trial_id is None:
+        return failures
+    trial = study._storage.get_trial(objective.trial_id)
+    reason = trial.user_attrs.get("fail_reason", "no reason stored")
+    if trial.state != TrialState.FAIL or reason.startswith(INVALID_GRID_POINT):
+        return 0  # a grid's invalid points are expected, and few
+    failures += 1
+    if failures >= _MAX_FAILURES_IN_A_ROW:
+        raise StudyError(f"study {study.study_name!r}: {failures} trials in a row failed, the "
+                         f"last (trial {trial.number}) with: {reason}; this is not one bad "
+                         f"trial; fix the cause (lrsearch --debug run shows the traceback) "
+                         f"and run the same command to resume")
+    return failures
 
 
 def _requeue_interrupted(opened: OpenedStudy, objective: Objective,
@@ -110,15 +183,10 @@ def _requeue_interrupted(opened: OpenedStudy, objective: Objective,
     """Queue a copy of the trial Ctrl-C stopped, so the next run continues it."""
     if objective.trial_id is None:
         return
-    study = opened.study
-    trial = study._storage.get_trial(objective.trial_id)
+    trial = opened.study._storage.get_trial(objective.trial_id)
     if trial.state != TrialState.FAIL or trial.user_attrs.get("fail_reason") != "interrupted":
         return
-    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(
-        max_retry=config.storage_options.max_retry)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        retry(study, trial)
+    retry_trial(opened.study, trial, config.storage_options.max_retry)
 
 
 def _count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
@@ -135,7 +203,7 @@ def summarise(study: optuna.Study, config: StudyConfig, interrupted: bool = Fals
     except ValueError:
         best = None
     return RunSummary(
-        study_name=study.study_name, storage=redact_url(config.storage),
+        study_name=study.study_name, storage=redact_url(normalise_url(config.storage)),
         complete=counts[TrialState.COMPLETE], pruned=counts[TrialState.PRUNED],
         failed=counts[TrialState.FAIL],
         best_value=None if best is None else best.value,

@@ -2,8 +2,9 @@
 
 SQLite is for one process. On a server database (PostgreSQL, MySQL/MariaDB) every worker writes
 a heartbeat while its trial runs; a trial whose worker was killed is failed once its heartbeat is
-older than the grace period, and a copy of it is queued (Optuna's
-``RetryHeartbeatStaleTrialCallback``), so the study loses nothing.
+older than the grace period, with a ``fail_reason``, and a copy of it is queued (Optuna's
+``RetryHeartbeatStaleTrialCallback``), so the study loses nothing. Recovery of dead workers'
+trials (also on SQLite, which has no heartbeat) is in :mod:`lrsearch.search._recovery`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy.engine import make_url
 from lrsearch.config import StorageOptions
 from lrsearch.errors import StudyError
 
-__all__ = ["open_storage", "normalise_url", "is_sqlite", "redact_url", "SERVER_URL_EXAMPLES"]
+__all__ = ["open_storage", "check_storage", "normalise_url", "is_sqlite", "redact_url",
+           "SERVER_URL_EXAMPLES"]
 
 SERVER_URL_EXAMPLES = ("postgresql://user:password@host:5432/db",
                        "mysql+pymysql://user:password@host:3306/db")
@@ -66,6 +68,21 @@ def redact_url(url: str) -> str:
         return url
 
 
+def check_storage(url: str, options: StorageOptions) -> None:
+    """Fail fast on a storage that cannot be opened, creating nothing on SQLite.
+
+    A server database is opened (and its tables created); for SQLite only the folder is
+    checked, so a run that stops before its study exists (data not found) leaves no file.
+
+    Raises:
+        StudyError: As :func:`open_storage`.
+    """
+    if is_sqlite(normalise_url(url)):
+        _check_sqlite_folder(normalise_url(url))
+    else:
+        open_storage(url, options).remove_session()
+
+
 def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorage:
     """An Optuna ``RDBStorage`` for ``url``, its tables created if needed.
 
@@ -79,8 +96,8 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
-                                              **_heartbeat_kwargs(url, options))
+            return _ReasonedStorage(url, engine_kwargs=engine_kwargs,
+                                    **_heartbeat_kwargs(url, options))
     except ImportError as exc:
         cause = exc.__cause__ or exc
         raise StudyError(f"storage: {redact_url(given)}: its database driver is not installed "
@@ -94,10 +111,32 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
 def _heartbeat_kwargs(url: str, options: StorageOptions) -> dict:
     if is_sqlite(url):
         return {}
+    from lrsearch.search._recovery import RetryTrial
+
     grace_s = options.grace_period_s or 2 * options.heartbeat_interval_s
-    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=options.max_retry)
     return {"heartbeat_interval": options.heartbeat_interval_s, "grace_period": grace_s,
-            "heartbeat_stale_trial_callback": retry}
+            "heartbeat_stale_trial_callback": RetryTrial(options.max_retry)}
+
+
+class _ReasonedStorage(optuna.storages.RDBStorage):
+    """Optuna's RDBStorage, which gives a heartbeat-stale trial its ``fail_reason``.
+
+    Optuna fails a stale trial and only then calls the stale-trial callback, when the trial is
+    finished and its attributes can no longer be written; so the reason is written here, while
+    the trial is still RUNNING, just before Optuna fails it.
+    """
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        stale = super()._get_stale_trial_ids(study_id)
+        grace_s = self.grace_period or 2 * (self.heartbeat_interval or 0)
+        for trial_id in stale:
+            try:
+                self.set_trial_user_attr(trial_id, "fail_reason",
+                                         f"worker lost: no heartbeat for {grace_s} s (killed, "
+                                         f"stopped or cut off); retried")
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # another worker failed it first
+        return stale
 
 
 def _connect_args(url: str) -> dict:

@@ -3,16 +3,21 @@
 The parent creates the study first (so the baselines are queued once, and the LR range test of
 a ``peak_lr: auto`` runs once), then starts K copies of ``lrsearch run STUDY --workers 1`` (one
 GPU each when there are several, via ``CUDA_VISIBLE_DEVICES``) and shows the study's progress
-by polling the storage. Workers on other machines join by running the same command against the
-same server database.
+by polling the storage (and calls the run's trial callbacks for each trial that finishes).
+Workers on other machines join by running the same command against the same server database.
+A worker that dies is named with its exit code or signal; the others go on, its trial is
+failed and retried at once, and the command exits non-zero.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 
 import optuna
 from optuna.trial import TrialState
@@ -20,7 +25,8 @@ from optuna.trial import TrialState
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.search._progress import StudyProgress
-from lrsearch.search._runner import RunSummary, summarise
+from lrsearch.search._recovery import fail_dead_workers
+from lrsearch.search._runner import RunSummary, TrialCallback, summarise
 from lrsearch.search._storage import SERVER_URL_EXAMPLES, is_sqlite, normalise_url
 from lrsearch.search._study import open_study
 
@@ -45,8 +51,12 @@ def check_workers(config: StudyConfig, workers: int) -> None:
 
 
 def run_workers(config: StudyConfig, study_file: str, overrides: dict, workers: int, *,
-                debug: bool = False, progress: str | None = None) -> tuple[RunSummary, int]:
-    """Run ``workers`` processes on the study; return the summary and the worst exit code.
+                debug: bool = False, progress: str | None = None,
+                callbacks: Sequence[TrialCallback] = ()) -> tuple[RunSummary, int]:
+    """Run ``workers`` processes on the study; return the summary and an exit code.
+
+    The code is 0 when every worker ended well, 130 after Ctrl-C, else non-zero (a worker's own
+    code, or 1 for one killed by a signal).
 
     Args:
         config: The checked study config.
@@ -55,28 +65,52 @@ def run_workers(config: StudyConfig, study_file: str, overrides: dict, workers: 
         workers: How many processes.
         debug: Pass ``--debug`` on.
         progress: As for :func:`lrsearch.search.run_study`.
+        callbacks: Called with ``(study, frozen_trial)`` for each trial that finishes while
+            the workers run (polled every few seconds).
     """
     check_workers(config, workers)
+    optuna.logging.set_verbosity(logging.ERROR)
     study = open_study(config, progress=progress).study
     procs = [subprocess.Popen(_command(study_file, overrides, i, debug), env=_env(i, workers))
              for i in range(workers)]
+    seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+    reported: set[int] = set()
     interrupted = False
     with StudyProgress(config.n_trials, 0, config.training.epochs, config.metric,
                        "bar" if progress is None and sys.stderr.isatty() else "off") as bar:
         try:
             while any(p.poll() is None for p in procs):
-                _poll(study, bar, config.training.epochs)
+                _report_deaths(study, procs, reported, bar, config)
+                _poll(study, bar, config.training.epochs, seen, callbacks)
                 time.sleep(_POLL_S)
         except KeyboardInterrupt:
             # The workers got the same Ctrl-C; let each mark and requeue its trial.
             interrupted = True
             for proc in procs:
                 _wait(proc)
-        _poll(study, bar, config.training.epochs)
+        _report_deaths(study, procs, reported, bar, config)
+        _poll(study, bar, config.training.epochs, seen, callbacks)
     codes = [p.wait() for p in procs]
-    worst = 130 if interrupted else next((c for c in codes if c != 0), 0)
+    bad = next((code for code in codes if code != 0), 0)
+    worst = 130 if interrupted else (bad if bad > 0 else 1 if bad else 0)
     return summarise(study, config, interrupted), worst
 
+
+def _report_deaths(study: optuna.Study, procs: list[subprocess.Popen], reported: set[int],
+                   bar: StudyProgress, config: StudyConfig) -> None:
+    """Name each worker that ended badly, once; its trial is failed and retried now."""
+    for index, proc in enumerate(procs):
+        code = proc.poll()
+        if code is None or code == 0 or code == 130 or index in reported:
+            continue
+        reported.add(index)
+        how = (f"killed by {signal.Signals(-code).name}" if code < 0 and -code in
+               signal.valid_signals() else f"exit code {code}")
+        failed = fail_dead_workers(study, config.storage_options.max_retry)
+        retried = f"; its trial {', '.join(f'#{n}' for n in failed)} is retried" if failed else ""
+        alive = sum(p.poll() is None for p in procs)
+        bar.note(f"worker {index} (pid {proc.pid}) stopped: {how}{retried}; {alive} worker(s) "
+                 f"still running")
 
 def _command(study_file: str, overrides: dict, index: int, debug: bool) -> list[str]:
     command = [sys.executable, "-m", "lrsearch.cli"] + (["--debug"] if debug else [])
@@ -114,10 +148,16 @@ def _wait(proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
             proc.terminate()
 
 
-def _poll(study: optuna.Study, bar: StudyProgress, epochs: int) -> None:
+def _poll(study: optuna.Study, bar: StudyProgress, epochs: int, seen: set[int],
+          callbacks: Sequence[TrialCallback]) -> None:
     trials = study.get_trials(deepcopy=False)
     done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     bar.update(done, study)
+    for trial in trials:
+        if trial.state.is_finished() and trial.number not in seen:
+            seen.add(trial.number)
+            for callback in callbacks:
+                callback(study, trial)
     # The stored epochs, not the intermediate values: a probe judge reports at points only.
     running = [f"#{t.number} epoch {len(t.user_attrs.get('epochs') or ())}/{epochs}"
                for t in trials if t.state == TrialState.RUNNING]

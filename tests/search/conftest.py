@@ -1,4 +1,9 @@
-"""Fixtures of the study tests: tiny study files and throwaway server databases."""
+"""Fixtures of the study tests: tiny study files and throwaway server databases.
+
+The machine's cores are shared with other test runs: one thread per training process keeps a
+tiny trial under a second instead of ten (two threads fighting over loaded cores), in this
+process and in the worker processes the tests start.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 TINY_STUDY = {
     "n_trials": 6,
@@ -43,6 +50,23 @@ def write_study(folder: Path, name: str = "tiny", **changes) -> Path:
 def tiny_study(tmp_path):
     """``write_study`` bound to a fresh folder."""
     return lambda **changes: write_study(tmp_path, **changes)
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    """A checked tiny study config in a fresh folder, for runs in this process."""
+    from lrsearch.config import load_study
+
+    return lambda **changes: load_study(write_study(tmp_path, **changes))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _server_database(admin_url: str, url_of: callable, what: str, drop_suffix: str = ""):

@@ -1,14 +1,30 @@
-"""Storage URLs, friendly storage errors, and the progress display."""
+"""Storage URLs, friendly storage errors, retries of dead workers' trials, and the progress
+display."""
 
 from __future__ import annotations
 
+import platform
+import subprocess
+import sys
+
 import optuna
 import pytest
+from optuna.trial import TrialState
 
-from lrsearch.config import StorageOptions
+from lrsearch.config import StorageOptions, parse_study
 from lrsearch.errors import StudyError
-from lrsearch.search import normalise_url, open_storage, redact_url
+from lrsearch.search import (
+    check_storage,
+    fail_dead_workers,
+    normalise_url,
+    open_storage,
+    redact_url,
+    retry_trial,
+    summarise,
+    worker_id,
+)
 from lrsearch.search._progress import StudyProgress
+from lrsearch.search._recovery import worker_alive
 
 
 def test_urls_pick_installed_drivers_and_hide_passwords():
@@ -43,3 +59,74 @@ def test_progress_bar_and_lines(capsys):
     with StudyProgress(5, 0, 3, "val_acc", "lines") as lines:
         lines.finished(study, study.trials[0])
     assert "trial 0 complete" in capsys.readouterr().err
+
+
+def test_check_storage_creates_no_sqlite_file(tmp_path):
+    check_storage(f"sqlite:///{tmp_path}/x.db", StorageOptions())
+    assert not (tmp_path / "x.db").exists()
+    with pytest.raises(StudyError, match="does not exist"):
+        check_storage(f"sqlite:///{tmp_path}/nope/x.db", StorageOptions())
+
+
+def test_summary_names_the_driver_and_hides_the_password():
+    config = parse_study({"name": "s", "storage": "mysql://me:secret@db/test"})
+    study = optuna.create_study(study_name="s")
+    assert summarise(study, config).storage == "mysql+pymysql://me:***@db/test"
+
+
+def test_a_retry_keeps_the_run_but_not_its_failure(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path}/x.db", StorageOptions())
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    for key, value in {"fail_reason": "interrupted", "worker": worker_id(), "epochs": [{}],
+                       "schedule": {"family": "cosine"}, "wall_seconds": 3.0}.items():
+        trial.set_user_attr(key, value)
+    study.tell(trial, state=TrialState.FAIL)
+    retry_trial(study, study.trials[0], max_retry=1)
+    retry_trial(study, study.trials[0], max_retry=0)  # no more retries than asked for
+    (waiting,) = study.get_trials(states=(TrialState.WAITING,))
+    assert waiting.params == study.trials[0].params
+    assert waiting.user_attrs == {"epochs": [{}], "schedule": {"family": "cosine"}}
+    assert waiting.system_attrs["failed_trial"] == 0
+
+
+def test_dead_workers_of_this_host_are_failed_and_retried(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path}/x.db", StorageOptions())
+    study = optuna.create_study(storage=storage)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    owners = [{**worker_id(), "pid": int(gone.stdout)}, worker_id(),
+              {"host": "another-machine", "pid": 1}, None]
+    for owner in owners:
+        trial = study.ask()
+        if owner is not None:
+            trial.set_user_attr("worker", owner)
+    assert worker_alive(owners[0]) is False and worker_alive(owners[1]) is True
+    assert worker_alive(owners[2]) is None and worker_alive(owners[3]) is None
+    assert fail_dead_workers(study, max_retry=1) == [0]
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.FAIL] + [TrialState.RUNNING] * 3 + [
+        TrialState.WAITING]
+    assert trials[0].user_attrs["fail_reason"] == (
+        f"worker lost: process {int(gone.stdout)} on {platform.node()} is gone (killed?); "
+        f"retried")
+    assert "worker" not in trials[4].user_attrs and "fail_reason" not in trials[4].user_attrs
+
+
+def test_progress_lines_give_reasons_for_failed_and_pruned_trials_only(capsys):
+    study = optuna.create_study(direction="maximize")
+    for state, attrs in ((TrialState.COMPLETE, {"fail_reason": "interrupted"}),
+                         (TrialState.PRUNED, {"prune_reason": "pruned after epoch 2"}),
+                         (TrialState.FAIL, {"fail_reason": "TrainingError: boom"})):
+        study.add_trial(optuna.create_trial(state=state, user_attrs=attrs,
+                                            value=0.5 if state == TrialState.COMPLETE else None,
+                                            intermediate_values={1: 0.4}))
+    with StudyProgress(5, 0, 3, "val_acc", "lines") as lines:
+        for trial in study.trials:
+            lines.finished(study, trial)
+        lines.note("worker 1 (pid 7) stopped: killed by SIGKILL")
+    err = capsys.readouterr().err.splitlines()
+    assert "interrupted" not in err[0] and err[0].startswith("trial 0 complete")
+    assert "(pruned after epoch 2)" in err[1] and "(TrainingError: boom)" in err[2]
+    assert err[3] == "worker 1 (pid 7) stopped: killed by SIGKILL"

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import optuna
 import pytest
 from click.testing import CliRunner
 from optuna.trial import TrialState
 
 from lrsearch.cli import main
+from lrsearch.config import load_study
+from lrsearch.errors import TrainingError
 from lrsearch.schedules import ScheduleSpec
+from lrsearch.search import run_study, space_changes
 from tests.search.conftest import TINY_STUDY
 
 if not hasattr(pytest.importorskip("lrsearch.train"), "train"):
@@ -16,8 +25,8 @@ if not hasattr(pytest.importorskip("lrsearch.train"), "train"):
 pytestmark = pytest.mark.slow
 
 
-def run(*args):
-    return CliRunner().invoke(main, ["run", *map(str, args), "--quiet"])
+def run(*args, debug=False):
+    return CliRunner().invoke(main, ["--debug"] * debug + ["run", *map(str, args), "--quiet"])
 
 
 def load(path, name="tiny"):
@@ -41,6 +50,12 @@ def test_end_to_end_then_resume_continues_the_count(tiny_study):
         assert trial.user_attrs["optimizer"]["name"] == "sgd"
         assert trial.user_attrs["epochs"][0]["epoch"] == 1
         assert trial.intermediate_values
+    for trial in trials:
+        assert trial.user_attrs["worker"]["pid"] > 0  # who ran it (recovery of dead workers)
+        if trial.state == TrialState.PRUNED:  # the reason and the part of the curve it ran
+            assert trial.user_attrs["prune_reason"].startswith("pruned after epoch")
+            assert trial.user_attrs["lr_curve"][0][0] == 0
+            assert "fail_reason" not in trial.user_attrs
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     for trial in complete:
         assert len(trial.user_attrs["epochs"]) == 3
@@ -70,6 +85,12 @@ def test_changed_search_space_is_refused(tiny_study):
     assert "changed" in result.output and "tiny-2" in result.output
     assert "Traceback" not in result.output
     assert len(load(path).trials) == 1  # nothing stored was touched
+    # What changed, for the message (lrsearch.search._study names it from these):
+    assert space_changes(load(path).user_attrs, load_study(path)) == [
+        "search_space.families.linear (removed)", "search_space.families.multistep (removed)",
+        "search_space.families.onecycle (added)", "search_space.families.wsd (removed)",
+        "search_space.optimizers.sgd.peak_lr.high (0.3 -> 1.0)",  # back to the defaults
+        "search_space.optimizers.sgd.peak_lr.low (0.01 -> 0.001)"]
 
 
 def test_diverged_trials_are_pruned_with_the_reason(tiny_study):
@@ -118,3 +139,116 @@ def test_one_family_is_judged_by_raw_values_without_probes(tiny_study):
         rows = trial.user_attrs["epochs"]
         assert trial.intermediate_values == {r["epoch"]: r["val_acc"] for r in rows}
         assert all(r["probe_val_acc"] is None for r in rows)
+
+
+def test_grid_with_a_dict_and_a_preset_baseline(tiny_study):
+    # 2 families x 2 final ratios x 2 peak LRs = 8 grid points; n_trials 20 is more than the
+    # grid and its 2 baselines: the study ends when the grid is walked.
+    path = tiny_study(n_trials=20, sampler={"name": "grid", "points_per_param": 2, "seed": 0},
+                      pruner={"name": "none"},
+                      training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0},
+                      search_space={"families": ["cosine", "linear"], "warmup_frac": 0.0,
+                                    "peak_lr": {"low": 0.01, "high": 0.3, "log": True}},
+                      baselines=[{"name": "cos", "family": "cosine",  # no peak_lr, warmup
+                                  "params": {"final_ratio": 0.05}}, "onecycle"])
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert "a grid of 8 trials (2 values per searched number)" in result.output
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    trials = load(path).get_trials()
+    assert {t.state for t in trials} == {TrialState.COMPLETE}
+    assert len(trials) == 10
+    assert [t.user_attrs.get("baseline") for t in trials[:2]] == ["cos", "onecycle"]
+    cos = trials[0]
+    assert cos.user_attrs["schedule"]["params"]["final_ratio"] == 0.05  # not a grid value
+    assert cos.params["sgd.peak_lr"] in (0.01, 0.3)  # left out: drawn from the grid
+    assert trials[1].params == {} and trials[1].user_attrs["schedule"]["family"] == "onecycle"
+    points = {tuple(sorted(t.params.items())) for t in trials[2:]}
+    assert len(points) == 8  # every grid point once
+
+
+def test_an_exception_in_a_trial_fails_that_trial_only(tiny_study, tmp_path):
+    path = tiny_study(n_trials=3, baselines=[], pruner={"name": "none"},
+                      training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    bad = tmp_path / "ckpt" / "tiny" / "trial-1.pt"  # trial 1 finds a foreign checkpoint
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not a checkpoint")
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    trials = load(path).get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL,
+                                         TrialState.COMPLETE, TrialState.COMPLETE]
+    assert trials[1].user_attrs["fail_reason"].startswith("TrainingError: checkpoint ")
+    assert "unreadable" in trials[1].user_attrs["fail_reason"]
+
+    # --debug: the same exception ends the run and shows itself.
+    bad = tmp_path / "ckpt" / "tiny" / "trial-4.pt"
+    bad.write_bytes(b"not a checkpoint")
+    result = run(path, "--n-trials", 4, debug=True)
+    assert isinstance(result.exception, TrainingError)
+
+
+def test_trials_failing_in_a_row_end_the_run_with_the_reason(tiny_study, tmp_path):
+    path = tiny_study(n_trials=5, baselines=[], pruner={"name": "none"},
+                      training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    for number in range(3):
+        bad = tmp_path / "ckpt" / "tiny" / f"trial-{number}.pt"
+        bad.parent.mkdir(parents=True, exist_ok=True)
+        bad.write_bytes(b"not a checkpoint")
+    result = run(path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "3 trials in a row failed, the last (trial 2) with: TrainingError" in result.output
+    assert [t.state for t in load(path).get_trials()] == [TrialState.FAIL] * 3
+
+
+def test_callbacks_see_every_finished_trial(tiny_config):
+    config = tiny_config(n_trials=3, baselines=["cosine"], pruner={"name": "none"},
+                         training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    seen = []
+    run_study(config, progress="off",
+              callbacks=[lambda study, trial: seen.append((study.study_name, trial.number,
+                                                           trial.state))])
+    assert seen == [("tiny", n, TrialState.COMPLETE) for n in range(3)]
+
+
+def _start_and_kill(path, *extra):
+    """Start ``lrsearch run``, SIGKILL it once its first trial reported an epoch."""
+    storage = f"sqlite:///{path.parent / 'studies.db'}"
+    proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet",
+                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+        except KeyError:  # the study is not created yet
+            trials = []
+        if trials and trials[0].intermediate_values:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (victim,) = [t for t in load(path).get_trials() if t.state == TrialState.RUNNING]
+    return victim
+
+
+def test_a_killed_run_is_continued_at_once_on_sqlite(tiny_study):
+    """SQLite has no heartbeat: the dead process's trial is failed by its pid, at once."""
+    path = tiny_study(n_trials=2, baselines=[], pruner={"name": "none"},
+                      training={"epochs": 4, "batch_size": 32, "device": "cpu", "seed": 0})
+    victim = _start_and_kill(path)
+    assert victim.user_attrs["worker"]["pid"] > 0
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    trials = load(path).get_trials()
+    failed = trials[victim.number]
+    assert failed.state == TrialState.FAIL
+    assert failed.user_attrs["fail_reason"].startswith(
+        f"worker lost: process {victim.user_attrs['worker']['pid']} on ")
+    (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]
+    assert retry.state == TrialState.COMPLETE and retry.user_attrs["retry_of"] == victim.number
+    assert "fail_reason" not in retry.user_attrs and retry.params == victim.params
+    # Continued from the checkpoint: its first epoch is the killed run's, timing and all.
+    assert retry.user_attrs["epochs"][0] == failed.user_attrs["epochs"][0]
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
