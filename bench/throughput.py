@@ -234,7 +234,8 @@ def _goal(name: str) -> float | None:
     return next((goal for key, goal in GOALS.items() if name.startswith(key)), None)
 
 
-def _print_table(rates: dict[str, float], args, device, dataset: str, training) -> None:
+def _print_header(args, device, dataset: str, training) -> None:
+    """What is about to be timed (printed first: a long run shows it has got past loading)."""
     dtype = autocast_dtype(training.precision, device)
     threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
     capped = (f" (--steps {args.steps} capped by the data)"
@@ -243,7 +244,10 @@ def _print_table(rates: dict[str, float], args, device, dataset: str, training) 
           f"{args.batch_size} | precision {'bf16' if dtype else 'fp32'} | channels_last | "
           f"{args.steps_per_round} steps{capped} x {args.timed_rounds} timed rounds (median) | "
           f"data {dataset}{' | compiled' if training.compile else ''} | load average "
-          f"{_load_average()}")
+          f"{_load_average()}", flush=True)
+
+
+def _print_table(rates: dict[str, float], device, training) -> None:
     ours = rates["lrsearch loop"]
     print(f"{'loop':<34}{'images/s':>12}{'lrsearch / this':>18}{'goal':>10}  met")
     for name, rate in rates.items():
@@ -254,7 +258,6 @@ def _print_table(rates: dict[str, float], args, device, dataset: str, training) 
     if device.type == "cuda" and training.model == "resnet18":
         met = "yes" if ours >= GPU_GOAL_IMAGES_PER_SECOND else "NO"
         print(f"goal on one H100: lrsearch loop >= {GPU_GOAL_IMAGES_PER_SECOND:,} images/s: {met}")
-    print(_summary(rates, args, device, training))
 
 
 def _summary(rates: dict[str, float], args, device, training) -> str:
@@ -264,9 +267,9 @@ def _summary(rates: dict[str, float], args, device, training) -> str:
     for name, rate in rates.items():
         goal = _goal(name)
         if goal is not None:
-            short = name.split()[0]
-            parts.append(f"lrsearch/{short} {ours / rate:.3f}x (goal >= {goal:g}x: "
-                         f"{'met' if ours / rate >= goal else 'NOT met'})")
+            met = "met" if ours / rate >= goal else "NOT met"
+            parts.append(f"lrsearch/{name.split()[0]} {ours / rate:.3f}x "
+                         f"(goal >= {goal:g}x: {met})")
     precision = "bf16" if autocast_dtype(training.precision, device) else "fp32"
     return (f"summary: {' | '.join(parts)} | lrsearch {ours:,.0f} images/s | "
             f"{device_name(device)} {training.model} batch {args.batch_size} {precision} | "
@@ -303,7 +306,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.dataloader if args.dataloader is not None else on_gpu:
         loops[f"DataLoader loop ({args.workers} workers)"] = DataLoaderLoop(
             args, data, training, _fresh_model(training, data.num_classes, device))
-    _print_table(_time_rounds(loops, args, device), args, device, dataset, training)
+    _print_header(args, device, dataset, training)
+    rates = _time_rounds(loops, args, device)
+    _print_table(rates, device, training)
+    print(_summary(rates, args, device, training))
 
 
 if __name__ == "__main__":
