@@ -14,7 +14,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from lrsearch.config import FINAL_KNOT_HIGH, ParamSearch, Range
+from lrsearch.config import AUTO, FINAL_KNOT_HIGH, ParamSearch, Range
 from lrsearch.schedules import get_family
 
 if TYPE_CHECKING:
@@ -108,6 +108,8 @@ def _param_count(search: ParamSearch, points: int) -> int:
 
 
 def _number_values(value: Any, points: int) -> list[Any]:
+    if value == AUTO:  # a range, once the LR range test has run
+        return [None] * points
     if isinstance(value, Range):
         return grid_values(value.low, value.high, value.log, points)
     return [value]

@@ -130,7 +130,8 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
             return
         if grid_walked(study, opened.space) and not waiting:
             return
-        if config.n_trials is not None and finished + len(running) >= config.n_trials:
+        if config.n_trials is not None and finished + len(running) >= config.n_trials or (
+                not waiting and grid_walked(study, opened.space, running=True)):
             pending = [t for t in running if _may_end(t, opened.heartbeat)]
             if not pending:
                 return  # trials nobody can end (no heartbeat, worker unknown): as before
@@ -152,8 +153,13 @@ def _recover(opened: OpenedStudy, config: StudyConfig) -> None:
 
 
 def _may_end(trial: FrozenTrial, heartbeat: bool) -> bool:
-    """Whether a RUNNING trial will finish or be failed (then retried), so is worth a wait."""
-    return heartbeat or bool(worker_alive(trial.user_attrs.get(WORKER_ATTR)))
+    """Whether a RUNNING trial will finish or be failed (then retried), so is worth a wait.
+
+    A trial without a ``worker`` is not lrsearch's objective's (or from before workers were
+    recorded) and may have no heartbeat either: nothing is sure to end it.
+    """
+    worker = trial.user_attrs.get(WORKER_ATTR)
+    return worker is not None and (heartbeat or bool(worker_alive(worker)))
 
 
 def _poll_s(study: optuna.Study, heartbeat: bool) -> float:

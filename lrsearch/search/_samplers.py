@@ -69,11 +69,13 @@ def sampler_problems(config: StudyConfig) -> list[str]:
     return _grid_problems(config.sampler, SearchSpace.from_config(config))
 
 
-def grid_walked(study: optuna.Study, space: SearchSpace) -> bool:
-    """Whether every point of a grid space has been tried (False for other spaces)."""
+def grid_walked(study: optuna.Study, space: SearchSpace, running: bool = False) -> bool:
+    """Whether every point of a grid space has been tried, or with ``running`` is being tried
+    (False for other spaces)."""
     if space.grid_points is None:
         return False
-    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) + (
+        (TrialState.RUNNING,) if running else ())
     points = {tuple(sorted(t.params.items())) for t in
               study.get_trials(deepcopy=False, states=states) if not _baseline(t)}
     return len(points) >= grid_size(space)

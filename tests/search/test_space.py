@@ -140,7 +140,10 @@ def test_fingerprint_follows_the_space_not_the_run_settings():
                    {"sampler": {"name": "random"}}):
         other = parse_study({"name": "t", "search_space": {"families": ["cosine"]}, **change})
         assert fingerprint(other, SearchSpace.from_config(other)) == base
+    grid = {"sampler": {"name": "grid"}, "search_space": {"families": ["cosine"]}}
     for change in ({"search_space": {"families": ["cosine", "linear"]}},
+                   grid,  # grid draws categoricals: Optuna would refuse a mix
+                   {**grid, "sampler": {"name": "grid", "points_per_param": 4}},
                    {"search_space": {"families": {"cosine": {"final_ratio": 0.0}}}},
                    {"model": "resnet20", "search_space": {"families": ["cosine"]}},
                    {"training": {"epochs": 3}, "search_space": {"families": ["cosine"]}}):
@@ -213,6 +216,16 @@ def test_grid_values_are_log_spaced_for_log_ranges():
     study.optimize(lambda t: space.suggest(t)[0].peak_lr, n_trials=20)
     assert len(study.trials) == grid_size(space) == 9  # 3 final ratios x 3 peak LRs
     assert sorted({t.params["sgd.peak_lr"] for t in study.trials}) == [0.001, 0.01, 0.1]
+
+
+def test_an_auto_peak_lr_counts_as_a_range_in_the_grid():
+    config = parse_study({"name": "g", "sampler": {"name": "grid"},
+                          "search_space": {"families": ["cosine"], "peak_lr": "auto",
+                                           "warmup_frac": 0.0}})
+    space = SearchSpace.from_config(config)
+    assert grid_size(space) == 9
+    assert grid_size(space.with_peak_lr({"sgd": parse_study({"name": "x"}).search_space.peak_lr
+                                         })) == 9
 
 
 def test_too_large_a_grid_is_refused_naming_the_field():
