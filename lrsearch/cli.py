@@ -103,7 +103,9 @@ def validate(study_file: str) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes on this machine (needs PostgreSQL or MySQL storage).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-@click.option("--worker-index", type=int, default=0, hidden=True)
+@click.option("--worker-index", type=click.IntRange(min=0), default=0, show_default=True,
+              help="This worker's index when several machines join one study (offsets the "
+                   "sampler's seed; give each machine its own).")
 @friendly_errors
 def run(study_file: str, storage: str | None, n_trials: int | None, timeout: float | None,
         device: str | None, data_dir: str | None, workers: int, quiet: bool,

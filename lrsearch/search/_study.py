@@ -22,7 +22,12 @@ from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.search._auto_lr import resolve_auto_peak_lr
 from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR, preset_trial
-from lrsearch.search._provenance import fingerprint, provenance, resolved_config
+from lrsearch.search._provenance import (
+    fingerprint,
+    provenance,
+    resolved_config,
+    space_changes,
+)
 from lrsearch.search._pruners import build_pruner, reported_kind, resolve_judge
 from lrsearch.search._samplers import build_sampler
 from lrsearch.search._setup_claim import CLAIM_ATTR, SetupClaim, await_setup
@@ -96,7 +101,7 @@ def open_study(config: StudyConfig, worker_index: int = 0,
         space, ran = _join(study, config, space, progress)
     if not created or auto:
         # A resumed or joining worker draws a fresh random stream, not the first run's again;
-        # a resolved auto peak LR is a new range for the sampler (GridSampler lists values).
+        # a resolved auto peak LR is a new range for the sampler (and for a grid's values).
         offset = 1000 * worker_index + (0 if created else len(study.trials))
         study.sampler = build_sampler(config.sampler, space, seed_offset=offset)
     heartbeat = not is_sqlite(normalise_url(config.storage))
@@ -173,10 +178,12 @@ def _check_compatible(study: optuna.Study, config: StudyConfig, new_fingerprint:
                          f"{FINGERPRINT_ATTR}); use a new study name, e.g. "
                          f"{_free_name(config.name, storage)}")
     if old != new_fingerprint:
+        changed = "; ".join(space_changes(study.user_attrs, config)) or \
+            f"fingerprint {old} -> {new_fingerprint}"
         raise StudyError(f"{where}: its search space, model, data or training length changed "
-                         f"since it was created (fingerprint {old} -> {new_fingerprint}), so "
-                         f"old and new trials would not be comparable; use a new study name, "
-                         f"e.g. {_free_name(config.name, storage)}")
+                         f"since it was created ({changed}), so old and new trials would not "
+                         f"be comparable; use a new study name, e.g. "
+                         f"{_free_name(config.name, storage)}")
     if study.direction.name.lower() != config.direction:
         raise StudyError(f"{where} is {study.direction.name.lower()}d, the study file says "
                          f"{config.direction}; use a new study name, e.g. "

@@ -83,6 +83,7 @@ def test_changed_search_space_is_refused(tiny_study):
     result = run(path)
     assert result.exit_code == 1
     assert "changed" in result.output and "tiny-2" in result.output
+    assert "search_space.families.onecycle (added)" in result.output  # says what changed
     assert "Traceback" not in result.output
     assert len(load(path).trials) == 1  # nothing stored was touched
     # What changed, for the message (lrsearch.search._study names it from these):
