@@ -138,9 +138,9 @@ def baseline_params(params: dict[str, Any], family: FamilySearch, path: str
     from lrsearch.schedules import get_family
 
     info = get_family(family.name)
-    problems = [f"{path}.{key}: unknown parameter of {family.name!r}; known parameters are "
-                f"{[p.name for p in info.params]}" for key in params
-                if key not in {p.name for p in info.params}]
+    problems = [f"{path}.{key}: got {value!r}; unknown parameter of {family.name!r}, its "
+                f"parameters are {[p.name for p in info.params]}"
+                for key, value in params.items() if key not in {p.name for p in info.params}]
     values = {}
     for param in info.params:
         given = param.name in params

@@ -104,11 +104,11 @@ def resolve_families(families: list[str] | dict[str, Any], path: str
             problems.append(f"{path}.{family}: unknown family; must be one of {family_names()}")
             continue
         overrides = overrides or {}
-        for key in overrides:
+        for key, value in overrides.items():
             if key not in {p.name for p in info.params}:
                 known = [p.name for p in info.params]
-                problems.append(f"{path}.{family}.{key}: unknown parameter of {family!r}; "
-                                f"known parameters are {known}")
+                problems.append(f"{path}.{family}.{key}: got {value!r}; unknown parameter of "
+                                f"{family!r}, its parameters are {known}")
         params = []
         for param in info.params:
             search, found = _resolve(param, overrides.get(param.name), f"{path}.{family}."

@@ -22,6 +22,8 @@ from pydantic import (
     field_validator,
 )
 
+from lrsearch.schedules import WARMUP_FRAC, WARMUP_START, WARMUP_START_DEFAULT
+
 __all__ = [
     "AUTO", "BaselineConfig", "DataConfig", "LrRangeTestConfig", "OptimizerSpace",
     "PrunerConfig", "Range", "SamplerConfig", "SearchSpaceConfig", "StorageOptions",
@@ -120,8 +122,9 @@ PeakLr = Annotated[Annotated[float, Tag("value")] | Annotated[Range, Tag("mappin
 _NUMBER_RULES = {
     "peak_lr": (lambda v: v > 0, "must be > 0"),
     "weight_decay": (lambda v: v >= 0, "must be >= 0"),
-    "warmup_frac": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
-    "warmup_start": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+    # The warm-up's rules are the spec's own (lrsearch.schedules), stated once there.
+    "warmup_frac": (lambda v: not WARMUP_FRAC.check(v, "")[1], WARMUP_FRAC.rule()),
+    "warmup_start": (lambda v: not WARMUP_START.check(v, "")[1], WARMUP_START.rule()),
     "head_lr_mult": (lambda v: v > 0, "must be > 0"),
     "momentum": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
     "beta1": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
@@ -268,8 +271,9 @@ class SearchSpaceConfig(_Strict):
         Discriminator(_shape)] = Field(
         default_factory=lambda: ["cosine", "linear", "multistep", "onecycle", "wsd"])
     peak_lr: PeakLr = Field(default_factory=lambda: Range(low=1e-3, high=1.0, log=True))
-    warmup_frac: Number = Field(default_factory=lambda: Range(low=0.0, high=0.2))
-    warmup_start: Number = 0.0
+    warmup_frac: Number = Field(default_factory=lambda: Range(
+        low=WARMUP_FRAC.search.low, high=WARMUP_FRAC.search.high))
+    warmup_start: Number = WARMUP_START_DEFAULT
     optimizers: Annotated[
         Annotated[list[Literal[OPTIMIZERS]], Tag("value")]
         | Annotated[dict[Literal[OPTIMIZERS], OptimizerSpace | None], Tag("mapping")],
@@ -328,8 +332,10 @@ class BaselineConfig(_Strict):
     family: str
     params: dict[str, Any] = Field(default_factory=dict)
     peak_lr: float | None = Field(default=None, gt=0)
-    warmup_frac: float | None = Field(default=None, ge=0, lt=1)
+    warmup_frac: float | None = None
     optimizer: Literal[OPTIMIZERS] | None = None
+
+    _warmup = field_validator("warmup_frac")(_check_number)
 
 
 Baseline = Annotated[Annotated[Literal[BASELINE_PRESETS], Tag("value")]

@@ -34,7 +34,12 @@ from lrsearch.config import (
     resolve_families,
 )
 from lrsearch.errors import StudyError
-from lrsearch.schedules import ScheduleSpec, get_family
+from lrsearch.schedules import (
+    WARMUP_FRAC_DEFAULT,
+    WARMUP_START_DEFAULT,
+    ScheduleSpec,
+    get_family,
+)
 from lrsearch.search._grid import (
     OPTIMIZER_NUMBERS,
     WARMUP,
@@ -127,8 +132,8 @@ class SearchSpace:
                   draw.number(name, value)
                   for name, value in self.shared.items()
                   if not (name in WARMUP and own_warmup)}
-        shared.setdefault("warmup_frac", 0.0)
-        shared.setdefault("warmup_start", 0.0)
+        shared.setdefault("warmup_frac", WARMUP_FRAC_DEFAULT)
+        shared.setdefault("warmup_start", WARMUP_START_DEFAULT)
         opt_name = draw.choice("optimizer", list(self.optimizers))
         if self.optimizers[opt_name]["peak_lr"] == AUTO:
             raise StudyError(f"search_space: the peak_lr of {opt_name!r} is auto and was not "
