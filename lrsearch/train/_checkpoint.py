@@ -1,7 +1,7 @@
 """Per-trial checkpoints: written atomically, read back only for the same run.
 
 A checkpoint holds plain data and tensors only, so it loads with ``torch.load(weights_only=True)``.
-Its ``fingerprint`` (spec, settings, the data's source, split seed and sizes) must match the run
+Its ``fingerprint`` (spec, settings, the data's split seed, sizes and labels) must match the run
 that resumes it: a changed run must not silently continue someone else's weights.
 """
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any
+
+import torch
 
 from lrsearch.errors import DivergedError
 from lrsearch.schedules import ScheduleSpec
@@ -144,15 +147,24 @@ def _fingerprint(spec: ScheduleSpec, total_steps: int, optimizer: OptimizerSetti
                  training: TrainSettings, data: CifarData) -> dict[str, Any]:
     """What must match for a checkpoint to be resumed (device and compile may change).
 
-    The data part names the data set, where it came from and its split (seed and sizes): a
-    different split of the same sizes must not continue weights trained on the other one.
+    The data part names the data set, its split (seed and sizes) and a digest of the split's
+    labels: a different split of the same sizes must not continue weights trained on the other
+    one, while the same data read from another folder (another machine's copy) may.
     """
     settings = {k: v for k, v in asdict(training).items() if k not in ("device", "compile")}
     return {"spec": spec.with_total_steps(total_steps).to_dict(),
             "optimizer": asdict(optimizer), "training": settings,
-            "data": {"dataset": data.dataset, "source": data.source,
-                     "num_classes": data.num_classes, "split_seed": data.split_seed,
-                     "train": len(data.train_y), "val": len(data.val_y)}}
+            "data": {"dataset": data.dataset, "num_classes": data.num_classes,
+                     "split_seed": data.split_seed, "train": len(data.train_y),
+                     "val": len(data.val_y), "labels_sha256": _labels_digest(data)}}
+
+
+def _labels_digest(data: CifarData) -> str:
+    """sha256 of the training and validation labels, in order (a few hundred KB: ~1 ms)."""
+    digest = hashlib.sha256()
+    for labels in (data.train_y, data.val_y):
+        digest.update(labels.to("cpu", torch.int64).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _moved(data: CifarData, device) -> CifarData:

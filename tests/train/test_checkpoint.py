@@ -13,6 +13,8 @@ from lrsearch.schedules import ScheduleSpec
 from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data, train
 from lrsearch.train._run import TrainingRun, resume_seed
 
+from .conftest import write_tiny_cifar10
+
 SETTINGS = TrainSettings(epochs=3, batch_size=64, device="cpu", lr_record_every=3)
 COSINE = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, warmup_frac=0.1,
                       params={"final_ratio": 0.0})
@@ -145,14 +147,32 @@ def test_checkpoint_of_another_split_of_the_same_size_is_refused(tmp_path: Path)
         train(COSINE, OptimizerSettings(), settings, other, checkpoint_path=path)
 
 
-def test_checkpoint_of_the_same_sizes_from_another_source_is_refused(tmp_path: Path,
-                                                                      tiny_cifar10) -> None:
+def test_the_same_data_read_from_another_folder_resumes(tmp_path: Path, tiny_cifar10) -> None:
+    path = tmp_path / "ckpt.pt"
+    one, two = (TrainSettings(epochs=n, batch_size=32, device="cpu") for n in (1, 2))
+    train(COSINE, OptimizerSettings(), one, DataSettings(data_dir=str(tiny_cifar10), val_size=20),
+          checkpoint_path=path)
+    copied = tmp_path / "elsewhere"  # another machine's copy of the same files
+    shutil.copytree(tiny_cifar10, copied)
+    # A run of 2 epochs is another run (the spec's length differs): refused; the same run from
+    # the copied folder continues.
+    with pytest.raises(TrainingError, match="written by a different run"):
+        train(COSINE, OptimizerSettings(), two, DataSettings(data_dir=str(copied), val_size=20),
+              checkpoint_path=path)
+    restored = []
+    train(COSINE, OptimizerSettings(), one, DataSettings(data_dir=str(copied), val_size=20),
+          checkpoint_path=path, on_epoch=restored.append)
+    assert [r.epoch for r in restored] == [1]  # replayed from the checkpoint, not retrained
+
+
+def test_checkpoint_of_other_data_of_the_same_sizes_is_refused(tmp_path: Path,
+                                                               tiny_cifar10) -> None:
     path = tmp_path / "ckpt.pt"
     settings = TrainSettings(epochs=1, batch_size=32, device="cpu")
     train(COSINE, OptimizerSettings(), settings,
           DataSettings(data_dir=str(tiny_cifar10), val_size=20), checkpoint_path=path)
-    copied = tmp_path / "elsewhere"
-    shutil.copytree(tiny_cifar10, copied)
-    with pytest.raises(TrainingError, match=r"\(data: saved \{.*'source': '.*data/cifar-10"):
+    other = tmp_path / "other"
+    write_tiny_cifar10(other, seed=1)  # same sizes, other images and labels
+    with pytest.raises(TrainingError, match=r"\(data: saved \{.*'labels_sha256': '[0-9a-f]{64}'"):
         train(COSINE, OptimizerSettings(), settings,
-              DataSettings(data_dir=str(copied), val_size=20), checkpoint_path=path)
+              DataSettings(data_dir=str(other), val_size=20), checkpoint_path=path)
