@@ -299,7 +299,7 @@ class LrRangeTestConfig(_Strict):
     With ``peak_lr: auto`` the peak LR is searched in ``[suggestion / width, suggestion *
     width]`` on a log scale. ``width`` 10 (two decades) because the best peak LR of a decaying
     schedule lies above the valley suggestion, which is a point in the middle of the loss's
-    descent: 3.3-4.8x above it where we measured it (small_cnn on CIFAR-10, SGD and Adam),
+    descent: about 3.3-5.1x above it where we measured it (small_cnn on CIFAR-10, SGD and Adam),
     inside the range's upper decade with room to spare either way.
     """
 
