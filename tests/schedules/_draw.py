@@ -65,3 +65,13 @@ def draw_spec(family: str, rng: random.Random, *, warmup: bool = True,
     return ScheduleSpec(family, peak_lr=10 ** rng.uniform(-5, 1), total_steps=total_steps,
                         warmup_frac=warmup_frac, warmup_start=rng.choice([0.0, rng.random()]),
                         params=draw_params(info, rng))
+
+
+def run_lrs(scheduler, optimizer, steps: int) -> list[list[float]]:
+    """LRs of every group for steps 0..steps, stepping as a training loop does."""
+    lrs = [[g["lr"] for g in optimizer.param_groups]]
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        lrs.append([g["lr"] for g in optimizer.param_groups])
+    return lrs

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from lrsearch.schedules import ScheduleSpec, list_families
-from tests.schedules._draw import draw_spec
+from tests.schedules._draw import draw_spec, run_lrs
 
 FAMILIES = [f.name for f in list_families()]
 STEP_FAMILIES = [f.name for f in list_families() if not f.metric_driven]
@@ -31,16 +31,6 @@ def _model_optimizer(lr: float = 0.5, head_lr: float | None = None):
     groups = [{"params": model[0].parameters()}]
     groups.append({"params": model[1].parameters(), "lr": head_lr or lr})
     return torch.optim.SGD(groups, lr=lr, momentum=0.9)
-
-
-def _run(scheduler, optimizer, steps: int) -> list[list[float]]:
-    """LRs of every group for steps 0..steps, stepping as a training loop does."""
-    lrs = [[g["lr"] for g in optimizer.param_groups]]
-    for _ in range(steps):
-        optimizer.step()
-        scheduler.step()
-        lrs.append([g["lr"] for g in optimizer.param_groups])
-    return lrs
 
 
 @pytest.mark.parametrize("family", STEP_FAMILIES)
@@ -100,7 +90,8 @@ def test_to_torch_equals_lr_and_keeps_group_ratios(family):
     for spec in _specs(family, draws=10):
         optimizer = _model_optimizer(lr=0.02, head_lr=0.05)  # head at 2.5x the backbone
         scheduler = spec.to_torch(optimizer)
-        for step, (backbone, head) in enumerate(_run(scheduler, optimizer, spec.total_steps + 2)):
+        lrs = run_lrs(scheduler, optimizer, spec.total_steps + 2)
+        for step, (backbone, head) in enumerate(lrs):
             assert backbone == pytest.approx(spec.lr(step), rel=1e-12, abs=1e-300)
             assert head == pytest.approx(2.5 * spec.lr(step), rel=1e-12, abs=1e-300)
 
@@ -133,14 +124,14 @@ def test_state_dict_round_trip_mid_schedule(family):
         for resume in sorted(_resume_points(spec)):
             optimizer = _model_optimizer(lr=0.02, head_lr=0.05)
             scheduler = spec.to_torch(optimizer)
-            _run(scheduler, optimizer, resume)
+            run_lrs(scheduler, optimizer, resume)
             saved = _save_and_load({"scheduler": scheduler.state_dict()})
             # A fresh optimizer and a scheduler built from a *different* spec: the state wins,
             # the optimizer's LRs included (its own state is not loaded here).
             fresh_opt = _model_optimizer(lr=1.0)
             restored = ScheduleSpec("constant", peak_lr=9.0, total_steps=3).to_torch(fresh_opt)
             restored.load_state_dict(saved["scheduler"])
-            rest = _run(restored, fresh_opt, spec.total_steps + 1 - resume)
+            rest = run_lrs(restored, fresh_opt, spec.total_steps + 1 - resume)
             expected = [spec.lr(s) for s in range(resume, spec.total_steps + 2)]
             context = (spec, resume)
             assert [r[0] for r in rest] == pytest.approx(expected, rel=1e-12, abs=1e-300), context

@@ -20,7 +20,7 @@ import torch
 from torch.optim import lr_scheduler as sched
 
 from lrsearch.schedules import ScheduleSpec, get_family
-from tests.schedules._draw import draw_params
+from tests.schedules._draw import draw_params, run_lrs
 
 DRAWS = 60
 REL_TOL = 1e-6
@@ -206,23 +206,14 @@ def _two_groups(lrs: tuple[float, float]):
                             for lr in lrs], lr=lrs[0])
 
 
-def _run_groups(scheduler, optimizer, steps: int) -> list[list[float]]:
-    lrs = [[g["lr"] for g in optimizer.param_groups]]
-    for _ in range(steps):
-        optimizer.step()
-        scheduler.step()
-        lrs.append([g["lr"] for g in optimizer.param_groups])
-    return lrs
-
-
 def test_multi_group_levels_scale_per_group_unlike_torchs_one_absolute_value():
     """cosine's floor is final_ratio * each group's peak; torch's eta_min is one value."""
     peaks, n = (0.1, 1.0), 20
     spec = ScheduleSpec("cosine", peak_lr=peaks[0], total_steps=n, params={"final_ratio": 0.1})
     ours_opt = _two_groups(peaks)
-    ours = _run_groups(spec.to_torch(ours_opt), ours_opt, n)
+    ours = run_lrs(spec.to_torch(ours_opt), ours_opt, n)
     torch_opt = _two_groups(peaks)
-    theirs = _run_groups(sched.CosineAnnealingLR(torch_opt, T_max=n, eta_min=0.1 * peaks[0]),
+    theirs = run_lrs(sched.CosineAnnealingLR(torch_opt, T_max=n, eta_min=0.1 * peaks[0]),
                          torch_opt, n)
     _assert_close([row[0] for row in ours], [row[0] for row in theirs], "group 0", peaks[0])
     assert ours[-1] == pytest.approx([0.01, 0.1])  # each group ends at 10% of its own peak
@@ -235,12 +226,12 @@ def test_multi_group_cyclic_equals_torch_given_per_group_lists():
               "mode": "exp_range", "gamma": 0.99}
     spec = ScheduleSpec("cyclic", peak_lr=peaks[0], total_steps=n, params=params)
     ours_opt = _two_groups(peaks)
-    ours = _run_groups(spec.to_torch(ours_opt), ours_opt, n)
+    ours = run_lrs(spec.to_torch(ours_opt), ours_opt, n)
     torch_opt = _two_groups(peaks)
     reference = sched.CyclicLR(torch_opt, base_lr=[0.2 * p for p in peaks], max_lr=list(peaks),
                                step_size_up=6, step_size_down=9, mode="exp_range", gamma=0.99,
                                cycle_momentum=False)
-    theirs = _run_groups(reference, torch_opt, n)
+    theirs = run_lrs(reference, torch_opt, n)
     for group, peak in enumerate(peaks):
         _assert_close([row[group] for row in ours], [row[group] for row in theirs],
                       f"group {group}", peak)
