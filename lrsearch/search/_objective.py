@@ -130,6 +130,11 @@ class Objective:
         except DivergedError as exc:
             _finish(trial, started, ckpt, pruned=f"diverged: {exc}", failed=f"diverged: {exc}")
             raise optuna.TrialPruned(f"diverged: {exc}") from None
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # Another process failed this trial (it judged this worker dead) and queued its
+            # retry, which continues from the checkpoint: nothing more to store; the runner
+            # says so and goes on.
+            raise
         except KeyboardInterrupt:
             # The checkpoint stays: the runner queues a retry that continues from it.
             trial.set_user_attr("fail_reason", "interrupted")

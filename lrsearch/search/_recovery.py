@@ -1,10 +1,16 @@
 """Trials of dead workers: failed with a reason and queued again, the copy without the reason.
 
-Each trial stores the worker that runs it (``worker``: host and pid). A worker that starts, or
-waits for the last running trials, fails the RUNNING trials of dead processes on its own host at
-once, with ``fail_reason``, and queues a copy that continues from the trial's checkpoint: no
-grace period to sit out, and it works on SQLite too, which has no heartbeat. Trials of other
-hosts are left to the heartbeat (server databases only).
+Each trial stores the worker that runs it (``worker``, see :func:`worker_id`): host, pid, the
+process's start time, the kernel's boot id and the pid namespace. A worker that starts, or
+waits for the last running trials, fails the RUNNING trials of dead processes at once, with
+``fail_reason``, and queues a copy that continues from the trial's checkpoint: no grace period
+to sit out. A process counts as dead only when all of its identity can be checked from here
+(same host, boot and pid namespace) and its pid is gone or now belongs to a process started at
+another time (a reused pid). Anything else (another host, container, boot, or an identity
+recorded without these parts) is unknown: on a server database the heartbeat fails those
+trials. SQLite has no heartbeat but allows one process at a time, so a run that starts on a
+SQLite file fails every RUNNING trial it finds (:func:`fail_orphaned_trials`): none of them
+can belong to a live run.
 
 A copy never inherits what belonged to the failed run (``fail_reason``, ``prune_reason``,
 ``worker``, ``wall_seconds``); it keeps the spec, the optimizer and the epochs done so far.
@@ -13,6 +19,7 @@ A copy never inherits what belonged to the failed run (``fail_reason``, ``prune_
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import platform
 import warnings
@@ -21,46 +28,110 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["RetryTrial", "retry_trial", "fail_dead_workers", "worker_id", "worker_alive",
-           "WORKER_ATTR"]
+__all__ = ["RetryTrial", "retry_trial", "fail_dead_workers", "fail_orphaned_trials",
+           "worker_id", "worker_alive", "process_alive", "LOST_PREFIX", "WORKER_ATTR"]
 
 WORKER_ATTR = "worker"
+LOST_PREFIX = "worker lost"
+"""How every ``fail_reason`` of a trial failed because its worker was judged dead begins."""
 # User attributes of a failed run that its retry must not show as its own.
 _NOT_INHERITED = ("fail_reason", "prune_reason", WORKER_ATTR, "wall_seconds")
+# Parts of an identity that must equal this process's for its pid to mean anything here.
+_SAME_PLACE = ("host", "boot", "pidns")
 
 
 def worker_id() -> dict[str, Any]:
-    """This process as a trial's ``worker`` attribute: ``{"host": ..., "pid": ...}``."""
-    return {"host": platform.node(), "pid": os.getpid()}
+    """This process as a trial's ``worker`` attribute (also a set-up claim's holder).
+
+    ``host`` and ``pid``; ``start``, the process's start time (clock ticks after boot, from
+    ``/proc/<pid>/stat``), so a reused pid is told apart; ``boot``, the kernel's boot id, and
+    ``pidns``, the pid namespace, so a pid is only read where it means the same process. The
+    last three are None where ``/proc`` does not have them (not Linux).
+
+    Example:
+        >>> sorted(worker_id())
+        ['boot', 'host', 'pid', 'pidns', 'start']
+    """
+    pid = os.getpid()
+    return {"host": platform.node(), "pid": pid, "start": _start_time(pid), **_place()}
+
+
+@functools.cache
+def _place() -> dict[str, str | None]:
+    """This kernel boot and pid namespace (fixed for the life of a process)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            boot: str | None = handle.read().strip() or None
+    except OSError:
+        boot = None
+    try:
+        pidns: str | None = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        pidns = None
+    return {"boot": boot, "pidns": pidns}
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (field 3 on); None if there
+    is no such process or it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _start_time(pid: int) -> int | None:
+    """When the process started, in clock ticks after boot (field 22); None if unreadable."""
+    fields = _stat(pid)
+    try:
+        return None if fields is None else int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _checkable(worker: dict[str, Any] | None) -> bool:
+    """Whether the pid of ``worker`` names a process of this host, boot and pid namespace."""
+    if not worker or worker.get("pid") is None or worker.get("start") is None:
+        return False
+    here = worker_id()
+    return all(worker.get(key) is not None and worker.get(key) == here[key]
+               for key in _SAME_PLACE)
+
+
+def process_alive(worker: dict[str, Any] | None) -> bool | None:
+    """Whether the process ``worker`` (a :func:`worker_id`) still runs: None when that cannot
+    be told from here (another host, container or boot, or an identity without start time,
+    boot id or pid namespace).
+
+    Example:
+        >>> process_alive(worker_id()), process_alive({"host": "elsewhere", "pid": 1})
+        (True, None)
+    """
+    if not _checkable(worker):
+        return None
+    pid = int(worker["pid"])
+    fields = _stat(pid)
+    if fields is None:  # no such process, or (it exists) /proc hides other users' processes
+        return None if os.path.exists(f"/proc/{pid}") else False
+    # Another start time: the pid was reused. "Z": exited, not reaped yet.
+    return fields[19] == str(worker["start"]) and fields[0] != "Z"
 
 
 def worker_alive(worker: dict[str, Any] | None) -> bool | None:
-    """Whether a trial's worker process lives: None when that cannot be told from here (no
-    worker recorded, or another host).
+    """Whether a trial's worker process lives, asked between this process's own trials.
+
+    As :func:`process_alive`, except that a trial recorded under this very process is dead:
+    the runner asks between its trials, so this process runs none of them (it was left
+    RUNNING by an earlier run in the same process).
 
     Example:
         >>> worker_alive(worker_id()), worker_alive({"host": "elsewhere", "pid": 1})
-        (True, None)
+        (False, None)
     """
-    if not worker or worker.get("host") != platform.node() or worker.get("pid") is None:
-        return None
-    pid = int(worker["pid"])
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if _checkable(worker) and int(worker["pid"]) == os.getpid():
         return False
-    except PermissionError:  # someone else's process holds the pid
-        return True
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    """A process that has exited but was not reaped yet (Linux; elsewhere: False)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
+    return process_alive(worker)
 
 
 def retry_trial(study: optuna.Study, trial: FrozenTrial, max_retry: int | None) -> None:
@@ -89,24 +160,48 @@ class RetryTrial:
 
 
 def fail_dead_workers(study: optuna.Study, max_retry: int | None) -> list[int]:
-    """Fail and retry RUNNING trials whose worker process on this host is gone.
+    """Fail and retry RUNNING trials whose worker process is known to be gone
+    (:func:`worker_alive` is False).
 
     Returns the numbers of the trials failed here (another worker may fail one first).
     """
-    storage = study._storage
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get(WORKER_ATTR)
-        if worker_alive(worker) is not False:
-            continue
-        try:
-            storage.set_trial_user_attr(trial._trial_id, "fail_reason",
-                                        f"worker lost: process {worker['pid']} on "
-                                        f"{worker['host']} is gone (killed?); retried")
-            if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-                continue
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # another worker failed it first, and retried it
-        retry_trial(study, storage.get_trial(trial._trial_id), max_retry)
-        failed.append(trial.number)
+        if worker_alive(worker) is False and _fail(
+                study, trial, f"{LOST_PREFIX}: process {worker['pid']} on {worker['host']} is "
+                              f"gone (killed?); retried", max_retry):
+            failed.append(trial.number)
     return failed
+
+
+def fail_orphaned_trials(study: optuna.Study, max_retry: int | None) -> list[int]:
+    """Fail and retry every RUNNING trial of a SQLite study, for a run that starts on it.
+
+    SQLite allows one process at a time, so a trial RUNNING when a run starts belongs to no
+    live run: its worker was killed, or ran on another machine or container that had the file
+    (where no pid can be checked). Returns the numbers of the trials failed.
+    """
+    failed = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get(WORKER_ATTR) or {}
+        who = (f"process {worker['pid']} on {worker['host']}" if "pid" in worker else
+               "a process that recorded no worker")
+        if _fail(study, trial, f"{LOST_PREFIX}: {who} left it RUNNING, and a SQLite study has "
+                               f"one process at a time, so no live run owns it (killed?); "
+                               f"retried", max_retry):
+            failed.append(trial.number)
+    return failed
+
+
+def _fail(study: optuna.Study, trial: FrozenTrial, reason: str, max_retry: int | None) -> bool:
+    """Fail ``trial`` with ``reason`` and queue its retry; False if another process did."""
+    storage = study._storage
+    try:
+        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+        if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+            return False
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False  # another worker failed it first, and retried it
+    retry_trial(study, storage.get_trial(trial._trial_id), max_retry)
+    return True

@@ -6,7 +6,9 @@ when finished trials reach ``n_trials`` (or a grid is walked, or the timeout pas
 trials of other workers still run and could still fail, it waits for them (polling at the
 heartbeat interval), so the retry of a trial whose worker died is run, not left behind. Trials
 of dead workers on this host are failed and retried at once (:mod:`lrsearch.search._recovery`),
-those of other hosts by the heartbeat.
+those of other hosts by the heartbeat; a run that starts on SQLite (one process at a time)
+fails every trial it finds RUNNING. A trial failed under its worker (another process judged
+the worker dead) ends; the worker says so in one line and goes on with the next trial.
 
 An exception inside a trial fails that trial (its ``fail_reason`` stored) and the run goes on;
 ``raise_trial_errors`` (``lrsearch --debug run``) lets it end the run with its traceback
@@ -30,7 +32,14 @@ from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.search._objective import INVALID_GRID_POINT, Objective, trial_family
 from lrsearch.search._progress import StudyProgress
-from lrsearch.search._recovery import WORKER_ATTR, fail_dead_workers, retry_trial, worker_alive
+from lrsearch.search._recovery import (
+    LOST_PREFIX,
+    WORKER_ATTR,
+    fail_dead_workers,
+    fail_orphaned_trials,
+    retry_trial,
+    worker_alive,
+)
 from lrsearch.search._samplers import grid_walked
 from lrsearch.search._storage import check_storage, normalise_url, redact_url
 from lrsearch.search._study import OpenedStudy, open_study
@@ -120,8 +129,10 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
     study = opened.study
     deadline = None if config.timeout_s is None else time.monotonic() + config.timeout_s
     failures = 0
+    starting = True
     while deadline is None or time.monotonic() < deadline:
-        _recover(opened, config)
+        _recover(opened, config, starting)
+        starting = False
         trials = study.get_trials(deepcopy=False)
         finished = sum(t.state in _FINISHED for t in trials)
         running = [t for t in trials if t.state == TrialState.RUNNING]
@@ -139,17 +150,41 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
                         + " (they finish or are failed and retried)")
             time.sleep(_poll_s(study, opened.heartbeat))
             continue
-        study.optimize(objective, n_trials=1, callbacks=callbacks, catch=catch)
+        ran_before = objective.trial_id
+        try:
+            study.optimize(objective, n_trials=1, callbacks=callbacks, catch=catch)
+        except ValueError:  # Optuna's "Cannot tell a FAIL trial": was it failed under us?
+            lost = _lost_trial(study, objective, ran_before)
+            if lost is None:
+                raise
+            bar.note(f"trial #{lost.number} was failed by another process while this worker "
+                     f"ran it ({lost.user_attrs['fail_reason']}); going on")
+            continue
         failures = _failures_in_a_row(study, objective, failures)
 
 
-def _recover(opened: OpenedStudy, config: StudyConfig) -> None:
-    """Fail and retry the trials of dead workers: on this host now, elsewhere by heartbeat."""
-    fail_dead_workers(opened.study, config.storage_options.max_retry)
+def _recover(opened: OpenedStudy, config: StudyConfig, starting: bool = False) -> None:
+    """Fail and retry the trials of dead workers: on this host now, elsewhere by heartbeat;
+    on SQLite, when this run starts, every RUNNING trial."""
+    study, max_retry = opened.study, config.storage_options.max_retry
+    if starting and not opened.heartbeat:
+        fail_orphaned_trials(study, max_retry)
+    fail_dead_workers(study, max_retry)
     if opened.heartbeat:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(opened.study)
+            optuna.storages.fail_stale_trials(study)
+
+
+def _lost_trial(study: optuna.Study, objective: Objective,
+                ran_before: int | None) -> FrozenTrial | None:
+    """The trial this worker just ran, if another process failed it under this worker (it
+    judged the worker dead: its ``fail_reason`` says so), else None."""
+    if objective.trial_id in (None, ran_before):
+        return None  # the error came before the objective ran
+    trial = study._storage.get_trial(objective.trial_id)
+    reason = str(trial.user_attrs.get("fail_reason", ""))
+    return trial if trial.state == TrialState.FAIL and reason.startswith(LOST_PREFIX) else None
 
 
 def _may_end(trial: FrozenTrial, heartbeat: bool) -> bool:

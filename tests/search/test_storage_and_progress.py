@@ -3,6 +3,7 @@ display."""
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from lrsearch.search import (
     worker_id,
 )
 from lrsearch.search._progress import StudyProgress
-from lrsearch.search._recovery import worker_alive
+from lrsearch.search._recovery import process_alive, worker_alive
 
 
 def test_urls_pick_installed_drivers_and_hide_passwords():
@@ -91,27 +92,53 @@ def test_a_retry_keeps_the_run_but_not_its_failure(tmp_path):
     assert waiting.system_attrs["failed_trial"] == 0
 
 
-def test_dead_workers_of_this_host_are_failed_and_retried(tmp_path):
+_IDENTITY = ("import json, sys; from lrsearch.search import worker_id; "
+             "print(json.dumps(worker_id()), flush=True)")
+
+
+def _identity_of(proc: subprocess.Popen) -> dict:
+    return json.loads(proc.stdout.readline())
+
+
+def test_dead_workers_are_told_by_their_whole_identity(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path}/x.db", StorageOptions())
     study = optuna.create_study(storage=storage)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    owners = [{**worker_id(), "pid": int(gone.stdout)}, worker_id(),
-              {"host": "another-machine", "pid": 1}, None]
-    for owner in owners:
-        trial = study.ask()
-        if owner is not None:
-            trial.set_user_attr("worker", owner)
-    assert worker_alive(owners[0]) is False and worker_alive(owners[1]) is True
-    assert worker_alive(owners[2]) is None and worker_alive(owners[3]) is None
-    assert fail_dead_workers(study, max_retry=1) == [0]
+    gone = json.loads(subprocess.run([sys.executable, "-c", _IDENTITY], capture_output=True,
+                                     text=True, check=True).stdout)
+    # A live worker: prints its identity, then waits for its stdin to close.
+    live = subprocess.Popen([sys.executable, "-c", _IDENTITY + "; sys.stdin.read()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        alive = _identity_of(live)
+        owners = {
+            "gone": gone,
+            "reused pid": {**alive, "start": alive["start"] - 1},  # same pid, another process
+            "this process": worker_id(),  # the runner asks between its trials: none runs
+            "alive": alive,
+            # Same hostname, another container (pid namespace) or boot: pids mean nothing.
+            "other pid namespace": {**gone, "pidns": "pid:[1]"},
+            "other boot": {**gone, "boot": "another-boot"},
+            "other host": {**gone, "host": "another-machine"},
+            "no start time": {key: gone[key] for key in ("host", "pid")},  # cannot be checked
+            "none": None,
+        }
+        expected = [False, False, False, True, None, None, None, None, None]
+        assert [worker_alive(owner) for owner in owners.values()] == expected
+        assert process_alive(worker_id()) is True  # a set-up claim held by this process
+        for owner in owners.values():
+            trial = study.ask()
+            if owner is not None:
+                trial.set_user_attr("worker", owner)
+        assert fail_dead_workers(study, max_retry=1) == [0, 1, 2]
+    finally:
+        live.stdin.close()
+        live.wait()
     trials = study.get_trials()
-    assert [t.state for t in trials] == [TrialState.FAIL] + [TrialState.RUNNING] * 3 + [
-        TrialState.WAITING]
+    assert [t.state for t in trials] == [TrialState.FAIL] * 3 + [TrialState.RUNNING] * 6 + [
+        TrialState.WAITING] * 3
     assert trials[0].user_attrs["fail_reason"] == (
-        f"worker lost: process {int(gone.stdout)} on {platform.node()} is gone (killed?); "
-        f"retried")
-    assert "worker" not in trials[4].user_attrs and "fail_reason" not in trials[4].user_attrs
+        f"worker lost: process {gone['pid']} on {platform.node()} is gone (killed?); retried")
+    assert "worker" not in trials[9].user_attrs and "fail_reason" not in trials[9].user_attrs
 
 
 def test_progress_lines_give_reasons_for_failed_and_pruned_trials_only(capsys):
@@ -130,3 +157,4 @@ def test_progress_lines_give_reasons_for_failed_and_pruned_trials_only(capsys):
     assert "interrupted" not in err[0] and err[0].startswith("trial 0 complete")
     assert "(pruned after epoch 2)" in err[1] and "(TrainingError: boom)" in err[2]
     assert err[3] == "worker 1 (pid 7) stopped: killed by SIGKILL"
+

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import platform
 import signal
 import subprocess
 import sys
@@ -10,6 +10,7 @@ import time
 
 import optuna
 import pytest
+import sqlalchemy.exc
 from click.testing import CliRunner
 from optuna.trial import TrialState
 
@@ -17,7 +18,7 @@ from lrsearch.cli import main
 from lrsearch.config import load_study
 from lrsearch.errors import TrainingError
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.search import run_study, space_changes
+from lrsearch.search import retry_trial, run_study, space_changes, worker_id
 from tests.search.conftest import TINY_STUDY
 
 if not hasattr(pytest.importorskip("lrsearch.train"), "train"):
@@ -213,25 +214,41 @@ def test_callbacks_see_every_finished_trial(tiny_config):
     assert seen == [("tiny", n, TrialState.COMPLETE) for n in range(3)]
 
 
+def _running_with_an_epoch(trial):
+    return trial.state == TrialState.RUNNING and bool(trial.intermediate_values)
+
+
+def _trials_or_none(path):
+    """The study's trials, or None while it does not exist or its file is locked."""
+    try:
+        return load(path).get_trials()
+    except (KeyError, optuna.exceptions.StorageInternalError, sqlalchemy.exc.OperationalError):
+        return None
+
+
 def _start_and_kill(path, *extra):
-    """Start ``lrsearch run``, SIGKILL it once its first trial reported an epoch."""
-    storage = f"sqlite:///{path.parent / 'studies.db'}"
+    """Start ``lrsearch run``, SIGKILL it while a trial that reported an epoch is RUNNING.
+
+    The process is stopped (SIGSTOP) before the storage is read, so the trial seen RUNNING is
+    still RUNNING when the kill lands; if it finished just before, the process goes on and
+    the next one is waited for.
+    """
     proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet",
                              *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
-        except KeyError:  # the study is not created yet
-            trials = []
-        if trials and trials[0].intermediate_values:
-            break
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if any(_running_with_an_epoch(t) for t in _trials_or_none(path) or ()):
+            proc.send_signal(signal.SIGSTOP)
+            running = [t for t in _trials_or_none(path) or () if _running_with_an_epoch(t)]
+            if running:
+                proc.kill()
+                proc.wait()
+                return running[0]
+            proc.send_signal(signal.SIGCONT)
         time.sleep(0.2)
-    assert proc.poll() is None, proc.communicate()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    (victim,) = [t for t in load(path).get_trials() if t.state == TrialState.RUNNING]
-    return victim
+    proc.kill()
+    raise AssertionError(f"no trial ran an epoch in time: {proc.communicate()}")
 
 
 def test_a_killed_run_is_continued_at_once_on_sqlite(tiny_study):
@@ -252,4 +269,65 @@ def test_a_killed_run_is_continued_at_once_on_sqlite(tiny_study):
     assert "fail_reason" not in retry.user_attrs and retry.params == victim.params
     # Continued from the checkpoint: its first epoch is the killed run's, timing and all.
     assert retry.user_attrs["epochs"][0] == failed.user_attrs["epochs"][0]
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
+
+
+def test_a_starting_run_fails_every_running_trial_of_a_sqlite_study(tiny_config):
+    """SQLite has one process at a time: trials left RUNNING belong to no live run, even when
+    their pid is alive again (a reboot, a container restarted as pid 1) or their host is gone
+    (the file copied, a new container); the run fails and retries them instead of waiting."""
+    config = tiny_config(n_trials=1, baselines=[], pruner={"name": "none"}, timeout_s=300,
+                         training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    run_study(config, progress="off")
+    study = optuna.load_study(study_name="tiny", storage=config.storage)
+    orphans = [{"host": platform.node(), "pid": 1},  # pid 1 lives: another process now
+               {**worker_id(), "host": "old-container"}]
+    for worker in orphans:
+        study.ask().set_user_attr("worker", worker)
+    started = time.monotonic()
+    summary = run_study(config.model_copy(update={"n_trials": 3}), progress="off")
+    assert time.monotonic() - started < 120  # not waiting for the "live" pid 1 until timeout
+    trials = study.get_trials()
+    for number, worker in zip((1, 2), orphans):
+        assert trials[number].state == TrialState.FAIL
+        assert trials[number].user_attrs["fail_reason"] == (
+            f"worker lost: process {worker['pid']} on {worker['host']} left it RUNNING, and "
+            f"a SQLite study has one process at a time, so no live run owns it (killed?); "
+            f"retried")
+    retried = sorted(t.system_attrs.get("failed_trial", -1) for t in trials)[-2:]
+    assert retried == [1, 2] and summary.complete == 3 and summary.failed == 2
+
+
+def test_a_trial_failed_under_its_worker_ends_and_the_worker_goes_on(tiny_study):
+    """Another process (say, one in another container with the same hostname) judged this
+    worker dead and failed its trial: the worker says so in one line and goes on."""
+    path = tiny_study(n_trials=2, baselines=[], pruner={"name": "none"},
+                      training={"epochs": 4, "batch_size": 32, "device": "cpu", "seed": 0})
+    proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not any(_running_with_an_epoch(t) for t in _trials_or_none(path) or ()):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        study = load(path)
+        (victim,) = [t for t in study.get_trials() if t.state == TrialState.RUNNING]
+        # What the other process's recovery does: the reason, FAIL, a retry queued.
+        study._storage.set_trial_user_attr(victim._trial_id, "fail_reason",
+                                           "worker lost: process 7 on here is gone (killed?); "
+                                           "retried")
+        study._storage.set_trial_state_values(victim._trial_id, state=TrialState.FAIL)
+        retry_trial(study, study._storage.get_trial(victim._trial_id), max_retry=1)
+        out, err = proc.communicate(timeout=400)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Cannot tell" not in err
+    assert err.strip().splitlines() == [
+        f"trial #{victim.number} was failed by another process while this worker ran it "
+        f"(worker lost: process 7 on here is gone (killed?); retried); going on"]
+    trials = load(path).get_trials()
+    assert trials[victim.number].state == TrialState.FAIL
+    (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]
+    assert retry.state == TrialState.COMPLETE
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
