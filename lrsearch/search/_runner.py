@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
+import sqlalchemy.exc
 from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import StudyConfig
@@ -165,15 +166,27 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
 
 def _recover(opened: OpenedStudy, config: StudyConfig, starting: bool = False) -> None:
     """Fail and retry the trials of dead workers: on this host now, elsewhere by heartbeat;
-    on SQLite, when this run starts, every RUNNING trial."""
+    on SQLite, when this run starts, every RUNNING trial.
+
+    Raises:
+        StudyError: The storage failed while reading or failing the trials.
+    """
     study, max_retry = opened.study, config.storage_options.max_retry
-    if starting and not opened.heartbeat:
-        fail_orphaned_trials(study, max_retry)
-    fail_dead_workers(study, max_retry)
-    if opened.heartbeat:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
+    try:
+        if starting and not opened.heartbeat:
+            fail_orphaned_trials(study, max_retry)
+        fail_dead_workers(study, max_retry)
+        if opened.heartbeat:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+    except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as exc:
+        reason = str(exc.__cause__ or exc).strip().splitlines()[0]
+        raise StudyError(f"study {study.study_name!r} in "
+                         f"{redact_url(normalise_url(config.storage))}: the storage failed "
+                         f"while looking for trials of dead workers ({reason}); check that the "
+                         f"database runs and accepts writes, then run the same command to "
+                         f"resume") from None
 
 
 def _lost_trial(study: optuna.Study, objective: Objective,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sqlite3
 import subprocess
 import sys
 
@@ -158,3 +159,26 @@ def test_progress_lines_give_reasons_for_failed_and_pruned_trials_only(capsys):
     assert "(pruned after epoch 2)" in err[1] and "(TrainingError: boom)" in err[2]
     assert err[3] == "worker 1 (pid 7) stopped: killed by SIGKILL"
 
+
+def test_a_storage_error_while_recovering_is_a_study_error(tmp_path):
+    from lrsearch.search import open_study
+    from lrsearch.search._runner import _recover
+
+    path = tmp_path / "x.db"
+    config = parse_study({"name": "s", "storage": f"sqlite:///{path}", "baselines": []})
+    opened = open_study(config, progress="off")
+    gone = json.loads(subprocess.run([sys.executable, "-c", _IDENTITY], capture_output=True,
+                                     text=True, check=True).stdout)
+    opened.study.ask().set_user_attr("worker", gone)  # a dead worker's trial, to be failed
+    lock = sqlite3.connect(path)
+    lock.execute("BEGIN IMMEDIATE")  # another writer holds the file: writes fail after 5 s
+    try:
+        with pytest.raises(StudyError) as caught:
+            _recover(opened, config)
+    finally:
+        lock.rollback()
+        lock.close()
+    message = str(caught.value)
+    assert message.startswith(f"study 's' in sqlite:///{path}: the storage failed while "
+                              f"looking for trials of dead workers (")
+    assert "database is locked" in message and "run the same command" in message
