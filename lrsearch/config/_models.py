@@ -20,6 +20,7 @@ from pydantic import (
     Tag,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from lrsearch.schedules import WARMUP_FRAC, WARMUP_START, WARMUP_START_DEFAULT
@@ -155,7 +156,9 @@ class SamplerConfig(_Strict):
     spaced from low to high, on a log scale for a log range (an int range keeps its distinct
     rounded values); choices keep all their values. The grid is the tree of the space, so it
     is the sum over families of the product of that family's values (times the shared and
-    optimizer values), not the product over every family's parameters.
+    optimizer values), not the product over every family's parameters. ``grid_points``, its
+    name before, is read as ``points_per_param`` (old study files, and the configs stored in
+    studies made then, which ``lrsearch confirm`` reads back).
     """
 
     name: Literal[SAMPLERS] = "tpe"
@@ -163,6 +166,18 @@ class SamplerConfig(_Strict):
     n_startup_trials: int = Field(default=8, ge=0)
     points_per_param: int = Field(default=3, ge=2)
     qmc_type: Literal["sobol", "halton"] = "sobol"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "grid_points" in data:
+            data = dict(data)
+            old = data.pop("grid_points")
+            if "points_per_param" in data:
+                raise ValueError(f"grid_points (got {old!r}) is the old name of "
+                                 f"points_per_param; give one of them")
+            data["points_per_param"] = old
+        return data
 
 
 class PrunerConfig(_Strict):

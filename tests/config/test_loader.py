@@ -226,8 +226,17 @@ def test_grid_points_per_param():
     assert parse_study({"name": "d", "sampler": {"name": "grid"}}).sampler.points_per_param == 3
     assert one_problem({"name": "d", "sampler": {"points_per_param": 1}}).startswith(
         "sampler.points_per_param: got 1")
-    assert one_problem({"name": "d", "sampler": {"grid_points": 3}}).startswith(
-        "sampler.grid_points: unknown key (got 3)")
+
+
+
+def test_grid_points_is_read_as_its_new_name(tmp_path):
+    # Study files written before points_per_param (and configs stored in studies made then).
+    path = tmp_path / "old.yaml"
+    path.write_text("name: old\nsampler: {name: grid, grid_points: 2}\n")
+    assert load_study(path).sampler.points_per_param == 2
+    problem = one_problem({"name": "d", "sampler": {"grid_points": 2, "points_per_param": 3}})
+    assert problem.endswith("grid_points (got 2) is the old name of points_per_param; give "
+                            "one of them")
 
 
 def test_wilcoxon_refuses_the_probe_only():
