@@ -6,10 +6,14 @@ The process that creates the study claims the set-up first thing, in the study's
 attribute ``setup_claim``, and marks it done in ``setup_done`` at the end. Any other process
 (another worker, a resume) that finds no ``setup_done`` waits while the claim shows signs of
 life, and takes the set-up over when the claim was released (its holder raised or was
-interrupted: it marks the claim ``failed``), or shows no change for :data:`STALE_S` seconds
-(its holder was killed), or was never made (a study from before claims). Whoever finishes
-the set-up did the parts still missing only: a range test already stored is reused, and a
-baseline that some trial already carries is not queued again.
+interrupted: it marks the claim ``failed``), or its holder is known to be dead (the claim
+records the holder as a trial records its worker, see
+:func:`lrsearch.search._recovery.worker_id`: a killed holder on the same machine is noticed at
+once), or the claim shows no change for :data:`STALE_S` seconds (a holder elsewhere was
+killed), or was never made (a study from before claims). Whoever finishes the set-up did the
+parts still missing only: a range test already stored is reused, and a baseline that some
+trial already carries is not queued again. A holder that was taken over (it looked dead)
+writes nothing more to the claim.
 
 Optuna's storages have no compare-and-set, so a claim is taken by writing it, waiting
 :data:`SETTLE_S` and reading it back: of two processes that took it at once, the one whose
@@ -26,8 +30,6 @@ the clocks of different machines need not agree. The holder rewrites the claim e
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
 import threading
 import time
@@ -35,6 +37,8 @@ import uuid
 from typing import Any
 
 import optuna
+
+from lrsearch.search._recovery import process_alive, worker_id
 
 __all__ = ["CLAIM_ATTR", "SETUP_DONE_ATTR", "SetupClaim", "await_setup", "is_set_up"]
 
@@ -44,6 +48,7 @@ HEARTBEAT_S = 5.0  # the holder rewrites its claim this often
 STALE_S = 60.0  # a claim unchanged this long (by the waiter's clock) is taken over
 POLL_S = 1.0  # how often a waiter reads the study
 SETTLE_S = 1.0  # between writing a claim and reading back who holds it
+JOIN_S = 10.0  # at most this long for the heartbeat thread's last write when the holder ends
 
 
 def is_set_up(study: optuna.Study) -> bool:
@@ -56,7 +61,8 @@ class SetupClaim:
 
     On exit it writes ``done`` (and ``setup_done``) when the block finished, or ``failed``
     with the reason when it raised (Ctrl-C included), so that the next process takes over at
-    once instead of waiting for the claim to go stale.
+    once instead of waiting for the claim to go stale; it writes nothing when the claim was
+    taken over meanwhile (the taker holds it now).
     """
 
     def __init__(self, study: optuna.Study, record: dict[str, Any]) -> None:
@@ -68,8 +74,7 @@ class SetupClaim:
     @classmethod
     def write(cls, study: optuna.Study) -> SetupClaim:
         """Write a new claim of this process (no check: the caller created the study)."""
-        record = {"owner": uuid.uuid4().hex, "host": socket.gethostname(),
-                  "pid": os.getpid(), "state": "running", "beat": 0}
+        record = {"owner": uuid.uuid4().hex, **worker_id(), "state": "running", "beat": 0}
         study.set_user_attr(CLAIM_ATTR, record)
         return cls(study, record)
 
@@ -85,15 +90,23 @@ class SetupClaim:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self._stop.set()
-        self._thread.join()
+        # A beat stuck in a slow database write must not hold the holder up for ever.
+        self._thread.join(timeout=JOIN_S)
         if exc_type is None:
-            self.study.set_user_attr(SETUP_DONE_ATTR, True)
-            self._set(state="done")
+            if self.held:
+                self.study.set_user_attr(SETUP_DONE_ATTR, True)
+                self._set(state="done")
             return
+        self.release(exc_type, exc)
+
+    def release(self, exc_type: Any, exc: Any) -> None:
+        """Mark the claim ``failed`` with the reason (``exc``), if this process still holds
+        it; errors of the storage are swallowed (the original error matters)."""
         reason = "interrupted" if exc_type is KeyboardInterrupt else \
             f"{exc_type.__name__}: {exc}"[:300]
         try:  # the storage itself may be what failed
-            self._set(state="failed", reason=reason)
+            if self.held:
+                self._set(state="failed", reason=reason)
         except Exception:  # noqa: BLE001 - the original error matters, not this one
             pass
 
@@ -133,14 +146,19 @@ def await_setup(study: optuna.Study, say: bool = True) -> SetupClaim | None:
                 print(f"study {study.study_name!r}: {why}; setting it up here",
                       file=sys.stderr, flush=True)
             taken = SetupClaim.write(study)
-            time.sleep(SETTLE_S)  # a taker that wrote at the same time: the last write holds
-            if taken.held:
+            try:
+                time.sleep(SETTLE_S)  # a taker that wrote at the same time: the last write holds
+                held = taken.held
+            except BaseException as exc:  # Ctrl-C: no holder would ever beat for this claim
+                taken.release(type(exc), exc)
+                raise
+            if held:
                 return taken
             continue
         if say and not told:
             print(f"study {study.study_name!r}: waiting for {_who(claim)}, which is setting it "
-                  f"up (LR range test, baselines); taking over if it shows no sign of life "
-                  f"for {STALE_S:.0f} s", file=sys.stderr, flush=True)
+                  f"up (LR range test, baselines); taking over if it is gone or shows no "
+                  f"sign of life for {STALE_S:.0f} s", file=sys.stderr, flush=True)
             told = True
         time.sleep(POLL_S)
     return None
@@ -154,6 +172,8 @@ def _take_over_because(claim: dict[str, Any] | None, unchanged_s: float) -> str 
         return f"{_who(claim)} stopped setting it up ({claim.get('reason')})"
     if claim.get("state") == "done":
         return f"{_who(claim)} finished its set-up without marking it done"
+    if process_alive(claim) is False:
+        return f"{_who(claim)} is gone (killed?)"
     if unchanged_s > STALE_S:
         return f"{_who(claim)} shows no sign of life for {unchanged_s:.0f} s"
     return None

@@ -4,6 +4,8 @@ several processes open a new study at once."""
 
 from __future__ import annotations
 
+import platform
+import signal
 import subprocess
 import sys
 import threading
@@ -242,32 +244,88 @@ def test_two_openers_of_a_new_server_study_run_one_range_test(tiny_study, monkey
     _race(tiny_study, monkeypatch, server_url)
 
 
-def test_a_killed_holder_is_taken_over_when_its_claim_goes_stale(tiny_study, monkeypatch,
-                                                                  capsys):
-    path = _study(tiny_study, baselines=["cosine"])
+def _killed_holder(path, stuck_in: str) -> int:
+    """Start ``open_study`` on the study file in a process that hangs in ``stuck_in``
+    (``"range test"`` or ``"initialise"``: before the fingerprint is stored), SIGKILL it there;
+    its pid."""
     script = ("import sys, time\n"
               "from lrsearch.config import load_study\n"
-              "from lrsearch.search import _auto_lr, open_study\n"
+              "from lrsearch.search import _auto_lr, _study, open_study\n"
               "def hang(*args, **kwargs):\n"
-              "    print('in the range test', flush=True)\n"
+              "    print('stuck', flush=True)\n"
               "    time.sleep(600)\n"
-              "_auto_lr._run_and_describe = hang\n"
+              "if sys.argv[2] == 'range test':\n"
+              "    _auto_lr._run_and_describe = hang\n"
+              "else:\n"
+              "    _study._initialise = hang\n"
               "open_study(load_study(sys.argv[1]), progress='off')\n")
-    holder = subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=REPO,
+    holder = subprocess.Popen([sys.executable, "-c", script, str(path), stuck_in], cwd=REPO,
                               stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "in the range test"
+        assert holder.stdout.readline().strip() == "stuck"
     finally:
         holder.kill()  # SIGKILL: no clean-up, the claim stays "running"
         holder.wait()
     assert _load(path).user_attrs[CLAIM_ATTR]["state"] == "running"
-    monkeypatch.setattr(_setup_claim, "STALE_S", 2.0)
+    return holder.pid
+
+
+def test_a_killed_holder_on_this_machine_is_taken_over_at_once(tiny_study, monkeypatch,
+                                                               capsys):
+    path = _study(tiny_study, baselines=["cosine"])
+    pid = _killed_holder(path, "range test")
     monkeypatch.setattr(_auto_lr, "_run_and_describe", lambda *a, **k: _fake_record(0.05))
     started = time.monotonic()
     opened = open_study(load_study(path))
-    assert time.monotonic() - started >= 2.0
+    assert time.monotonic() - started < _setup_claim.STALE_S / 2  # not waiting for staleness
     assert not opened.created and opened.range_tests_run == ("sgd",)
     assert opened.space.optimizers["sgd"]["peak_lr"] == Range(low=0.005, high=0.5, log=True)
     assert _baselines_of(opened.study) == ["cosine"]
     err = capsys.readouterr().err
-    assert f"process {holder.pid}" in err and "no sign of life" in err
+    assert f"process {pid} on {platform.node()} is gone (killed?); setting it up here" in err
+
+
+def test_a_taken_over_holder_leaves_the_new_claim_alone(tmp_path):
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'x.db'}")
+    first = _setup_claim.SetupClaim.write(study)
+    with pytest.raises(RuntimeError), first:
+        # A waiter judged the first holder dead and took over; the first one then fails.
+        second = _setup_claim.SetupClaim.write(study)
+        second.__enter__()
+        raise RuntimeError("the first holder's range test fails at last")
+    stored = study.user_attrs[CLAIM_ATTR]
+    assert stored["owner"] == second.record["owner"] and stored["state"] == "running"
+    assert second.held and _setup_claim._take_over_because(stored, 0.0) is None
+    second.__exit__(None, None, None)
+    assert study.user_attrs[CLAIM_ATTR]["state"] == "done"
+    assert study.user_attrs[SETUP_DONE_ATTR] is True
+
+
+def test_ctrl_c_while_taking_the_claim_over_releases_it(tiny_study):
+    path = _study(tiny_study)
+    study = open_study(load_study(path), progress="off").study
+    storage = study._storage
+    storage.set_study_user_attr(study._study_id, SETUP_DONE_ATTR, None)
+    storage.set_study_user_attr(study._study_id, CLAIM_ATTR,
+                                {"owner": "old", "state": "failed", "reason": "boom"})
+    # A waiter that takes the failed claim over, then settles for long enough to be stopped.
+    script = ("import sys\n"
+              "from lrsearch.config import load_study\n"
+              "from lrsearch.search import _setup_claim, open_study\n"
+              "_setup_claim.SETTLE_S = 600\n"
+              "open_study(load_study(sys.argv[1]), progress='off')\n")
+    waiter = subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=REPO,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while _load(path).user_attrs[CLAIM_ATTR].get("pid") != waiter.pid:
+            assert waiter.poll() is None and time.monotonic() < deadline, waiter.communicate()
+            time.sleep(0.2)
+        waiter.send_signal(signal.SIGINT)
+        _, err = waiter.communicate(timeout=60)
+    finally:
+        waiter.kill()
+    assert "KeyboardInterrupt" in err
+    claim = _load(path).user_attrs[CLAIM_ATTR]
+    assert claim["pid"] == waiter.pid
+    assert claim["state"] == "failed" and claim["reason"] == "interrupted"
