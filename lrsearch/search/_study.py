@@ -7,7 +7,9 @@ Every later process (a resume, another worker, a machine joining through a serve
 checks the fingerprint and refuses a changed space, then waits until the set-up is done, or
 finishes it when its holder stopped (raised, was interrupted or killed): so a first run
 stopped during its range test loses neither the test nor the baselines, and the baselines
-are queued once (see :mod:`lrsearch.search._setup_claim`).
+are queued once (see :mod:`lrsearch.search._setup_claim`). A creator stopped before it even
+stored the fingerprint and config leaves a claimed study without them: whoever takes the
+set-up over stores them first (from its own config), then checks and sets up as usual.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from lrsearch.search._storage import is_sqlite, normalise_url, open_storage, red
 __all__ = ["OpenedStudy", "open_study"]
 
 FINGERPRINT_ATTR = "search_space_fingerprint"
-INIT_WAIT_S = 10.0  # a study just created by another process gets its attributes in this time
+INIT_WAIT_S = 10.0  # a study just created by another process claims its set-up in this time
 
 
 @dataclass
@@ -95,10 +97,14 @@ def open_study(config: StudyConfig, worker_index: int = 0,
             _initialise(study, config, space, new_fingerprint)
             space, ran = _set_up(study, config, space, progress)
     else:
-        _await_initialised(study)
-        _check_compatible(study, config, new_fingerprint, storage)
-        _check_same_judge(study, config, len(space.families), storage)
-        space, ran = _join(study, config, space, progress)
+        _await_claimed(study)
+        attrs = study.user_attrs
+        # Claimed, no fingerprint yet: its creator is storing it, or stopped before (then the
+        # set-up is taken over here, and checked once the fingerprint is there).
+        checked = FINGERPRINT_ATTR in attrs or CLAIM_ATTR not in attrs
+        if checked:
+            _check(study, config, space, new_fingerprint, storage)
+        space, ran = _join(study, config, space, progress, new_fingerprint, storage, checked)
     if not created or auto:
         # A resumed or joining worker draws a fresh random stream, not the first run's again;
         # a resolved auto peak LR is a new range for the sampler (and for a grid's values).
@@ -128,26 +134,39 @@ def _set_up(study: optuna.Study, config: StudyConfig, space: SearchSpace,
     return space, ran
 
 
-def _join(study: optuna.Study, config: StudyConfig, space: SearchSpace,
-          progress: str | None) -> tuple[SearchSpace, list[str]]:
-    """Wait for the set-up of the study's holder, or finish it here when the holder stopped."""
+def _join(study: optuna.Study, config: StudyConfig, space: SearchSpace, progress: str | None,
+          new_fingerprint: str, storage: optuna.storages.BaseStorage,
+          checked: bool) -> tuple[SearchSpace, list[str]]:
+    """Wait for the set-up of the study's holder, or finish it here when the holder stopped
+    (storing the fingerprint and config first if its creator stopped before that); then
+    check the study against ``config`` unless that was ``checked`` already."""
     claim = await_setup(study, say=progress != "off")
     if claim is None:
+        if not checked:
+            _check(study, config, space, new_fingerprint, storage)
         return resolve_auto_peak_lr(study, config, space, progress)
     with claim:
+        if FINGERPRINT_ATTR not in study.user_attrs:
+            _initialise(study, config, space, new_fingerprint)
+        if not checked:
+            _check(study, config, space, new_fingerprint, storage)
         return _set_up(study, config, space, progress)
 
 
-def _await_initialised(study: optuna.Study) -> None:
-    """Give a study that another process has just created the moment it needs to store its
-    fingerprint (it claims the set-up first, so a claim and no fingerprint means: soon)."""
+def _await_claimed(study: optuna.Study) -> None:
+    """Give a study that another process has just created the moment it needs to claim its
+    set-up (its first write); a study with attributes or trials is past that."""
     deadline = time.monotonic() + INIT_WAIT_S
-    while FINGERPRINT_ATTR not in (attrs := study.user_attrs) and time.monotonic() < deadline:
-        if attrs and CLAIM_ATTR not in attrs:
-            return  # someone else's study: _check_compatible says so
-        if not attrs and study.get_trials(deepcopy=False):
-            return
+    while not study.user_attrs and not study.get_trials(deepcopy=False) and \
+            time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def _check(study: optuna.Study, config: StudyConfig, space: SearchSpace, new_fingerprint: str,
+           storage: optuna.storages.BaseStorage) -> None:
+    """Refuse a study that lrsearch did not create, or made with another space or judge."""
+    _check_compatible(study, config, new_fingerprint, storage)
+    _check_same_judge(study, config, len(space.families), storage)
 
 
 def _enqueue_baselines(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:

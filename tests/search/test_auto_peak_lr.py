@@ -28,6 +28,7 @@ from lrsearch.search import (
 )
 from lrsearch.search._setup_claim import CLAIM_ATTR, SETUP_DONE_ATTR
 from lrsearch.search._storage import open_storage
+from lrsearch.search._study import FINGERPRINT_ATTR
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -283,6 +284,23 @@ def test_a_killed_holder_on_this_machine_is_taken_over_at_once(tiny_study, monke
     assert _baselines_of(opened.study) == ["cosine"]
     err = capsys.readouterr().err
     assert f"process {pid} on {platform.node()} is gone (killed?); setting it up here" in err
+
+
+def test_a_creator_killed_before_storing_the_fingerprint_is_taken_over(tiny_study,
+                                                                       monkeypatch):
+    path = _study(tiny_study, baselines=["cosine"])
+    _killed_holder(path, "initialise")
+    assert FINGERPRINT_ATTR not in _load(path).user_attrs  # claimed, nothing else stored
+    monkeypatch.setattr(_auto_lr, "_run_and_describe", lambda *a, **k: _fake_record(0.05))
+    config = load_study(path)
+    opened = open_study(config, progress="off")  # not "was not created by lrsearch"
+    attrs = opened.study.user_attrs
+    assert attrs[FINGERPRINT_ATTR] == fingerprint(config, SearchSpace.from_config(config))
+    assert attrs["config"]["name"] == "tiny" and "lrsearch_version" in attrs
+    assert attrs[SETUP_DONE_ATTR] is True and opened.range_tests_run == ("sgd",)
+    assert _baselines_of(opened.study) == ["cosine"]
+    again = open_study(config, progress="off")  # and it is a study like any other now
+    assert again.range_tests_run == () and _baselines_of(again.study) == ["cosine"]
 
 
 def test_a_taken_over_holder_leaves_the_new_claim_alone(tmp_path):
