@@ -6,6 +6,12 @@ project's JPEG-derived CIFAR-10) are accepted. Downloads go through torchvision'
 ``download_url`` (which checks the archive's md5) and ``extract_archive``; a ``file://`` mirror
 (which torchvision's downloader cannot read) is copied, then md5-checked with torchvision's
 ``check_integrity`` and extracted the same way.
+
+Several processes (the workers of ``--workers K``) may fetch one data set into one folder at
+once, so nothing appears half-written under its final name: the archive is downloaded or
+copied into a hidden staging folder next to it and moved into place (``os.replace``) once its
+md5 matches, and it is extracted into a staging folder whose files are then moved into place
+one by one, each whole.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import os
 import pickle
 import shutil
 import tarfile
+import tempfile
 import urllib.parse
 import urllib.request
 import zlib
@@ -115,38 +122,57 @@ def _download(archive: CifarArchive, root: Path, base_url: str | None, md5: str 
 
 def _fetch(url: str, path: Path, md5: str, archive: CifarArchive) -> None:
     """Put the archive at ``path`` (unless a file with that md5 is there), md5 checked."""
-    from torchvision.datasets.utils import check_integrity, download_url
+    from torchvision.datasets.utils import check_integrity
 
     try:
-        if urllib.parse.urlsplit(url).scheme == "file":
-            if not check_integrity(path, md5):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                source = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
-                shutil.copyfile(source, path)
-            matches = check_integrity(path, md5)
-        else:
-            download_url(url, str(path.parent), filename=path.name, md5=md5)
-            matches = True
-    except RuntimeError:  # torchvision's md5 check: "File not found or corrupted."
-        matches = False
+        matches = check_integrity(path, md5) or _fetch_into_place(url, path, md5)
     except (OSError, ValueError, http.client.HTTPException) as exc:
         # URLError, socket errors, a missing file:// source; ValueError: a bad URL
         raise DataError(f"{url}: download failed ({exc}); no {archive.folder}/ found in "
                         f"{path.parent}; {_how_to_supply(archive)}") from None
     if not matches:
-        raise DataError(f"{url}: downloaded to {path} but its md5 is not {md5}; delete the "
-                        f"file and retry, or {_how_to_supply(archive)}")
+        raise DataError(f"{url}: downloaded to {path.parent} but its md5 is not {md5} (the "
+                        f"download was not kept); check the mirror and retry, or "
+                        f"{_how_to_supply(archive)}")
+
+
+def _fetch_into_place(url: str, path: Path, md5: str) -> bool:
+    """Download or copy ``url`` into a staging folder next to ``path``, then move it to
+    ``path`` if its md5 is ``md5``; whether it was."""
+    from torchvision.datasets.utils import check_integrity, download_url
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}-") as staging:
+        part = Path(staging) / path.name
+        if urllib.parse.urlsplit(url).scheme == "file":
+            shutil.copyfile(urllib.request.url2pathname(urllib.parse.urlsplit(url).path), part)
+        else:
+            try:
+                download_url(url, staging, filename=path.name, md5=md5)
+            except RuntimeError:  # torchvision's md5 check: "File not found or corrupted."
+                return False
+        if not check_integrity(part, md5):
+            return False
+        os.replace(part, path)
+    return True
 
 
 def _extract(url: str, path: Path, archive: CifarArchive) -> None:
+    """Extract the archive into a staging folder next to it, then move each file into place."""
     from torchvision.datasets.utils import extract_archive
 
-    try:
-        extract_archive(str(path), str(path.parent))
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path} (from {url}): cannot extract the archive "
-                        f"({type(exc).__name__}: {exc}); it is corrupt or not a .tar.gz; delete "
-                        f"it and retry, or {_how_to_supply(archive)}") from None
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{archive.folder}-") as staging:
+        try:
+            extract_archive(str(path), staging)
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{path} (from {url}): cannot extract the archive "
+                            f"({type(exc).__name__}: {exc}); it is corrupt or not a .tar.gz; "
+                            f"delete it and retry, or {_how_to_supply(archive)}") from None
+        for source in sorted(Path(staging).rglob("*")):
+            if source.is_file():
+                target = path.parent / source.relative_to(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
 
 
 def _read_pickle(path: Path, label_key: str) -> tuple[np.ndarray, list[int]]:

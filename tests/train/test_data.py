@@ -234,6 +234,51 @@ def test_file_url_mirror_is_copied_md5_checked_and_extracted(tmp_path: Path,
         find_or_download("cifar10", tmp_path / "other", True, base_url=url, md5="f" * 32)
 
 
+def _watch_final_paths(monkeypatch, root: Path) -> list[str]:
+    """Record, as each copy, download and extraction ends, whether the archive or a pickle
+    already stood under its final name (another worker could have read it half-written)."""
+    import torchvision.datasets.utils as tv
+
+    final_archive = root / "cifar-10-python.tar.gz"
+    final_batch = root / "cifar-10-batches-py" / "test_batch"
+    seen: list[str] = []
+
+    def watched(real, what):
+        def call(*args, **kwargs):
+            result = real(*args, **kwargs)
+            seen.append(f"{what}: archive {final_archive.exists()}, "
+                        f"batch {final_batch.exists()}")
+            return result
+        return call
+
+    monkeypatch.setattr(shutil, "copyfile", watched(shutil.copyfile, "copied"))
+    monkeypatch.setattr(tv, "download_url", watched(tv.download_url, "downloaded"))
+    monkeypatch.setattr(tv, "extract_archive", watched(tv.extract_archive, "extracted"))
+    return seen
+
+
+def test_a_file_mirror_copy_appears_whole_or_not_at_all(tmp_path: Path, monkeypatch) -> None:
+    url, md5 = _file_mirror(tmp_path)
+    root = tmp_path / "data"
+    seen = _watch_final_paths(monkeypatch, root)
+    find_or_download("cifar10", root, True, base_url=url, md5=md5)
+    assert seen == ["copied: archive False, batch False", "extracted: archive True, batch False"]
+    assert sorted(p.name for p in root.iterdir()) == ["cifar-10-batches-py",
+                                                      "cifar-10-python.tar.gz"]  # no staging
+
+
+def test_a_download_appears_whole_or_not_at_all(tmp_path: Path, archive_server,
+                                                monkeypatch) -> None:
+    base_url, md5s = archive_server
+    root = tmp_path / "data"
+    seen = _watch_final_paths(monkeypatch, root)
+    find_or_download("cifar10", root, True, base_url=base_url, md5=md5s["cifar10"])
+    assert seen == ["downloaded: archive False, batch False",
+                    "extracted: archive True, batch False"]
+    assert sorted(p.name for p in root.iterdir()) == ["cifar-10-batches-py",
+                                                      "cifar-10-python.tar.gz"]
+
+
 def test_missing_file_url_archive_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"download failed .*--data-dir"):
         find_or_download("cifar10", tmp_path / "data", True, base_url=tmp_path.as_uri())
