@@ -53,9 +53,12 @@ class TrainingError(LrsearchError):
 
 
 class DivergedError(LrsearchError):
-    """The loss became NaN or infinite; ``step`` and ``epoch`` say where."""
+    """The loss became NaN or infinite; ``step`` and ``epoch`` say where, and ``lr_curve``
+    (``[[step, lr], ...]``, as a run records it) what the LR did up to there."""
 
-    def __init__(self, message: str, *, epoch: int, step: int) -> None:
+    def __init__(self, message: str, *, epoch: int, step: int,
+                 lr_curve: Iterable[tuple[int, float]] = ()) -> None:
         self.epoch = epoch
         self.step = step
+        self.lr_curve = [[int(s), float(lr)] for s, lr in lr_curve]
         super().__init__(message)

@@ -16,7 +16,6 @@ grid space the others run their own values too (they need not be grid values).
 
 from __future__ import annotations
 
-import pickle
 import time
 import warnings
 from collections.abc import Callable
@@ -117,18 +116,21 @@ class Objective:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         epochs = list(trial.user_attrs.get("epochs", [])) if original is not None else []
         started = time.perf_counter()
+        lr_curve: list[tuple[int, float]] = []  # the run records into it: a pruned one's part
 
         def on_epoch(result: Any) -> None:
             self._report(trial, result, epochs)
 
         try:
             result = train(spec, OptimizerSettings(**optimizer), self.train_settings, self.data,
-                           on_epoch=on_epoch, checkpoint_path=str(ckpt), probe=self.probe)
+                           on_epoch=on_epoch, checkpoint_path=str(ckpt), probe=self.probe,
+                           lr_curve=lr_curve)
         except optuna.TrialPruned as exc:
-            _finish(trial, started, ckpt, pruned=str(exc) or "pruned")
+            _finish(trial, started, ckpt, pruned=str(exc) or "pruned", lr_curve=lr_curve)
             raise
         except DivergedError as exc:
-            _finish(trial, started, ckpt, pruned=f"diverged: {exc}", failed=f"diverged: {exc}")
+            _finish(trial, started, ckpt, pruned=f"diverged: {exc}", failed=f"diverged: {exc}",
+                    lr_curve=exc.lr_curve)
             raise optuna.TrialPruned(f"diverged: {exc}") from None
         except optuna.exceptions.UpdateFinishedTrialError:
             # Another process failed this trial (it judged this worker dead) and queued its
@@ -206,30 +208,16 @@ def _plain(value: Any) -> Any:
 
 
 def _finish(trial: optuna.Trial, started: float, ckpt: Path, pruned: str | None = None,
-            failed: str | None = None) -> None:
+            failed: str | None = None, lr_curve: list | None = None) -> None:
     """Store the wall time (and why it was pruned: the reason and the LR curve it ran)."""
     trial.set_user_attr("wall_seconds", float(time.perf_counter() - started))
     if pruned is not None:
         trial.set_user_attr("prune_reason", pruned)
-        curve = _checkpoint_lr_curve(ckpt)
-        if curve is not None:
-            trial.set_user_attr("lr_curve", curve)
+        if lr_curve:
+            trial.set_user_attr("lr_curve", [[int(step), float(lr)] for step, lr in lr_curve])
     if failed is not None:
         trial.set_user_attr("fail_reason", failed)
     ckpt.unlink(missing_ok=True)
-
-
-def _checkpoint_lr_curve(ckpt: Path) -> list[list[float]] | None:
-    """The LR curve up to the last finished epoch, from the trial's checkpoint."""
-    import torch
-
-    try:
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError):
-        # No checkpoint yet or an unreadable one: the curve is a nice-to-have here.
-        return None
-    curve = state.get("lr_curve") if isinstance(state, dict) else None
-    return [[int(step), float(lr)] for step, lr in curve] if curve else None
 
 
 def _retried_trial_number(trial: optuna.Trial) -> int | None:

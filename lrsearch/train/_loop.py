@@ -34,7 +34,8 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
           data: DataSettings | CifarData, *,
           on_epoch: Callable[[EpochResult], None] | None = None,
           checkpoint_path: str | os.PathLike | None = None,
-          evaluate_test: bool = False, probe: ProbeSettings | None = None) -> TrainResult:
+          evaluate_test: bool = False, probe: ProbeSettings | None = None,
+          lr_curve: list[tuple[int, float]] | None = None) -> TrainResult:
     """Train one model with one schedule; evaluate on the validation split after each epoch.
 
     ``total_steps = epochs * steps_per_epoch`` with ``steps_per_epoch = n_train // batch_size``
@@ -58,11 +59,14 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         evaluate_test: Also evaluate the test split at the end (``test_loss``/``test_acc``).
         probe: Run a cooldown probe after these epochs (its values go into their
             :class:`EpochResult`); the run itself is exactly what it is without probes.
+        lr_curve: A list the run records its LR curve ``(step, lr)`` into as it goes (the
+            restored part first), so a caller whose ``on_epoch`` stops the run (e.g. with
+            ``optuna.TrialPruned``) has the curve of the part that ran.
 
     Raises:
         DivergedError: At the first NaN/inf training loss, or one above 100 times a uniform
             guess's (``100 * ln(num_classes)``), or a non-finite validation loss; saying
-            epoch, step and loss.
+            epoch, step and loss, and carrying the LR curve up to there (``lr_curve``).
         DataError: The data cannot be found or read.
         TrainingError: Bad settings (unknown model, device...) or a checkpoint of another run.
 
@@ -78,7 +82,7 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         data = load_data(data, device)
     elif not same_device(data.device, device):
         data = _moved(data, device)
-    run = TrainingRun(spec, optimizer, training, data)
+    run = TrainingRun(spec, optimizer, training, data, lr_curve)
     fingerprint = _fingerprint(spec, run.total_steps, optimizer, training, data)
     epochs = _resume(run, checkpoint_path, fingerprint, on_epoch)
     restored_epochs = len(epochs)
@@ -113,7 +117,8 @@ def _one_epoch(run: TrainingRun, epoch: int,
     val_loss, val_acc = run.evaluate(run.data.val_x, run.data.val_y)
     if not math.isfinite(val_loss):
         raise DivergedError(f"training diverged: validation loss {val_loss} after epoch {epoch} "
-                            f"(step {run.step}); the LR was {lr:.4g}", epoch=epoch, step=run.step)
+                            f"(step {run.step}); the LR was {lr:.4g}", epoch=epoch, step=run.step,
+                            lr_curve=run.lr_curve)
     run.feed_metric(val_loss, val_acc)
     result = EpochResult(epoch=epoch, step=run.step, train_loss=train_loss, train_acc=train_acc,
                          val_loss=val_loss, val_acc=val_acc, lr=lr,

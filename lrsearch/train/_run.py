@@ -51,10 +51,13 @@ class TrainingRun:
         optimizer_settings: Optimizer and its hyperparameters.
         training: Model, epochs, batch size, precision, seed.
         data: The data, already on the training device.
+        lr_curve: The list to record the LR curve ``(step, lr)`` into, emptied first (a
+            fresh one if None); restoring a checkpoint refills it in place.
     """
 
     def __init__(self, spec: ScheduleSpec, optimizer_settings: OptimizerSettings,
-                 training: TrainSettings, data: CifarData) -> None:
+                 training: TrainSettings, data: CifarData,
+                 lr_curve: list[tuple[int, float]] | None = None) -> None:
         self.data, self.training, self.device = data, training, data.device
         self.steps_per_epoch = max(1, len(data.train_y) // training.batch_size)
         # Fewer training images than one batch: one smaller batch per epoch.
@@ -83,7 +86,8 @@ class TrainingRun:
         self.check_every = _CHECK_EVERY_STEPS.get(self.device.type, 1)
         self.max_loss = _MAX_LOSS_RATIO * math.log(data.num_classes)
         self.step = 0
-        self.lr_curve: list[tuple[int, float]] = []
+        self.lr_curve: list[tuple[int, float]] = [] if lr_curve is None else lr_curve
+        self.lr_curve.clear()
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast when the precision asks for it, else nothing."""
@@ -111,7 +115,7 @@ class TrainingRun:
                 f"training diverged: loss {loss:.4g} at step {step} (epoch {epoch}, step "
                 f"{step - (epoch - 1) * self.steps_per_epoch + 1} of {self.steps_per_epoch})"
                 f"{why}; the LR was {self.optimizer.param_groups[0]['lr']:.4g}",
-                epoch=epoch, step=step)
+                epoch=epoch, step=step, lr_curve=self.lr_curve)
         pending.clear()
 
     def train_epoch(self, epoch: int) -> tuple[float, float, float, float]:
@@ -221,7 +225,7 @@ class TrainingRun:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = int(state["step"])
-        self.lr_curve = [(int(s), float(lr)) for s, lr in state["lr_curve"]]
+        self.lr_curve[:] = [(int(s), float(lr)) for s, lr in state["lr_curve"]]
         self._restore_generator(state["generator"], state.get("generator_device"))
 
     def _restore_generator(self, saved: torch.Tensor, device_type: str | None) -> None:

@@ -103,6 +103,9 @@ def test_diverged_trials_are_pruned_with_the_reason(tiny_study):
     (trial,) = load(path).get_trials()
     assert trial.state == TrialState.PRUNED
     assert trial.user_attrs["fail_reason"].startswith("diverged")
+    # In its first epoch, before any checkpoint: the curve comes with the divergence.
+    assert "(epoch 1, step" in trial.user_attrs["fail_reason"]
+    assert trial.user_attrs["lr_curve"] == [[0, 1.0e4]]
 
 
 def test_several_families_are_judged_by_probe_values_at_the_points(tiny_study):
