@@ -111,6 +111,32 @@ def test_every_pruner_runs_a_tiny_study(tiny_config, name):
 
 
 @pytest.mark.slow
+def test_a_clearly_worse_trial_is_pruned_keeping_its_reason_and_curve(tiny_config):
+    # Fake data (nothing to learn): at peak LR 1e-5 the validation loss stays near ln 10, at
+    # 0.1 it is higher every epoch. The grid runs 1e-5 (as the baseline, never pruned, does)
+    # and 0.1, which is judged after epoch 1 against the completed ones and pruned.
+    config = tiny_config(
+        n_trials=3, metric="val_loss", sampler={"name": "grid", "points_per_param": 2},
+        pruner={"name": "median", "n_startup_trials": 1, "at_progress": [0.5]},
+        training={"epochs": 2, "batch_size": 64, "device": "cpu", "seed": 0,
+                  "lr_record_every": 1},
+        search_space={"families": ["constant"], "warmup_frac": 0.0,
+                      "peak_lr": {"low": 1e-5, "high": 0.1, "log": True}},
+        baselines=[{"name": "low", "family": "constant", "peak_lr": 1e-5}])
+    run_study(config, progress="off")
+    trials = optuna.load_study(study_name="tiny", storage=config.storage).get_trials()
+    by_lr = {t.user_attrs["schedule"]["peak_lr"]: t for t in trials[1:]}
+    assert trials[0].state == by_lr[1e-5].state == optuna.trial.TrialState.COMPLETE
+    pruned = by_lr[0.1]
+    assert pruned.state == optuna.trial.TrialState.PRUNED, pruned.intermediate_values
+    value = pruned.intermediate_values[1]
+    assert value > trials[0].intermediate_values[1]
+    assert pruned.user_attrs["prune_reason"] == f"pruned after epoch 1 (val_loss {value:.4f})"
+    # The part it ran: epoch 1's 4 steps (recorded every step), at its constant LR.
+    assert pruned.user_attrs["lr_curve"] == [[step, pytest.approx(0.1)] for step in range(4)]
+
+
+@pytest.mark.slow
 def test_wilcoxon_prunes_a_trial_worse_at_every_epoch(tiny_config):
     # Fake data (nothing to learn): at peak LR 1e-5 the validation loss stays near ln 10, at
     # 0.1 it is 0.15-0.4 higher every epoch. The baseline (1e-5, never pruned) is the best
@@ -131,5 +157,9 @@ def test_wilcoxon_prunes_a_trial_worse_at_every_epoch(tiny_config):
     assert pruned.state == optuna.trial.TrialState.PRUNED, pruned.intermediate_values
     assert pruned.user_attrs["prune_reason"].startswith("pruned after epoch 4 (val_loss")
     assert sorted(pruned.intermediate_values) == [1, 2, 3, 4]
-    steps = [step for step, _ in pruned.user_attrs["lr_curve"]]  # recorded every 10 steps
-    assert steps == [0, 10] and 10 < 4 * 4  # the part it ran: 4 epochs of 4 steps
+    # The part it ran: the points a whole run records (every 10 steps, and the last step)
+    # within its 4 epochs of 4 steps, at its constant LR.
+    whole = [step for step, _ in by_lr[1e-5].user_attrs["lr_curve"]]
+    assert whole == [0, 10, 20, 23]
+    curve = pruned.user_attrs["lr_curve"]
+    assert curve == [[step, pytest.approx(0.1)] for step in whole if step < 4 * 4]
