@@ -106,10 +106,12 @@ def validate(study_file: str) -> None:
 @click.option("--worker-index", type=click.IntRange(min=0), default=0, show_default=True,
               help="This worker's index when several machines join one study (offsets the "
                    "sampler's seed; give each machine its own).")
+# The workers that --workers K starts: their parent keeps the dashboard's figures current.
+@click.option("--no-dashboard-refresh", is_flag=True, hidden=True)
 @friendly_errors
 def run(study_file: str, storage: str | None, n_trials: int | None, timeout: float | None,
         device: str | None, data_dir: str | None, workers: int, quiet: bool,
-        worker_index: int) -> None:
+        worker_index: int, no_dashboard_refresh: bool) -> None:
     """Run or resume a study (the same name and storage resume it)."""
     from lrsearch.config import load_study
     from lrsearch.report import DashboardRefresher
@@ -122,21 +124,23 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
     check_workers(config, workers)
     progress = "off" if quiet else None
     debug = bool(click.get_current_context().find_root().params.get("debug"))
+    # lrsearch's figures and note in the study for optuna-dashboard, kept current while trials
+    # finish: by this process, one per machine (the parent of --workers K, not each worker).
+    refresher = None if no_dashboard_refresh else DashboardRefresher()
+    callbacks = [] if refresher is None else [refresher]
     try:
-        if workers > 1:
-            summary, code = run_workers(config, study_file, overrides, workers, debug=debug,
-                                        progress=progress)
-        else:
-            # lrsearch's figures and note in the study for optuna-dashboard, kept current while
-            # trials finish (each worker process of --workers N publishes its own, throttled).
-            refresher = DashboardRefresher()
-            try:
+        try:
+            if workers > 1:
+                summary, code = run_workers(config, study_file, overrides, workers, debug=debug,
+                                            progress=progress, callbacks=callbacks)
+            else:
                 # Without --debug an exception inside a trial fails that trial only.
                 summary = run_study(config, worker_index=worker_index, progress=progress,
-                                    raise_trial_errors=debug, callbacks=[refresher])
-            finally:
+                                    raise_trial_errors=debug, callbacks=callbacks)
+                code = 130 if summary.interrupted else 0
+        finally:
+            if refresher is not None:
                 refresher.flush()
-            code = 130 if summary.interrupted else 0
     except KeyboardInterrupt:
         click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
         sys.exit(130)

@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from lrsearch.cli import main
 from lrsearch.config import load_study
 from lrsearch.errors import StudyError
-from lrsearch.search import SearchSpace, grid_size
+from lrsearch.search import RunSummary, SearchSpace, grid_size
 from tests.search.conftest import write_study
 
 
@@ -131,3 +131,30 @@ def test_ctrl_c_marks_the_trial_and_the_next_run_continues_it(tmp_path):
     assert "fail_reason" not in trials[1].user_attrs  # the retry did not inherit it
     assert "trial 1 complete" in result.output and "interrupted" not in result.output
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
+
+
+def test_one_dashboard_refresher_per_machine(tmp_path, monkeypatch):
+    """The parent of --workers K keeps the dashboard's figures current; the workers it starts
+    (hidden --no-dashboard-refresh) do not each publish them too."""
+    import lrsearch.search as search
+    from lrsearch.report import DashboardRefresher
+
+    path = write_study(tmp_path)
+    seen = {}
+
+    def fake_run(name):
+        def call(config, *args, callbacks=(), **kwargs):
+            seen[name] = list(callbacks)
+            summary = RunSummary("tiny", config.storage, 0, 0, 0, None, None, None)
+            return (summary, 0) if name == "workers" else summary
+        return call
+
+    monkeypatch.setattr(search, "run_workers", fake_run("workers"))
+    monkeypatch.setattr(search, "run_study", fake_run("study"))
+    result = invoke("run", path, "--workers", 2, "--storage", "postgresql://u@db/x", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert [type(c) for c in seen["workers"]] == [DashboardRefresher]
+    result = invoke("run", path, "--worker-index", 1, "--quiet", "--no-dashboard-refresh")
+    assert result.exit_code == 0, result.output
+    assert seen["study"] == []
+    assert "--no-dashboard-refresh" not in invoke("run", "--help").output  # for workers only

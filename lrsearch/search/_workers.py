@@ -3,7 +3,8 @@
 The parent creates the study first (so the baselines are queued once, and the LR range test of
 a ``peak_lr: auto`` runs once), then starts K copies of ``lrsearch run STUDY --workers 1`` (one
 GPU each when there are several, via ``CUDA_VISIBLE_DEVICES``) and shows the study's progress
-by polling the storage (and calls the run's trial callbacks for each trial that finishes).
+by polling the storage (and calls the run's trial callbacks for each trial that finishes, such
+as the dashboard refresher: one per machine, the workers refresh nothing themselves).
 Workers on other machines join by running the same command against the same server database.
 A worker that dies is named with its exit code or signal; the others go on, its trial is
 failed and retried at once, and the command exits non-zero.
@@ -114,7 +115,8 @@ def _report_deaths(study: optuna.Study, procs: list[subprocess.Popen], reported:
 
 def _command(study_file: str, overrides: dict, index: int, debug: bool) -> list[str]:
     command = [sys.executable, "-m", "lrsearch.cli"] + (["--debug"] if debug else [])
-    command += ["run", study_file, "--workers", "1", "--worker-index", str(index), "--quiet"]
+    command += ["run", study_file, "--workers", "1", "--worker-index", str(index), "--quiet",
+                "--no-dashboard-refresh"]
     for key, value in overrides.items():
         if value is not None:
             command += [_OPTION_OF[key], str(value)]
