@@ -6,7 +6,6 @@ create an empty database), and an unknown study name lists the studies the stora
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 
@@ -62,13 +61,12 @@ def open_report_storage(storage_url: str) -> optuna.storages.RDBStorage:
             not there.
     """
     from lrsearch.config import StorageOptions
-    from lrsearch.search import is_sqlite, normalise_url, open_storage
+    from lrsearch.search import is_sqlite, normalise_url, open_storage, redact_url
 
     try:
         make_url(storage_url)
     except Exception:  # SQLAlchemy's ArgumentError: not a URL at all
-        shown = re.sub(r":[^:@/]*@", ":***@", storage_url)  # a password, if it holds one
-        raise StudyError(f"storage: got {shown!r}; not a SQLAlchemy URL (e.g. "
+        raise StudyError(f"storage: got {redact_url(storage_url)!r}; not a SQLAlchemy URL (e.g. "
                          f"sqlite:///lrsearch.db, postgresql://user@host/db)") from None
     if is_sqlite(normalise_url(storage_url)):
         _check_sqlite_file(storage_url)

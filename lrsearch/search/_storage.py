@@ -10,6 +10,7 @@ trials (also on SQLite, which has no heartbeat) is in :mod:`lrsearch.search._rec
 from __future__ import annotations
 
 import importlib.util
+import re
 import warnings
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from lrsearch.config import StorageOptions
 from lrsearch.errors import StudyError
+from lrsearch.search._recovery import LOST_PREFIX, RetryTrial
 
 __all__ = ["open_storage", "check_storage", "normalise_url", "is_sqlite", "redact_url",
            "SERVER_URL_EXAMPLES"]
@@ -56,16 +58,19 @@ def is_sqlite(url: str) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password hidden, for messages and provenance.
+    """The URL with its password hidden, for messages and provenance; in a string too broken
+    to parse as a URL, whatever sits between ``:`` and ``@`` is hidden.
 
     Example:
         >>> redact_url("postgresql://me:secret@db/test")
         'postgresql://me:***@db/test'
+        >>> redact_url("postgresql//me:secret@db/test")  # not a URL: no ://
+        'postgresql//me:***@db/test'
     """
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # a URL so broken that it cannot be parsed holds no password we can find
-        return url
+    except Exception:  # not parseable: hide what looks like a password all the same
+        return re.sub(r":[^:@/]*@", ":***@", url)
 
 
 def check_storage(url: str, options: StorageOptions) -> None:
@@ -111,8 +116,7 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
 def _heartbeat_kwargs(url: str, options: StorageOptions) -> dict:
     if is_sqlite(url):
         return {}
-    from lrsearch.search._recovery import RetryTrial
-
+    # Stated here, so Optuna's own default (the same rule) is never relied upon.
     grace_s = options.grace_period_s or 2 * options.heartbeat_interval_s
     return {"heartbeat_interval": options.heartbeat_interval_s, "grace_period": grace_s,
             "heartbeat_stale_trial_callback": RetryTrial(options.max_retry)}
@@ -123,17 +127,17 @@ class _ReasonedStorage(optuna.storages.RDBStorage):
 
     Optuna fails a stale trial and only then calls the stale-trial callback, when the trial is
     finished and its attributes can no longer be written; so the reason is written here, while
-    the trial is still RUNNING, just before Optuna fails it.
+    the trial is still RUNNING, just before Optuna fails it. Its grace period is the one
+    :func:`_heartbeat_kwargs` gave it.
     """
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         stale = super()._get_stale_trial_ids(study_id)
-        grace_s = self.grace_period or 2 * (self.heartbeat_interval or 0)
         for trial_id in stale:
             try:
                 self.set_trial_user_attr(trial_id, "fail_reason",
-                                         f"worker lost: no heartbeat for {grace_s} s (killed, "
-                                         f"stopped or cut off); retried")
+                                         f"{LOST_PREFIX}: no heartbeat for {self.grace_period} s "
+                                         f"(killed, stopped or cut off); retried")
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # another worker failed it first
         return stale

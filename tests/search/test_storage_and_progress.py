@@ -36,6 +36,17 @@ def test_urls_pick_installed_drivers_and_hide_passwords():
     assert redact_url("mysql+pymysql://u:secret@h/db") == "mysql+pymysql://u:***@h/db"
 
 
+def test_a_url_too_broken_to_parse_keeps_its_password_hidden():
+    from lrsearch.report import open_report_storage
+
+    broken = "postgresql//me:secret@db/test"  # no "://"
+    assert redact_url(broken) == "postgresql//me:***@db/test"
+    with pytest.raises(StudyError) as caught:  # lrsearch report / dashboard
+        open_report_storage(broken)
+    assert "secret" not in str(caught.value) and "'postgresql//me:***@db/test'" in str(
+        caught.value)
+
+
 def test_sqlite_in_a_missing_folder(tmp_path):
     with pytest.raises(StudyError, match="does not exist"):
         open_storage(f"sqlite:///{tmp_path}/nope/x.db", StorageOptions())
