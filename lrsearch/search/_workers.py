@@ -2,7 +2,9 @@
 
 The parent creates the study first (so the baselines are queued once, and the LR range test of
 a ``peak_lr: auto`` runs once), then starts K copies of ``lrsearch run STUDY --workers 1`` (one
-GPU each when there are several, via ``CUDA_VISIBLE_DEVICES``) and shows the study's progress
+GPU each when there are several: worker i gets the i-th GPU the parent sees, through
+``CUDA_VISIBLE_DEVICES``, the i-th entry of the user's own list when it is set; each then sees
+one GPU, so a study's ``cuda:N`` becomes ``cuda`` for it) and shows the study's progress
 by polling the storage (and calls the run's trial callbacks for each trial that finishes, such
 as the dashboard refresher: one per machine, the workers refresh nothing themselves).
 Workers on other machines join by running the same command against the same server database.
@@ -18,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import optuna
 from optuna.trial import TrialState
@@ -72,8 +74,10 @@ def run_workers(config: StudyConfig, study_file: str, overrides: dict, workers: 
     check_workers(config, workers)
     optuna.logging.set_verbosity(logging.ERROR)
     study = open_study(config, progress=progress).study
-    procs = [subprocess.Popen(_command(study_file, overrides, i, debug), env=_env(i, workers))
-             for i in range(workers)]
+    gpus = _gpu_count()
+    overrides = _worker_overrides(config, overrides, gpus)
+    procs = [subprocess.Popen(_command(study_file, overrides, i, debug),
+                              env=_env(i, workers, gpus, os.environ)) for i in range(workers)]
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     reported: set[int] = set()
     interrupted = False
@@ -123,16 +127,34 @@ def _command(study_file: str, overrides: dict, index: int, debug: bool) -> list[
     return command
 
 
-def _env(index: int, workers: int) -> dict[str, str]:
-    env = dict(os.environ)
+def _gpu_count() -> int:
+    """The GPUs this process sees (after the user's ``CUDA_VISIBLE_DEVICES``), 0 without CUDA."""
     try:
         import torch
 
-        gpus = torch.cuda.device_count()
+        return torch.cuda.device_count()
     except Exception:  # no usable CUDA: CPU workers
-        gpus = 0
+        return 0
+
+
+def _worker_overrides(config: StudyConfig, overrides: dict, gpus: int) -> dict:
+    """The overrides for the workers: with one GPU each (``gpus`` > 1), a ``cuda:N`` device
+    is ``cuda``, the one GPU the worker sees."""
+    if gpus > 1 and config.training.device.startswith("cuda:"):
+        return {**overrides, "training.device": "cuda"}
+    return overrides
+
+
+def _env(index: int, workers: int, gpus: int, environ: Mapping[str, str]) -> dict[str, str]:
+    """Worker ``index``'s environment: ``environ`` with its own GPU when there are several,
+    and a share of the cores for CPU workers."""
+    env = dict(environ)
     if gpus > 1:
-        env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
+        # Entries may be indices or GPU/MIG UUIDs; CUDA counts the valid ones, from the first.
+        listed = [e.strip() for e in environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
+        listed = [e for e in listed if e]
+        env["CUDA_VISIBLE_DEVICES"] = (listed[index % gpus] if len(listed) >= gpus
+                                       else str(index % gpus))
     if gpus == 0 and "OMP_NUM_THREADS" not in env:
         # CPU workers share the cores instead of each starting one thread per core.
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))

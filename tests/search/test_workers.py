@@ -1,0 +1,47 @@
+"""How ``--workers K`` starts its workers: command line and environment (GPUs, CPU threads).
+
+The GPU cases run anywhere: the GPU count is given, as ``torch.cuda.device_count()`` would
+report it under the user's ``CUDA_VISIBLE_DEVICES``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from lrsearch.config import parse_study
+from lrsearch.search._workers import _command, _env, _worker_overrides
+
+
+def test_each_worker_gets_the_next_of_the_users_gpus():
+    user = {"CUDA_VISIBLE_DEVICES": "2,3", "PATH": "/bin"}
+    assert [_env(i, 3, 2, user)["CUDA_VISIBLE_DEVICES"] for i in range(3)] == ["2", "3", "2"]
+    assert _env(0, 3, 2, user)["PATH"] == "/bin" and user["CUDA_VISIBLE_DEVICES"] == "2,3"
+    uuids = {"CUDA_VISIBLE_DEVICES": "GPU-aaaa, GPU-bbbb"}
+    assert [_env(i, 2, 2, uuids)["CUDA_VISIBLE_DEVICES"] for i in range(2)] == ["GPU-aaaa",
+                                                                               "GPU-bbbb"]
+    # Not set: the GPUs by index.
+    assert [_env(i, 4, 4, {})["CUDA_VISIBLE_DEVICES"] for i in range(5)] == ["0", "1", "2",
+                                                                              "3", "0"]
+
+
+def test_one_gpu_or_none_is_left_as_the_user_set_it():
+    assert _env(1, 2, 1, {"CUDA_VISIBLE_DEVICES": "3"})["CUDA_VISIBLE_DEVICES"] == "3"
+    assert "CUDA_VISIBLE_DEVICES" not in _env(1, 2, 1, {})
+    cpu = _env(0, 2, 0, {})
+    assert "CUDA_VISIBLE_DEVICES" not in cpu and int(cpu["OMP_NUM_THREADS"]) >= 1
+    assert _env(0, 2, 0, {"OMP_NUM_THREADS": "3"})["OMP_NUM_THREADS"] == "3"
+
+
+def test_a_worker_that_sees_one_gpu_trains_on_cuda_not_cuda_n():
+    config = parse_study({"name": "s", "training": {"device": "cuda:1"}})
+    overrides = {"storage": "postgresql://u@db/x"}
+    pinned = _worker_overrides(config, overrides, gpus=2)
+    assert pinned == {**overrides, "training.device": "cuda"} and "training.device" not in overrides
+    assert _command("s.yaml", pinned, 1, debug=False) == [
+        sys.executable, "-m", "lrsearch.cli", "run", "s.yaml", "--workers", "1",
+        "--worker-index", "1", "--quiet", "--no-dashboard-refresh",
+        "--storage", "postgresql://u@db/x", "--device", "cuda"]
+    # One GPU for all (no pinning), or a device that is not an indexed GPU: as configured.
+    assert _worker_overrides(config, overrides, gpus=1) == overrides
+    auto = parse_study({"name": "s"})
+    assert _worker_overrides(auto, overrides, gpus=2) == overrides
