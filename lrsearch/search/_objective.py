@@ -7,7 +7,8 @@ needs is stored as user attributes in plain JSON types (STYLE.md trap 5): ``sche
 (loadable with ``ScheduleSpec.from_dict``), ``optimizer``, ``epochs`` (per epoch: raw metrics
 and, at the probed pruning points, ``probe_val_loss``/``probe_val_acc``/``probe_steps``/
 ``probe_seconds``), ``lr_curve`` (``[[step, lr], ...]``, of the part run when pruned),
-``wall_seconds``, ``device_name``, ``worker`` (host and pid of the process running it),
+``wall_seconds``, ``device_name``, ``worker`` (the process running it: host, pid, start
+time, boot id and pid namespace, see :func:`lrsearch.search._recovery.worker_id`),
 ``prune_reason`` when pruned, ``fail_reason`` when it failed (or diverged), ``retry_of`` when
 it reruns a trial whose worker died or was interrupted. Baselines (``baseline`` attribute) are
 never pruned; ready-made ones carry their fixed spec and optimizer and sample nothing; in a
