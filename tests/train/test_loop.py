@@ -273,3 +273,21 @@ def test_throughput_bench_runs_more_rounds_when_the_data_is_short(tiny_cifar10, 
     assert "6 steps (--steps 10 capped by the data) x 2 timed rounds" in lines[0]  # 99 images
     assert [line.split()[0] for line in lines[2:5]] == ["plain", "lrsearch", "DataLoader"]
     assert lines[-1].startswith("summary: lrsearch/plain ") and "lrsearch/DataLoader " in lines[-1]
+
+
+def test_throughput_bench_hand_written_crop_flip_is_a_real_crop_and_flip() -> None:
+    from bench.throughput import hand_crop_flip
+
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (64, 3, 8, 8), dtype=torch.uint8)
+    out = hand_crop_flip(images, padding_px=2)
+    assert out.shape == images.shape and out.dtype == torch.uint8
+    seen = set()
+    for original, cropped in zip(images, out):  # order kept: image i stays image i
+        padded = {flip: torch.nn.functional.pad(original.flip(-1) if flip else original,
+                                                (2, 2, 2, 2)) for flip in (False, True)}
+        matches = [(flip, dy, dx) for flip in (False, True) for dy in range(5) for dx in range(5)
+                   if torch.equal(padded[flip][:, dy:dy + 8, dx:dx + 8], cropped)]
+        assert matches, "each output is a padded crop of its image or of its mirror"
+        seen.add(matches[0])
+    assert len(seen) > 10  # the shifts and flips vary from image to image
