@@ -110,22 +110,29 @@ def test_every_pruner_runs_a_tiny_study(tiny_config, name):
             assert trial.user_attrs["lr_curve"][0][0] == 0  # the part it ran
 
 
-@pytest.mark.slow
-def test_a_clearly_worse_trial_is_pruned_keeping_its_reason_and_curve(tiny_config):
-    # Fake data (nothing to learn): at peak LR 1e-5 the validation loss stays near ln 10, at
-    # 0.1 it is higher every epoch. The grid runs 1e-5 (as the baseline, never pruned, does)
-    # and 0.1, which is judged after epoch 1 against the completed ones and pruned.
+def _low_and_high_lr_study(tiny_config, pruner: dict, epochs: int, **training):
+    """A 3-trial grid study of constant LRs on fake data: the baseline at peak LR 1e-5, then
+    the grid's 1e-5 and 0.1, judged on val_loss. Returns ``(trials, grid trials by peak LR)``."""
     config = tiny_config(
         n_trials=3, metric="val_loss", sampler={"name": "grid", "points_per_param": 2},
-        pruner={"name": "median", "n_startup_trials": 1, "at_progress": [0.5]},
-        training={"epochs": 2, "batch_size": 64, "device": "cpu", "seed": 0,
-                  "lr_record_every": 1},
+        pruner=pruner,
+        training={"epochs": epochs, "batch_size": 64, "device": "cpu", "seed": 0, **training},
         search_space={"families": ["constant"], "warmup_frac": 0.0,
                       "peak_lr": {"low": 1e-5, "high": 0.1, "log": True}},
         baselines=[{"name": "low", "family": "constant", "peak_lr": 1e-5}])
     run_study(config, progress="off")
     trials = optuna.load_study(study_name="tiny", storage=config.storage).get_trials()
-    by_lr = {t.user_attrs["schedule"]["peak_lr"]: t for t in trials[1:]}
+    return trials, {t.user_attrs["schedule"]["peak_lr"]: t for t in trials[1:]}
+
+
+@pytest.mark.slow
+def test_a_clearly_worse_trial_is_pruned_keeping_its_reason_and_curve(tiny_config):
+    # Fake data (nothing to learn): at peak LR 1e-5 the validation loss stays near ln 10, at
+    # 0.1 it is higher every epoch. The grid runs 1e-5 (as the baseline, never pruned, does)
+    # and 0.1, which is judged after epoch 1 against the completed ones and pruned.
+    trials, by_lr = _low_and_high_lr_study(
+        tiny_config, {"name": "median", "n_startup_trials": 1, "at_progress": [0.5]},
+        epochs=2, lr_record_every=1)
     assert trials[0].state == by_lr[1e-5].state == optuna.trial.TrialState.COMPLETE
     pruned = by_lr[0.1]
     assert pruned.state == optuna.trial.TrialState.PRUNED, pruned.intermediate_values
@@ -141,16 +148,8 @@ def test_wilcoxon_prunes_a_trial_worse_at_every_epoch(tiny_config):
     # Fake data (nothing to learn): at peak LR 1e-5 the validation loss stays near ln 10, at
     # 0.1 it is 0.15-0.4 higher every epoch. The baseline (1e-5, never pruned) is the best
     # trial; the grid then runs 1e-5 again and 0.1, whose 4th worse epoch gives p = 1/16.
-    config = tiny_config(
-        n_trials=3, metric="val_loss", sampler={"name": "grid", "points_per_param": 2},
-        pruner={"name": "wilcoxon", "at_progress": [0.1], "p_threshold": 0.1},
-        training={"epochs": 6, "batch_size": 64, "device": "cpu", "seed": 0},
-        search_space={"families": ["constant"], "warmup_frac": 0.0,
-                      "peak_lr": {"low": 1e-5, "high": 0.1, "log": True}},
-        baselines=[{"name": "low", "family": "constant", "peak_lr": 1e-5}])
-    run_study(config, progress="off")
-    trials = optuna.load_study(study_name="tiny", storage=config.storage).get_trials()
-    by_lr = {t.user_attrs["schedule"]["peak_lr"]: t for t in trials[1:]}
+    trials, by_lr = _low_and_high_lr_study(
+        tiny_config, {"name": "wilcoxon", "at_progress": [0.1], "p_threshold": 0.1}, epochs=6)
     assert set(by_lr) == {1e-5, 0.1}
     assert by_lr[1e-5].state == optuna.trial.TrialState.COMPLETE
     pruned = by_lr[0.1]
