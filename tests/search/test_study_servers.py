@@ -75,6 +75,35 @@ def _running_with_an_epoch(trial):
     return trial.state == TrialState.RUNNING and bool(trial.intermediate_values)
 
 
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] in "tT"
+
+
+def _kill_mid_trial(url, proc, pid_of):
+    """SIGKILL the worker ``pid_of(trial)`` of a RUNNING trial that reported an epoch; the trial.
+
+    The worker is stopped (SIGSTOP) before the storage is read again, so the trial seen RUNNING
+    is still RUNNING when the kill lands (tiny epochs can finish a trial between a poll and a
+    kill); if it finished just before, the worker goes on and the next one is waited for.
+    """
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        seen = _wait_for(url, _running_with_an_epoch, proc)
+        pid = pid_of(seen)
+        os.kill(pid, signal.SIGSTOP)
+        stop_deadline = time.monotonic() + 10
+        while not _stopped(pid):
+            assert time.monotonic() < stop_deadline, f"process {pid} did not stop"
+            time.sleep(0.01)
+        victim = trials_of(url)[seen.number]
+        if _running_with_an_epoch(victim):
+            os.kill(pid, signal.SIGKILL)
+            return victim
+        os.kill(pid, signal.SIGCONT)
+    raise AssertionError("no trial stayed RUNNING long enough to be killed")
+
+
 def _check_retried(url, victim, reason_start):
     """The victim failed with the reason; one retry continued it from its checkpoint."""
     trials = trials_of(url)
@@ -97,9 +126,8 @@ def test_a_killed_worker_among_several_is_named_and_its_trial_retried(tiny_study
     bare = server_url.replace("+psycopg2", "").replace("+pymysql", "")
     parent = subprocess.Popen(command(path, bare, "--workers", 2), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
-    victim = _wait_for(server_url, _running_with_an_epoch, parent)
+    victim = _kill_mid_trial(server_url, parent, lambda trial: trial.user_attrs["worker"]["pid"])
     pid = victim.user_attrs["worker"]["pid"]
-    os.kill(pid, signal.SIGKILL)
     out, err = parent.communicate(timeout=400)
     assert parent.returncode == 1, err
     assert f"(pid {pid}) stopped: killed by SIGKILL" in err and "Traceback" not in err
@@ -111,16 +139,21 @@ def test_a_killed_worker_among_several_is_named_and_its_trial_retried(tiny_study
     assert f"in {driver}" in out  # the URL Optuna's own tools need
 
 
+def _killed_mid_trial(tiny_study, server_url, grace_period_s: float):
+    """A 2-trial study whose lone worker was SIGKILLed mid-trial: ``(path, process, trial)``."""
+    path = tiny_study(n_trials=2, storage_options={"heartbeat_interval_s": 1,
+                                                   "grace_period_s": grace_period_s,
+                                                   "max_retry": 1}, **KILLABLE)
+    doomed = subprocess.Popen(command(path, server_url, "--quiet"), stderr=subprocess.PIPE)
+    victim = _kill_mid_trial(server_url, doomed, lambda trial: doomed.pid)
+    doomed.wait()
+    return path, doomed, victim
+
+
 def test_rerun_right_after_a_kill_finishes_the_study(tiny_study, server_url):
     # A grace period far longer than the test: the dead worker's trial is recognised by its
     # pid on this host, not by the heartbeat, and the re-run does not exit a trial short.
-    path = tiny_study(n_trials=2, storage_options={"heartbeat_interval_s": 1,
-                                                   "grace_period_s": 3600, "max_retry": 1},
-                      **KILLABLE)
-    doomed = subprocess.Popen(command(path, server_url, "--quiet"), stderr=subprocess.PIPE)
-    victim = _wait_for(server_url, _running_with_an_epoch, doomed)
-    os.kill(doomed.pid, signal.SIGKILL)
-    doomed.wait()
+    path, doomed, victim = _killed_mid_trial(tiny_study, server_url, grace_period_s=3600)
     rerun = subprocess.run(command(path, server_url, "--quiet"), capture_output=True, text=True,
                            timeout=400)
     assert rerun.returncode == 0, rerun.stderr
@@ -129,13 +162,7 @@ def test_rerun_right_after_a_kill_finishes_the_study(tiny_study, server_url):
 
 
 def test_a_trial_of_another_host_is_failed_by_heartbeat_and_waited_for(tiny_study, server_url):
-    path = tiny_study(n_trials=2, storage_options={"heartbeat_interval_s": 1,
-                                                   "grace_period_s": 3, "max_retry": 1},
-                      **KILLABLE)
-    doomed = subprocess.Popen(command(path, server_url, "--quiet"), stderr=subprocess.PIPE)
-    victim = _wait_for(server_url, _running_with_an_epoch, doomed)
-    os.kill(doomed.pid, signal.SIGKILL)
-    doomed.wait()
+    path, doomed, victim = _killed_mid_trial(tiny_study, server_url, grace_period_s=3)
     # As if it had run on another machine: only its heartbeat can tell that it is dead.
     study = optuna.load_study(study_name="tiny", storage=server_url)
     study._storage.set_trial_user_attr(victim._trial_id, "worker",
