@@ -314,12 +314,22 @@ def test_a_trial_failed_under_its_worker_ends_and_the_worker_goes_on(tiny_study)
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.2)
         study = load(path)
-        (victim,) = [t for t in study.get_trials() if t.state == TrialState.RUNNING]
-        # What the other process's recovery does: the reason, FAIL, a retry queued.
-        study._storage.set_trial_user_attr(victim._trial_id, "fail_reason",
-                                           "worker lost: process 7 on here is gone (killed?); "
-                                           "retried")
-        study._storage.set_trial_state_values(victim._trial_id, state=TrialState.FAIL)
+        victim = None
+        while victim is None:  # a tiny trial may finish between a read and a write
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            running = [t for t in study.get_trials() if t.state == TrialState.RUNNING]
+            if not running:
+                continue
+            # What the other process's recovery does: the reason, FAIL, a retry queued.
+            try:
+                study._storage.set_trial_user_attr(
+                    running[0]._trial_id, "fail_reason",
+                    "worker lost: process 7 on here is gone (killed?); retried")
+                study._storage.set_trial_state_values(running[0]._trial_id,
+                                                       state=TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue
+            victim = running[0]
         retry_trial(study, study._storage.get_trial(victim._trial_id), max_retry=1)
         out, err = proc.communicate(timeout=400)
     finally:
