@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
-import time
 
 import optuna
 import pytest
@@ -17,6 +17,7 @@ from lrsearch.cli import main
 from lrsearch.config import load_study
 from lrsearch.errors import StudyError
 from lrsearch.search import RunSummary, SearchSpace, grid_size
+from tests.search._processes import act_mid_trial, running_with_an_epoch
 from tests.search.conftest import write_study
 
 
@@ -105,16 +106,9 @@ def test_ctrl_c_marks_the_trial_and_the_next_run_continues_it(tmp_path):
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
     proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
-        except KeyError:
-            trials = []
-        if trials and trials[0].intermediate_values:
-            break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    # Ctrl-C in trial 0's training: SIGINT reaches the stopped process when it continues.
+    act_mid_trial(storage, proc, lambda trial, pid: os.kill(pid, signal.SIGINT),
+                  when=lambda trial: trial.number == 0 and running_with_an_epoch(trial))
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted: run the same command to resume" in err and "Traceback" not in err

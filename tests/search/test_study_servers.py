@@ -7,11 +7,8 @@ says, never on fixed sleeps, so a loaded machine makes them slower, not flaky.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import optuna
 import pytest
@@ -19,6 +16,7 @@ from optuna.trial import TrialState
 
 from lrsearch.config import load_study
 from lrsearch.search import run_workers
+from tests.search._processes import act_mid_trial, kill
 
 if not hasattr(pytest.importorskip("lrsearch.train"), "train"):
     pytest.skip("lrsearch.train.train is not there yet", allow_module_level=True)
@@ -39,7 +37,8 @@ def trials_of(url, name="tiny"):
 
 
 def test_workers_lose_and_duplicate_nothing(tiny_study, server_url):
-    path = tiny_study(n_trials=6)
+    # Trials of a second or so: the second worker, a moment slower to start, still gets some.
+    path = tiny_study(n_trials=6, training=KILLABLE["training"])
     seen = []
     summary, code = run_workers(load_study(path, {"storage": server_url}), str(path),
                                 {"storage": server_url}, 2, progress="off",
@@ -54,54 +53,6 @@ def test_workers_lose_and_duplicate_nothing(tiny_study, server_url):
     baselines = [t.user_attrs["baseline"] for t in trials if "baseline" in t.user_attrs]
     assert sorted(baselines) == ["cosine", "step"]
     assert len({t.user_attrs["worker"]["pid"] for t in trials}) == 2
-
-
-def _wait_for(url, predicate, proc=None, timeout_s=180.0):
-    """The first trial that satisfies ``predicate``, polling the storage."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc is None or proc.poll() is None, proc.communicate()
-        try:
-            found = [t for t in trials_of(url) if predicate(t)]
-        except KeyError:  # the study is not created yet
-            found = []
-        if found:
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError("no such trial in time")
-
-
-def _running_with_an_epoch(trial):
-    return trial.state == TrialState.RUNNING and bool(trial.intermediate_values)
-
-
-def _stopped(pid: int) -> bool:
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] in "tT"
-
-
-def _kill_mid_trial(url, proc, pid_of):
-    """SIGKILL the worker ``pid_of(trial)`` of a RUNNING trial that reported an epoch; the trial.
-
-    The worker is stopped (SIGSTOP) before the storage is read again, so the trial seen RUNNING
-    is still RUNNING when the kill lands (tiny epochs can finish a trial between a poll and a
-    kill); if it finished just before, the worker goes on and the next one is waited for.
-    """
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        seen = _wait_for(url, _running_with_an_epoch, proc)
-        pid = pid_of(seen)
-        os.kill(pid, signal.SIGSTOP)
-        stop_deadline = time.monotonic() + 10
-        while not _stopped(pid):
-            assert time.monotonic() < stop_deadline, f"process {pid} did not stop"
-            time.sleep(0.01)
-        victim = trials_of(url)[seen.number]
-        if _running_with_an_epoch(victim):
-            os.kill(pid, signal.SIGKILL)
-            return victim
-        os.kill(pid, signal.SIGCONT)
-    raise AssertionError("no trial stayed RUNNING long enough to be killed")
 
 
 def _check_retried(url, victim, reason_start):
@@ -126,7 +77,8 @@ def test_a_killed_worker_among_several_is_named_and_its_trial_retried(tiny_study
     bare = server_url.replace("+psycopg2", "").replace("+pymysql", "")
     parent = subprocess.Popen(command(path, bare, "--workers", 2), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
-    victim = _kill_mid_trial(server_url, parent, lambda trial: trial.user_attrs["worker"]["pid"])
+    victim = act_mid_trial(server_url, parent, kill,
+                           pid_of=lambda trial: trial.user_attrs["worker"]["pid"])
     pid = victim.user_attrs["worker"]["pid"]
     out, err = parent.communicate(timeout=400)
     assert parent.returncode == 1, err
@@ -145,7 +97,7 @@ def _killed_mid_trial(tiny_study, server_url, grace_period_s: float):
                                                    "grace_period_s": grace_period_s,
                                                    "max_retry": 1}, **KILLABLE)
     doomed = subprocess.Popen(command(path, server_url, "--quiet"), stderr=subprocess.PIPE)
-    victim = _kill_mid_trial(server_url, doomed, lambda trial: doomed.pid)
+    victim = act_mid_trial(server_url, doomed, kill)
     doomed.wait()
     return path, doomed, victim
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import platform
-import signal
 import subprocess
 import sys
 import time
 
 import optuna
 import pytest
-import sqlalchemy.exc
 from click.testing import CliRunner
 from optuna.trial import TrialState
 
@@ -19,6 +17,7 @@ from lrsearch.config import load_study
 from lrsearch.errors import TrainingError
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import retry_trial, run_study, space_changes, worker_id
+from tests.search._processes import act_mid_trial, kill
 from tests.search.conftest import TINY_STUDY
 
 if not hasattr(pytest.importorskip("lrsearch.train"), "train"):
@@ -217,48 +216,22 @@ def test_callbacks_see_every_finished_trial(tiny_config):
     assert seen == [("tiny", n, TrialState.COMPLETE) for n in range(3)]
 
 
-def _running_with_an_epoch(trial):
-    return trial.state == TrialState.RUNNING and bool(trial.intermediate_values)
+def _start(path, *extra):
+    return subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet",
+                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _trials_or_none(path):
-    """The study's trials, or None while it does not exist or its file is locked."""
-    try:
-        return load(path).get_trials()
-    except (KeyError, optuna.exceptions.StorageInternalError, sqlalchemy.exc.OperationalError):
-        return None
-
-
-def _start_and_kill(path, *extra):
-    """Start ``lrsearch run``, SIGKILL it while a trial that reported an epoch is RUNNING.
-
-    The process is stopped (SIGSTOP) before the storage is read, so the trial seen RUNNING is
-    still RUNNING when the kill lands; if it finished just before, the process goes on and
-    the next one is waited for.
-    """
-    proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet",
-                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        if any(_running_with_an_epoch(t) for t in _trials_or_none(path) or ()):
-            proc.send_signal(signal.SIGSTOP)
-            running = [t for t in _trials_or_none(path) or () if _running_with_an_epoch(t)]
-            if running:
-                proc.kill()
-                proc.wait()
-                return running[0]
-            proc.send_signal(signal.SIGCONT)
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"no trial ran an epoch in time: {proc.communicate()}")
+def _storage(path):
+    return f"sqlite:///{path.parent / 'studies.db'}"
 
 
 def test_a_killed_run_is_continued_at_once_on_sqlite(tiny_study):
     """SQLite has no heartbeat: the dead process's trial is failed by its pid, at once."""
     path = tiny_study(n_trials=2, baselines=[], pruner={"name": "none"},
                       training={"epochs": 4, "batch_size": 32, "device": "cpu", "seed": 0})
-    victim = _start_and_kill(path)
+    proc = _start(path)
+    victim = act_mid_trial(_storage(path), proc, kill)
+    proc.wait()
     assert victim.user_attrs["worker"]["pid"] > 0
     result = run(path)
     assert result.exit_code == 0, result.output
@@ -306,31 +279,20 @@ def test_a_trial_failed_under_its_worker_ends_and_the_worker_goes_on(tiny_study)
     worker dead and failed its trial: the worker says so in one line and goes on."""
     path = tiny_study(n_trials=2, baselines=[], pruner={"name": "none"},
                       training={"epochs": 4, "batch_size": 32, "device": "cpu", "seed": 0})
-    proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 300
-        while not any(_running_with_an_epoch(t) for t in _trials_or_none(path) or ()):
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.2)
+    proc = _start(path)
+
+    def fail_it(victim, pid):
+        # What the other process's recovery does: the reason, FAIL, a retry queued; all while
+        # the worker is stopped, so it goes on only once the retry is there to be run.
         study = load(path)
-        victim = None
-        while victim is None:  # a tiny trial may finish between a read and a write
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            running = [t for t in study.get_trials() if t.state == TrialState.RUNNING]
-            if not running:
-                continue
-            # What the other process's recovery does: the reason, FAIL, a retry queued.
-            try:
-                study._storage.set_trial_user_attr(
-                    running[0]._trial_id, "fail_reason",
-                    "worker lost: process 7 on here is gone (killed?); retried")
-                study._storage.set_trial_state_values(running[0]._trial_id,
-                                                       state=TrialState.FAIL)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                continue
-            victim = running[0]
+        study._storage.set_trial_user_attr(victim._trial_id, "fail_reason",
+                                           "worker lost: process 7 on here is gone (killed?); "
+                                           "retried")
+        study._storage.set_trial_state_values(victim._trial_id, state=TrialState.FAIL)
         retry_trial(study, study._storage.get_trial(victim._trial_id), max_retry=1)
+
+    try:
+        victim = act_mid_trial(_storage(path), proc, fail_it)
         out, err = proc.communicate(timeout=400)
     finally:
         proc.kill()
