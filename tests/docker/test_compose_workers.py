@@ -97,7 +97,7 @@ def test_compose_workers_share_one_study(storage_url, volumes):
     prepared = subprocess.run(
         [sys.executable, *prepare["entrypoint"][1:],
          *container_command(prepare["command"], env, volumes)],
-        cwd=volumes["/data"], env=env, capture_output=True, text=True, timeout=60)
+        cwd=volumes["/data"], env=env, capture_output=True, text=True, timeout=300)
     assert prepared.returncode == 0 and "ready" in prepared.stdout, prepared.stderr
 
     commands = [ENTRYPOINT + container_command(service["command"], env, volumes)
@@ -153,11 +153,11 @@ def test_dashboard_command_opens_the_storage(storage_url):
     proc = subprocess.Popen([os.path.join(bin_dir, *service["entrypoint"]), *command],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline, body = time.monotonic() + 30, None
+        deadline, body = time.monotonic() + 120, None
         while body is None and time.monotonic() < deadline and proc.poll() is None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies",
-                                            timeout=5) as response:
+                                            timeout=10) as response:
                     body = json.load(response)
             except OSError:
                 time.sleep(0.3)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import optuna
 from click.testing import CliRunner
@@ -39,11 +38,9 @@ def test_panels_note_missing_importances():
     assert "Not shown" in render_report(data)
 
 
-def test_thousands_of_trials_in_seconds():
-    study = make_study(None, n_trials=2000)
-    started = time.perf_counter()
-    page = render_report(extract_report(study, top_k=10))
-    assert time.perf_counter() - started < 15  # generous; bench/report_speed.py measures it
+def test_thousands_of_trials_render():
+    # How fast: bench/report_speed.py measures it (a timed unit test would only be flaky).
+    page = render_report(extract_report(make_study(None, n_trials=2000), top_k=10))
     assert "trial 1999" in page
 
 
