@@ -8,8 +8,9 @@ study, so the time measured is the storage's. Two loops, side by side in one run
   them on a server database), RandomSampler (TPE's own cost grows with the trial count and is
   not storage).
 * ``lrsearch``: the loop ``lrsearch run`` runs per trial (``lrsearch.search._runner``): fail
-  stale trials, count finished + running trials, then ``optimize(n_trials=1)``. Its two reads
-  of all trials per trial grow with the study's size.
+  the RUNNING trials of dead workers (a read of the running ones), fail stale trials, read every
+  trial (the count), ``optimize(n_trials=1)``, then read the trial back (the failures-in-a-row
+  check). Its read of all trials per trial grows with the study's size.
 
 Every (loop, K) runs on a fresh database (created and dropped here) and is timed from the
 moment all K processes are ready to the last one's end.
@@ -34,11 +35,18 @@ import optuna
 from optuna.trial import TrialState
 from sqlalchemy import create_engine, text
 
+from lrsearch.search import fail_dead_workers
+
 STUDY = "bench"
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 EPOCHS = 3  # intermediate values reported per trial, like a short training
 
 
+_last_trial_id = [0]  # what lrsearch's objective remembers for the check after the trial
+
+
 def objective(trial: optuna.Trial) -> float:
+    _last_trial_id[0] = trial._trial_id
     x = trial.suggest_float("peak_lr", 1e-3, 1.0, log=True)
     y = trial.suggest_float("warmup_frac", 0.0, 0.2)
     family = trial.suggest_categorical("family", ["cosine", "linear", "step"])
@@ -62,13 +70,14 @@ def _worker(url: str, loop: str, trials: int, ready, start) -> None:
     if loop == "optuna":
         study.optimize(objective, n_trials=trials)
         return
-    finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
     for _ in range(trials):
+        fail_dead_workers(study, max_retry=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
-        len(study.get_trials(deepcopy=False, states=finished))
+        sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
         study.optimize(objective, n_trials=1)
+        study._storage.get_trial(_last_trial_id[0])
 
 
 def measure(admin_url: str, loop: str, workers: int, trials: int) -> tuple[int, float]:
