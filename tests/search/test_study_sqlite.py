@@ -29,8 +29,12 @@ def run(*args, debug=False):
     return CliRunner().invoke(main, ["--debug"] * debug + ["run", *map(str, args), "--quiet"])
 
 
+def _storage(path):
+    return f"sqlite:///{path.parent / 'studies.db'}"
+
+
 def load(path, name="tiny"):
-    return optuna.load_study(study_name=name, storage=f"sqlite:///{path.parent / 'studies.db'}")
+    return optuna.load_study(study_name=name, storage=_storage(path))
 
 
 def test_end_to_end_then_resume_continues_the_count(tiny_study):
@@ -219,10 +223,6 @@ def test_callbacks_see_every_finished_trial(tiny_config):
 def _start(path, *extra):
     return subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet",
                              *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _storage(path):
-    return f"sqlite:///{path.parent / 'studies.db'}"
 
 
 def test_a_killed_run_is_continued_at_once_on_sqlite(tiny_study):
