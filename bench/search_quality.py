@@ -39,7 +39,7 @@ import optuna
 from lrsearch.config import load_study
 from lrsearch.search import Objective, open_study, preset_trial
 from lrsearch.search._confirm import _full_training_set
-from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data, train
+from lrsearch.train import OptimizerSettings, load_data, train
 
 STUDY_FILE = Path(__file__).parents[1] / "studies" / "quickstart.yaml"
 BASELINES = ("cosine", "linear", "step", "schedulefree")
@@ -116,13 +116,11 @@ class Confirmer:
         self.seeds = [20_000 + i for i in range(seeds)]
 
     def __call__(self, spec, optimizer: dict, epochs: int | None = None) -> float:
-        training = self.config.training.model_dump()
-        if epochs is not None:
-            training["epochs"] = epochs
-        key = (repr(spec.to_dict()), repr(sorted(optimizer.items())), training["epochs"])
+        epochs = self.config.training.epochs if epochs is None else epochs
+        key = (repr(spec.to_dict()), repr(sorted(optimizer.items())), epochs)
         if key not in self.cache:
             accs = [train(spec, OptimizerSettings(**optimizer),
-                          TrainSettings(model=self.config.model, **{**training, "seed": s}),
+                          self.config.train_settings(epochs=epochs, seed=s),
                           self.data, evaluate_test=True).test_acc for s in self.seeds]
             self.cache[key] = statistics.fmean(accs)
         return self.cache[key]
@@ -157,7 +155,7 @@ def main() -> None:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         config = base_config(args, Path(folder))
-        data = load_data(DataSettings(**config.data.model_dump()), "cpu")
+        data = load_data(config.data, "cpu")
         confirm = Confirmer(config, data, args.confirm_seeds)
         budget = args.budget_trials * config.training.epochs
         print(f"setting: {config.model}, {len(data.train_y)} train / {len(data.val_y)} val "

@@ -13,8 +13,7 @@ Example:
 
 from lrsearch.errors import LrsearchError, SpecError
 from lrsearch.schedules import ScheduleSpec, list_families, load_spec
-
-__version__ = "0.1.0"
+from lrsearch.version import __version__
 
 __all__ = ["LrsearchError", "ScheduleSpec", "SpecError", "__version__", "list_families",
            "load_best", "load_spec"]

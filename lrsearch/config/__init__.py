@@ -1,4 +1,5 @@
-"""Study files: pydantic models (unknown keys rejected) and the YAML loader.
+"""Study files: pydantic models (unknown keys rejected), the YAML loader, and the settings of
+the data, training and LR range test that the training code takes as they are.
 
 Example:
     >>> from lrsearch.config import parse_study
@@ -9,34 +10,39 @@ Example:
 
 from lrsearch.config._checks import baseline_params, optimizer_space
 from lrsearch.config._families import (
-                                       FINAL_KNOT_HIGH,
-                                       KNOT_POSITIONS,
-                                       FamilySearch,
-                                       ParamSearch,
-                                       resolve_families,
+    FINAL_KNOT_HIGH,
+    KNOT_POSITIONS,
+    FamilySearch,
+    ParamSearch,
+    resolve_families,
 )
 from lrsearch.config._loader import load_study, parse_study
 from lrsearch.config._models import (
-                                       AUTO,
-                                       DEFAULT_STORAGE,
-                                       RANGE_TEST_RULES,
-                                       BaselineConfig,
-                                       DataConfig,
-                                       LrRangeTestConfig,
-                                       OptimizerSpace,
-                                       PrunerConfig,
-                                       Range,
-                                       SamplerConfig,
-                                       SearchSpaceConfig,
-                                       StorageOptions,
-                                       StudyConfig,
-                                       TrainingConfig,
+    DEFAULT_STORAGE,
+    BaselineConfig,
+    OptimizerSpace,
+    PrunerConfig,
+    SamplerConfig,
+    SearchSpaceConfig,
+    StorageOptions,
+    StudyConfig,
 )
+from lrsearch.config._settings import (
+    DEFAULT_RULE,
+    RANGE_TEST_RULES,
+    DataSettings,
+    LrRangeTestConfig,
+    RangeTestSettings,
+    TrainingConfig,
+    TrainSettings,
+)
+from lrsearch.config._types import AUTO, Range
 
 __all__ = [
-    "AUTO", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH", "KNOT_POSITIONS", "RANGE_TEST_RULES",
-    "BaselineConfig", "DataConfig", "FamilySearch", "LrRangeTestConfig", "OptimizerSpace",
-    "ParamSearch", "PrunerConfig", "Range", "SamplerConfig", "SearchSpaceConfig",
-    "StorageOptions", "StudyConfig", "TrainingConfig", "baseline_params", "load_study",
-    "optimizer_space", "parse_study", "resolve_families",
+    "AUTO", "DEFAULT_RULE", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH", "KNOT_POSITIONS",
+    "RANGE_TEST_RULES", "BaselineConfig", "DataSettings", "FamilySearch", "LrRangeTestConfig",
+    "OptimizerSpace", "ParamSearch", "PrunerConfig", "Range", "RangeTestSettings",
+    "SamplerConfig", "SearchSpaceConfig", "StorageOptions", "StudyConfig", "TrainSettings",
+    "TrainingConfig", "baseline_params", "load_study", "optimizer_space", "parse_study",
+    "resolve_families",
 ]

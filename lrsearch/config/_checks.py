@@ -11,7 +11,9 @@ from collections.abc import Collection
 from typing import Any
 
 from lrsearch.config._families import FINAL_KNOT_HIGH, FamilySearch, resolve_families
-from lrsearch.config._models import AUTO, Range, StudyConfig
+from lrsearch.config._models import StudyConfig
+from lrsearch.config._types import AUTO, Range
+from lrsearch.optimizers import get_optimizer
 from lrsearch.schedules import get_family
 
 __all__ = ["check_study", "baseline_params", "optimizer_space"]
@@ -39,7 +41,7 @@ def check_study(config: StudyConfig, skip: Collection[str] = ()
         return [], problems
     families, family_problems = resolve_families(config.search_space.families,
                                                  "search_space.families")
-    problems += family_problems
+    problems += family_problems + _check_optimizers(config)
     if not family_problems and "baselines" not in skip:
         problems += _check_baselines(config, families)
     return families, problems
@@ -69,6 +71,43 @@ def optimizer_space(config: StudyConfig) -> dict[str, Any]:
     if isinstance(optimizers, list):
         return {name: OptimizerSpace() for name in optimizers}
     return {name: opt or OptimizerSpace() for name, opt in optimizers.items()}
+
+
+def _check_optimizers(config: StudyConfig) -> list[str]:
+    """Each optimizer takes only its own settings, each by its own rule (the registry's)."""
+    problems = []
+    for name, space in optimizer_space(config).items():
+        info = get_optimizer(name)
+        path = f"search_space.optimizers.{name}"
+        given = space.model_dump(exclude_none=True, exclude={"peak_lr"})
+        fixed = {}
+        for key in given:
+            value, param = getattr(space, key), info.param(key)
+            if param is None:
+                problems.append(f"{path}.{key}: got {_plain(value)!r}; {name!r} takes no {key}; "
+                                f"its settings are {_settable(info)}")
+            elif isinstance(value, Range):
+                problems += [line for end in ("low", "high")
+                             for line in param.check(getattr(value, end), f"{path}.{key}.{end}")[1]]
+            else:
+                found = param.check(value, f"{path}.{key}")[1]
+                problems += found
+                fixed.update({} if found else {key: value})
+        if info.cross_check is not None and not any(p.startswith(path) for p in problems):
+            defaults = {p.name: p.default for p in info.all_params if p.name not in given}
+            problems += [f"{path}.{line}" for line in info.cross_check({**defaults, **fixed})]
+    return problems
+
+
+def _settable(info: Any) -> list[str]:
+    """What a study file may set in an optimizer's entry (the head's LR multiple is shared)."""
+    from lrsearch.config._models import OptimizerSpace
+
+    return [p.name for p in info.all_params if p.name in OptimizerSpace.model_fields]
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, Range) else value
 
 
 def _within(value: float, searched: Any) -> bool:

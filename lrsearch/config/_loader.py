@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from lrsearch.config._checks import check_study
 from lrsearch.config._families import resolve_families
-from lrsearch.config._models import UNION_TAGS, StudyConfig
+from lrsearch.config._messages import describe
+from lrsearch.config._models import StudyConfig
 from lrsearch.errors import ConfigError
 
 __all__ = ["load_study", "parse_study"]
@@ -69,7 +70,7 @@ def parse_study(data: Any, overrides: dict[str, Any] | None = None,
         config, errors = StudyConfig.model_validate(data), []
     except ValidationError as exc:
         config, errors = None, exc.errors()
-    problems = [_describe(error) for error in errors]
+    problems = [describe(error, StudyConfig) for error in errors]
     # Sections with type problems; the cross-checks run on the others all the same, so one
     # pass lists every problem (a bad model must not hide a bad baseline or storage URL).
     bad = {str(error["loc"][0]) for error in errors if error["loc"]}
@@ -111,53 +112,6 @@ def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[st
             node = node[key]
         node[leaf] = value
     return data
-
-
-def _describe(error: dict[str, Any]) -> str:
-    loc = [str(part) for part in error["loc"] if part not in UNION_TAGS]
-    if loc and loc[-1] == "[key]":
-        loc.pop()
-        key_error = True
-    else:
-        key_error = False
-    path = ".".join(loc) or "(top level)"
-    message = error["msg"].removeprefix("Value error, ")
-    message = message.replace("Input should be", "must be")
-    if error["type"] == "extra_forbidden":
-        known = _known_keys(error["loc"][:-1])
-        return f"{path}: unknown key (got {error.get('input')!r}); known keys here are {known}"
-    if error["type"] == "missing":
-        return f"{path}: missing; this key is required"
-    what = "got key" if key_error else "got"
-    return f"{path}: {what} {error.get('input')!r}; {message[:1].lower()}{message[1:]}"
-
-
-def _known_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The fields of the model at ``loc`` (walking StudyConfig's fields), for extra keys."""
-    model: Any = StudyConfig
-    for part in loc:
-        if part in UNION_TAGS or isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if _is_model(model) else None
-        if field is None:
-            return []
-        model = _model_in(field.annotation)
-    return list(model.model_fields) if _is_model(model) else []
-
-
-def _is_model(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, BaseModel)
-
-
-def _model_in(annotation: Any) -> Any:
-    """The pydantic model inside an annotation like ``Foo``, ``Foo | None``, ``list[Foo]``."""
-    if _is_model(annotation):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _family_problems(data: dict[str, Any]) -> list[str]:

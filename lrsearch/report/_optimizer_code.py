@@ -2,7 +2,8 @@
 
 It mirrors ``lrsearch.train.build_optimizer``: weight decay off normalisation and bias
 parameters, the classifier head (the model's last ``nn.Linear``) at ``head_lr_mult`` times the
-schedule's LR. Ranger is RAdam inside a copy of lrsearch's own Lookahead class.
+schedule's LR, and the optimizer's constructor line from the optimizer registry (the very
+line lrsearch evaluates to train). Ranger is RAdam inside a copy of lrsearch's Lookahead class.
 """
 
 from __future__ import annotations
@@ -10,28 +11,11 @@ from __future__ import annotations
 import inspect
 import pprint
 import textwrap
-from dataclasses import asdict
 from typing import Any
 
-__all__ = ["optimizer_code", "resolve_optimizer"]
+from lrsearch.optimizers import OptimizerSettings
 
-_ADAM_ARGS = "betas=(o['beta1'], o['beta2']), eps=o['eps']"
-_CONSTRUCTORS = {
-    "sgd": "torch.optim.SGD(groups, lr=peak_lr, momentum=o['momentum'], "
-           "nesterov=o['nesterov'])",
-    "adam": f"torch.optim.Adam(groups, lr=peak_lr, {_ADAM_ARGS})",
-    "amsgrad": f"torch.optim.Adam(groups, lr=peak_lr, {_ADAM_ARGS}, amsgrad=True)",
-    "adamw": f"torch.optim.AdamW(groups, lr=peak_lr, {_ADAM_ARGS})",
-    "adamax": f"torch.optim.Adamax(groups, lr=peak_lr, {_ADAM_ARGS})",
-    "radam": f"torch.optim.RAdam(groups, lr=peak_lr, {_ADAM_ARGS})",
-    "ranger": f"Lookahead(torch.optim.RAdam(groups, lr=peak_lr, {_ADAM_ARGS}),\n"
-              "                     k=o['lookahead_steps'], alpha=o['lookahead_alpha'])",
-    # The one exception to "torch only": a schedule-free trial needs its optimizer package.
-    "sgd_schedulefree": "schedulefree.SGDScheduleFree(groups, lr=peak_lr, "
-                        "momentum=o['momentum'])",
-    "adamw_schedulefree": "schedulefree.AdamWScheduleFree(groups, lr=peak_lr, "
-                          "betas=(o['beta1'], o['beta2']), eps=o['eps'])",
-}
+__all__ = ["optimizer_code", "resolve_optimizer"]
 
 _SCHEDULE_FREE_HEADER = '''\
 # Schedule-free (pip install schedulefree): call optimizer.train() before training steps and
@@ -99,21 +83,17 @@ from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 from torch.optim import Optimizer  # noqa: E402
-
-TrainingError = ValueError  # lrsearch raises its own error type here
 '''
 
 
 def resolve_optimizer(settings: dict[str, Any]) -> dict[str, Any]:
-    """Every optimizer setting, the ones a trial did not store at lrsearch's defaults.
+    """Every setting of the trial's optimizer, the ones it did not store at their defaults.
 
     Example:
-        >>> resolve_optimizer({"name": "sgd", "weight_decay": 0.0})["momentum"]
-        0.9
+        >>> resolve_optimizer({"name": "sgd", "weight_decay": 0.0})
+        {'name': 'sgd', 'weight_decay': 0.0, 'head_lr_mult': 1.0, 'momentum': 0.9, 'nesterov': True}
     """
-    from lrsearch.train import OptimizerSettings
-
-    return asdict(OptimizerSettings(**settings))
+    return OptimizerSettings(**settings).to_dict()
 
 
 def optimizer_code(settings: dict[str, Any]) -> str:
@@ -122,14 +102,15 @@ def optimizer_code(settings: dict[str, Any]) -> str:
     Appended to ``ScheduleSpec.to_torch_code()`` (it uses that code's ``PEAK_LR``); imports
     only torch and the standard library, and ``schedulefree`` for a schedule-free optimizer.
     """
-    resolved = resolve_optimizer(settings)
+    optimizer = OptimizerSettings(**settings)
+    resolved, info = optimizer.to_dict(), optimizer.info
     body = _TEMPLATE.format(settings=pprint.pformat(resolved, sort_dicts=False, width=96),
-                            name=resolved["name"], constructor=_CONSTRUCTORS[resolved["name"]])
+                            name=info.name, constructor=info.constructor)
     parts = [_IMPORTS, body]
-    if resolved["name"].endswith("_schedulefree"):
+    if info.schedule_free:
         parts = [parts[0], _SCHEDULE_FREE_HEADER, *parts[1:]]
-    if resolved["name"] == "ranger":
-        from lrsearch.train._lookahead import Lookahead
+    if info.uses_lookahead:
+        from lrsearch.optimizers._lookahead import Lookahead
 
         source = textwrap.dedent(inspect.getsource(Lookahead)).strip() + "\n"
         parts = [parts[0], _LOOKAHEAD_HEADER, source, *parts[1:]]

@@ -87,7 +87,7 @@ def _source(obj) -> str:
 
 def torch_code(spec: ScheduleSpec) -> str:
     """Standalone Python source for ``spec`` (see :meth:`ScheduleSpec.to_torch_code`)."""
-    from lrsearch import __version__
+    from lrsearch.version import __version__
 
     info = spec.info
     metric = ""

@@ -29,6 +29,7 @@ import optuna
 
 from lrsearch.config import Range, StudyConfig
 from lrsearch.errors import StudyError
+from lrsearch.optimizers import OptimizerSettings
 from lrsearch.search._progress import RangeTestProgress
 from lrsearch.search._setup_claim import SETTLE_S
 from lrsearch.search._space import SearchSpace
@@ -56,8 +57,6 @@ def range_test_optimizer(config: StudyConfig, space: SearchSpace, name: str) -> 
     Raises:
         StudyError: ``name`` is not one of the study's optimizers.
     """
-    from lrsearch.train import OptimizerSettings
-
     if name not in space.optimizers:
         raise StudyError(f"optimizer: got {name!r}; must be one of the optimizers of study "
                          f"{config.name!r}: {list(space.optimizers)}")
@@ -86,19 +85,13 @@ def run_range_test(config: StudyConfig, space: SearchSpace, name: str, data: Any
         StudyError: ``name`` is not one of the study's optimizers.
         DataError: The data cannot be found or read.
     """
-    from lrsearch.train import (
-        DataSettings,
-        RangeTestSettings,
-        TrainSettings,
-        load_data,
-        range_test,
-    )
+    from lrsearch.train import load_data, range_test
 
     optimizer = range_test_optimizer(config, space, name)
-    settings = RangeTestSettings(**config.lr_range_test.model_dump(exclude={"width"}))
+    settings = config.lr_range_test.settings()
     if data is None:
-        data = load_data(DataSettings(**config.data.model_dump()), config.training.device)
-    training = TrainSettings(model=config.model, **config.training.model_dump())
+        data = load_data(config.data, config.training.device)
+    training = config.train_settings()
     label = f"lr range test ({name})"
     with RangeTestProgress(settings.num_steps, label, progress) as bar:
         on_step = bar.step if bar.mode != "lines" else _lines(settings.num_steps, label)

@@ -25,6 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import parse_study
 from lrsearch.errors import LrsearchError
+from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._objective import trial_family
 
@@ -106,7 +107,7 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
         earlier ones (one row per candidate and seed: trial, label, baseline, seed, test_acc,
         test_loss, seconds).
     """
-    from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data, train
+    from lrsearch.train import load_data, train
 
     candidates = pick_candidates(study, top_k)
     config = _study_config(study, overrides or {})
@@ -119,12 +120,10 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
     if not todo:
         return _confirmation(stored, runs, seed_list, config.metric, top_k,
                              stored.get("train_images"))
-    data = _full_training_set(load_data(DataSettings(**config.data.model_dump()),
-                                        config.training.device))
-    training = config.training.model_dump()
+    data = _full_training_set(load_data(config.data, config.training.device))
     for candidate, seed in todo:
         start = time.perf_counter()
-        settings = TrainSettings(model=config.model, **{**training, "seed": seed})
+        settings = config.train_settings(seed=seed)
         result = train(candidate.spec, OptimizerSettings(**candidate.optimizer), settings,
                        data, evaluate_test=True)
         row = {"trial": candidate.trial, "label": candidate.label,

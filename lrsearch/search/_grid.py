@@ -21,14 +21,11 @@ if TYPE_CHECKING:
     from lrsearch.search._space import SearchSpace
 
 __all__ = ["grid_size", "grid_values", "grid_ints", "milestone_sets", "MAX_GRID_SIZE",
-           "OPTIMIZER_NUMBERS", "WARMUP"]
+           "WARMUP"]
 
 MAX_GRID_SIZE = 10_000
 """Largest grid a study may walk: at a minute a trial, a week of one GPU."""
 
-# Optimizer settings that are numbers (searched when given a Range).
-OPTIMIZER_NUMBERS = ("peak_lr", "weight_decay", "momentum", "beta1", "beta2", "eps",
-                      "lookahead_alpha")
 # Shared values not sampled for families that warm up by themselves (warms_up_itself).
 WARMUP = ("warmup_frac", "warmup_start")
 
@@ -85,8 +82,7 @@ def grid_size(space: SearchSpace) -> int:
         own_warmup = get_family(family.name).warms_up_itself
         families += math.prod(_param_count(p, points) for p in family.params) * math.prod(
             n for name, n in shared.items() if not (name in WARMUP and own_warmup))
-    optimizers = sum(math.prod(len(_number_values(value, points)) for key, value in
-                               settings.items() if key in OPTIMIZER_NUMBERS)
+    optimizers = sum(math.prod(len(_number_values(value, points)) for value in settings.values())
                      for settings in space.optimizers.values())
     return families * optimizers
 

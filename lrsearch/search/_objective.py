@@ -28,6 +28,7 @@ import optuna
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import DivergedError, SpecError
+from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR
 from lrsearch.search._pruners import pruning_epochs, resolve_judge
@@ -73,7 +74,7 @@ class Objective:
 
     def __init__(self, config: StudyConfig, space: SearchSpace, data: Any,
                  on_epoch: Callable[[int, Any], None] | None = None) -> None:
-        from lrsearch.train import ProbeSettings, TrainSettings
+        from lrsearch.train import ProbeSettings
 
         self.config = config
         self.space = space
@@ -86,8 +87,7 @@ class Objective:
         self.probe = (ProbeSettings(self.prune_epochs, config.pruner.probe_frac) if probing
                       else None)
         self.baselines = {b.name: b for b in config.baselines if not isinstance(b, str)}
-        training = config.training.model_dump()
-        self.train_settings = TrainSettings(model=config.model, **training)
+        self.train_settings = config.train_settings()
         # The spec is stored laid onto the real length (the last partial batch is dropped).
         train_images = len(getattr(data, "train_y", ()))
         self.total_steps = (config.training.epochs
@@ -95,7 +95,7 @@ class Objective:
                             if train_images else None)
 
     def __call__(self, trial: optuna.Trial) -> float:
-        from lrsearch.train import OptimizerSettings, train
+        from lrsearch.train import train
 
         self.trial_id = trial._trial_id
         trial.set_user_attr(WORKER_ATTR, worker_id())
@@ -117,18 +117,13 @@ class Objective:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         epochs = list(trial.user_attrs.get("epochs", [])) if original is not None else []
         started = time.perf_counter()
-        lr_curve: list[tuple[int, float]] = []  # the run records into it: a pruned one's part
 
-        def on_epoch(result: Any) -> None:
-            self._report(trial, result, epochs)
+        def on_epoch(result: Any) -> str | None:
+            return self._report(trial, result, epochs)
 
         try:
             result = train(spec, OptimizerSettings(**optimizer), self.train_settings, self.data,
-                           on_epoch=on_epoch, checkpoint_path=str(ckpt), probe=self.probe,
-                           lr_curve=lr_curve)
-        except optuna.TrialPruned as exc:
-            _finish(trial, started, ckpt, pruned=str(exc) or "pruned", lr_curve=lr_curve)
-            raise
+                           on_epoch=on_epoch, checkpoint_path=str(ckpt), probe=self.probe)
         except DivergedError as exc:
             _finish(trial, started, ckpt, pruned=f"diverged: {exc}", failed=f"diverged: {exc}",
                     lr_curve=exc.lr_curve)
@@ -147,6 +142,9 @@ class Objective:
             trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:1000])
             trial.set_user_attr("wall_seconds", float(time.perf_counter() - started))
             raise
+        if result.stopped is not None:  # pruned: the curve is of the part that ran
+            _finish(trial, started, ckpt, pruned=result.stopped, lr_curve=result.lr_curve)
+            raise optuna.TrialPruned(result.stopped)
         data = result.to_dict()
         trial.set_user_attr("lr_curve", data["lr_curve"])
         trial.set_user_attr("device_name", str(data["device_name"]))
@@ -174,7 +172,9 @@ class Objective:
             return None
         return self.baselines.get(trial.user_attrs.get("baseline"))
 
-    def _report(self, trial: optuna.Trial, result: Any, epochs: list[dict[str, Any]]) -> None:
+    def _report(self, trial: optuna.Trial, result: Any, epochs: list[dict[str, Any]]
+                ) -> str | None:
+        """Store and report an epoch; return why the trial is pruned there, or None."""
         row = {key: _plain(v) for key, v in asdict(result).items()}
         # A retry that restarts without a checkpoint replaces the epochs it inherited.
         epochs[:] = [e for e in epochs if e["epoch"] < row["epoch"]] + [row]
@@ -191,7 +191,8 @@ class Objective:
         if judged is not None and epoch in self.prune_epochs and \
                 "baseline" not in trial.user_attrs and trial.should_prune():
             what = f"probe {self.config.metric}" if self.probe else self.config.metric
-            raise optuna.TrialPruned(f"pruned after epoch {epoch} ({what} {judged:.4f})")
+            return f"pruned after epoch {epoch} ({what} {judged:.4f})"
+        return None
 
     def _judged_value(self, row: dict[str, Any]) -> float | None:
         """What Optuna hears at this epoch: the probe value at probed points, else raw."""

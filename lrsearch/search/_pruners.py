@@ -36,21 +36,20 @@ def pruning_epochs(config: PrunerConfig, epochs: int) -> tuple[int, ...]:
     """The 1-based epochs after which a trial is judged (and, with a probe judge, probed).
 
     A point ``p`` (fraction of training) maps to the nearest epoch, halves up:
-    ``floor(p * epochs + 0.5)``, at least 1. Points before ``min_progress`` are dropped, and so
-    is the last epoch: the trial has cost all it will by then. With ``name: none``: none.
+    ``floor(p * epochs + 0.5)``, at least 1. The last epoch is dropped: the trial has cost all
+    it will by then. With ``name: none``: none.
 
     Example:
         >>> pruning_epochs(PrunerConfig(), epochs=6)
         (2, 4)
-        >>> pruning_epochs(PrunerConfig(at_progress=[0.1, 0.5, 0.95], min_progress=0.2), 10)
-        (5,)
+        >>> pruning_epochs(PrunerConfig(at_progress=[0.1, 0.5, 0.95]), 10)
+        (1, 5)
         >>> pruning_epochs(PrunerConfig(name="wilcoxon"), epochs=6)  # every epoch from 1/3 on
         (2, 3, 4, 5)
     """
     if config.name == "none":
         return ()
-    found = {max(1, int(p * epochs + 0.5)) for p in config.at_progress
-             if p >= config.min_progress}
+    found = {max(1, int(p * epochs + 0.5)) for p in config.at_progress}
     if config.name == "wilcoxon" and found:
         found = set(range(min(found), epochs))
     return tuple(sorted(e for e in found if e < epochs))

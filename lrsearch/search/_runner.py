@@ -102,13 +102,13 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
         StudyError: Storage unreachable, search space changed, or trials keep failing.
         DataError: The data set cannot be found or read.
     """
-    from lrsearch.train import DataSettings, load_data
+    from lrsearch.train import load_data
 
     optuna.logging.set_verbosity(logging.ERROR)
     # Reach the storage first (fails fast), load the data before creating anything in it, so
     # a missing data set leaves no half-made study (and no empty SQLite file) behind.
     check_storage(config.storage, config.storage_options)
-    data = load_data(DataSettings(**config.data.model_dump()), config.training.device)
+    data = load_data(config.data, config.training.device)
     opened = open_study(config, worker_index, progress)
     done = _count(opened.study, _FINISHED)
     interrupted = False

@@ -41,7 +41,6 @@ from lrsearch.schedules import (
     get_family,
 )
 from lrsearch.search._grid import (
-    OPTIMIZER_NUMBERS,
     WARMUP,
     grid_ints,
     grid_values,
@@ -139,8 +138,8 @@ class SearchSpace:
             raise StudyError(f"search_space: the peak_lr of {opt_name!r} is auto and was not "
                              f"set by a range test yet; open the study with open_study")
         settings = {key: given[f"opt.{key}"] if f"opt.{key}" in given else
-                    draw.number(f"{opt_name}.{key}", value) if key in OPTIMIZER_NUMBERS
-                    else value for key, value in self.optimizers[opt_name].items()}
+                    draw.number(f"{opt_name}.{key}", value)
+                    for key, value in self.optimizers[opt_name].items()}
         peak_lr = settings.pop("peak_lr")
         spec = ScheduleSpec(family_name, peak_lr=peak_lr, total_steps=PLACEHOLDER_TOTAL_STEPS,
                             warmup_frac=shared["warmup_frac"],

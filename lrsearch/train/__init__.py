@@ -2,7 +2,9 @@
 
 The objective of a study: :func:`train` fits one model with one schedule spec and calls back
 after each epoch with the validation accuracy, so the search can prune. :func:`range_test`
-runs Smith's LR range test on the same model and data and suggests a peak LR.
+runs Smith's LR range test on the same model and data and suggests a peak LR. The settings
+it takes are declared in :mod:`lrsearch.config` and :mod:`lrsearch.optimizers` (torch-free)
+and re-exported here.
 
 Example:
     >>> from lrsearch.schedules import ScheduleSpec
@@ -14,26 +16,21 @@ Example:
     ([1, 2], 4, 2)
 """
 
+from lrsearch.config import DataSettings, RangeTestSettings, TrainSettings
+from lrsearch.optimizers import OptimizerSettings
+from lrsearch.optimizers._lookahead import Lookahead
 from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import resolve_device
-from lrsearch.train._lookahead import Lookahead
 from lrsearch.train._loop import train
-from lrsearch.train._lr_suggest import DEFAULT_RULE, RULES, suggest
+from lrsearch.train._lr_finder import ramp, range_test
+from lrsearch.train._lr_suggest import RULES, suggest
 from lrsearch.train._models import build_model, model_names
 from lrsearch.train._optim import build_optimizer
 from lrsearch.train._probe import ProbeResult, ProbeSettings, cooldown_probe, probe_steps
-from lrsearch.train._range_result import RangeTestResult, RangeTestSettings
-from lrsearch.train._range_test import ramp, range_test
-from lrsearch.train._settings import (
-    DataSettings,
-    EpochResult,
-    OptimizerSettings,
-    TrainResult,
-    TrainSettings,
-)
+from lrsearch.train._range_result import RangeTestResult
+from lrsearch.train._results import EpochResult, TrainResult
 
 __all__ = [
-    "DEFAULT_RULE",
     "RULES",
     "CifarData",
     "DataSettings",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
+from lrsearch.config import DataSettings
 from lrsearch.train._cifar import ARCHIVES, default_data_dir, find_or_download, read_split
 from lrsearch.train._device import canonical_device, resolve_device
-from lrsearch.train._settings import DataSettings
 from lrsearch.train._split import split_indices, split_train_val
 
 __all__ = ["CifarData", "load_data", "fake_images", "FAKE_TRAIN_SIZE", "FAKE_TEST_SIZE",

@@ -12,30 +12,25 @@ from typing import Any
 
 import torch
 
+from lrsearch.config import DataSettings, TrainSettings
 from lrsearch.errors import DivergedError
+from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._checkpoint import load_checkpoint, save_checkpoint
 from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import device_name, resolve_device, same_device
 from lrsearch.train._probe import ProbeSettings, cooldown_probe
+from lrsearch.train._results import EpochResult, TrainResult
 from lrsearch.train._run import TrainingRun
-from lrsearch.train._settings import (
-    DataSettings,
-    EpochResult,
-    OptimizerSettings,
-    TrainResult,
-    TrainSettings,
-)
 
 __all__ = ["train"]
 
 
 def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSettings,
           data: DataSettings | CifarData, *,
-          on_epoch: Callable[[EpochResult], None] | None = None,
+          on_epoch: Callable[[EpochResult], str | None] | None = None,
           checkpoint_path: str | os.PathLike | None = None,
-          evaluate_test: bool = False, probe: ProbeSettings | None = None,
-          lr_curve: list[tuple[int, float]] | None = None) -> TrainResult:
+          evaluate_test: bool = False, probe: ProbeSettings | None = None) -> TrainResult:
     """Train one model with one schedule; evaluate on the validation split after each epoch.
 
     ``total_steps = epochs * steps_per_epoch`` with ``steps_per_epoch = n_train // batch_size``
@@ -48,8 +43,10 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         optimizer: Optimizer settings.
         training: Model, epochs, batch size, device, precision, seed.
         data: Data settings (loaded with :func:`load_data`, cached) or data already loaded.
-        on_epoch: Called with each :class:`EpochResult`; whatever it raises (e.g.
-            ``optuna.TrialPruned``) propagates unchanged.
+        on_epoch: Called with each :class:`EpochResult`. A string it returns stops the run
+            after that epoch, with that reason (:attr:`TrainResult.stopped`; e.g. pruned: the
+            result holds the epochs and the LR curve of the part that ran); whatever it
+            raises propagates unchanged.
         checkpoint_path: Save a checkpoint there after each epoch; if the file exists, resume
             from it. On resume, ``on_epoch`` is first called again for each restored epoch, in
             order, so a new trial can report them. Resumed on the device type that saved it,
@@ -59,9 +56,6 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         evaluate_test: Also evaluate the test split at the end (``test_loss``/``test_acc``).
         probe: Run a cooldown probe after these epochs (its values go into their
             :class:`EpochResult`); the run itself is exactly what it is without probes.
-        lr_curve: A list the run records its LR curve ``(step, lr)`` into as it goes (the
-            restored part first), so a caller whose ``on_epoch`` stops the run (e.g. with
-            ``optuna.TrialPruned``) has the curve of the part that ran.
 
     Raises:
         DivergedError: At the first NaN/inf training loss, or one above 100 times a uniform
@@ -82,31 +76,32 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         data = load_data(data, device)
     elif not same_device(data.device, device):
         data = _moved(data, device)
-    run = TrainingRun(spec, optimizer, training, data, lr_curve)
+    run = TrainingRun(spec, optimizer, training, data)
     fingerprint = _fingerprint(spec, run.total_steps, optimizer, training, data)
-    epochs = _resume(run, checkpoint_path, fingerprint, on_epoch)
+    epochs, stopped = _resume(run, checkpoint_path, fingerprint, on_epoch)
     restored_epochs = len(epochs)
     start = time.perf_counter()
     train_seconds = 0.0
     for epoch in range(restored_epochs + 1, training.epochs + 1):
+        if stopped is not None:
+            break
         result, seconds = _one_epoch(run, epoch, probe)
         train_seconds += seconds
         epochs.append(result)
         if checkpoint_path is not None:
             save_checkpoint(checkpoint_path, {"fingerprint": fingerprint, **run.state_dict(),
                                               "epochs": [asdict(e) for e in epochs]})
-        if on_epoch is not None:
-            on_epoch(result)
+        stopped = on_epoch(result) if on_epoch is not None else None
     test_loss = test_acc = None
-    if evaluate_test:
+    if evaluate_test and stopped is None:
         test_loss, test_acc = run.evaluate(data.test_x, data.test_y)
-    images = (training.epochs - restored_epochs) * run.images_per_epoch
+    images = (len(epochs) - restored_epochs) * run.images_per_epoch
     return TrainResult(
         epochs=epochs, lr_curve=list(run.lr_curve), total_steps=run.total_steps,
         steps_per_epoch=run.steps_per_epoch, seconds=time.perf_counter() - start,
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0,
         seed=training.seed, split_seed=data.split_seed, device_name=device_name(device),
-        test_loss=test_loss, test_acc=test_acc)
+        test_loss=test_loss, test_acc=test_acc, stopped=stopped)
 
 
 def _one_epoch(run: TrainingRun, epoch: int,
@@ -135,17 +130,22 @@ def _one_epoch(run: TrainingRun, epoch: int,
 
 def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike | None,
             fingerprint: dict[str, Any],
-            on_epoch: Callable[[EpochResult], None] | None) -> list[EpochResult]:
-    """Restore ``run`` from the checkpoint if there is one; replay its epochs to ``on_epoch``."""
+            on_epoch: Callable[[EpochResult], str | None] | None
+            ) -> tuple[list[EpochResult], str | None]:
+    """Restore ``run`` from the checkpoint if there is one; replay its epochs to ``on_epoch``.
+
+    Returns the restored epochs, and the reason ``on_epoch`` gave to stop at one of them.
+    """
     state = load_checkpoint(checkpoint_path, fingerprint) if checkpoint_path else None
     if state is None:
-        return []
+        return [], None
     run.load_state_dict(state)
     epochs = [EpochResult(**e) for e in state["epochs"]]
-    for result in epochs:
-        if on_epoch is not None:
-            on_epoch(result)
-    return epochs
+    for i, result in enumerate(epochs):
+        stopped = on_epoch(result) if on_epoch is not None else None
+        if stopped is not None:
+            return epochs[:i + 1], stopped
+    return epochs, None
 
 
 def _fingerprint(spec: ScheduleSpec, total_steps: int, optimizer: OptimizerSettings,
@@ -156,9 +156,9 @@ def _fingerprint(spec: ScheduleSpec, total_steps: int, optimizer: OptimizerSetti
     labels: a different split of the same sizes must not continue weights trained on the other
     one, while the same data read from another folder (another machine's copy) may.
     """
-    settings = {k: v for k, v in asdict(training).items() if k not in ("device", "compile")}
+    settings = training.model_dump(exclude={"device", "compile"})
     return {"spec": spec.with_total_steps(total_steps).to_dict(),
-            "optimizer": asdict(optimizer), "training": settings,
+            "optimizer": optimizer.to_dict(), "training": settings,
             "data": {"dataset": data.dataset, "num_classes": data.num_classes,
                      "split_seed": data.split_seed, "train": len(data.train_y),
                      "val": len(data.val_y), "labels_sha256": _labels_digest(data)}}

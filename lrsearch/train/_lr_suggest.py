@@ -15,15 +15,7 @@ Each takes the LRs of an exponential ramp and the *smoothed* loss at each of the
   never falls), and the suggestion is the point ``start + int(s / 3) + int(s / 6)``, with
   ``s = end - start``: about half-way down.
 
-Why ``valley`` is the default: it judges the whole descent, not one point, and it was the
-steadiest of the three where we measured it (small_cnn on 8,000 CIFAR-10 images, batch 128,
-SGD and Adam, two seeds each, ramps of 300 steps from 1e-6 to 10): the best peak LR of a
-5-epoch cosine run lay 3.3-4.8x above the valley suggestion, 0.37-0.75x of ``min_over_10``'s
-and 2.6-9.6x above ``steepest``'s, which reads one noisy derivative. (That valley was taken
-one point later than fastai's; one step of that ramp is a factor 10 ** (7 / 300) = 1.055, so
-against today's exact index the first ratio is up to 5.5% larger, about 3.3-5.1x.)
-``min_over_10`` depends on where the loss starts to blow up, which the smoothing's lag shifts
-with the ramp's density.
+Why ``valley`` is the default, measured against the other two: docs/find-lr.md.
 """
 
 from __future__ import annotations
@@ -32,11 +24,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from lrsearch.config import DEFAULT_RULE, RANGE_TEST_RULES
 from lrsearch.errors import TrainingError
 
 __all__ = ["DEFAULT_RULE", "MIN_POINTS", "RULES", "min_over_10", "steepest", "suggest", "valley"]
 
-DEFAULT_RULE = "valley"
 MIN_POINTS = 5  # fewer usable points than this: no rule can read a curve
 
 
@@ -98,7 +90,10 @@ def _longest_descent(losses: Sequence[float]) -> tuple[int, int]:
 
 RULES: dict[str, Callable[[Sequence[float], Sequence[float]], float]] = {
     "valley": valley, "steepest": steepest, "min_over_10": min_over_10}
-"""Every suggestion rule by name; :data:`DEFAULT_RULE` is the one a study uses by default."""
+"""Every suggestion rule by name (the names a study may give: ``RANGE_TEST_RULES``)."""
+if set(RULES) != set(RANGE_TEST_RULES):  # pragma: no cover - a rule added on one side only
+    raise ImportError(f"suggestion rules {sorted(RULES)} differ from the settings' "
+                      f"{sorted(RANGE_TEST_RULES)}")
 
 
 def suggest(lrs: Sequence[float], losses: Sequence[float], skip_start: int = 0,

@@ -17,9 +17,8 @@ import torch
 from torch import nn
 
 from lrsearch.errors import TrainingError
-from lrsearch.train._lookahead import Lookahead
+from lrsearch.optimizers import OptimizerSettings, construct
 from lrsearch.train._models import head_module
-from lrsearch.train._settings import OptimizerSettings
 
 __all__ = ["build_optimizer", "param_groups", "is_schedule_free"]
 
@@ -63,7 +62,7 @@ def param_groups(model: nn.Module, settings: OptimizerSettings,
 
 def build_optimizer(model: nn.Module, settings: OptimizerSettings,
                     peak_lr: float) -> torch.optim.Optimizer:
-    """The optimizer named in ``settings`` over :func:`param_groups` of ``model``.
+    """The optimizer named in ``settings`` (its registry constructor) over :func:`param_groups`.
 
     Args:
         model: The model; its head is its last ``nn.Linear``.
@@ -71,7 +70,8 @@ def build_optimizer(model: nn.Module, settings: OptimizerSettings,
         peak_lr: The backbone's LR (group 0); the head gets ``peak_lr * head_lr_mult``.
 
     Raises:
-        TrainingError: For a bad ``peak_lr`` or a model without a head.
+        TrainingError: For a bad ``peak_lr``, a model without a backbone weight, or a
+            missing optimizer package.
 
     Example:
         >>> from lrsearch.train._models import build_model
@@ -82,43 +82,7 @@ def build_optimizer(model: nn.Module, settings: OptimizerSettings,
     """
     if isinstance(peak_lr, bool) or not isinstance(peak_lr, (int, float)) or not peak_lr > 0:
         raise TrainingError(f"peak_lr: got {peak_lr!r}; must be a number > 0")
-    groups = param_groups(model, settings, float(peak_lr))
-    s = settings
-    betas = (s.beta1, s.beta2)
-    if s.name == "sgd":
-        return torch.optim.SGD(groups, lr=peak_lr, momentum=s.momentum, nesterov=s.nesterov)
-    if s.name in ("adam", "amsgrad"):
-        return torch.optim.Adam(groups, lr=peak_lr, betas=betas, eps=s.eps,
-                                amsgrad=s.name == "amsgrad")
-    if s.name == "adamw":
-        return torch.optim.AdamW(groups, lr=peak_lr, betas=betas, eps=s.eps)
-    if s.name == "adamax":
-        return torch.optim.Adamax(groups, lr=peak_lr, betas=betas, eps=s.eps)
-    if s.name.endswith("_schedulefree"):
-        return _schedule_free(s, groups, float(peak_lr))
-    radam = torch.optim.RAdam(groups, lr=peak_lr, betas=betas, eps=s.eps)
-    if s.name == "radam":
-        return radam
-    return Lookahead(radam, k=s.lookahead_steps, alpha=s.lookahead_alpha)  # ranger
-
-
-def _schedule_free(s: OptimizerSettings, groups: list[dict[str, Any]],
-                   peak_lr: float) -> torch.optim.Optimizer:
-    """Schedule-free SGD or AdamW; their warm-up comes from the spec (LambdaLR), not theirs.
-
-    Their own ``warmup_steps`` multiplies ``lr`` exactly as the spec's linear warm-up does
-    (both feed the same ``lr_max`` weighting), so one mechanism is enough and the recorded LR
-    curve stays truthful.
-    """
-    try:
-        import schedulefree
-    except ImportError:
-        raise TrainingError(f"optimizer.name: got {s.name!r}; it needs the schedulefree "
-                            f"package: pip install schedulefree") from None
-    if s.name == "sgd_schedulefree":
-        return schedulefree.SGDScheduleFree(groups, lr=peak_lr, momentum=s.momentum)
-    return schedulefree.AdamWScheduleFree(groups, lr=peak_lr, betas=(s.beta1, s.beta2),
-                                          eps=s.eps)
+    return construct(settings, param_groups(model, settings, float(peak_lr)), float(peak_lr))
 
 
 def is_schedule_free(optimizer: torch.optim.Optimizer) -> bool:

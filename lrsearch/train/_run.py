@@ -15,14 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lrsearch.config import TrainSettings
 from lrsearch.errors import DivergedError
+from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._augment import Normalize, augment_epoch, crop_method
 from lrsearch.train._data import CifarData
 from lrsearch.train._device import autocast_dtype
 from lrsearch.train._models import build_model
 from lrsearch.train._optim import build_optimizer, is_schedule_free
-from lrsearch.train._settings import OptimizerSettings, TrainSettings
 
 __all__ = ["TrainingRun", "EVAL_BATCH_SIZE", "resume_seed"]
 
@@ -51,13 +52,10 @@ class TrainingRun:
         optimizer_settings: Optimizer and its hyperparameters.
         training: Model, epochs, batch size, precision, seed.
         data: The data, already on the training device.
-        lr_curve: The list to record the LR curve ``(step, lr)`` into, emptied first (a
-            fresh one if None); restoring a checkpoint refills it in place.
     """
 
     def __init__(self, spec: ScheduleSpec, optimizer_settings: OptimizerSettings,
-                 training: TrainSettings, data: CifarData,
-                 lr_curve: list[tuple[int, float]] | None = None) -> None:
+                 training: TrainSettings, data: CifarData) -> None:
         self.data, self.training, self.device = data, training, data.device
         self.steps_per_epoch = max(1, len(data.train_y) // training.batch_size)
         # Fewer training images than one batch: one smaller batch per epoch.
@@ -86,8 +84,7 @@ class TrainingRun:
         self.check_every = _CHECK_EVERY_STEPS.get(self.device.type, 1)
         self.max_loss = _MAX_LOSS_RATIO * math.log(data.num_classes)
         self.step = 0
-        self.lr_curve: list[tuple[int, float]] = [] if lr_curve is None else lr_curve
-        self.lr_curve.clear()
+        self.lr_curve: list[tuple[int, float]] = []  # (step, lr) of group 0, as recorded
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast when the precision asks for it, else nothing."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lrsearch.config import _models as models
 from lrsearch.config import load_study, parse_study
+from lrsearch.config._settings import MODELS
 from lrsearch.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ def test_minimal_study_gets_defaults():
     pruner = config.pruner
     assert pruner.name == "median" and pruner.judge is None  # resolved per search space
     assert pruner.at_progress == pytest.approx([1 / 3, 2 / 3])
-    assert pruner.probe_frac == 0.1 and pruner.min_progress == 0.0
+    assert pruner.probe_frac == 0.1
     assert parse_study({"name": "d", "metric": "val_loss"}).direction == "minimize"
 
 
@@ -182,13 +182,13 @@ def test_missing_file_and_non_mapping(tmp_path):
         load_study(path)
 
 
-def test_names_agree_with_lrsearch_train():
-    train_settings = pytest.importorskip("lrsearch.train._settings")
+def test_the_training_code_takes_the_study_sections_and_knows_every_model():
+    train = pytest.importorskip("lrsearch.train")
     train_models = pytest.importorskip("lrsearch.train._models")
-    assert models.OPTIMIZERS == tuple(train_settings.OPTIMIZERS)
-    assert models.DATASETS == tuple(train_settings.DATASETS)
-    assert models.PRECISIONS == tuple(train_settings.PRECISIONS)
-    assert set(models.MODELS) == set(train_models.model_names())
+    config = parse_study({"name": "d", "model": "resnet20", "training": {"seed": 3}})
+    assert isinstance(config.data, train.DataSettings)
+    assert config.train_settings() == train.TrainSettings(model="resnet20", seed=3)
+    assert set(MODELS) == set(train_models.model_names())
 
 
 def test_type_problems_hide_no_cross_check_problem():
@@ -227,16 +227,6 @@ def test_grid_points_per_param():
     assert one_problem({"name": "d", "sampler": {"points_per_param": 1}}).startswith(
         "sampler.points_per_param: got 1")
 
-
-
-def test_grid_points_is_read_as_its_new_name(tmp_path):
-    # Study files written before points_per_param (and configs stored in studies made then).
-    path = tmp_path / "old.yaml"
-    path.write_text("name: old\nsampler: {name: grid, grid_points: 2}\n")
-    assert load_study(path).sampler.points_per_param == 2
-    problem = one_problem({"name": "d", "sampler": {"grid_points": 2, "points_per_param": 3}})
-    assert problem.endswith("grid_points (got 2) is the old name of points_per_param; give "
-                            "one of them")
 
 
 def test_wilcoxon_refuses_the_probe_only():

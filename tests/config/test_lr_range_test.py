@@ -53,8 +53,8 @@ def test_a_baseline_cannot_fix_an_auto_peak_lr():
                  "baselines": [{"name": "b", "family": "cosine"}]})
 
 
-def test_defaults_and_rules_agree_with_lrsearch_train():
+def test_the_study_section_is_the_range_tests_own_settings():
     train = pytest.importorskip("lrsearch.train")
-    config = LrRangeTestConfig().model_dump(exclude={"width"})
-    assert config == vars(train.RangeTestSettings())
-    assert RANGE_TEST_RULES == tuple(train.RULES) and config["rule"] == train.DEFAULT_RULE
+    assert issubclass(LrRangeTestConfig, train.RangeTestSettings)
+    assert LrRangeTestConfig(width=4.0).settings() == train.RangeTestSettings()
+    assert set(RANGE_TEST_RULES) == set(train.RULES)  # a function for every rule a study names

@@ -24,7 +24,7 @@ TINY_STUDY = {
     "sampler": {"name": "tpe", "seed": 0, "n_startup_trials": 2},
     # Prune from the first epoch, keeping only the top 5% (below the 95th percentile of the
     # others, as Optuna mirrors the percentile when maximizing): pruning is near certain.
-    "pruner": {"name": "percentile", "percentile": 5.0, "min_progress": 0.0,
+    "pruner": {"name": "percentile", "percentile": 5.0,
                "n_startup_trials": 2},
     "search_space": {"families": ["cosine", "linear", "multistep", "wsd"],
                      "peak_lr": {"low": 0.01, "high": 0.3, "log": True}},

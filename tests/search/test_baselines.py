@@ -51,7 +51,7 @@ def test_a_study_runs_every_preset_first_unpruned_and_exactly(tiny_study):
                       search_space={"families": ["wsd"], "peak_lr": {"low": 0.01, "high": 0.3,
                                                                      "log": True}},
                       # Prune below the 99th percentile (Optuna mirrors it when maximizing).
-                      pruner={"name": "percentile", "percentile": 1.0, "min_progress": 0.0,
+                      pruner={"name": "percentile", "percentile": 1.0,
                               "n_startup_trials": 0})
     result = CliRunner().invoke(main, ["run", str(path), "--quiet"])
     assert result.exit_code == 0, result.output

@@ -113,7 +113,7 @@ def test_confirm_of_a_study_without_complete_trials_says_so(tmp_path):
     assert result.exit_code == 1 and "no complete trial to confirm" in result.output
 
 
-def test_confirm_reads_the_config_stored_by_an_older_lrsearch(tmp_path):
+def test_confirm_reruns_the_top_trial_of_a_grid_study(tmp_path):
     from tests.search.conftest import write_study
 
     config = load_study(write_study(tmp_path, n_trials=2, baselines=["cosine"],
@@ -124,10 +124,6 @@ def test_confirm_reads_the_config_stored_by_an_older_lrsearch(tmp_path):
     run_study(config, progress="off")
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     study = optuna.load_study(study_name="tiny", storage=url)
-    # What studies made before the rename stored: sampler.grid_points.
-    stored = study.user_attrs["config"]
-    stored["sampler"]["grid_points"] = stored["sampler"].pop("points_per_param")
-    study.set_user_attr("config", stored)
     result = confirm(url, "--top", 1, "--seeds", 1)
     assert result.exit_code == 0, result.output
     assert len(study.user_attrs[CONFIRM_ATTR]["runs"]) == 2  # the top trial and the baseline

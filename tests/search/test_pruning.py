@@ -26,7 +26,6 @@ from lrsearch.search import (
     ({"at_progress": [0.5, 2 / 3]}, 3, (2,)),         # 2.0 -> 2 and 2.5 -> 3 (halves up) = last
     ({}, 1, ()),                                      # the last epoch is never a point
     ({"at_progress": [0.9, 0.05]}, 10, (1, 9)),       # sorted, at least epoch 1
-    ({"at_progress": [0.25, 0.5], "min_progress": 0.5}, 8, (4,)),
     ({"name": "none"}, 6, ()),
 ])
 def test_points_map_to_the_nearest_epoch_before_the_last(pruner, epochs, expected):

@@ -3,7 +3,6 @@ what the eager model learns, and its checkpoints resume without it (and the othe
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import shutil
 from pathlib import Path
@@ -17,7 +16,7 @@ from tests.conftest import unavailable
 pytestmark = pytest.mark.slow
 
 EAGER = TrainSettings(epochs=2, batch_size=64, device="cpu", seed=0)
-COMPILED = dataclasses.replace(EAGER, compile=True)
+COMPILED = EAGER.model_copy(update={"compile": True})
 SPEC = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, warmup_frac=0.1,
                     params={"final_ratio": 0.0})
 SGD = OptimizerSettings()

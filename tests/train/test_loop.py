@@ -139,7 +139,7 @@ def test_result_is_plain_json_and_test_set_only_when_asked(fake_data: DataSettin
 
 
 def test_bad_training_settings() -> None:
-    with pytest.raises(TrainingError, match=r"epochs: got 0; must be an integer >= 1"):
+    with pytest.raises(TrainingError, match=r"epochs: got 0; must be greater than or equal to 1"):
         TrainSettings(epochs=0)
     with pytest.raises(TrainingError, match=r"device: got 'tpu'"):
         resolve_device("tpu")

@@ -7,11 +7,11 @@ import torch
 from torch import nn
 
 from lrsearch.errors import TrainingError
+from lrsearch.optimizers import optimizer_names
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train import Lookahead, OptimizerSettings, build_model, build_optimizer
 from lrsearch.train._augment import Normalize, augment_epoch, crop_method, random_crop_flip
 from lrsearch.train._models import head_module
-from lrsearch.train._settings import OPTIMIZERS
 
 
 @pytest.mark.parametrize("name", ["small_cnn", "resnet20", "resnet56", "resnet18"])
@@ -87,7 +87,7 @@ def test_param_groups_put_backbone_first_and_keep_decay_off_norms_and_biases() -
     assert total == len(list(model.parameters()))
 
 
-@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("name", optimizer_names())
 def test_every_optimizer_trains_under_a_spec_scheduler(name: str) -> None:
     torch.manual_seed(0)
     model = build_model("small_cnn", 10)
@@ -111,7 +111,7 @@ def test_every_optimizer_trains_under_a_spec_scheduler(name: str) -> None:
 def test_optimizer_settings_name_field_value_and_rule() -> None:
     with pytest.raises(TrainingError, match=r"name: got 'lion'; must be one of") as info:
         OptimizerSettings(name="lion", head_lr_mult=0)
-    assert "head_lr_mult: got 0; must be > 0" in str(info.value)
+    assert "head_lr_mult: got 0; must be a number > 0" in str(info.value)
 
 
 def _sgd_pair(k: int, alpha: float):
@@ -144,3 +144,12 @@ def test_lookahead_shares_groups_with_schedulers_and_round_trips() -> None:
     assert (copy.k, copy.alpha, copy.inner_steps) == (3, 0.5, 2)
     assert copy.param_groups[0]["lr"] == pytest.approx(0.025)
     assert torch.equal(copy.state[copy_param]["slow_param"], torch.tensor([1.0]))
+
+
+def test_an_optimizer_takes_only_its_own_settings() -> None:
+    assert set(OptimizerSettings(name="sgd").to_dict()) == {
+        "name", "weight_decay", "head_lr_mult", "momentum", "nesterov"}
+    with pytest.raises(TrainingError, match=r"beta1: got 0.8; 'sgd' takes no beta1"):
+        OptimizerSettings(name="sgd", beta1=0.8)
+    with pytest.raises(TrainingError, match=r"momentum: got 0.0; must be a number in \(0, 1\)"):
+        OptimizerSettings(name="sgd_schedulefree", momentum=0.0)

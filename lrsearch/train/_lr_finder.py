@@ -17,20 +17,21 @@ import copy
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 
+from lrsearch.config import DataSettings, RangeTestSettings, TrainSettings
+from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._augment import augment_epoch
 from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import device_name, resolve_device
 from lrsearch.train._loop import _moved
 from lrsearch.train._lr_suggest import suggest
-from lrsearch.train._range_result import RangeTestResult, RangeTestSettings
+from lrsearch.train._range_result import RangeTestResult
 from lrsearch.train._run import TrainingRun
-from lrsearch.train._settings import DataSettings, OptimizerSettings, TrainSettings
 
 __all__ = ["range_test", "ramp"]
 
@@ -74,7 +75,7 @@ def range_test(optimizer: OptimizerSettings, training: TrainSettings,
         data = _moved(data, device)
     spec = ScheduleSpec("constant", peak_lr=settings.start_lr, total_steps=1)
     result = ramp(TrainingRun(spec, optimizer, training, data), settings, on_step=on_step)
-    return replace(result, optimizer=asdict(optimizer))
+    return replace(result, optimizer=optimizer.to_dict())
 
 
 def ramp(run: TrainingRun, settings: RangeTestSettings, *,

@@ -14,8 +14,6 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from lrsearch.errors import TrainingError
-
 __all__ = ["Lookahead"]
 
 
@@ -27,6 +25,9 @@ class Lookahead(Optimizer):
         k: Inner steps between two syncs of the slow weights, >= 1.
         alpha: Step of the slow weights toward the fast ones, in (0, 1].
 
+    The values are not checked here: the registry's rules (``lookahead_steps``,
+    ``lookahead_alpha``) are checked when the optimizer's settings are made.
+
     Example:
         >>> model = torch.nn.Linear(2, 1)
         >>> opt = Lookahead(torch.optim.RAdam(model.parameters(), lr=0.1), k=2, alpha=0.5)
@@ -35,10 +36,6 @@ class Lookahead(Optimizer):
     """
 
     def __init__(self, inner: Optimizer, k: int = 6, alpha: float = 0.5) -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise TrainingError(f"lookahead_steps: got {k!r}; must be an integer >= 1")
-        if not 0 < alpha <= 1:
-            raise TrainingError(f"lookahead_alpha: got {alpha!r}; must be in (0, 1]")
         # The base constructor sets up hooks and state; its copied groups are then replaced by
         # the inner optimizer's own list, so both see (and schedulers change) the same dicts.
         super().__init__([{"params": g["params"]} for g in inner.param_groups], inner.defaults)

@@ -1,0 +1,172 @@
+"""Settings of the data, the training runs and the LR range test, declared once.
+
+A study file's ``data``, ``training`` and ``lr_range_test`` sections are these models, and the
+training code takes them as they are (``lrsearch.train`` loads torch; this module does not),
+so each default and each rule is written here and nowhere else. They are frozen, so loaded
+data can be cached per settings. Made directly (not from a study file), bad values raise the
+training code's own errors, one line per problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from lrsearch.config._messages import problems_of
+from lrsearch.config._types import Strict
+from lrsearch.errors import DataError, LrsearchError, TrainingError
+
+__all__ = ["DATASETS", "DEFAULT_MODEL", "DEFAULT_RULE", "MODELS", "PRECISIONS",
+           "RANGE_TEST_RULES", "DataSettings", "LrRangeTestConfig", "RangeTestSettings",
+           "TrainSettings", "TrainingConfig"]
+
+DATASETS = ("cifar10", "cifar100", "fake")
+# The built-in models, by name; lrsearch.train's model registry builds them (a test checks
+# that it knows each), kept here so checking a study file loads no torch.
+MODELS = ("small_cnn", "resnet20", "resnet56", "resnet18")
+DEFAULT_MODEL = "small_cnn"
+PRECISIONS = ("auto", "fp32", "bf16")
+RANGE_TEST_RULES = ("valley", "steepest", "min_over_10")
+DEFAULT_RULE = "valley"
+
+
+class _Settings(Strict):
+    """Frozen; made directly, a bad value raises ``_error`` listing every problem."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    _error: ClassVar[type[LrsearchError]] = TrainingError
+    _what: ClassVar[str] = "settings"
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            problems = problems_of(exc, type(self))
+            lines = "\n".join(f"  - {p}" for p in problems)
+            raise self._error(f"invalid {self._what} ({len(problems)} problem(s)):\n"
+                              f"{lines}") from None
+
+    # Tell pydantic this is its own __init__: a study file's sections are validated by the
+    # schema (their errors keep the section's path), not through this constructor.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+
+class DataSettings(_Settings):
+    """The data set and the validation split the search optimises (a study's ``data``).
+
+    Attributes:
+        dataset: ``cifar10``, ``cifar100`` or ``fake`` (random images, smoke tests only).
+        data_dir: Folder holding (or to receive) the data; None: ``$LRSEARCH_DATA_DIR``, else
+            ``~/.cache/lrsearch/data``.
+        download: Download the official archive when the data is not found.
+        val_size: Images split off the training set, seeded, for validation (what the search
+            optimises).
+        train_subset: Keep only this many training images (after the split), seeded; None: all.
+        split_seed: Seed of the validation split and of the subset.
+    """
+
+    _error: ClassVar[type[LrsearchError]] = DataError
+    _what: ClassVar[str] = "data settings"
+
+    dataset: Literal[DATASETS] = "cifar10"
+    data_dir: str | None = None
+    download: bool = True
+    val_size: int = Field(default=5000, ge=1)
+    train_subset: int | None = Field(default=None, ge=1)
+    split_seed: int = 0
+
+
+class TrainingConfig(_Settings):
+    """Length and hardware of every trial's training run (a study's ``training``).
+
+    Attributes:
+        epochs: Passes over the training split.
+        batch_size: Images per optimizer step; the last partial batch of an epoch is dropped.
+        device: ``auto`` (cuda if available), ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: ``auto`` (bf16 autocast on cuda, fp32 on cpu), ``fp32`` or ``bf16``.
+        compile: Wrap the model in ``torch.compile``.
+        seed: Seed of the weights, the batch order and the augmentation.
+        lr_record_every: Record ``(step, lr)`` every this many optimizer steps (plus the first
+            and the last step).
+    """
+
+    _what: ClassVar[str] = "training settings"
+
+    epochs: int = Field(default=10, ge=1)
+    batch_size: int = Field(default=256, ge=1)
+    device: str = Field(default="auto", pattern=r"^(auto|cpu(:\d+)?|cuda(:\d+)?)$")
+    precision: Literal[PRECISIONS] = "auto"
+    compile: bool = False
+    seed: int = 0
+    lr_record_every: int = Field(default=10, ge=1)
+
+
+class TrainSettings(TrainingConfig):
+    """A study's ``training`` section with the model it trains: what one run needs.
+
+    Example:
+        >>> TrainSettings(epochs=2).model, TrainSettings(epochs=2).batch_size
+        ('small_cnn', 256)
+    """
+
+    model: Literal[MODELS] = DEFAULT_MODEL
+
+
+class RangeTestSettings(_Settings):
+    """How the LR range test ramps the LR, smooths the loss, stops and suggests.
+
+    Attributes:
+        start_lr: Group 0's LR at the first step (the other param groups keep their ratio).
+        end_lr: Group 0's LR at the last step; the LR grows by the same factor every step.
+        num_steps: Optimizer steps of the whole ramp (one batch each). At most 1000: the curve
+            is stored in the study, in a text column that MySQL caps at 64 KiB.
+        smooth_beta: Weight of the past in the exponential moving average of the loss
+            (bias-corrected; 0.98 averages over about 50 steps).
+        diverge_factor: Stop when the smoothed loss exceeds this many times its lowest value.
+        rule: The suggestion rule whose LR is *the* suggestion: ``valley``, ``steepest`` or
+            ``min_over_10`` (why these defaults: docs/find-lr.md).
+    """
+
+    _what: ClassVar[str] = "range test settings"
+
+    start_lr: float = Field(default=1e-6, gt=0)
+    end_lr: float = Field(default=10.0, gt=0)
+    num_steps: int = Field(default=300, ge=10, le=1000)
+    smooth_beta: float = Field(default=0.98, ge=0, lt=1)
+    diverge_factor: float = Field(default=4.0, gt=1)
+    rule: Literal[RANGE_TEST_RULES] = DEFAULT_RULE
+
+    @field_validator("end_lr")
+    @classmethod
+    def _end_above_start(cls, end_lr: float, info: ValidationInfo) -> float:
+        start_lr = info.data.get("start_lr")
+        if start_lr is not None and end_lr <= start_lr:
+            raise ValueError(f"must be > start_lr ({start_lr:g})")
+        return end_lr
+
+    def lr_at(self, step: int) -> float:
+        """Group 0's LR at 0-based ``step``: exponential from ``start_lr`` to ``end_lr``.
+
+        Example:
+            >>> settings = RangeTestSettings(start_lr=1e-4, end_lr=1.0, num_steps=11)
+            >>> [round(settings.lr_at(k), 6) for k in (0, 5, 10)]
+            [0.0001, 0.01, 1.0]
+        """
+        return self.start_lr * (self.end_lr / self.start_lr) ** (step / (self.num_steps - 1))
+
+
+class LrRangeTestConfig(RangeTestSettings):
+    """A study's ``lr_range_test``: the range test of ``lrsearch find-lr`` and ``peak_lr: auto``.
+
+    The test runs on the study's model, data, batch size and optimizer (searched optimizer
+    settings held at the middle of their range). With ``peak_lr: auto`` the peak LR is
+    searched in ``[suggestion / width, suggestion * width]`` on a log scale: the best peak LR
+    of a decaying schedule lies above the valley suggestion (why 10: docs/find-lr.md).
+    """
+
+    width: float = Field(default=10.0, gt=1)
+
+    def settings(self) -> RangeTestSettings:
+        """The ramp's settings, without the search range's ``width``."""
+        return RangeTestSettings(**self.model_dump(exclude={"width"}))

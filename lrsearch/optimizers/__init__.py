@@ -1,0 +1,23 @@
+"""Optimizers: one registry entry each (hyperparameters, defaults, rules, constructor).
+
+Pure like :mod:`lrsearch.schedules`: importing it loads no torch; building an optimizer
+(:func:`construct`) and the Lookahead wrapper load it.
+
+Example:
+    >>> from lrsearch.optimizers import OptimizerSettings, get_optimizer
+    >>> OptimizerSettings("adam").beta2, get_optimizer("adam").param("beta2").rule()
+    (0.999, 'must be a number in [0, 1)')
+"""
+
+from lrsearch.optimizers._build import construct
+from lrsearch.optimizers._params import GROUP_PARAMS
+from lrsearch.optimizers._registry import (
+    OptimizerInfo,
+    get_optimizer,
+    list_optimizers,
+    optimizer_names,
+)
+from lrsearch.optimizers._settings import OptimizerSettings, optimizer_problems
+
+__all__ = ["GROUP_PARAMS", "OptimizerInfo", "OptimizerSettings", "construct", "get_optimizer",
+           "list_optimizers", "optimizer_names", "optimizer_problems"]
