@@ -101,8 +101,10 @@ def test_bad_override_is_a_config_error(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_marks_the_trial_and_the_next_run_continues_it(tmp_path):
+    # 40 short epochs: trial 0 runs with an epoch stored for seconds, so a poller slowed by a
+    # loaded machine still sees it running (6 epochs left a window of a few tenths of a second).
     path = write_study(tmp_path, n_trials=2, baselines=[], pruner={"name": "none"},
-                       training={"epochs": 6, "batch_size": 32, "device": "cpu", "seed": 0})
+                       training={"epochs": 40, "batch_size": 32, "device": "cpu", "seed": 0})
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
     proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -32,6 +32,7 @@ from lrsearch.config._settings import (
     RANGE_TEST_RULES,
     DataSettings,
     LrRangeTestConfig,
+    ProbeSettings,
     RangeTestSettings,
     TrainingConfig,
     TrainSettings,
@@ -41,7 +42,7 @@ from lrsearch.config._types import AUTO, Range
 __all__ = [
     "AUTO", "DEFAULT_RULE", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH", "KNOT_POSITIONS",
     "RANGE_TEST_RULES", "BaselineConfig", "DataSettings", "FamilySearch", "LrRangeTestConfig",
-    "OptimizerSpace", "ParamSearch", "PrunerConfig", "Range", "RangeTestSettings",
+    "OptimizerSpace", "ParamSearch", "ProbeSettings", "PrunerConfig", "Range", "RangeTestSettings",
     "SamplerConfig", "SearchSpaceConfig", "StorageOptions", "StudyConfig", "TrainSettings",
     "TrainingConfig", "baseline_params", "load_study", "optimizer_space", "parse_study",
     "resolve_families",

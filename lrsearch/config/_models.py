@@ -17,6 +17,7 @@ from lrsearch.config._settings import (
     MODELS,
     DataSettings,
     LrRangeTestConfig,
+    ProbeFrac,
     TrainingConfig,
     TrainSettings,
 )
@@ -86,7 +87,7 @@ class PrunerConfig(_Strict):
     judge: Literal[JUDGES] | None = None
     at_progress: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
         default_factory=lambda: list(DEFAULT_PRUNING_PROGRESS))
-    probe_frac: float = Field(default=0.1, gt=0.0, le=1.0)
+    probe_frac: ProbeFrac = 0.1
     n_startup_trials: int = Field(default=5, ge=0)
     percentile: float = Field(default=25.0, ge=0.0, le=100.0)
     reduction_factor: int = Field(default=3, ge=2)

@@ -9,7 +9,7 @@ training code's own errors, one line per problem.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -18,8 +18,8 @@ from lrsearch.config._types import Strict
 from lrsearch.errors import DataError, LrsearchError, TrainingError
 
 __all__ = ["DATASETS", "DEFAULT_MODEL", "DEFAULT_RULE", "MODELS", "PRECISIONS",
-           "RANGE_TEST_RULES", "DataSettings", "LrRangeTestConfig", "RangeTestSettings",
-           "TrainSettings", "TrainingConfig"]
+           "RANGE_TEST_RULES", "DataSettings", "LrRangeTestConfig", "ProbeFrac",
+           "ProbeSettings", "RangeTestSettings", "TrainSettings", "TrainingConfig"]
 
 DATASETS = ("cifar10", "cifar100", "fake")
 # The built-in models, by name; lrsearch.train's model registry builds them (a test checks
@@ -29,6 +29,9 @@ DEFAULT_MODEL = "small_cnn"
 PRECISIONS = ("auto", "fp32", "bf16")
 RANGE_TEST_RULES = ("valley", "steepest", "min_over_10")
 DEFAULT_RULE = "valley"
+
+ProbeFrac = Annotated[float, Field(gt=0.0, le=1.0)]
+"""A cooldown probe's length: a fraction of the optimizer steps done so far, in (0, 1]."""
 
 
 class _Settings(Strict):
@@ -113,6 +116,20 @@ class TrainSettings(TrainingConfig):
     model: Literal[MODELS] = DEFAULT_MODEL
 
 
+class ProbeSettings(_Settings):
+    """When and how long the cooldown probe runs during a training run.
+
+    Attributes:
+        epochs: 1-based epochs after which to probe.
+        frac: Probe length as a fraction of the optimizer steps done so far.
+    """
+
+    _what: ClassVar[str] = "probe settings"
+
+    epochs: tuple[Annotated[int, Field(ge=1, strict=True)], ...]
+    frac: ProbeFrac
+
+
 class RangeTestSettings(_Settings):
     """How the LR range test ramps the LR, smooths the loss, stops and suggests.
 
@@ -125,7 +142,7 @@ class RangeTestSettings(_Settings):
             (bias-corrected; 0.98 averages over about 50 steps).
         diverge_factor: Stop when the smoothed loss exceeds this many times its lowest value.
         rule: The suggestion rule whose LR is *the* suggestion: ``valley``, ``steepest`` or
-            ``min_over_10`` (why these defaults: docs/find-lr.md).
+            ``min_over_10`` (why these defaults: docs/lr-range-test.md).
     """
 
     _what: ClassVar[str] = "range test settings"
@@ -162,7 +179,7 @@ class LrRangeTestConfig(RangeTestSettings):
     The test runs on the study's model, data, batch size and optimizer (searched optimizer
     settings held at the middle of their range). With ``peak_lr: auto`` the peak LR is
     searched in ``[suggestion / width, suggestion * width]`` on a log scale: the best peak LR
-    of a decaying schedule lies above the valley suggestion (why 10: docs/find-lr.md).
+    of a decaying schedule lies above the valley suggestion (why 10: docs/lr-range-test.md).
     """
 
     width: float = Field(default=10.0, gt=1)

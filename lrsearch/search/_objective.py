@@ -84,8 +84,8 @@ class Objective:
         self.prune_epochs = pruning_epochs(config.pruner, config.training.epochs)
         self.judge = resolve_judge(config.pruner, len(space.families))
         probing = self.judge == "probe" and bool(self.prune_epochs)
-        self.probe = (ProbeSettings(self.prune_epochs, config.pruner.probe_frac) if probing
-                      else None)
+        self.probe = (ProbeSettings(epochs=self.prune_epochs, frac=config.pruner.probe_frac)
+                      if probing else None)
         self.baselines = {b.name: b for b in config.baselines if not isinstance(b, str)}
         self.train_settings = config.train_settings()
         # The spec is stored laid onto the real length (the last partial batch is dropped).

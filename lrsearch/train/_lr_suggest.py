@@ -15,7 +15,7 @@ Each takes the LRs of an exponential ramp and the *smoothed* loss at each of the
   never falls), and the suggestion is the point ``start + int(s / 3) + int(s / 6)``, with
   ``s = end - start``: about half-way down.
 
-Why ``valley`` is the default, measured against the other two: docs/find-lr.md.
+Why ``valley`` is the default, measured against the other two: docs/lr-range-test.md.
 """
 
 from __future__ import annotations

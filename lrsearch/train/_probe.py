@@ -2,7 +2,7 @@
 
 Pruners compare trials by their value at the same step, but mid-schedule values rank schedule
 families badly: one that still holds a high LR looks worse than one that already decayed, yet
-often ends better (STYLE.md trap 6, measured in ``docs/pruning.md``). The probe asks a fairer
+often ends better (short-horizon bias, measured in ``docs/pruning.md``). The probe asks a fairer
 question at a pruning point: decay the LR linearly from its current value to zero over
 ``frac`` of the steps done so far, evaluate on the validation split, then put everything back.
 
@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from lrsearch.errors import TrainingError
+from lrsearch.config import ProbeSettings
 from lrsearch.train._augment import augment_epoch
 from lrsearch.train._run import TrainingRun
 
@@ -32,27 +32,6 @@ __all__ = ["ProbeSettings", "ProbeResult", "cooldown_probe", "probe_steps"]
 # Mixed into the probe generator's seed so its stream differs from the run's own (seeded with
 # the bare training seed) while staying a pure function of (seed, step).
 _PROBE_SEED_SALT = 0x5EED_C001
-
-
-@dataclass(frozen=True)
-class ProbeSettings:
-    """When and how long :func:`cooldown_probe` runs during :func:`lrsearch.train.train`.
-
-    Attributes:
-        epochs: 1-based epochs after which to probe.
-        frac: Probe length as a fraction of the optimizer steps done so far, in (0, 1].
-    """
-
-    epochs: tuple[int, ...]
-    frac: float
-
-    def __post_init__(self) -> None:
-        if not 0 < self.frac <= 1:
-            raise TrainingError(f"probe frac: got {self.frac!r}; must be in (0, 1]")
-        bad = [e for e in self.epochs if isinstance(e, bool) or not isinstance(e, int) or e < 1]
-        if bad:
-            raise TrainingError(f"probe epochs: got {list(self.epochs)!r}; each must be an "
-                                f"integer >= 1")
 
 
 @dataclass

@@ -99,8 +99,8 @@ def test_probe_runs_only_after_the_asked_epochs(fake_data) -> None:
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"epochs": (0, 2), "frac": 0.2}, "probe epochs: got [0, 2]"),
-    ({"epochs": (2,), "frac": 0.0}, "probe frac: got 0.0; must be in (0, 1]"),
+    ({"epochs": (0, 2), "frac": 0.2}, "epochs.0: got 0; must be greater than or equal to 1"),
+    ({"epochs": (2,), "frac": 0.0}, "frac: got 0.0; must be greater than 0"),
 ])
 def test_bad_probe_settings(kwargs, words) -> None:
     with pytest.raises(TrainingError, match=words.replace("[", r"\[").replace("(", r"\(")):
