@@ -79,13 +79,9 @@ def _onecycle_cross_check(params: Mapping[str, Any]) -> list[str]:
     return []
 
 
-# cyclic.gamma is torch's *per-step* factor of exp_range: the amplitude at the end of training
-# is gamma ** n (n family steps). Over the lengths lrsearch runs, from n ~ 300 (CPU quickstart)
-# through ~2.6k (the CIFAR-10 GPU study) to ~20k, [0.9995, 1] keeps that end amplitude in
-# [0.86, 1] at 300 steps and [0.27, 1] at 2.6k; above 1% in 92% of draws at 10k and 46% at 20k
-# (where the rest anneal the cycles away, still a shape worth trying). (0.99, 1) left < 1% in
-# 95% of draws at 10k. A per-step factor cannot suit every length: with_total_steps changes
-# exp_range's shape (see the README).
+# cyclic.gamma is torch's per-step factor of exp_range: the end amplitude is gamma ** n (n family
+# steps), so no one factor suits every length (with_total_steps changes exp_range's shape);
+# [0.9995, 1] keeps the cycles alive from ~300 to ~20k steps (the figures: docs/schedules.md).
 _CYCLIC_GAMMA_SEARCH = SearchRange(0.9995, 1.0)
 
 _FAMILIES = (

@@ -2,7 +2,7 @@
 
 Positions are fractions of training and levels are ratios of ``peak_lr``, so a spec found at 10
 epochs can be laid onto 300 with :meth:`ScheduleSpec.with_total_steps`. The format is the public
-contract ``lrsearch.schedule/1`` described in the README.
+contract ``lrsearch.schedule/1`` described in docs/schedules.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Models for 32x32 images, selected by name.
 
 * ``small_cnn``: three conv-BN-ReLU-maxpool stages (32-64-128 channels, the first conv with
-  stride 2), global average pool and a linear head; a few thousand images/s on two CPU cores,
-  for CPU studies and tests.
+  stride 2), global average pool and a linear head: fast enough for CPU studies and tests
+  (docs/training.md).
 * ``resnet20`` / ``resnet56``: the classic CIFAR ResNets of He et al. (2015), 3 stages of
   16-32-64 channels, identity shortcuts with zero-padded channels ("option A").
 * ``resnet18``: torchvision's ResNet-18 with the CIFAR stem (3x3 conv, stride 1, no max-pool).
@@ -32,9 +32,8 @@ def _conv_bn(in_channels: int, out_channels: int, stride: int = 1) -> list[nn.Mo
 class SmallCNN(nn.Module):
     """Three conv stages (32-64-128 channels) and a linear head.
 
-    The first conv has stride 2 and each stage ends in a 2x2 max-pool (32 -> 8 -> 4 -> 2 px):
-    on two CPU cores that is about 3x the speed of a stride-1 stem, and it learns at least as
-    fast in the few epochs of a CPU study.
+    The first conv has stride 2 and each stage ends in a 2x2 max-pool (32 -> 8 -> 4 -> 2 px),
+    so a CPU study's few epochs stay short.
     """
 
     def __init__(self, num_classes: int, widths: tuple[int, ...] = (32, 64, 128)) -> None:
