@@ -161,7 +161,7 @@ def load_best(storage: str, study: str, trial: int | None = None) -> ScheduleSpe
         ...
         lrsearch.errors.StudyError: storage: got 'sqlite:///no-such.db'; the SQLite file ...
     """
-    from lrsearch.report._storage import load_report_study
+    from lrsearch.records import load_report_study
 
     loaded = load_report_study(storage, study)
     return trial_spec(loaded, pick_trial(loaded, trial))

@@ -45,8 +45,8 @@ def serve_dashboard(storage_url: str, host: str = "127.0.0.1", port: int = 8080,
         StudyError: The storage cannot be opened.
         LrsearchError: optuna-dashboard is not installed, or the port cannot be bound.
     """
+    from lrsearch.records import open_report_storage
     from lrsearch.report._dashboard import dashboard_module, publish_to_dashboard
-    from lrsearch.report._storage import open_report_storage
 
     dashboard = dashboard_module()
     if dashboard is None:

@@ -15,6 +15,15 @@ Example:
     'MedianPruner'
 """
 
+from lrsearch.records import (
+    check_storage,
+    is_sqlite,
+    normalise_url,
+    open_storage,
+    redact_url,
+    retry_trial,
+    trial_family,
+)
 from lrsearch.search._auto_lr import (
     ATTR_PREFIX,
     auto_range,
@@ -26,21 +35,14 @@ from lrsearch.search._auto_lr import (
 from lrsearch.search._baselines import preset_trial, reference_value
 from lrsearch.search._confirm import CONFIRM_ATTR, Candidate, confirm_study, pick_candidates
 from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
-from lrsearch.search._objective import Objective, checkpoint_path, trial_family
+from lrsearch.search._objective import Objective, checkpoint_path
 from lrsearch.search._progress import RangeTestProgress
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config, space_changes
 from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
-from lrsearch.search._recovery import fail_dead_workers, retry_trial, worker_id
+from lrsearch.search._recovery import fail_dead_workers, worker_id
 from lrsearch.search._runner import RunSummary, TrialCallback, run_study, summarise
 from lrsearch.search._samplers import build_sampler, grid_walked, sampler_problems
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
-from lrsearch.search._storage import (
-    check_storage,
-    is_sqlite,
-    normalise_url,
-    open_storage,
-    redact_url,
-)
 from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search._workers import check_workers, run_workers
 

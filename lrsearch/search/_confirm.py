@@ -25,8 +25,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import parse_study
 from lrsearch.errors import LrsearchError
+from lrsearch.records import trial_family
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.search._objective import trial_family
 
 __all__ = ["Candidate", "CONFIRM_ATTR", "CONFIRM_SEED_BASE", "pick_candidates",
            "confirm_study"]

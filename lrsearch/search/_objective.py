@@ -34,7 +34,7 @@ from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._recovery import WORKER_ATTR, worker_id
 from lrsearch.search._space import SearchSpace
 
-__all__ = ["Objective", "checkpoint_path", "trial_family", "INVALID_GRID_POINT"]
+__all__ = ["Objective", "checkpoint_path", "INVALID_GRID_POINT"]
 
 INVALID_GRID_POINT = "not a valid schedule at this grid point"
 
@@ -47,18 +47,6 @@ def checkpoint_path(folder: str | Path, study_name: str, trial_number: int) -> P
         'ckpt/demo/trial-3.pt'
     """
     return Path(folder) / study_name / f"trial-{trial_number}.pt"
-
-
-def trial_family(trial: Any) -> str | None:
-    """The schedule family a trial ran: its ``family`` parameter, or its stored spec's.
-
-    Example:
-        >>> trial_family(optuna.trial.create_trial(value=1.0, user_attrs={
-        ...     "schedule": {"family": "cosine"}}))
-        'cosine'
-    """
-    family = trial.params.get("family") or (trial.user_attrs.get("schedule") or {}).get("family")
-    return None if family is None else str(family)
 
 
 class Objective:

@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from lrsearch.search._objective import trial_family
+from lrsearch.records import trial_family
 
 __all__ = ["RangeTestProgress", "StudyProgress"]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from lrsearch.config import AUTO, StudyConfig
+from lrsearch.records import redact_url
 from lrsearch.search._space import SearchSpace
-from lrsearch.search._storage import redact_url
 
 __all__ = ["fingerprint", "provenance", "resolved_config", "space_changes"]
 

@@ -12,30 +12,24 @@ trials. SQLite has no heartbeat but allows one process at a time, so a run that 
 SQLite file fails every RUNNING trial it finds (:func:`fail_orphaned_trials`): none of them
 can belong to a live run.
 
-A copy never inherits what belonged to the failed run (``fail_reason``, ``prune_reason``,
-``worker``, ``wall_seconds``); it keeps the spec, the optimizer and the epochs done so far.
+A copy never inherits what belonged to the failed run (see :func:`lrsearch.records.retry_trial`).
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import os
 import platform
-import warnings
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["RetryTrial", "retry_trial", "fail_dead_workers", "fail_orphaned_trials",
-           "worker_id", "worker_alive", "process_alive", "LOST_PREFIX", "WORKER_ATTR"]
+from lrsearch.records import LOST_PREFIX, WORKER_ATTR, retry_trial
 
-WORKER_ATTR = "worker"
-LOST_PREFIX = "worker lost"
-"""How every ``fail_reason`` of a trial failed because its worker was judged dead begins."""
-# User attributes of a failed run that its retry must not show as its own.
-_NOT_INHERITED = ("fail_reason", "prune_reason", WORKER_ATTR, "wall_seconds")
+__all__ = ["fail_dead_workers", "fail_orphaned_trials", "worker_id", "worker_alive",
+           "process_alive", "WORKER_ATTR"]
+
 # Parts of an identity that must equal this process's for its pid to mean anything here.
 _SAME_PLACE = ("host", "boot", "pidns")
 
@@ -132,31 +126,6 @@ def worker_alive(worker: dict[str, Any] | None) -> bool | None:
     if _checkable(worker) and int(worker["pid"]) == os.getpid():
         return False
     return process_alive(worker)
-
-
-def retry_trial(study: optuna.Study, trial: FrozenTrial, max_retry: int | None) -> None:
-    """Queue a copy of the failed ``trial`` (Optuna's ``RetryHeartbeatStaleTrialCallback``:
-    same parameters, ``failed_trial``/``retry_history`` system attributes), up to
-    ``max_retry`` times, without the failed run's own attributes."""
-    kept = copy.deepcopy(trial)
-    kept.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in _NOT_INHERITED}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)(study, kept)
-
-
-class RetryTrial:
-    """Optuna's heartbeat-stale-trial callback: :func:`retry_trial` with ``max_retry``.
-
-    The failed trial's ``fail_reason`` was written just before Optuna failed it (see
-    :mod:`lrsearch.search._storage`).
-    """
-
-    def __init__(self, max_retry: int | None) -> None:
-        self.max_retry = max_retry
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        retry_trial(study, trial, self.max_retry)
 
 
 def fail_dead_workers(study: optuna.Study, max_retry: int | None) -> list[int]:

@@ -31,18 +31,23 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
-from lrsearch.search._objective import INVALID_GRID_POINT, Objective, trial_family
+from lrsearch.records import (
+    LOST_PREFIX,
+    check_storage,
+    normalise_url,
+    redact_url,
+    retry_trial,
+    trial_family,
+)
+from lrsearch.search._objective import INVALID_GRID_POINT, Objective
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._recovery import (
-    LOST_PREFIX,
     WORKER_ATTR,
     fail_dead_workers,
     fail_orphaned_trials,
-    retry_trial,
     worker_alive,
 )
 from lrsearch.search._samplers import grid_walked
-from lrsearch.search._storage import check_storage, normalise_url, redact_url
 from lrsearch.search._study import OpenedStudy, open_study
 
 __all__ = ["RunSummary", "run_study", "summarise", "TrialCallback"]

@@ -22,6 +22,7 @@ import optuna
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
+from lrsearch.records import is_sqlite, normalise_url, open_storage, redact_url
 from lrsearch.search._auto_lr import resolve_auto_peak_lr
 from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR, preset_trial
 from lrsearch.search._provenance import (
@@ -34,7 +35,6 @@ from lrsearch.search._pruners import build_pruner, reported_kind, resolve_judge
 from lrsearch.search._samplers import build_sampler
 from lrsearch.search._setup_claim import CLAIM_ATTR, SetupClaim, await_setup
 from lrsearch.search._space import SearchSpace
-from lrsearch.search._storage import is_sqlite, normalise_url, open_storage, redact_url
 
 __all__ = ["OpenedStudy", "open_study"]
 

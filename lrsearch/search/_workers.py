@@ -27,10 +27,10 @@ from optuna.trial import TrialState
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
+from lrsearch.records import SERVER_URL_EXAMPLES, is_sqlite, normalise_url
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._recovery import fail_dead_workers
 from lrsearch.search._runner import RunSummary, TrialCallback, summarise
-from lrsearch.search._storage import SERVER_URL_EXAMPLES, is_sqlite, normalise_url
 from lrsearch.search._study import open_study
 
 __all__ = ["run_workers", "check_workers"]

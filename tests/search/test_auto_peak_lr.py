@@ -18,6 +18,7 @@ from optuna.distributions import FloatDistribution
 
 from lrsearch.cli import main
 from lrsearch.config import Range, load_study, parse_study
+from lrsearch.records import open_storage
 from lrsearch.search import (
     ATTR_PREFIX,
     SearchSpace,
@@ -27,7 +28,6 @@ from lrsearch.search import (
     open_study,
 )
 from lrsearch.search._setup_claim import CLAIM_ATTR, SETUP_DONE_ATTR
-from lrsearch.search._storage import open_storage
 from lrsearch.search._study import FINGERPRINT_ATTR
 from tests.conftest import REPO
 
