@@ -1,7 +1,7 @@
 """Records: what a study stores, defined once for the search that writes it and the report.
 
 The names of every trial and study user attribute (``SCHEDULE_ATTR``, ``CONFIG_ATTR``, ...),
-small readers of them (:func:`trial_family`, :func:`study_metric`, ...), how a failed trial is
+small readers of them (:func:`trial_family`, :func:`stored_metric`, ...), how a failed trial is
 queued again (:func:`retry_trial`), storage URLs (:func:`normalise_url`, :func:`redact_url`)
 and opening a storage, to run a study (:func:`open_storage`) or to read one
 (:func:`load_report_study`), and the paired statistics of a confirmation. It needs Optuna and
@@ -60,15 +60,18 @@ from lrsearch.records._readers import (
     fail_reason,
     is_baseline,
     is_preset,
-    study_config,
-    study_epochs,
-    study_metric,
+    probe_key,
+    stored_config,
+    stored_epochs,
+    stored_metric,
     trial_baseline,
     trial_epochs,
     trial_family,
     trial_lr_curve,
+    trial_optimizer,
     trial_reason,
     trial_schedule,
+    trial_worker,
 )
 from lrsearch.records._retry import RetryTrial, retry_trial
 from lrsearch.records._storage import (
@@ -84,15 +87,15 @@ __all__ = [
     "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DEFAULT_METRIC",
     "DEVICE_NAME_ATTR", "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
     "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",
-    "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LR_CURVE_ATTR",
-    "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM", "OPTUNA_VERSION_ATTR",
+    "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LRSEARCH_VERSION_ATTR",
+    "LR_CURVE_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM", "OPTUNA_VERSION_ATTR",
     "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR", "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX",
     "RETRY_OF_ATTR", "RUN_ONLY_ATTRS", "RetryTrial", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR",
-    "SERVER_URL_EXAMPLES", "SETUP_DONE_ATTR", "SHOWN_PROVENANCE_ATTRS", "Summary",
-    "TEST_ACC_ATTR", "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR", "WORKER_ATTR", "check_storage",
-    "fail_reason", "is_baseline", "is_preset", "is_sqlite", "load_report_study",
-    "normalise_url", "open_report_storage", "open_storage", "paired_margin", "redact_url",
-    "retry_trial", "study_config", "study_epochs", "study_metric", "study_names",
+    "SERVER_URL_EXAMPLES", "SETUP_DONE_ATTR", "SHOWN_PROVENANCE_ATTRS", "Summary", "TEST_ACC_ATTR",
+    "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR", "WORKER_ATTR", "check_storage", "fail_reason",
+    "is_baseline", "is_preset", "is_sqlite", "load_report_study", "normalise_url",
+    "open_report_storage", "open_storage", "paired_margin", "probe_key", "redact_url",
+    "retry_trial", "stored_config", "stored_epochs", "stored_metric", "study_names",
     "summarise_values", "t_quantile_975", "trial_baseline", "trial_epochs", "trial_family",
-    "trial_lr_curve", "trial_reason", "trial_schedule",
+    "trial_lr_curve", "trial_optimizer", "trial_reason", "trial_schedule", "trial_worker",
 ]

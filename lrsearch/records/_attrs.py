@@ -30,7 +30,9 @@ OPTIMIZER_PARAM = "optimizer"  # the name of the optimizer it samples
 # A trial's user attributes.
 SCHEDULE_ATTR = "schedule"  # the spec run, laid onto the real steps (ScheduleSpec.to_dict)
 OPTIMIZER_ATTR = "optimizer"  # the optimizer run: name, head_lr_mult, its own settings
-EPOCHS_ATTR = "epochs"  # one row per epoch: epoch, step, raw metrics, probe_* at probed points
+EPOCHS_ATTR = "epochs"
+"""One row per epoch: ``epoch``, ``step``, the raw metrics and, at the probed pruning points,
+``probe_val_loss``, ``probe_val_acc``, ``probe_steps`` and ``probe_seconds``."""
 LR_CURVE_ATTR = "lr_curve"  # [[step, lr], ...] as run (a pruned trial's part only)
 WALL_SECONDS_ATTR = "wall_seconds"  # seconds its training ran (to its end, prune or error)
 DEVICE_NAME_ATTR = "device_name"  # the device it trained on (also a study attribute)

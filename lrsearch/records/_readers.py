@@ -20,13 +20,15 @@ from lrsearch.records._attrs import (
     FAMILY_PARAM,
     FIXED_SCHEDULE_ATTR,
     LR_CURVE_ATTR,
+    OPTIMIZER_ATTR,
     PRUNE_REASON_ATTR,
     SCHEDULE_ATTR,
+    WORKER_ATTR,
 )
 
-__all__ = ["fail_reason", "is_baseline", "is_preset", "study_config", "study_epochs",
-           "study_metric", "trial_baseline", "trial_epochs", "trial_family", "trial_lr_curve",
-           "trial_reason", "trial_schedule", "DEFAULT_METRIC"]
+__all__ = ["fail_reason", "is_baseline", "is_preset", "probe_key", "stored_config", "stored_epochs",
+           "stored_metric", "trial_baseline", "trial_epochs", "trial_family", "trial_lr_curve",
+           "trial_optimizer", "trial_reason", "trial_schedule", "trial_worker", "DEFAULT_METRIC"]
 
 DEFAULT_METRIC = "val_acc"  # what a study without a stored config is taken to have searched
 
@@ -47,6 +49,11 @@ def trial_family(trial: Any) -> str | None:
 def trial_schedule(trial: Any) -> dict[str, Any] | None:
     """The spec the trial ran (``ScheduleSpec.to_dict``), or None before it started."""
     return trial.user_attrs.get(SCHEDULE_ATTR)
+
+
+def trial_optimizer(trial: Any) -> dict[str, Any] | None:
+    """The optimizer settings the trial ran (name, head_lr_mult, ...), or None before."""
+    return trial.user_attrs.get(OPTIMIZER_ATTR)
 
 
 def trial_baseline(trial: Any) -> str | None:
@@ -70,9 +77,24 @@ def trial_epochs(trial: Any) -> list[dict[str, Any]]:
     return trial.user_attrs.get(EPOCHS_ATTR) or []
 
 
+def probe_key(metric: str) -> str:
+    """The key of ``metric``'s cooldown-probe value in a row of :func:`trial_epochs`.
+
+    Example:
+        >>> probe_key("val_acc")
+        'probe_val_acc'
+    """
+    return f"probe_{metric}"
+
+
 def trial_lr_curve(trial: Any) -> list[list[float]]:
     """The ``[step, lr]`` pairs the trial recorded (all of a pruned trial's, if any)."""
     return trial.user_attrs.get(LR_CURVE_ATTR) or []
+
+
+def trial_worker(trial: Any) -> dict[str, Any] | None:
+    """The process that ran (or runs) the trial: host, pid, ...; None if none was recorded."""
+    return trial.user_attrs.get(WORKER_ATTR)
 
 
 def fail_reason(trial: Any) -> str | None:
@@ -96,7 +118,7 @@ def trial_reason(trial: Any) -> str | None:
     return None
 
 
-def study_config(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+def stored_config(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
     """The resolved config stored at the study's creation; None when lrsearch did not make it.
 
     Args:
@@ -105,16 +127,16 @@ def study_config(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
     return attrs.get(CONFIG_ATTR)
 
 
-def study_epochs(attrs: Mapping[str, Any]) -> int | None:
+def stored_epochs(attrs: Mapping[str, Any]) -> int | None:
     """Epochs per trial, from the stored config; None when it is not known."""
-    return ((study_config(attrs) or {}).get("training") or {}).get("epochs")
+    return ((stored_config(attrs) or {}).get("training") or {}).get("epochs")
 
 
-def study_metric(attrs: Mapping[str, Any]) -> str:
+def stored_metric(attrs: Mapping[str, Any]) -> str:
     """The metric the study searched (``val_acc`` when no config is stored).
 
     Example:
-        >>> study_metric({CONFIG_ATTR: {"metric": "val_loss"}}), study_metric({})
+        >>> stored_metric({CONFIG_ATTR: {"metric": "val_loss"}}), stored_metric({})
         ('val_loss', 'val_acc')
     """
-    return str((study_config(attrs) or {}).get("metric", DEFAULT_METRIC))
+    return str((stored_config(attrs) or {}).get("metric", DEFAULT_METRIC))

@@ -16,6 +16,7 @@ Example:
 """
 
 from lrsearch.records import (
+    CONFIRM_ATTR,
     check_storage,
     is_sqlite,
     normalise_url,
@@ -25,7 +26,6 @@ from lrsearch.records import (
     trial_family,
 )
 from lrsearch.search._auto_lr import (
-    ATTR_PREFIX,
     auto_range,
     range_test_optimizer,
     range_test_record,
@@ -33,7 +33,7 @@ from lrsearch.search._auto_lr import (
     run_range_test,
 )
 from lrsearch.search._baselines import preset_trial, reference_value
-from lrsearch.search._confirm import CONFIRM_ATTR, Candidate, confirm_study, pick_candidates
+from lrsearch.search._confirm import Candidate, confirm_study, pick_candidates
 from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
 from lrsearch.search._objective import Objective, checkpoint_path
 from lrsearch.search._progress import RangeTestProgress
@@ -47,7 +47,7 @@ from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search._workers import check_workers, run_workers
 
 __all__ = [
-    "ATTR_PREFIX", "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS",
+    "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS",
     "Objective", "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace",
     "TrialCallback", "auto_range", "build_pruner", "build_sampler", "check_storage",
     "check_workers", "checkpoint_path", "confirm_study", "fail_dead_workers", "fingerprint",

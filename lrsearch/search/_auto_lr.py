@@ -29,14 +29,13 @@ import optuna
 
 from lrsearch.config import Range, StudyConfig
 from lrsearch.errors import StudyError
+from lrsearch.records import RANGE_TEST_ATTR_PREFIX
 from lrsearch.search._progress import RangeTestProgress
 from lrsearch.search._setup_claim import SETTLE_S
 from lrsearch.search._space import SearchSpace
 
-__all__ = ["ATTR_PREFIX", "auto_range", "range_test_optimizer", "range_test_record",
+__all__ = ["auto_range", "range_test_optimizer", "range_test_record",
            "resolve_auto_peak_lr", "run_range_test"]
-
-ATTR_PREFIX = "lr_range_test."
 
 
 def auto_range(suggested_lr: float, width: float) -> Range:
@@ -130,7 +129,7 @@ def resolve_auto_peak_lr(study: optuna.Study, config: StudyConfig, space: Search
     """
     ranges, ran = {}, []
     for name in space.auto_optimizers:
-        key = ATTR_PREFIX + name
+        key = RANGE_TEST_ATTR_PREFIX + name
         stored = study.user_attrs.get(key)
         if stored is None:
             stored = _store_first(study, key, _run_and_describe(config, space, name, progress))

@@ -25,10 +25,10 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from lrsearch.records import LOST_PREFIX, WORKER_ATTR, retry_trial
+from lrsearch.records import FAIL_REASON_ATTR, LOST_PREFIX, retry_trial, trial_worker
 
 __all__ = ["fail_dead_workers", "fail_orphaned_trials", "worker_id", "worker_alive",
-           "process_alive", "WORKER_ATTR"]
+           "process_alive"]
 
 # Parts of an identity that must equal this process's for its pid to mean anything here.
 _SAME_PLACE = ("host", "boot", "pidns")
@@ -136,7 +136,7 @@ def fail_dead_workers(study: optuna.Study, max_retry: int | None) -> list[int]:
     """
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get(WORKER_ATTR)
+        worker = trial_worker(trial)
         if worker_alive(worker) is False and _fail(
                 study, trial, f"{LOST_PREFIX}: process {worker['pid']} on {worker['host']} is "
                               f"gone (killed?); retried", max_retry):
@@ -153,7 +153,7 @@ def fail_orphaned_trials(study: optuna.Study, max_retry: int | None) -> list[int
     """
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get(WORKER_ATTR) or {}
+        worker = trial_worker(trial) or {}
         who = (f"process {worker['pid']} on {worker['host']}" if "pid" in worker else
                "a process that recorded no worker")
         if _fail(study, trial, f"{LOST_PREFIX}: {who} left it RUNNING, and a SQLite study has "
@@ -167,7 +167,7 @@ def _fail(study: optuna.Study, trial: FrozenTrial, reason: str, max_retry: int |
     """Fail ``trial`` with ``reason`` and queue its retry; False if another process did."""
     storage = study._storage
     try:
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+        storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)
         if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
             return False
     except optuna.exceptions.UpdateFinishedTrialError:

@@ -32,17 +32,19 @@ from optuna.trial import FrozenTrial, TrialState
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.records import (
+    INTERRUPTED,
     LOST_PREFIX,
     check_storage,
+    fail_reason,
     normalise_url,
     redact_url,
     retry_trial,
     trial_family,
+    trial_worker,
 )
 from lrsearch.search._objective import INVALID_GRID_POINT, Objective
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._recovery import (
-    WORKER_ATTR,
     fail_dead_workers,
     fail_orphaned_trials,
     worker_alive,
@@ -164,7 +166,7 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
             if lost is None:
                 raise
             bar.note(f"trial #{lost.number} was failed by another process while this worker "
-                     f"ran it ({lost.user_attrs['fail_reason']}); going on")
+                     f"ran it ({fail_reason(lost)}); going on")
             continue
         failures = _failures_in_a_row(study, objective, failures)
 
@@ -201,7 +203,7 @@ def _lost_trial(study: optuna.Study, objective: Objective,
     if objective.trial_id in (None, ran_before):
         return None  # the error came before the objective ran
     trial = study._storage.get_trial(objective.trial_id)
-    reason = str(trial.user_attrs.get("fail_reason", ""))
+    reason = str(fail_reason(trial) or "")
     return trial if trial.state == TrialState.FAIL and reason.startswith(LOST_PREFIX) else None
 
 
@@ -211,7 +213,7 @@ def _may_end(trial: FrozenTrial, heartbeat: bool) -> bool:
     A trial without a ``worker`` is not lrsearch's objective's (or from before workers were
     recorded) and may have no heartbeat either: nothing is sure to end it.
     """
-    worker = trial.user_attrs.get(WORKER_ATTR)
+    worker = trial_worker(trial)
     return worker is not None and (heartbeat or bool(worker_alive(worker)))
 
 
@@ -225,7 +227,7 @@ def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int)
     if objective.trial_id is None:
         return failures
     trial = study._storage.get_trial(objective.trial_id)
-    reason = trial.user_attrs.get("fail_reason", "no reason stored")
+    reason = fail_reason(trial) or "no reason stored"
     if trial.state != TrialState.FAIL or reason.startswith(INVALID_GRID_POINT):
         return 0  # a grid's invalid points are expected, and few
     failures += 1
@@ -243,7 +245,7 @@ def _requeue_interrupted(opened: OpenedStudy, objective: Objective,
     if objective.trial_id is None:
         return
     trial = opened.study._storage.get_trial(objective.trial_id)
-    if trial.state != TrialState.FAIL or trial.user_attrs.get("fail_reason") != "interrupted":
+    if trial.state != TrialState.FAIL or fail_reason(trial) != INTERRUPTED:
         return
     retry_trial(opened.study, trial, config.storage_options.max_retry)
 

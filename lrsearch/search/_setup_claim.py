@@ -38,12 +38,11 @@ from typing import Any
 
 import optuna
 
+from lrsearch.records import CLAIM_ATTR, SETUP_DONE_ATTR
 from lrsearch.search._recovery import process_alive, worker_id
 
-__all__ = ["CLAIM_ATTR", "SETUP_DONE_ATTR", "SetupClaim", "await_setup", "is_set_up"]
+__all__ = ["SetupClaim", "await_setup", "is_set_up"]
 
-CLAIM_ATTR = "setup_claim"
-SETUP_DONE_ATTR = "setup_done"
 HEARTBEAT_S = 5.0  # the holder rewrites its claim this often
 STALE_S = 60.0  # a claim unchanged this long (by the waiter's clock) is taken over
 POLL_S = 1.0  # how often a waiter reads the study

@@ -22,9 +22,23 @@ import optuna
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
-from lrsearch.records import is_sqlite, normalise_url, open_storage, redact_url
+from lrsearch.records import (
+    BASELINE_ATTR,
+    CLAIM_ATTR,
+    CONFIG_ATTR,
+    FINGERPRINT_ATTR,
+    FIXED_OPTIMIZER_ATTR,
+    FIXED_SCHEDULE_ATTR,
+    SEARCH_SPACE_ATTR,
+    is_sqlite,
+    normalise_url,
+    open_storage,
+    redact_url,
+    stored_config,
+    trial_baseline,
+)
 from lrsearch.search._auto_lr import resolve_auto_peak_lr
-from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR, preset_trial
+from lrsearch.search._baselines import preset_trial
 from lrsearch.search._provenance import (
     fingerprint,
     provenance,
@@ -33,12 +47,11 @@ from lrsearch.search._provenance import (
 )
 from lrsearch.search._pruners import build_pruner, reported_kind, resolve_judge
 from lrsearch.search._samplers import build_sampler
-from lrsearch.search._setup_claim import CLAIM_ATTR, SetupClaim, await_setup
+from lrsearch.search._setup_claim import SetupClaim, await_setup
 from lrsearch.search._space import SearchSpace
 
 __all__ = ["OpenedStudy", "open_study"]
 
-FINGERPRINT_ATTR = "search_space_fingerprint"
 INIT_WAIT_S = 10.0  # a study just created by another process claims its set-up in this time
 
 
@@ -119,8 +132,8 @@ def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
     study.set_user_attr(FINGERPRINT_ATTR, new_fingerprint)
     stored = resolved_config(config)
     stored["pruner"]["judge"] = resolve_judge(config.pruner, len(space.families))
-    study.set_user_attr("config", stored)
-    study.set_user_attr("search_space", space.as_dict())
+    study.set_user_attr(CONFIG_ATTR, stored)
+    study.set_user_attr(SEARCH_SPACE_ATTR, space.as_dict())
     for key, value in provenance().items():
         study.set_user_attr(key, value)
 
@@ -172,7 +185,7 @@ def _check(study: optuna.Study, config: StudyConfig, space: SearchSpace, new_fin
 def _enqueue_baselines(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:
     """Queue the baselines no trial carries yet, first: presets as fixed trials, others as
     points of space (a set-up taken over after its holder stopped may find some queued)."""
-    queued = {t.user_attrs.get("baseline") for t in study.get_trials(deepcopy=False)}
+    queued = {trial_baseline(t) for t in study.get_trials(deepcopy=False)}
     for baseline in config.baselines:
         if (baseline if isinstance(baseline, str) else baseline.name) in queued:
             continue
@@ -181,11 +194,11 @@ def _enqueue_baselines(study: optuna.Study, config: StudyConfig, space: SearchSp
             if isinstance(baseline, str):  # a preset: a fixed trial, outside the space
                 spec, optimizer = preset_trial(baseline, space)
                 study.enqueue_trial({}, user_attrs={
-                    "baseline": baseline, FIXED_SCHEDULE_ATTR: spec.to_dict(),
+                    BASELINE_ATTR: baseline, FIXED_SCHEDULE_ATTR: spec.to_dict(),
                     FIXED_OPTIMIZER_ATTR: optimizer})
                 continue
             study.enqueue_trial(space.baseline_params(baseline),
-                                user_attrs={"baseline": baseline.name}, skip_if_exists=True)
+                                user_attrs={BASELINE_ATTR: baseline.name}, skip_if_exists=True)
 
 
 def _check_compatible(study: optuna.Study, config: StudyConfig, new_fingerprint: str,
@@ -214,7 +227,7 @@ def _check_same_judge(study: optuna.Study, config: StudyConfig, family_count: in
     """Refuse to let the pruner compare probe values with raw ones at the same epoch."""
     if config.pruner.name == "none":
         return  # nothing is compared
-    pruner = (study.user_attrs.get("config") or {}).get("pruner") or {}
+    pruner = (stored_config(study.user_attrs) or {}).get("pruner") or {}
     # Studies from before pruning points stored no judge: they reported raw values.
     old = "raw" if pruner.get("name") == "none" else pruner.get("judge") or "raw"
     new = reported_kind(config.pruner, family_count)

@@ -27,7 +27,7 @@ from optuna.trial import TrialState
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
-from lrsearch.records import SERVER_URL_EXAMPLES, is_sqlite, normalise_url
+from lrsearch.records import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, trial_epochs
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._recovery import fail_dead_workers
 from lrsearch.search._runner import RunSummary, TrialCallback, summarise
@@ -183,6 +183,6 @@ def _poll(study: optuna.Study, bar: StudyProgress, epochs: int, seen: set[int],
             for callback in callbacks:
                 callback(study, trial)
     # The stored epochs, not the intermediate values: a probe judge reports at points only.
-    running = [f"#{t.number} epoch {len(t.user_attrs.get('epochs') or ())}/{epochs}"
+    running = [f"#{t.number} epoch {len(trial_epochs(t))}/{epochs}"
                for t in trials if t.state == TrialState.RUNNING]
     bar.running("running " + ", ".join(running) if running else "")
