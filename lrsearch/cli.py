@@ -106,41 +106,36 @@ def validate(study_file: str) -> None:
 @click.option("--worker-index", type=click.IntRange(min=0), default=0, show_default=True,
               help="This worker's index when several machines join one study (offsets the "
                    "sampler's seed; give each machine its own).")
-# The workers that --workers K starts: their parent keeps the dashboard's figures current.
-@click.option("--no-dashboard-refresh", is_flag=True, hidden=True)
 @friendly_errors
 def run(study_file: str, storage: str | None, n_trials: int | None, timeout: float | None,
         device: str | None, data_dir: str | None, workers: int, quiet: bool,
-        worker_index: int, no_dashboard_refresh: bool) -> None:
+        worker_index: int) -> None:
     """Run or resume a study (the same name and storage resume it)."""
     from lrsearch.config import load_study
     from lrsearch.report import DashboardRefresher
     from lrsearch.search import check_workers, run_study, run_workers
 
-    overrides = {"storage": storage, "n_trials": n_trials, "timeout_s": timeout,
-                 "training.device": device, "data.data_dir": data_dir}
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    config = load_study(study_file, overrides)
-    check_workers(config, workers)
+    config = load_study(study_file, {"storage": storage, "n_trials": n_trials,  # None: as filed
+                                     "timeout_s": timeout, "training.device": device,
+                                     "data.data_dir": data_dir})
+    check_workers(config.storage, workers)
     progress = "off" if quiet else None
     debug = bool(click.get_current_context().find_root().params.get("debug"))
     # lrsearch's figures and note in the study for optuna-dashboard, kept current while trials
     # finish: by this process, one per machine (the parent of --workers K, not each worker).
-    refresher = None if no_dashboard_refresh else DashboardRefresher()
-    callbacks = [] if refresher is None else [refresher]
+    refresher = DashboardRefresher()
     try:
         try:
             if workers > 1:
-                summary, code = run_workers(config, study_file, overrides, workers, debug=debug,
-                                            progress=progress, callbacks=callbacks)
+                summary, code = run_workers(config, workers, debug=debug, progress=progress,
+                                            callbacks=[refresher])
             else:
                 # Without --debug an exception inside a trial fails that trial only.
                 summary = run_study(config, worker_index=worker_index, progress=progress,
-                                    raise_trial_errors=debug, callbacks=callbacks)
+                                    raise_trial_errors=debug, callbacks=[refresher])
                 code = 130 if summary.interrupted else 0
         finally:
-            if refresher is not None:
-                refresher.flush()
+            refresher.flush()
     except KeyboardInterrupt:
         click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
         sys.exit(130)
@@ -208,8 +203,8 @@ def find_lr(study_file: str, optimizer_name: str | None, out_dir: str, data_dir:
 @friendly_errors
 def report(storage: str, study_name: str, out: str, top_k: int) -> None:
     """Write a self-contained HTML report of a study (opens offline)."""
+    from lrsearch.records import redact_url
     from lrsearch.report import extract_report, load_report_study, write_report
-    from lrsearch.search import redact_url
 
     study = load_report_study(storage, study_name)
     data = extract_report(study, top_k, storage=redact_url(storage))
@@ -272,8 +267,8 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
 @friendly_errors
 def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> None:
     """Write best_schedule.json (spec + optimizer) and best_schedule.py (plain PyTorch)."""
+    from lrsearch.records import redact_url
     from lrsearch.report import export_best, load_report_study, write_export
-    from lrsearch.search import redact_url
 
     study = load_report_study(storage, study_name)
     result = write_export(export_best(study, trial, storage=redact_url(storage)), out_dir)

@@ -1,9 +1,11 @@
 """Search: study files turned into Optuna studies, trials, pruning, storage and workers.
 
-``run_study`` runs a study in this process; ``run_workers`` runs several worker processes;
-``run_range_test`` runs a study's LR range test (``lrsearch find-lr``, ``peak_lr: auto``).
-The search space (``SearchSpace``), sampler and pruner factories, the objective and the
-storage opener are public for tests and for users who build their own loop.
+``run_study`` runs a study in this process; ``run_workers`` runs several worker processes
+(it lives in :mod:`lrsearch.search.parallel`, with all else that several processes on one
+study need); ``run_range_test`` runs a study's LR range test (``lrsearch find-lr``,
+``peak_lr: auto``). The search space (``SearchSpace``), sampler and pruner factories, the
+objective and the storage opener (from :mod:`lrsearch.records`) are public for tests and for
+users who build their own loop.
 
 Example:
     >>> from lrsearch.config import parse_study
@@ -39,12 +41,11 @@ from lrsearch.search._objective import Objective, checkpoint_path
 from lrsearch.search._progress import RangeTestProgress
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config, space_changes
 from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
-from lrsearch.search._recovery import fail_dead_workers, worker_id
 from lrsearch.search._runner import RunSummary, TrialCallback, run_study, summarise
 from lrsearch.search._samplers import build_sampler, grid_walked, sampler_problems
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
 from lrsearch.search._study import OpenedStudy, open_study
-from lrsearch.search._workers import check_workers, run_workers
+from lrsearch.search.parallel import check_workers, fail_dead_workers, run_workers, worker_id
 
 __all__ = [
     "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS",

@@ -45,8 +45,8 @@ from lrsearch.records import (
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._pruners import pruning_epochs, resolve_judge
-from lrsearch.search._recovery import worker_id
 from lrsearch.search._space import SearchSpace
+from lrsearch.search.parallel import worker_id
 
 __all__ = ["Objective", "checkpoint_path", "INVALID_GRID_POINT"]
 

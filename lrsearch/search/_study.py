@@ -1,20 +1,15 @@
-"""Create a study or join an existing one: fingerprint check, provenance, set-up.
+"""Create a study or open an existing one: store what it is, check it, set it up.
 
-The process that creates a study claims its set-up, stores its resolved config, provenance and
-search-space fingerprint, runs the LR range tests of ``peak_lr: auto`` (stored in the study,
-see :mod:`lrsearch.search._auto_lr`) and then queues the baselines at the resolved peak LR.
-Every later process (a resume, another worker, a machine joining through a server database)
-checks the fingerprint and refuses a changed space, then waits until the set-up is done, or
-finishes it when its holder stopped (raised, was interrupted or killed): so a first run
-stopped during its range test loses neither the test nor the baselines, and the baselines
-are queued once (see :mod:`lrsearch.search._setup_claim`). A creator stopped before it even
-stored the fingerprint and config leaves a claimed study without them: whoever takes the
-set-up over stores them first (from its own config), then checks and sets up as usual.
+The process that creates a study stores its resolved config, provenance and search-space
+fingerprint, runs the LR range tests of ``peak_lr: auto`` (stored in the study, see
+:mod:`lrsearch.search._auto_lr`) and then queues the baselines at the resolved peak LR. A
+study found (a resume) is checked against the config first: a changed search space, direction
+or pruning judge is refused. When other processes open the same study, which of them does
+which step is decided by :func:`lrsearch.search.parallel.set_up_study`.
 """
 
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -24,7 +19,6 @@ from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.records import (
     BASELINE_ATTR,
-    CLAIM_ATTR,
     CONFIG_ATTR,
     FINGERPRINT_ATTR,
     FIXED_OPTIMIZER_ATTR,
@@ -47,12 +41,10 @@ from lrsearch.search._provenance import (
 )
 from lrsearch.search._pruners import build_pruner, reported_kind, resolve_judge
 from lrsearch.search._samplers import build_sampler
-from lrsearch.search._setup_claim import SetupClaim, await_setup
 from lrsearch.search._space import SearchSpace
+from lrsearch.search.parallel import set_up_study
 
 __all__ = ["OpenedStudy", "open_study"]
-
-INIT_WAIT_S = 10.0  # a study just created by another process claims its set-up in this time
 
 
 @dataclass
@@ -94,7 +86,6 @@ def open_study(config: StudyConfig, worker_index: int = 0,
     storage = open_storage(config.storage, config.storage_options)
     pruner = build_pruner(config.pruner, config.training.epochs)
     sampler = build_sampler(config.sampler, space, seed_offset=1000 * worker_index)
-    new_fingerprint = fingerprint(config, space)
     try:
         study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner,
                                     study_name=config.name, direction=config.direction)
@@ -104,20 +95,8 @@ def open_study(config: StudyConfig, worker_index: int = 0,
                                   pruner=pruner)
         created = False
     auto = bool(space.auto_optimizers)
-    if created:
-        # Claimed before anything else is written: a joiner sees someone is at work.
-        with SetupClaim.write(study):
-            _initialise(study, config, space, new_fingerprint)
-            space, ran = _set_up(study, config, space, progress)
-    else:
-        _await_claimed(study)
-        attrs = study.user_attrs
-        # Claimed, no fingerprint yet: its creator is storing it, or stopped before (then the
-        # set-up is taken over here, and checked once the fingerprint is there).
-        checked = FINGERPRINT_ATTR in attrs or CLAIM_ATTR not in attrs
-        if checked:
-            _check(study, config, space, new_fingerprint, storage)
-        space, ran = _join(study, config, space, progress, new_fingerprint, storage, checked)
+    steps = _Steps(study, config, space, fingerprint(config, space), storage, progress)
+    space, ran = set_up_study(study, steps, created, say=progress != "off")
     if not created or auto:
         # A resumed or joining worker draws a fresh random stream, not the first run's again;
         # a resolved auto peak LR is a new range for the sampler (and for a grid's values).
@@ -138,48 +117,37 @@ def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
         study.set_user_attr(key, value)
 
 
-def _set_up(study: optuna.Study, config: StudyConfig, space: SearchSpace,
-            progress: str | None) -> tuple[SearchSpace, list[str]]:
-    """Under the set-up claim: the range tests not stored yet, then the baselines not queued
-    yet (presets use the resolved peak-LR range)."""
-    space, ran = resolve_auto_peak_lr(study, config, space, progress)
-    _enqueue_baselines(study, config, space)
-    return space, ran
+@dataclass
+class _Steps:
+    """The steps of opening ``study`` with ``config`` (see
+    :class:`lrsearch.search.parallel.SetUpSteps`)."""
 
+    study: optuna.Study
+    config: StudyConfig
+    space: SearchSpace
+    new_fingerprint: str
+    storage: optuna.storages.BaseStorage
+    progress: str | None
 
-def _join(study: optuna.Study, config: StudyConfig, space: SearchSpace, progress: str | None,
-          new_fingerprint: str, storage: optuna.storages.BaseStorage,
-          checked: bool) -> tuple[SearchSpace, list[str]]:
-    """Wait for the set-up of the study's holder, or finish it here when the holder stopped
-    (storing the fingerprint and config first if its creator stopped before that); then
-    check the study against ``config`` unless that was ``checked`` already."""
-    claim = await_setup(study, say=progress != "off")
-    if claim is None:
-        if not checked:
-            _check(study, config, space, new_fingerprint, storage)
-        return resolve_auto_peak_lr(study, config, space, progress)
-    with claim:
-        if FINGERPRINT_ATTR not in study.user_attrs:
-            _initialise(study, config, space, new_fingerprint)
-        if not checked:
-            _check(study, config, space, new_fingerprint, storage)
-        return _set_up(study, config, space, progress)
+    def initialise(self) -> None:
+        """Store the fingerprint, the resolved config, the search space and provenance."""
+        _initialise(self.study, self.config, self.space, self.new_fingerprint)
 
+    def check(self) -> None:
+        """Refuse a study that lrsearch did not create, or made with another space or judge."""
+        _check_compatible(self.study, self.config, self.new_fingerprint, self.storage)
+        _check_same_judge(self.study, self.config, len(self.space.families), self.storage)
 
-def _await_claimed(study: optuna.Study) -> None:
-    """Give a study that another process has just created the moment it needs to claim its
-    set-up (its first write); a study with attributes or trials is past that."""
-    deadline = time.monotonic() + INIT_WAIT_S
-    while not study.user_attrs and not study.get_trials(deepcopy=False) and \
-            time.monotonic() < deadline:
-        time.sleep(0.2)
+    def set_up(self) -> tuple[SearchSpace, list[str]]:
+        """The range tests not stored yet, then the baselines not queued yet (presets use the
+        resolved peak-LR range)."""
+        space, ran = self.resolve()
+        _enqueue_baselines(self.study, self.config, space)
+        return space, ran
 
-
-def _check(study: optuna.Study, config: StudyConfig, space: SearchSpace, new_fingerprint: str,
-           storage: optuna.storages.BaseStorage) -> None:
-    """Refuse a study that lrsearch did not create, or made with another space or judge."""
-    _check_compatible(study, config, new_fingerprint, storage)
-    _check_same_judge(study, config, len(space.families), storage)
+    def resolve(self) -> tuple[SearchSpace, list[str]]:
+        """The space with the stored range tests (a test not stored yet is run and stored)."""
+        return resolve_auto_peak_lr(self.study, self.config, self.space, self.progress)
 
 
 def _enqueue_baselines(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:

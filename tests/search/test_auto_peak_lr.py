@@ -28,10 +28,10 @@ from lrsearch.records import (
 from lrsearch.search import (
     SearchSpace,
     _auto_lr,
-    _setup_claim,
     fingerprint,
     open_study,
 )
+from lrsearch.search.parallel import _setup_claim
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -332,7 +332,8 @@ def test_ctrl_c_while_taking_the_claim_over_releases_it(tiny_study):
     # A waiter that takes the failed claim over, then settles for long enough to be stopped.
     script = ("import sys\n"
               "from lrsearch.config import load_study\n"
-              "from lrsearch.search import _setup_claim, open_study\n"
+              "from lrsearch.search import open_study\n"
+              "from lrsearch.search.parallel import _setup_claim\n"
               "_setup_claim.SETTLE_S = 600\n"
               "open_study(load_study(sys.argv[1]), progress='off')\n")
     waiter = subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=REPO,
