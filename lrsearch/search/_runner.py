@@ -116,7 +116,7 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
             interrupted = True
             _requeue_interrupted(opened.study, objective.trial_id,
                                  config.storage_options.max_retry)
-    return summarise(opened.study, config, interrupted)
+    return summarise(opened.study, config.storage, interrupted)
 
 
 def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
@@ -189,9 +189,9 @@ def _count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
-def summarise(study: optuna.Study, config: StudyConfig, interrupted: bool = False
+def summarise(study: optuna.Study, storage_url: str, interrupted: bool = False
               ) -> RunSummary:
-    """Counts and best trial of ``study``."""
+    """Counts and best trial of ``study``, stored at ``storage_url`` (shown redacted)."""
     trials = study.get_trials(deepcopy=False)
     counts = {state: sum(t.state == state for t in trials) for state in TrialState}
     try:
@@ -199,7 +199,7 @@ def summarise(study: optuna.Study, config: StudyConfig, interrupted: bool = Fals
     except ValueError:
         best = None
     return RunSummary(
-        study_name=study.study_name, storage=redact_url(normalise_url(config.storage)),
+        study_name=study.study_name, storage=redact_url(normalise_url(storage_url)),
         complete=counts[TrialState.COMPLETE], pruned=counts[TrialState.PRUNED],
         failed=counts[TrialState.FAIL],
         best_value=None if best is None else best.value,

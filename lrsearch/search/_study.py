@@ -11,11 +11,12 @@ which step is decided by :func:`lrsearch.search.parallel.set_up_study`.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import optuna
 
-from lrsearch.config import StudyConfig
+from lrsearch.config import BaselineConfig, StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.records import (
     BASELINE_ATTR,
@@ -142,7 +143,7 @@ class _Steps:
         """The range tests not stored yet, then the baselines not queued yet (presets use the
         resolved peak-LR range)."""
         space, ran = self.resolve()
-        _enqueue_baselines(self.study, self.config, space)
+        _enqueue_baselines(self.study, self.config.baselines, space)
         return space, ran
 
     def resolve(self) -> tuple[SearchSpace, list[str]]:
@@ -150,11 +151,12 @@ class _Steps:
         return resolve_auto_peak_lr(self.study, self.config, self.space, self.progress)
 
 
-def _enqueue_baselines(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:
+def _enqueue_baselines(study: optuna.Study, baselines: Sequence[str | BaselineConfig],
+                       space: SearchSpace) -> None:
     """Queue the baselines no trial carries yet, first: presets as fixed trials, others as
     points of space (a set-up taken over after its holder stopped may find some queued)."""
     queued = {trial_baseline(t) for t in study.get_trials(deepcopy=False)}
-    for baseline in config.baselines:
+    for baseline in baselines:
         if (baseline if isinstance(baseline, str) else baseline.name) in queued:
             continue
         with warnings.catch_warnings():

@@ -84,7 +84,7 @@ def test_check_storage_creates_no_sqlite_file(tmp_path):
 def test_summary_names_the_driver_and_hides_the_password():
     config = parse_study({"name": "s", "storage": "mysql://me:secret@db/test"})
     study = optuna.create_study(study_name="s")
-    assert summarise(study, config).storage == "mysql+pymysql://me:***@db/test"
+    assert summarise(study, config.storage).storage == "mysql+pymysql://me:***@db/test"
 
 
 def test_a_retry_keeps_the_run_but_not_its_failure(tmp_path):

@@ -101,7 +101,7 @@ def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
     codes = [p.wait() for p in procs]
     bad = next((code for code in codes if code != 0), 0)
     worst = 130 if interrupted else (bad if bad > 0 else 1 if bad else 0)
-    return summarise(study, config, interrupted), worst
+    return summarise(study, config.storage, interrupted), worst
 
 
 def worker_config(config: StudyConfig, gpus: int) -> dict[str, Any]:
