@@ -4,7 +4,7 @@ For the complete trials, Kendall's tau-b between the raw validation metric after
 the trial's final value, over all of them and within each family that has enough complete
 trials; and the cooldown probe's tau at the probed points. A tau near +1 at a fraction of
 training means pruning there would keep the right trials; a low or negative tau is the
-short-horizon bias of STYLE.md trap 6 (schedules that decay late look bad early).
+short-horizon bias: schedules that keep a high LR late look bad early.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """The search space: a checked study config turned into Optuna suggestions, and back.
 
 Optuna parameter names are namespaced so distributions never clash between families or
-optimizers (STYLE.md trap 4): ``family`` and ``optimizer`` are categoricals, a family's
-parameters are ``cosine.final_ratio``, an optimizer's are ``sgd.peak_lr``; ``warmup_frac``,
-``warmup_start`` and ``head_lr_mult`` are shared. ``multistep.milestones`` becomes
-``multistep.milestone_count`` plus ``multistep.milestone_0..``; ``piecewise.knots`` becomes one
-multiplier per fixed position (``piecewise.knot_0..``) plus ``piecewise.knot_end``. Fixed
-values are not Optuna parameters; they are in each trial's ``schedule`` and ``optimizer``
-attributes.
+optimizers (Optuna refuses a parameter whose distribution changed): ``family`` and
+``optimizer`` are categoricals, a family's parameters are ``cosine.final_ratio``, an
+optimizer's are ``sgd.peak_lr``; ``warmup_frac``, ``warmup_start`` and ``head_lr_mult`` are
+shared. ``multistep.milestones`` becomes ``multistep.milestone_count`` plus
+``multistep.milestone_0..``; ``piecewise.knots`` becomes one multiplier per fixed position
+(``piecewise.knot_0..``) plus ``piecewise.knot_end``. Fixed values are not Optuna parameters;
+they are in each trial's ``schedule`` and ``optimizer`` attributes.
 
 A grid space (``sampler: {name: grid}``) draws every searched number from ``points_per_param``
 values (a categorical, so Optuna's BruteForceSampler can walk the tree of the space), and the
