@@ -32,6 +32,20 @@ def friendly_errors(func):
     return wrapper
 
 
+def storage_option(overrides_file: bool = False):
+    """``--storage URL``: required, except where it overrides the study file's (``run``)."""
+    return click.option("--storage", required=not overrides_file,
+                        help="SQLAlchemy URL of the study storage"
+                             + (" (overrides the file)." if overrides_file else "."))
+
+
+study_option = click.option("--study", "study_name", required=True, help="Name of the study.")
+device_option = click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]),
+                             help="Training device.")
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
+                               help="Folder of the data set.")
+
+
 @click.group()
 @click.version_option(__version__, prog_name="lrsearch")
 @click.option("--debug", is_flag=True, help="Show tracebacks of lrsearch's own errors.")
@@ -94,53 +108,48 @@ def validate(study_file: str) -> None:
 
 @main.command()
 @click.argument("study_file", type=click.Path(dir_okay=False))
-@click.option("--storage", help="SQLAlchemy URL of the study storage (overrides the file).")
+@storage_option(overrides_file=True)
 @click.option("--n-trials", type=click.IntRange(min=1), help="Finished trials in all.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
               help="Start no trial after this many seconds.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Training device.")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder of the data set.")
+@device_option
+@data_dir_option
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes on this machine (needs PostgreSQL or MySQL storage).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option("--worker-index", type=click.IntRange(min=0), default=0, show_default=True,
               help="This worker's index when several machines join one study (offsets the "
                    "sampler's seed; give each machine its own).")
-# The workers that --workers K starts: their parent keeps the dashboard's figures current.
-@click.option("--no-dashboard-refresh", is_flag=True, hidden=True)
 @friendly_errors
 def run(study_file: str, storage: str | None, n_trials: int | None, timeout: float | None,
         device: str | None, data_dir: str | None, workers: int, quiet: bool,
-        worker_index: int, no_dashboard_refresh: bool) -> None:
+        worker_index: int) -> None:
     """Run or resume a study (the same name and storage resume it)."""
     from lrsearch.config import load_study
     from lrsearch.report import DashboardRefresher
     from lrsearch.search import check_workers, run_study, run_workers
 
-    overrides = {"storage": storage, "n_trials": n_trials, "timeout_s": timeout,
-                 "training.device": device, "data.data_dir": data_dir}
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    config = load_study(study_file, overrides)
-    check_workers(config, workers)
+    config = load_study(study_file, {"storage": storage, "n_trials": n_trials,  # None: as filed
+                                     "timeout_s": timeout, "training.device": device,
+                                     "data.data_dir": data_dir})
+    check_workers(config.storage, workers)
     progress = "off" if quiet else None
     debug = bool(click.get_current_context().find_root().params.get("debug"))
     # lrsearch's figures and note in the study for optuna-dashboard, kept current while trials
     # finish: by this process, one per machine (the parent of --workers K, not each worker).
-    refresher = None if no_dashboard_refresh else DashboardRefresher()
-    callbacks = [] if refresher is None else [refresher]
+    refresher = DashboardRefresher()
     try:
         try:
             if workers > 1:
-                summary, code = run_workers(config, study_file, overrides, workers, debug=debug,
-                                            progress=progress, callbacks=callbacks)
+                summary, code = run_workers(config, workers, debug=debug, progress=progress,
+                                            callbacks=[refresher])
             else:
                 # Without --debug an exception inside a trial fails that trial only.
                 summary = run_study(config, worker_index=worker_index, progress=progress,
-                                    raise_trial_errors=debug, callbacks=callbacks)
+                                    raise_trial_errors=debug, callbacks=[refresher])
                 code = 130 if summary.interrupted else 0
         finally:
-            if refresher is not None:
-                refresher.flush()
+            refresher.flush()
     except KeyboardInterrupt:
         click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
         sys.exit(130)
@@ -162,8 +171,8 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
 @click.option("--out", "out_dir", default="lr-range-test", show_default=True,
               type=click.Path(file_okay=False),
               help="Folder for lr_range_test_<optimizer>.html (plot) and .json (curve).")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder of the data set.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Training device.")
+@data_dir_option
+@device_option
 @click.option("--steps", type=click.IntRange(min=10, max=1000),
               help="Steps of the LR ramp (overrides lr_range_test.num_steps).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -199,8 +208,8 @@ def find_lr(study_file: str, optimizer_name: str | None, out_dir: str, data_dir:
 
 
 @main.command()
-@click.option("--storage", required=True, help="SQLAlchemy URL of the study storage.")
-@click.option("--study", "study_name", required=True, help="Name of the study.")
+@storage_option()
+@study_option
 @click.option("--out", default="report.html", show_default=True,
               type=click.Path(dir_okay=False), help="HTML file to write.")
 @click.option("--top", "top_k", type=click.IntRange(min=1), default=10, show_default=True,
@@ -208,8 +217,8 @@ def find_lr(study_file: str, optimizer_name: str | None, out_dir: str, data_dir:
 @friendly_errors
 def report(storage: str, study_name: str, out: str, top_k: int) -> None:
     """Write a self-contained HTML report of a study (opens offline)."""
+    from lrsearch.records import redact_url
     from lrsearch.report import extract_report, load_report_study, write_report
-    from lrsearch.search import redact_url
 
     study = load_report_study(storage, study_name)
     data = extract_report(study, top_k, storage=redact_url(storage))
@@ -222,14 +231,14 @@ def report(storage: str, study_name: str, out: str, top_k: int) -> None:
 
 
 @main.command()
-@click.option("--storage", required=True, help="SQLAlchemy URL of the study storage.")
-@click.option("--study", "study_name", required=True, help="Name of the study.")
+@storage_option()
+@study_option
 @click.option("--top", "top_k", type=click.IntRange(min=1), default=3, show_default=True,
               help="How many of the best non-baseline trials to confirm.")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Fresh seeds per schedule (the same for all: paired).")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Training device.")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Folder of the data set.")
+@device_option
+@data_dir_option
 @friendly_errors
 def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str | None,
             data_dir: str | None) -> None:
@@ -263,8 +272,8 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
 
 
 @main.command()
-@click.option("--storage", required=True, help="SQLAlchemy URL of the study storage.")
-@click.option("--study", "study_name", required=True, help="Name of the study.")
+@storage_option()
+@study_option
 @click.option("--out", "out_dir", default=".", show_default=True,
               type=click.Path(file_okay=False), help="Folder to write the two files into.")
 @click.option("--trial", type=click.IntRange(min=0), default=None,
@@ -272,8 +281,8 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
 @friendly_errors
 def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> None:
     """Write best_schedule.json (spec + optimizer) and best_schedule.py (plain PyTorch)."""
+    from lrsearch.records import redact_url
     from lrsearch.report import export_best, load_report_study, write_export
-    from lrsearch.search import redact_url
 
     study = load_report_study(storage, study_name)
     result = write_export(export_best(study, trial, storage=redact_url(storage)), out_dir)
@@ -283,7 +292,7 @@ def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> No
 
 
 @main.command()
-@click.option("--storage", required=True, help="SQLAlchemy URL of the study storage.")
+@storage_option()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--no-refresh", is_flag=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import signal
 import subprocess
@@ -131,9 +133,10 @@ def test_ctrl_c_marks_the_trial_and_the_next_run_continues_it(tmp_path):
 
 def test_one_dashboard_refresher_per_machine(tmp_path, monkeypatch):
     """The parent of --workers K keeps the dashboard's figures current; the workers it starts
-    (hidden --no-dashboard-refresh) do not each publish them too."""
+    (lrsearch.search.parallel._worker_main) do not each publish them too."""
     import lrsearch.search as search
     from lrsearch.report import DashboardRefresher
+    from lrsearch.search.parallel import _worker_main
 
     path = write_study(tmp_path)
     seen = {}
@@ -150,7 +153,11 @@ def test_one_dashboard_refresher_per_machine(tmp_path, monkeypatch):
     result = invoke("run", path, "--workers", 2, "--storage", "postgresql://u@db/x", "--quiet")
     assert result.exit_code == 0, result.output
     assert [type(c) for c in seen["workers"]] == [DashboardRefresher]
-    result = invoke("run", path, "--worker-index", 1, "--quiet", "--no-dashboard-refresh")
-    assert result.exit_code == 0, result.output
+    resolved = json.dumps(load_study(path).model_dump(mode="json"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(resolved))
+    assert _worker_main.main(["-", "--worker-index", "1"]) == 0
     assert seen["study"] == []
-    assert "--no-dashboard-refresh" not in invoke("run", "--help").output  # for workers only
+    result = invoke("run", path, "--worker-index", 1, "--quiet")  # a machine of its own
+    assert result.exit_code == 0, result.output
+    assert [type(c) for c in seen["study"]] == [DashboardRefresher]
+    assert "--no-dashboard-refresh" not in invoke("run", "--help").output  # no such flag

@@ -16,6 +16,7 @@ Example:
     []
 """
 
+from lrsearch.records import load_report_study, open_report_storage, study_names
 from lrsearch.report._confirmation import (
     ConfirmationData,
     ConfirmationRow,
@@ -55,7 +56,6 @@ from lrsearch.report._range_figure import (
 from lrsearch.report._rank import kendall_tau
 from lrsearch.report._refresher import DashboardRefresher
 from lrsearch.report._serve import serve_dashboard
-from lrsearch.report._storage import load_report_study, open_report_storage, study_names
 
 __all__ = [
     "ConfirmationData", "ConfirmationRow", "confirmation_figure", "extract_confirmation",

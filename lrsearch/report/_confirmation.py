@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lrsearch.search._paired import Summary, paired_margin, summarise_values
+from lrsearch.records import Summary, paired_margin, summarise_values
 
 __all__ = ["ConfirmationRow", "ConfirmationData", "extract_confirmation",
            "confirmation_figure"]

@@ -15,12 +15,26 @@ from typing import Any
 
 import optuna
 
+from lrsearch.records import (
+    DEVICE_NAME_ATTR,
+    FINGERPRINT_ATTR,
+    GIT_SHA_ATTR,
+    LRSEARCH_VERSION_ATTR,
+    OPTUNA_VERSION_ATTR,
+    TORCH_VERSION_ATTR,
+    stored_config,
+    stored_metric,
+)
+
 __all__ = ["FIGURE_IDS", "dashboard_module", "dashboard_note", "publish_to_dashboard"]
 
 FIGURE_IDS = {"lr_curves": "lrsearch-lr-curves", "families": "lrsearch-families"}
 """``graph_object_id`` of each figure; saving again replaces the figure."""
 
 _DASHBOARD_TOP_K = 5
+# What the note shows of where the study ran, in this order.
+_NOTE_PROVENANCE = (DEVICE_NAME_ATTR, LRSEARCH_VERSION_ATTR, TORCH_VERSION_ATTR,
+                    OPTUNA_VERSION_ATTR, GIT_SHA_ATTR, FINGERPRINT_ATTR)
 
 
 def dashboard_module() -> Any | None:
@@ -35,14 +49,14 @@ def dashboard_module() -> Any | None:
 def dashboard_note(study: optuna.Study) -> str:
     """The study's note: what it searches, how, and where it ran (Markdown)."""
     attrs = study.user_attrs
-    config = attrs.get("config") or {}
+    config = stored_config(attrs) or {}
     training = config.get("training") or {}
     data = config.get("data") or {}
     space = config.get("search_space") or {}
     lines = [f"## lrsearch study `{study.study_name}`", "",
              "Which learning-rate schedule trains this model best? Each trial samples a "
              "schedule family and its parameters (plus the peak LR and optimizer settings), "
-             f"trains, and records `{config.get('metric', 'val_acc')}` each epoch "
+             f"trains, and records `{stored_metric(attrs)}` each epoch "
              f"({study.direction.name.lower()}d; the test set is not used for the search).", ""]
     pruner = config.get("pruner") or {}
     facts = {
@@ -55,8 +69,7 @@ def dashboard_note(study: optuna.Study) -> str:
         "sampler": (config.get("sampler") or {}).get("name"),
         "pruner": _pruner_fact(pruner),
     }
-    for key in ("device_name", "lrsearch_version", "torch_version", "optuna_version", "git_sha",
-                "search_space_fingerprint"):
+    for key in _NOTE_PROVENANCE:
         facts[key.replace("_", " ")] = attrs.get(key)
     lines += [f"- **{key}**: {value}" for key, value in facts.items() if value is not None]
     lines += ["", "Figures *lrsearch-lr-curves* and *lrsearch-families* are refreshed while "

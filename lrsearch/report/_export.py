@@ -16,6 +16,14 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.errors import LrsearchError
+from lrsearch.records import (
+    TEST_ACC_ATTR,
+    stored_epochs,
+    stored_metric,
+    trial_baseline,
+    trial_optimizer,
+    trial_schedule,
+)
 from lrsearch.report._extract import trial_total_steps
 from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
 from lrsearch.schedules import ScheduleSpec
@@ -57,7 +65,7 @@ def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
                                 f"further, or pick one with --trial N")
         pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
         best = pick(complete, key=lambda t: t.value)
-        if "schedule" not in best.user_attrs:
+        if trial_schedule(best) is None:
             raise LrsearchError(f"study {study.study_name!r}: its best trial ({best.number}) "
                                 f"stored no schedule: not a study run by lrsearch (export "
                                 f"needs trials of `lrsearch run`)")
@@ -67,7 +75,7 @@ def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
         raise LrsearchError(f"trial: got {number}; study {study.study_name!r} has trials 0.."
                             f"{len(trials) - 1}" if trials else
                             f"trial: got {number}; study {study.study_name!r} has no trials")
-    if "schedule" not in found[0].user_attrs:
+    if trial_schedule(found[0]) is None:
         raise LrsearchError(f"trial: got {number}; it stored no schedule (state "
                             f"{found[0].state.name.lower()}); pick another trial")
     return found[0]
@@ -75,9 +83,8 @@ def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
 
 def trial_spec(study: optuna.Study, trial: FrozenTrial) -> ScheduleSpec:
     """The trial's spec, laid onto the steps of the study's training when they are known."""
-    spec = ScheduleSpec.from_dict(trial.user_attrs["schedule"])
-    epochs = ((study.user_attrs.get("config") or {}).get("training") or {}).get("epochs")
-    total_steps = trial_total_steps(trial, epochs)
+    spec = ScheduleSpec.from_dict(trial_schedule(trial))
+    total_steps = trial_total_steps(trial, stored_epochs(study.user_attrs))
     return spec if total_steps is None else spec.with_total_steps(total_steps)
 
 
@@ -93,13 +100,12 @@ def export_best(study: optuna.Study, trial: int | None = None, storage: str = ""
 
     frozen = pick_trial(study, trial)
     spec = trial_spec(study, frozen)
-    optimizer = resolve_optimizer(dict(frozen.user_attrs.get("optimizer") or {}))
-    epochs = ((study.user_attrs.get("config") or {}).get("training") or {}).get("epochs")
+    optimizer = resolve_optimizer(dict(trial_optimizer(frozen) or {}))
+    attrs = study.user_attrs
     source = {"storage": storage, "study": study.study_name, "trial": frozen.number,
               "state": frozen.state.name.lower(), "value": frozen.value,
-              "metric": (study.user_attrs.get("config") or {}).get("metric", "val_acc"),
-              "test_acc": frozen.user_attrs.get("test_acc"),
-              "baseline": frozen.user_attrs.get("baseline"), "epochs": epochs,
+              "metric": stored_metric(attrs), "test_acc": frozen.user_attrs.get(TEST_ACC_ATTR),
+              "baseline": trial_baseline(frozen), "epochs": stored_epochs(attrs),
               "total_steps": spec.total_steps, "lrsearch_version": __version__}
     document = {"schedule": spec.to_dict(), "optimizer": optimizer, "source": source}
     code = spec.to_torch_code().rstrip("\n") + "\n\n\n" + optimizer_code(optimizer)
@@ -161,7 +167,7 @@ def load_best(storage: str, study: str, trial: int | None = None) -> ScheduleSpe
         ...
         lrsearch.errors.StudyError: storage: got 'sqlite:///no-such.db'; the SQLite file ...
     """
-    from lrsearch.report._storage import load_report_study
+    from lrsearch.records import load_report_study
 
     loaded = load_report_study(storage, study)
     return trial_spec(loaded, pick_trial(loaded, trial))

@@ -14,6 +14,22 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from lrsearch.records import (
+    CONFIRM_ATTR,
+    SHOWN_PROVENANCE_ATTRS,
+    TEST_ACC_ATTR,
+    WALL_SECONDS_ATTR,
+    fail_reason,
+    stored_config,
+    stored_epochs,
+    stored_metric,
+    trial_baseline,
+    trial_epochs,
+    trial_family,
+    trial_lr_curve,
+    trial_optimizer,
+    trial_schedule,
+)
 from lrsearch.report._confirmation import extract_confirmation
 from lrsearch.report._data import (
     BaselineResult,
@@ -28,13 +44,8 @@ from lrsearch.report._data import (
 from lrsearch.report._fidelity import extract_fidelity
 from lrsearch.report._rank_bias import extract_rank_bias
 
-# The study attribute ``lrsearch confirm`` writes (lrsearch.search._confirm.CONFIRM_ATTR).
-CONFIRM_ATTR = "confirmation"
+__all__ = ["extract_report", "summarise_trial", "trial_total_steps"]
 
-__all__ = ["extract_report", "summarise_trial", "trial_total_steps", "PROVENANCE_KEYS"]
-
-PROVENANCE_KEYS = ("lrsearch_version", "torch_version", "optuna_version", "python_version",
-                   "git_sha", "host", "device_name", "search_space_fingerprint")
 _CURVE_POINTS = 200
 
 
@@ -60,7 +71,7 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     trials = study.get_trials(deepcopy=False)
     attrs = study.user_attrs
-    config = attrs.get("config")
+    config = stored_config(attrs)
     counts: dict[str, int] = {}
     families: dict[str, FamilyStats] = {}
     history = History()
@@ -69,7 +80,7 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
     complete: list[FrozenTrial] = []
     for trial in trials:
         counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
-        family = _family(trial)
+        family = trial_family(trial)
         if family is not None:
             _count_family(families.setdefault(family, FamilyStats(family)), trial, maximize)
         if trial.intermediate_values:
@@ -77,27 +88,27 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
             intermediate.append(IntermediateCurve(
                 trial.number, trial.state.name, epochs,
                 [float(trial.intermediate_values[e]) for e in epochs]))
-        baseline = trial.user_attrs.get("baseline")
+        baseline = trial_baseline(trial)
         value = trial.value if trial.state == TrialState.COMPLETE else None
         if baseline is not None:
-            baselines.append(BaselineResult(str(baseline), trial.number, trial.state.name, value))
+            baselines.append(BaselineResult(baseline, trial.number, trial.state.name, value))
         if trial.state == TrialState.COMPLETE and _finite(trial.value):
             complete.append(trial)
             _add_history(history, trial, family, maximize)
     complete.sort(key=lambda t: (-t.value if maximize else t.value, t.number))
-    metric = str((config or {}).get("metric", "val_acc"))
+    metric = stored_metric(attrs)
     top = [_top_trial(rank, trial, metric)
            for rank, trial in enumerate(complete[:top_k], start=1)]
     baseline_curves = [_top_trial(rank, trial, metric) for rank, trial in
                        enumerate(complete, start=1) if rank > top_k and
-                       trial.user_attrs.get("baseline") is not None]
+                       trial_baseline(trial) is not None]
     best = top[0].trial if top else (summarise_trial(complete[0]) if complete else None)
     best_baseline = _best_baseline(baselines, maximize)
     margin = None
     if best is not None and best_baseline is not None:
         margin = (best.value - best_baseline.value) * (1 if maximize else -1)
     values, note = _importances(study, len(complete)) if importances else (None, "not computed")
-    epochs = ((config or {}).get("training") or {}).get("epochs")
+    epochs = stored_epochs(attrs)
     return ReportData(
         study_name=study.study_name, storage=storage,
         direction="maximize" if maximize else "minimize",
@@ -106,10 +117,10 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
         families=_order_families(families, maximize), history=history,
         intermediate=intermediate, baselines=baselines, best=best,
         best_baseline=best_baseline, margin=margin, importances=values, importance_note=note,
-        provenance={key: attrs[key] for key in PROVENANCE_KEYS if key in attrs},
+        provenance={key: attrs[key] for key in SHOWN_PROVENANCE_ATTRS if key in attrs},
         config=config,
         fidelity=extract_fidelity(complete, metric, epochs) if analyses else [],
-        rank_bias=extract_rank_bias(complete, metric, _family, epochs) if analyses else [],
+        rank_bias=extract_rank_bias(complete, metric, trial_family, epochs) if analyses else [],
         confirmation=_confirmed(attrs, [*top, *baseline_curves]) if analyses else None)
 
 
@@ -129,15 +140,14 @@ def _confirmed(attrs: dict[str, Any], shown: list[TopTrial]) -> Any:
 def summarise_trial(trial: FrozenTrial) -> TrialSummary:
     """A trial as the report shows it (see :class:`TrialSummary`)."""
     attrs = trial.user_attrs
-    test_acc, test_std = _test_accuracy(attrs.get("test_acc"))
-    wall = attrs.get("wall_seconds")
+    test_acc, test_std = _test_accuracy(attrs.get(TEST_ACC_ATTR))
+    wall = attrs.get(WALL_SECONDS_ATTR)
     return TrialSummary(
-        number=trial.number, state=trial.state.name, family=_family(trial),
+        number=trial.number, state=trial.state.name, family=trial_family(trial),
         value=trial.value if trial.state == TrialState.COMPLETE else None,
-        test_acc=test_acc, test_acc_std=test_std,
-        baseline=None if attrs.get("baseline") is None else str(attrs["baseline"]),
-        schedule=attrs.get("schedule"), optimizer=attrs.get("optimizer"),
-        wall_seconds=None if wall is None else float(wall), fail_reason=attrs.get("fail_reason"))
+        test_acc=test_acc, test_acc_std=test_std, baseline=trial_baseline(trial),
+        schedule=trial_schedule(trial), optimizer=trial_optimizer(trial),
+        wall_seconds=None if wall is None else float(wall), fail_reason=fail_reason(trial))
 
 
 def trial_total_steps(trial: FrozenTrial, study_epochs: int | None = None) -> int | None:
@@ -146,7 +156,7 @@ def trial_total_steps(trial: FrozenTrial, study_epochs: int | None = None) -> in
     A complete trial's last epoch row holds the total; otherwise steps per epoch times
     ``study_epochs`` (the study's training length), when given. None when unknown.
     """
-    rows = trial.user_attrs.get("epochs") or []
+    rows = trial_epochs(trial)
     if not rows:
         return None
     if trial.state == TrialState.COMPLETE:
@@ -155,13 +165,6 @@ def trial_total_steps(trial: FrozenTrial, study_epochs: int | None = None) -> in
     if study_epochs is None or int(first["epoch"]) < 1:
         return None
     return int(first["step"]) // int(first["epoch"]) * int(study_epochs)
-
-
-def _family(trial: FrozenTrial) -> str | None:
-    family = trial.params.get("family")
-    if family is None:
-        family = (trial.user_attrs.get("schedule") or {}).get("family")
-    return None if family is None else str(family)
 
 
 def _finite(value: float | None) -> bool:
@@ -193,8 +196,7 @@ def _add_history(history: History, trial: FrozenTrial, family: str | None,
     history.values.append(value)
     history.best_so_far.append(value if _better(value, best, maximize) else best)
     history.families.append(family)
-    baseline = trial.user_attrs.get("baseline")
-    history.baselines.append(None if baseline is None else str(baseline))
+    history.baselines.append(trial_baseline(trial))
 
 
 def _order_families(families: dict[str, FamilyStats], maximize: bool) -> list[FamilyStats]:
@@ -228,7 +230,7 @@ def _top_trial(rank: int, trial: FrozenTrial, metric: str) -> TopTrial:
 def _metric_curve(trial: FrozenTrial, metric: str) -> Curve:
     """The raw metric per epoch as stored in ``epochs`` (intermediate values may be probe
     values at a few points); the intermediate values for trials without it."""
-    rows = [r for r in trial.user_attrs.get("epochs") or [] if r.get(metric) is not None]
+    rows = [r for r in trial_epochs(trial) if r.get(metric) is not None]
     if rows:
         return Curve([float(r["epoch"]) for r in rows], [float(r[metric]) for r in rows])
     epochs = sorted(trial.intermediate_values)
@@ -243,7 +245,7 @@ def _lr_curve(trial: FrozenTrial) -> tuple[Curve, str]:
 
     total_steps = trial_total_steps(trial)
     try:
-        spec = ScheduleSpec.from_dict(trial.user_attrs.get("schedule"))
+        spec = ScheduleSpec.from_dict(trial_schedule(trial))
     except SpecError:
         spec = None
     if spec is not None and not spec.info.metric_driven:
@@ -251,7 +253,7 @@ def _lr_curve(trial: FrozenTrial) -> tuple[Curve, str]:
             spec = spec.with_total_steps(total_steps)
         progress, lr = spec.curve(_CURVE_POINTS)
         return Curve(progress, lr), "spec"
-    recorded = trial.user_attrs.get("lr_curve") or []
+    recorded = trial_lr_curve(trial)
     if not recorded:
         return Curve(), "recorded"
     total = total_steps or int(recorded[-1][0]) + 1

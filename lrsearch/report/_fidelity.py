@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from optuna.trial import FrozenTrial
 
+from lrsearch.records import probe_key, trial_epochs
 from lrsearch.report._data import FidelityPoint
 from lrsearch.report._rank import kendall_tau
 
@@ -30,9 +31,10 @@ def extract_fidelity(complete: Iterable[FrozenTrial], metric: str,
 
     Example:
         >>> from optuna.trial import create_trial
+        >>> from lrsearch.records import EPOCHS_ATTR
         >>> rows = lambda raw, probe: [{"epoch": 1, "val_acc": raw, "probe_val_acc": probe},
         ...                            {"epoch": 2, "val_acc": 0.0, "probe_val_acc": None}]
-        >>> trials = [create_trial(value=v, user_attrs={"epochs": rows(r, p)})
+        >>> trials = [create_trial(value=v, user_attrs={EPOCHS_ATTR: rows(r, p)})
         ...           for v, r, p in [(0.9, 0.5, 0.8), (0.8, 0.6, 0.7), (0.7, 0.7, 0.6)]]
         >>> (point,) = extract_fidelity(trials, "val_acc")
         >>> point.epoch, point.progress, point.tau_raw, point.tau_probe
@@ -40,10 +42,10 @@ def extract_fidelity(complete: Iterable[FrozenTrial], metric: str,
     """
     by_epoch: dict[int, FidelityPoint] = {}
     for trial in complete:
-        rows = trial.user_attrs.get("epochs") or []
+        rows = trial_epochs(trial)
         length = epochs or (int(rows[-1]["epoch"]) if rows else 0)
         for row in rows:
-            probe = row.get(f"probe_{metric}")
+            probe = row.get(probe_key(metric))
             if probe is None or row.get(metric) is None:
                 continue
             epoch = int(row["epoch"])

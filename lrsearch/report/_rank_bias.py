@@ -4,7 +4,7 @@ For the complete trials, Kendall's tau-b between the raw validation metric after
 the trial's final value, over all of them and within each family that has enough complete
 trials; and the cooldown probe's tau at the probed points. A tau near +1 at a fraction of
 training means pruning there would keep the right trials; a low or negative tau is the
-short-horizon bias of STYLE.md trap 6 (schedules that decay late look bad early).
+short-horizon bias: schedules that keep a high LR late look bad early.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from optuna.trial import FrozenTrial
 
+from lrsearch.records import probe_key, trial_epochs
 from lrsearch.report._rank import kendall_tau
 
 __all__ = ["RankCurve", "extract_rank_bias", "MIN_TRIALS"]
@@ -51,14 +52,15 @@ def extract_rank_bias(complete: Iterable[FrozenTrial], metric: str, family_of,
 
     Example:
         >>> from optuna.trial import create_trial
-        >>> trials = [create_trial(value=v, user_attrs={"epochs": [
+        >>> from lrsearch.records import EPOCHS_ATTR
+        >>> trials = [create_trial(value=v, user_attrs={EPOCHS_ATTR: [
         ...     {"epoch": 1, "val_acc": r}, {"epoch": 2, "val_acc": v}]})
         ...     for v, r in [(0.9, 0.5), (0.8, 0.6), (0.7, 0.7), (0.6, 0.8), (0.5, 0.9)]]
         >>> curves = extract_rank_bias(trials, "val_acc", lambda t: "cosine", epochs=2)
         >>> [(c.label, c.progress, c.tau) for c in curves]  # one family: 'all' says it
         [('all (raw)', [0.5], [-1.0])]
     """
-    trials = [t for t in complete if t.user_attrs.get("epochs")]
+    trials = [t for t in complete if trial_epochs(t)]
     groups: dict[str, list[FrozenTrial]] = {"all": trials}
     for trial in trials:
         groups.setdefault(str(family_of(trial)), []).append(trial)
@@ -68,7 +70,7 @@ def extract_rank_bias(complete: Iterable[FrozenTrial], metric: str, family_of,
             continue
         curves.append(_curve(f"{name} (raw)", members, metric, epochs))
         if name == "all":
-            probe = _curve("all (probe)", members, f"probe_{metric}", epochs)
+            probe = _curve("all (probe)", members, probe_key(metric), epochs)
             if probe.progress:
                 curves.append(probe)
     return curves
@@ -76,9 +78,9 @@ def extract_rank_bias(complete: Iterable[FrozenTrial], metric: str, family_of,
 
 def _curve(label: str, trials: list[FrozenTrial], key: str, epochs: int | None) -> RankCurve:
     by_epoch: dict[int, tuple[list[float], list[float]]] = {}
-    length = epochs or max(int(t.user_attrs["epochs"][-1]["epoch"]) for t in trials)
+    length = epochs or max(int(trial_epochs(t)[-1]["epoch"]) for t in trials)
     for trial in trials:
-        for row in trial.user_attrs["epochs"]:
+        for row in trial_epochs(trial):
             epoch = int(row["epoch"])
             if epoch < length and row.get(key) is not None:
                 values, finals = by_epoch.setdefault(epoch, ([], []))

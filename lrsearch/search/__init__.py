@@ -1,9 +1,11 @@
 """Search: study files turned into Optuna studies, trials, pruning, storage and workers.
 
-``run_study`` runs a study in this process; ``run_workers`` runs several worker processes;
-``run_range_test`` runs a study's LR range test (``lrsearch find-lr``, ``peak_lr: auto``).
-The search space (``SearchSpace``), sampler and pruner factories, the objective and the
-storage opener are public for tests and for users who build their own loop.
+``run_study`` runs a study in this process; ``run_workers`` runs several worker processes
+(it lives in :mod:`lrsearch.search.parallel`, with all else that several processes on one
+study need); ``run_range_test`` runs a study's LR range test (``lrsearch find-lr``,
+``peak_lr: auto``). The search space (``SearchSpace``), sampler and pruner factories, the
+objective and the storage opener (from :mod:`lrsearch.records`) are public for tests and for
+users who build their own loop.
 
 Example:
     >>> from lrsearch.config import parse_study
@@ -15,8 +17,17 @@ Example:
     'MedianPruner'
 """
 
+from lrsearch.records import (
+    CONFIRM_ATTR,
+    check_storage,
+    is_sqlite,
+    normalise_url,
+    open_storage,
+    redact_url,
+    retry_trial,
+    trial_family,
+)
 from lrsearch.search._auto_lr import (
-    ATTR_PREFIX,
     auto_range,
     range_test_optimizer,
     range_test_record,
@@ -24,28 +35,20 @@ from lrsearch.search._auto_lr import (
     run_range_test,
 )
 from lrsearch.search._baselines import preset_trial, reference_value
-from lrsearch.search._confirm import CONFIRM_ATTR, Candidate, confirm_study, pick_candidates
+from lrsearch.search._confirm import Candidate, confirm_study, pick_candidates
 from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
-from lrsearch.search._objective import Objective, checkpoint_path, trial_family
+from lrsearch.search._objective import Objective, checkpoint_path
 from lrsearch.search._progress import RangeTestProgress
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config, space_changes
 from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
-from lrsearch.search._recovery import fail_dead_workers, retry_trial, worker_id
 from lrsearch.search._runner import RunSummary, TrialCallback, run_study, summarise
 from lrsearch.search._samplers import build_sampler, grid_walked, sampler_problems
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
-from lrsearch.search._storage import (
-    check_storage,
-    is_sqlite,
-    normalise_url,
-    open_storage,
-    redact_url,
-)
 from lrsearch.search._study import OpenedStudy, open_study
-from lrsearch.search._workers import check_workers, run_workers
+from lrsearch.search.parallel import check_workers, fail_dead_workers, run_workers, worker_id
 
 __all__ = [
-    "ATTR_PREFIX", "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS",
+    "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS",
     "Objective", "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace",
     "TrialCallback", "auto_range", "build_pruner", "build_sampler", "check_storage",
     "check_workers", "checkpoint_path", "confirm_study", "fail_dead_workers", "fingerprint",

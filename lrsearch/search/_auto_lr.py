@@ -8,9 +8,9 @@ study (and the fingerprint, which holds ``auto``, not the range, stays the same)
 
 Only the process that holds the study's set-up claim runs the test (the one that created the
 study, or the one that took the set-up over when that one stopped; see
-:mod:`lrsearch.search._setup_claim`): the others wait for the stored result. Should two
+:mod:`lrsearch.search.parallel._setup_claim`): the others wait for the stored result. Should two
 holders ever run it, the first result stored wins: a process stores its own only when none
-is there, waits :data:`~lrsearch.search._setup_claim.SETTLE_S` for a write that raced it,
+is there, waits :data:`~lrsearch.search.parallel._setup_claim.SETTLE_S` for a write that raced it,
 and reads back what is stored, so every process searches the same range.
 ``lrsearch run --workers K`` runs it once, in the parent, before the workers start.
 
@@ -30,14 +30,13 @@ import optuna
 from lrsearch.config import Range, StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.optimizers import OptimizerSettings
+from lrsearch.records import RANGE_TEST_ATTR_PREFIX
 from lrsearch.search._progress import RangeTestProgress
-from lrsearch.search._setup_claim import SETTLE_S
 from lrsearch.search._space import SearchSpace
+from lrsearch.search.parallel._setup_claim import SETTLE_S
 
-__all__ = ["ATTR_PREFIX", "auto_range", "range_test_optimizer", "range_test_record",
+__all__ = ["auto_range", "range_test_optimizer", "range_test_record",
            "resolve_auto_peak_lr", "run_range_test"]
-
-ATTR_PREFIX = "lr_range_test."
 
 
 def auto_range(suggested_lr: float, width: float) -> Range:
@@ -116,14 +115,14 @@ def resolve_auto_peak_lr(study: optuna.Study, config: StudyConfig, space: Search
     """``space`` with every ``auto`` peak LR set from the range test stored in ``study``.
 
     A test not stored yet is run (the data is loaded for it) and stored first; the caller
-    holds the study's set-up claim then (:mod:`lrsearch.search._setup_claim`).
+    holds the study's set-up claim then (:mod:`lrsearch.search.parallel._setup_claim`).
 
     Returns:
         The resolved space, and the optimizers whose test ran in this call.
     """
     ranges, ran = {}, []
     for name in space.auto_optimizers:
-        key = ATTR_PREFIX + name
+        key = RANGE_TEST_ATTR_PREFIX + name
         stored = study.user_attrs.get(key)
         if stored is None:
             stored = _store_first(study, key, _run_and_describe(config, space, name, progress))

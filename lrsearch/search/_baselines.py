@@ -24,10 +24,8 @@ from lrsearch.config import Range
 from lrsearch.schedules import ScheduleSpec, get_family
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
 
-__all__ = ["preset_trial", "reference_value", "FIXED_SCHEDULE_ATTR", "FIXED_OPTIMIZER_ATTR"]
+__all__ = ["preset_trial", "reference_value"]
 
-FIXED_SCHEDULE_ATTR = "fixed_schedule"
-FIXED_OPTIMIZER_ATTR = "fixed_optimizer"
 SCHEDULE_FREE_WARMUP_FRAC = 0.05  # schedule-free methods are run with a short warm-up
 
 _SCHEDULES: dict[str, tuple[str, dict[str, Any]]] = {

@@ -26,13 +26,18 @@ from optuna.trial import FrozenTrial, TrialState
 from lrsearch.config import parse_study
 from lrsearch.errors import LrsearchError
 from lrsearch.optimizers import OptimizerSettings
+from lrsearch.records import (
+    CONFIRM_ATTR,
+    stored_config,
+    trial_baseline,
+    trial_family,
+    trial_optimizer,
+    trial_schedule,
+)
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.search._objective import trial_family
 
-__all__ = ["Candidate", "CONFIRM_ATTR", "CONFIRM_SEED_BASE", "pick_candidates",
-           "confirm_study"]
+__all__ = ["Candidate", "CONFIRM_SEED_BASE", "pick_candidates", "confirm_study"]
 
-CONFIRM_ATTR = "confirmation"
 # Seeds of confirmation runs: far from the search's training seeds, so they are fresh.
 CONFIRM_SEED_BASE = 10_000
 
@@ -65,27 +70,25 @@ def pick_candidates(study: optuna.Study, top_k: int) -> list[Candidate]:
         LrsearchError: The study has no complete trial with a stored schedule.
     """
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if "schedule" in t.user_attrs and t.value is not None]
+                if trial_schedule(t) is not None and t.value is not None]
     if not complete:
         raise LrsearchError(f"study {study.study_name!r}: no complete trial to confirm; run the "
                             f"study further first")
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     ranked = sorted(complete, key=lambda t: t.value, reverse=maximize)
-    top = [t for t in ranked if t.user_attrs.get("baseline") is None][:top_k]
+    top = [t for t in ranked if trial_baseline(t) is None][:top_k]
     baselines: dict[str, FrozenTrial] = {}
     for trial in complete:
-        baselines.setdefault(str(trial.user_attrs.get("baseline")), trial)
-    baselines.pop("None", None)
+        if trial_baseline(trial) is not None:
+            baselines.setdefault(trial_baseline(trial), trial)
     return [_candidate(t) for t in top] + [_candidate(t) for t in baselines.values()]
 
 
 def _candidate(trial: FrozenTrial) -> Candidate:
-    baseline = trial.user_attrs.get("baseline")
-    label = str(baseline) if baseline is not None else \
-        f"trial {trial.number} ({trial_family(trial)})"
-    return Candidate(trial.number, label, None if baseline is None else str(baseline),
-                     ScheduleSpec.from_dict(trial.user_attrs["schedule"]),
-                     dict(trial.user_attrs.get("optimizer") or {}), float(trial.value))
+    baseline = trial_baseline(trial)
+    label = baseline if baseline is not None else f"trial {trial.number} ({trial_family(trial)})"
+    return Candidate(trial.number, label, baseline, ScheduleSpec.from_dict(trial_schedule(trial)),
+                     dict(trial_optimizer(trial) or {}), float(trial.value))
 
 
 def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
@@ -149,7 +152,7 @@ def _confirmation(stored: dict[str, Any], runs: list[dict[str, Any]], seed_list:
 
 
 def _study_config(study: optuna.Study, overrides: dict[str, Any]):
-    stored = study.user_attrs.get("config")
+    stored = stored_config(study.user_attrs)
     if not stored:
         raise LrsearchError(f"study {study.study_name!r} was not created by lrsearch (no stored "
                             f"config); nothing to confirm")

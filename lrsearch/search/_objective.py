@@ -3,16 +3,11 @@
 A trial's value is the raw validation metric after its last epoch: a schedule is judged by
 where it ends, not by its best epoch. At its pruning points a trial is judged by the raw
 metric or by a cooldown probe's (see :mod:`lrsearch.search._pruners`). Everything a report
-needs is stored as user attributes in plain JSON types (STYLE.md trap 5): ``schedule``
-(loadable with ``ScheduleSpec.from_dict``), ``optimizer``, ``epochs`` (per epoch: raw metrics
-and, at the probed pruning points, ``probe_val_loss``/``probe_val_acc``/``probe_steps``/
-``probe_seconds``), ``lr_curve`` (``[[step, lr], ...]``, of the part run when pruned),
-``wall_seconds``, ``device_name``, ``worker`` (the process running it: host, pid, start
-time, boot id and pid namespace, see :func:`lrsearch.search._recovery.worker_id`),
-``prune_reason`` when pruned, ``fail_reason`` when it failed (or diverged), ``retry_of`` when
-it reruns a trial whose worker died or was interrupted. Baselines (``baseline`` attribute) are
-never pruned; ready-made ones carry their fixed spec and optimizer and sample nothing; in a
-grid space the others run their own values too (they need not be grid values).
+needs is stored as the trial's user attributes, in plain JSON types, under the names of
+:mod:`lrsearch.records`: the spec and optimizer run, a row per epoch, the LR curve, timings,
+the device, the worker running it, why it was pruned or failed and which trial it reruns.
+Baselines are never pruned; ready-made ones carry their fixed spec and optimizer and sample
+nothing; in a grid space the others run their own values too (they need not be grid values).
 """
 
 from __future__ import annotations
@@ -29,13 +24,32 @@ import optuna
 from lrsearch.config import StudyConfig
 from lrsearch.errors import DivergedError, SpecError
 from lrsearch.optimizers import OptimizerSettings
+from lrsearch.records import (
+    DEVICE_NAME_ATTR,
+    EPOCHS_ATTR,
+    FAIL_REASON_ATTR,
+    FIXED_OPTIMIZER_ATTR,
+    FIXED_SCHEDULE_ATTR,
+    IMAGES_PER_SECOND_ATTR,
+    INTERRUPTED,
+    LR_CURVE_ATTR,
+    OPTIMIZER_ATTR,
+    PRUNE_REASON_ATTR,
+    RETRY_OF_ATTR,
+    SCHEDULE_ATTR,
+    WALL_SECONDS_ATTR,
+    WORKER_ATTR,
+    is_baseline,
+    probe_key,
+    trial_baseline,
+    trial_epochs,
+)
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR
 from lrsearch.search._pruners import pruning_epochs, resolve_judge
-from lrsearch.search._recovery import WORKER_ATTR, worker_id
 from lrsearch.search._space import SearchSpace
+from lrsearch.search.parallel import worker_id
 
-__all__ = ["Objective", "checkpoint_path", "trial_family", "INVALID_GRID_POINT"]
+__all__ = ["Objective", "checkpoint_path", "INVALID_GRID_POINT"]
 
 INVALID_GRID_POINT = "not a valid schedule at this grid point"
 
@@ -48,18 +62,6 @@ def checkpoint_path(folder: str | Path, study_name: str, trial_number: int) -> P
         'ckpt/demo/trial-3.pt'
     """
     return Path(folder) / study_name / f"trial-{trial_number}.pt"
-
-
-def trial_family(trial: Any) -> str | None:
-    """The schedule family a trial ran: its ``family`` parameter, or its stored spec's.
-
-    Example:
-        >>> trial_family(optuna.trial.create_trial(value=1.0, user_attrs={
-        ...     "schedule": {"family": "cosine"}}))
-        'cosine'
-    """
-    family = trial.params.get("family") or (trial.user_attrs.get("schedule") or {}).get("family")
-    return None if family is None else str(family)
 
 
 class Objective:
@@ -107,15 +109,15 @@ class Objective:
             optimizer = dict(trial.user_attrs[FIXED_OPTIMIZER_ATTR])
         if self.total_steps is not None:
             spec = spec.with_total_steps(self.total_steps)
-        trial.set_user_attr("schedule", spec.to_dict())
-        trial.set_user_attr("optimizer", optimizer)
+        trial.set_user_attr(SCHEDULE_ATTR, spec.to_dict())
+        trial.set_user_attr(OPTIMIZER_ATTR, optimizer)
         original = _retried_trial_number(trial)
         if original is not None:
-            trial.set_user_attr("retry_of", original)
+            trial.set_user_attr(RETRY_OF_ATTR, original)
         ckpt = checkpoint_path(self.config.checkpoint_dir, trial.study.study_name,
                                trial.number if original is None else original)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-        epochs = list(trial.user_attrs.get("epochs", [])) if original is not None else []
+        epochs = list(trial_epochs(trial)) if original is not None else []
         started = time.perf_counter()
 
         def on_epoch(result: Any) -> str | None:
@@ -135,22 +137,22 @@ class Objective:
             raise
         except KeyboardInterrupt:
             # The checkpoint stays: the runner queues a retry that continues from it.
-            trial.set_user_attr("fail_reason", "interrupted")
-            trial.set_user_attr("wall_seconds", float(time.perf_counter() - started))
+            trial.set_user_attr(FAIL_REASON_ATTR, INTERRUPTED)
+            trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
             raise
         except Exception as exc:
-            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}"[:1000])
-            trial.set_user_attr("wall_seconds", float(time.perf_counter() - started))
+            trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
+            trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
             raise
         if result.stopped is not None:  # pruned: the curve is of the part that ran
             _finish(trial, started, ckpt, pruned=result.stopped, lr_curve=result.lr_curve)
             raise optuna.TrialPruned(result.stopped)
         data = result.to_dict()
-        trial.set_user_attr("lr_curve", data["lr_curve"])
-        trial.set_user_attr("device_name", str(data["device_name"]))
-        trial.set_user_attr("images_per_second", float(data["images_per_second"]))
-        if "device_name" not in trial.study.user_attrs:
-            trial.study.set_user_attr("device_name", str(data["device_name"]))
+        trial.set_user_attr(LR_CURVE_ATTR, data["lr_curve"])
+        trial.set_user_attr(DEVICE_NAME_ATTR, str(data["device_name"]))
+        trial.set_user_attr(IMAGES_PER_SECOND_ATTR, float(data["images_per_second"]))
+        if DEVICE_NAME_ATTR not in trial.study.user_attrs:
+            trial.study.set_user_attr(DEVICE_NAME_ATTR, str(data["device_name"]))
         _finish(trial, started, ckpt)
         return float(getattr(result.epochs[-1], self.config.metric))
 
@@ -163,14 +165,14 @@ class Objective:
             # A grid takes each range's ends; a few combinations are no schedule (one-cycle's
             # pct_start 0.5 with three_phase): that point fails, saying so, and the grid goes on.
             reason = f"{INVALID_GRID_POINT}: {'; '.join(exc.problems)}"
-            trial.set_user_attr("fail_reason", reason)
+            trial.set_user_attr(FAIL_REASON_ATTR, reason)
             raise SpecError(exc.problems) from None
 
     def _grid_baseline(self, trial: optuna.Trial) -> Any:
         """The baseline a grid space's trial runs (its values need not be grid values)."""
         if self.space.grid_points is None:
             return None
-        return self.baselines.get(trial.user_attrs.get("baseline"))
+        return self.baselines.get(trial_baseline(trial))
 
     def _report(self, trial: optuna.Trial, result: Any, epochs: list[dict[str, Any]]
                 ) -> str | None:
@@ -178,7 +180,7 @@ class Objective:
         row = {key: _plain(v) for key, v in asdict(result).items()}
         # A retry that restarts without a checkpoint replaces the epochs it inherited.
         epochs[:] = [e for e in epochs if e["epoch"] < row["epoch"]] + [row]
-        trial.set_user_attr("epochs", epochs)
+        trial.set_user_attr(EPOCHS_ATTR, epochs)
         epoch, judged = row["epoch"], self._judged_value(row)
         if judged is not None:
             with warnings.catch_warnings():
@@ -189,7 +191,7 @@ class Objective:
             self.on_epoch(trial.number, result)
         # Baselines are the study's yardstick: they always run to the end.
         if judged is not None and epoch in self.prune_epochs and \
-                "baseline" not in trial.user_attrs and trial.should_prune():
+                not is_baseline(trial) and trial.should_prune():
             what = f"probe {self.config.metric}" if self.probe else self.config.metric
             return f"pruned after epoch {epoch} ({what} {judged:.4f})"
         return None
@@ -199,11 +201,11 @@ class Objective:
         if self.probe is None:
             return row[self.config.metric]
         # Raw values between the points would mix two kinds of value in one curve.
-        return row.get(f"probe_{self.config.metric}")
+        return row.get(probe_key(self.config.metric))
 
 
 def _plain(value: Any) -> Any:
-    """JSON types for user attributes (STYLE.md trap 5): python ints, floats or None."""
+    """JSON types for user attributes (they go through ``json.dumps``): ints, floats or None."""
     if value is None or isinstance(value, int):
         return value
     return float(value)
@@ -212,13 +214,13 @@ def _plain(value: Any) -> Any:
 def _finish(trial: optuna.Trial, started: float, ckpt: Path, pruned: str | None = None,
             failed: str | None = None, lr_curve: list | None = None) -> None:
     """Store the wall time (and why it was pruned: the reason and the LR curve it ran)."""
-    trial.set_user_attr("wall_seconds", float(time.perf_counter() - started))
+    trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
     if pruned is not None:
-        trial.set_user_attr("prune_reason", pruned)
+        trial.set_user_attr(PRUNE_REASON_ATTR, pruned)
         if lr_curve:
-            trial.set_user_attr("lr_curve", [[int(step), float(lr)] for step, lr in lr_curve])
+            trial.set_user_attr(LR_CURVE_ATTR, [[int(step), float(lr)] for step, lr in lr_curve])
     if failed is not None:
-        trial.set_user_attr("fail_reason", failed)
+        trial.set_user_attr(FAIL_REASON_ATTR, failed)
     ckpt.unlink(missing_ok=True)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from lrsearch.search._objective import trial_family
+from lrsearch.records import trial_baseline, trial_family, trial_reason
 
 __all__ = ["RangeTestProgress", "StudyProgress"]
 
@@ -72,9 +72,9 @@ class StudyProgress:
         elif self.mode == "lines":
             value = "-" if trial.value is None else f"{trial.value:.4f}"
             family = trial_family(trial) or "?"
-            if trial.user_attrs.get("baseline") is not None:
-                family += f" [baseline {trial.user_attrs['baseline']}]"
-            reason = _reason(trial)
+            if trial_baseline(trial) is not None:
+                family += f" [baseline {trial_baseline(trial)}]"
+            reason = trial_reason(trial)
             print(f"trial {trial.number} {trial.state.name.lower()} {family} "
                   f"{self.metric} {value}{f' ({reason})' if reason else ''}; {self._best}",
                   file=sys.stderr, flush=True)
@@ -101,15 +101,6 @@ class StudyProgress:
         except ValueError:  # no completed trial yet
             return
         self._best = f"best: {best.value:.4f} (trial {best.number}, {trial_family(best)})"
-
-
-def _reason(trial: FrozenTrial) -> str | None:
-    """Why a trial did not complete (a completed retry of an interrupted trial has none)."""
-    if trial.state == TrialState.FAIL:
-        return trial.user_attrs.get("fail_reason")
-    if trial.state == TrialState.PRUNED:
-        return trial.user_attrs.get("prune_reason") or trial.user_attrs.get("fail_reason")
-    return None
 
 
 class RangeTestProgress:

@@ -4,7 +4,7 @@ The search-space fingerprint is a stable hash of everything that makes two trial
 (search space, model, data split, epochs, batch size, seed, metric; with ``peak_lr: auto``,
 also the LR range test's settings, which set the peak-LR range). Resuming a study whose
 fingerprint differs is refused, because Optuna would mix incomparable trials (and refuse
-changed distributions only partly: STYLE.md trap 4).
+changed distributions only partly).
 """
 
 from __future__ import annotations
@@ -17,8 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from lrsearch.config import AUTO, StudyConfig
+from lrsearch.records import (
+    CONFIG_ATTR,
+    GIT_SHA_ATTR,
+    HOST_ATTR,
+    LRSEARCH_VERSION_ATTR,
+    OPTUNA_VERSION_ATTR,
+    PYTHON_VERSION_ATTR,
+    SEARCH_SPACE_ATTR,
+    TORCH_VERSION_ATTR,
+    redact_url,
+)
 from lrsearch.search._space import SearchSpace
-from lrsearch.search._storage import redact_url
 
 __all__ = ["fingerprint", "provenance", "resolved_config", "space_changes"]
 
@@ -49,17 +59,17 @@ def space_changes(stored: dict[str, Any], config: StudyConfig) -> list[str]:
     Example:
         >>> from lrsearch.config import parse_study
         >>> old = parse_study({"name": "d", "search_space": {"families": ["cosine"]}})
-        >>> stored = {"config": resolved_config(old),
-        ...           "search_space": SearchSpace.from_config(old).as_dict()}
+        >>> stored = {CONFIG_ATTR: resolved_config(old),
+        ...           SEARCH_SPACE_ATTR: SearchSpace.from_config(old).as_dict()}
         >>> new = parse_study({"name": "d", "training": {"epochs": 3},
         ...                    "search_space": {"families": ["cosine", "wsd"]}})
         >>> space_changes(stored, new)
         ['search_space.families.wsd (added)', 'training.epochs (10 -> 3)']
     """
-    if "config" not in stored or "search_space" not in stored:
+    if CONFIG_ATTR not in stored or SEARCH_SPACE_ATTR not in stored:
         return []
-    old_config = StudyConfig.model_construct(**stored["config"])
-    old = _identity(old_config, stored["search_space"], plain=True)
+    old_config = StudyConfig.model_construct(**stored[CONFIG_ATTR])
+    old = _identity(old_config, stored[SEARCH_SPACE_ATTR], plain=True)
     new = _identity(config, SearchSpace.from_config(config).as_dict())
     old["search_space"], new["search_space"] = old.pop("space"), new.pop("space")
     return _diff(json.loads(json.dumps(old, default=str)),
@@ -122,12 +132,12 @@ def provenance() -> dict[str, Any]:
     from lrsearch import __version__
 
     return {
-        "lrsearch_version": __version__,
-        "torch_version": torch.__version__,
-        "optuna_version": optuna.__version__,
-        "python_version": platform.python_version(),
-        "git_sha": _git_sha(),
-        "host": platform.node(),
+        LRSEARCH_VERSION_ATTR: __version__,
+        TORCH_VERSION_ATTR: torch.__version__,
+        OPTUNA_VERSION_ATTR: optuna.__version__,
+        PYTHON_VERSION_ATTR: platform.python_version(),
+        GIT_SHA_ATTR: _git_sha(),
+        HOST_ATTR: platform.node(),
     }
 
 

@@ -1,14 +1,11 @@
-"""Run a study in this process: load the data once, then trials until the study is done.
+"""Run a study in this process: load the data once, then ask, train and tell until it is done.
 
 ``n_trials`` counts the study's finished (complete or pruned) trials in all, across resumes and
 workers: a worker starts a trial only while finished plus running trials are fewer. It stops
-when finished trials reach ``n_trials`` (or a grid is walked, or the timeout passes); while
-trials of other workers still run and could still fail, it waits for them (polling at the
-heartbeat interval), so the retry of a trial whose worker died is run, not left behind. Trials
-of dead workers on this host are failed and retried at once (:mod:`lrsearch.search._recovery`),
-those of other hosts by the heartbeat; a run that starts on SQLite (one process at a time)
-fails every trial it finds RUNNING. A trial failed under its worker (another process judged
-the worker dead) ends; the worker says so in one line and goes on with the next trial.
+when finished trials reach ``n_trials`` (or a grid is walked, or the timeout passes). Between
+its trials it deals with the other processes on the study (:mod:`lrsearch.search.parallel`):
+it fails and retries the trials of dead workers, waits for the last trials running elsewhere,
+and goes on when another process failed the trial it ran.
 
 An exception inside a trial fails that trial (its ``fail_reason`` stored) and the run goes on;
 ``raise_trial_errors`` (``lrsearch --debug run``) lets it end the run with its traceback
@@ -21,29 +18,28 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
-import sqlalchemy.exc
 from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
-from lrsearch.search._objective import INVALID_GRID_POINT, Objective, trial_family
-from lrsearch.search._progress import StudyProgress
-from lrsearch.search._recovery import (
-    LOST_PREFIX,
-    WORKER_ATTR,
-    fail_dead_workers,
-    fail_orphaned_trials,
+from lrsearch.records import (
+    INTERRUPTED,
+    check_storage,
+    fail_reason,
+    normalise_url,
+    redact_url,
     retry_trial,
-    worker_alive,
+    trial_family,
 )
+from lrsearch.search._objective import INVALID_GRID_POINT, Objective
+from lrsearch.search._progress import StudyProgress
 from lrsearch.search._samplers import grid_walked
-from lrsearch.search._storage import check_storage, normalise_url, redact_url
 from lrsearch.search._study import OpenedStudy, open_study
+from lrsearch.search.parallel import OtherWorkers
 
 __all__ = ["RunSummary", "run_study", "summarise", "TrialCallback"]
 
@@ -52,8 +48,6 @@ TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 _MAX_FAILURES_IN_A_ROW = 3
-_MAX_POLL_S = 10.0  # waiting for other workers' trials: at most this long between looks
-_SQLITE_POLL_S = 2.0
 
 
 @dataclass
@@ -120,19 +114,22 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
                       () if raise_trial_errors else (Exception,))
         except KeyboardInterrupt:
             interrupted = True
-            _requeue_interrupted(opened, objective, config)
-    return summarise(opened.study, config, interrupted)
+            _requeue_interrupted(opened.study, objective.trial_id,
+                                 config.storage_options.max_retry)
+    return summarise(opened.study, config.storage, interrupted)
 
 
 def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
               bar: StudyProgress, callbacks: list[TrialCallback],
               catch: tuple[type[Exception], ...]) -> None:
     study = opened.study
+    others = OtherWorkers(study, opened.heartbeat, config.storage_options.max_retry,
+                          config.storage)
     deadline = None if config.timeout_s is None else time.monotonic() + config.timeout_s
     failures = 0
     starting = True
     while deadline is None or time.monotonic() < deadline:
-        _recover(opened, config, starting)
+        others.recover(starting)
         starting = False
         trials = study.get_trials(deepcopy=False)
         finished = sum(t.state in _FINISHED for t in trials)
@@ -144,75 +141,20 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
             return
         if config.n_trials is not None and finished + len(running) >= config.n_trials or (
                 not waiting and grid_walked(study, opened.space, running=True)):
-            pending = [t for t in running if _may_end(t, opened.heartbeat)]
-            if not pending:
-                return  # trials nobody can end (no heartbeat, worker unknown): as before
-            bar.running("waiting for " + ", ".join(f"#{t.number}" for t in pending)
-                        + " (they finish or are failed and retried)")
-            time.sleep(_poll_s(study, opened.heartbeat))
-            continue
+            if others.wait_for(running, bar):
+                continue  # the last trials run elsewhere and may yet be failed and retried
+            return  # trials nobody can end (no heartbeat, worker unknown): as before
         ran_before = objective.trial_id
         try:
             study.optimize(objective, n_trials=1, callbacks=callbacks, catch=catch)
         except ValueError:  # Optuna's "Cannot tell a FAIL trial": was it failed under us?
-            lost = _lost_trial(study, objective, ran_before)
+            lost = others.lost_trial(objective.trial_id, ran_before)
             if lost is None:
                 raise
             bar.note(f"trial #{lost.number} was failed by another process while this worker "
-                     f"ran it ({lost.user_attrs['fail_reason']}); going on")
+                     f"ran it ({fail_reason(lost)}); going on")
             continue
         failures = _failures_in_a_row(study, objective, failures)
-
-
-def _recover(opened: OpenedStudy, config: StudyConfig, starting: bool = False) -> None:
-    """Fail and retry the trials of dead workers: on this host now, elsewhere by heartbeat;
-    on SQLite, when this run starts, every RUNNING trial.
-
-    Raises:
-        StudyError: The storage failed while reading or failing the trials.
-    """
-    study, max_retry = opened.study, config.storage_options.max_retry
-    try:
-        if starting and not opened.heartbeat:
-            fail_orphaned_trials(study, max_retry)
-        fail_dead_workers(study, max_retry)
-        if opened.heartbeat:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)
-    except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as exc:
-        reason = str(exc.__cause__ or exc).strip().splitlines()[0]
-        raise StudyError(f"study {study.study_name!r} in "
-                         f"{redact_url(normalise_url(config.storage))}: the storage failed "
-                         f"while looking for trials of dead workers ({reason}); check that the "
-                         f"database runs and accepts writes, then run the same command to "
-                         f"resume") from None
-
-
-def _lost_trial(study: optuna.Study, objective: Objective,
-                ran_before: int | None) -> FrozenTrial | None:
-    """The trial this worker just ran, if another process failed it under this worker (it
-    judged the worker dead: its ``fail_reason`` says so), else None."""
-    if objective.trial_id in (None, ran_before):
-        return None  # the error came before the objective ran
-    trial = study._storage.get_trial(objective.trial_id)
-    reason = str(trial.user_attrs.get("fail_reason", ""))
-    return trial if trial.state == TrialState.FAIL and reason.startswith(LOST_PREFIX) else None
-
-
-def _may_end(trial: FrozenTrial, heartbeat: bool) -> bool:
-    """Whether a RUNNING trial will finish or be failed (then retried), so is worth a wait.
-
-    A trial without a ``worker`` is not lrsearch's objective's (or from before workers were
-    recorded) and may have no heartbeat either: nothing is sure to end it.
-    """
-    worker = trial.user_attrs.get(WORKER_ATTR)
-    return worker is not None and (heartbeat or bool(worker_alive(worker)))
-
-
-def _poll_s(study: optuna.Study, heartbeat: bool) -> float:
-    interval = study._storage.get_heartbeat_interval() if heartbeat else None
-    return min(float(interval), _MAX_POLL_S) if interval else _SQLITE_POLL_S
 
 
 def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int) -> int:
@@ -220,7 +162,7 @@ def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int)
     if objective.trial_id is None:
         return failures
     trial = study._storage.get_trial(objective.trial_id)
-    reason = trial.user_attrs.get("fail_reason", "no reason stored")
+    reason = fail_reason(trial) or "no reason stored"
     if trial.state != TrialState.FAIL or reason.startswith(INVALID_GRID_POINT):
         return 0  # a grid's invalid points are expected, and few
     failures += 1
@@ -232,24 +174,24 @@ def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int)
     return failures
 
 
-def _requeue_interrupted(opened: OpenedStudy, objective: Objective,
-                         config: StudyConfig) -> None:
+def _requeue_interrupted(study: optuna.Study, trial_id: int | None,
+                         max_retry: int | None) -> None:
     """Queue a copy of the trial Ctrl-C stopped, so the next run continues it."""
-    if objective.trial_id is None:
+    if trial_id is None:
         return
-    trial = opened.study._storage.get_trial(objective.trial_id)
-    if trial.state != TrialState.FAIL or trial.user_attrs.get("fail_reason") != "interrupted":
+    trial = study._storage.get_trial(trial_id)
+    if trial.state != TrialState.FAIL or fail_reason(trial) != INTERRUPTED:
         return
-    retry_trial(opened.study, trial, config.storage_options.max_retry)
+    retry_trial(study, trial, max_retry)
 
 
 def _count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
-def summarise(study: optuna.Study, config: StudyConfig, interrupted: bool = False
+def summarise(study: optuna.Study, storage_url: str, interrupted: bool = False
               ) -> RunSummary:
-    """Counts and best trial of ``study``."""
+    """Counts and best trial of ``study``, stored at ``storage_url`` (shown redacted)."""
     trials = study.get_trials(deepcopy=False)
     counts = {state: sum(t.state == state for t in trials) for state in TrialState}
     try:
@@ -257,7 +199,7 @@ def summarise(study: optuna.Study, config: StudyConfig, interrupted: bool = Fals
     except ValueError:
         best = None
     return RunSummary(
-        study_name=study.study_name, storage=redact_url(normalise_url(config.storage)),
+        study_name=study.study_name, storage=redact_url(normalise_url(storage_url)),
         complete=counts[TrialState.COMPLETE], pruned=counts[TrialState.PRUNED],
         failed=counts[TrialState.FAIL],
         best_value=None if best is None else best.value,

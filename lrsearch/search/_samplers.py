@@ -32,7 +32,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import SamplerConfig, StudyConfig
 from lrsearch.errors import StudyError
-from lrsearch.search._baselines import FIXED_SCHEDULE_ATTR
+from lrsearch.records import is_baseline, is_preset
 from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
 from lrsearch.search._space import SearchSpace
 
@@ -77,7 +77,7 @@ def grid_walked(study: optuna.Study, space: SearchSpace, running: bool = False) 
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) + (
         (TrialState.RUNNING,) if running else ())
     points = {tuple(sorted(t.params.items())) for t in
-              study.get_trials(deepcopy=False, states=states) if not _baseline(t)}
+              study.get_trials(deepcopy=False, states=states) if not is_baseline(t)}
     return len(points) >= grid_size(space)
 
 
@@ -105,36 +105,28 @@ def _gp(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
     independent = optuna.samplers.TPESampler(seed=seed)
     return _HideTrials(optuna.samplers.GPSampler(
         seed=seed, n_startup_trials=config.n_startup_trials, independent_sampler=independent,
-        warn_independent_sampling=False), _preset, seed)
+        warn_independent_sampling=False), is_preset, seed)
 
 
 def _cmaes(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
     independent = optuna.samplers.TPESampler(seed=seed)
     return _HideTrials(optuna.samplers.CmaEsSampler(
         seed=seed, n_startup_trials=config.n_startup_trials, independent_sampler=independent,
-        warn_independent_sampling=False), _preset, seed)
+        warn_independent_sampling=False), is_preset, seed)
 
 
 def _qmc(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
     return _HideTrials(optuna.samplers.QMCSampler(
         qmc_type=config.qmc_type, scramble=True, seed=seed, warn_independent_sampling=False),
-        _preset, seed)
+        is_preset, seed)
 
 
 def _grid(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
-    return _HideTrials(optuna.samplers.BruteForceSampler(seed=seed), _baseline, seed)
+    return _HideTrials(optuna.samplers.BruteForceSampler(seed=seed), is_baseline, seed)
 
 
 _BUILDERS = {"tpe": _tpe, "random": _random, "gp": _gp, "cmaes": _cmaes, "qmc": _qmc,
              "grid": _grid}
-
-
-def _preset(trial: FrozenTrial) -> bool:
-    return FIXED_SCHEDULE_ATTR in trial.user_attrs
-
-
-def _baseline(trial: FrozenTrial) -> bool:
-    return "baseline" in trial.user_attrs
 
 
 class _HideTrials(optuna.samplers.BaseSampler):

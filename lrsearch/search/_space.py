@@ -1,13 +1,13 @@
 """The search space: a checked study config turned into Optuna suggestions, and back.
 
 Optuna parameter names are namespaced so distributions never clash between families or
-optimizers (STYLE.md trap 4): ``family`` and ``optimizer`` are categoricals, a family's
-parameters are ``cosine.final_ratio``, an optimizer's are ``sgd.peak_lr``; ``warmup_frac``,
-``warmup_start`` and ``head_lr_mult`` are shared. ``multistep.milestones`` becomes
-``multistep.milestone_count`` plus ``multistep.milestone_0..``; ``piecewise.knots`` becomes one
-multiplier per fixed position (``piecewise.knot_0..``) plus ``piecewise.knot_end``. Fixed
-values are not Optuna parameters; they are in each trial's ``schedule`` and ``optimizer``
-attributes.
+optimizers (Optuna refuses a parameter whose distribution changed): ``family`` and
+``optimizer`` are categoricals, a family's parameters are ``cosine.final_ratio``, an
+optimizer's are ``sgd.peak_lr``; ``warmup_frac``, ``warmup_start`` and ``head_lr_mult`` are
+shared. ``multistep.milestones`` becomes ``multistep.milestone_count`` plus
+``multistep.milestone_0..``; ``piecewise.knots`` becomes one multiplier per fixed position
+(``piecewise.knot_0..``) plus ``piecewise.knot_end``. Fixed values are not Optuna parameters;
+they are in each trial's ``schedule`` and ``optimizer`` attributes.
 
 A grid space (``sampler: {name: grid}``) draws every searched number from ``points_per_param``
 values (a categorical, so Optuna's BruteForceSampler can walk the tree of the space), and the
@@ -34,6 +34,7 @@ from lrsearch.config import (
     resolve_families,
 )
 from lrsearch.errors import StudyError
+from lrsearch.records import FAMILY_PARAM, OPTIMIZER_PARAM
 from lrsearch.schedules import (
     WARMUP_FRAC_DEFAULT,
     WARMUP_START_DEFAULT,
@@ -121,7 +122,7 @@ class SearchSpace:
         drawn; its family and optimizer come from the enqueued ``baseline_params``.
         """
         draw = _Draw(trial, self.grid_points)
-        family_name = draw.choice("family", [f.name for f in self.families])
+        family_name = draw.choice(FAMILY_PARAM, [f.name for f in self.families])
         family = next(f for f in self.families if f.name == family_name)
         given = {} if baseline is None else _given(baseline, family)
         params = {p.name: given[p.name] if p.name in given else
@@ -133,7 +134,7 @@ class SearchSpace:
                   if not (name in WARMUP and own_warmup)}
         shared.setdefault("warmup_frac", WARMUP_FRAC_DEFAULT)
         shared.setdefault("warmup_start", WARMUP_START_DEFAULT)
-        opt_name = draw.choice("optimizer", list(self.optimizers))
+        opt_name = draw.choice(OPTIMIZER_PARAM, list(self.optimizers))
         if self.optimizers[opt_name]["peak_lr"] == AUTO:
             raise StudyError(f"search_space: the peak_lr of {opt_name!r} is auto and was not "
                              f"set by a range test yet; open the study with open_study")
@@ -156,11 +157,11 @@ class SearchSpace:
         """
         family = next(f for f in self.families if f.name == baseline.family)
         values, _ = baseline_params(baseline.params, family, "baseline")
-        params: dict[str, Any] = {"family": family.name}
+        params: dict[str, Any] = {FAMILY_PARAM: family.name}
         for search in family.params:
             params.update(_encode_param(family.name, search, values[search.name]))
         optimizer = baseline.optimizer or next(iter(self.optimizers))
-        params["optimizer"] = optimizer
+        params[OPTIMIZER_PARAM] = optimizer
         if baseline.peak_lr is not None and isinstance(
                 self.optimizers[optimizer]["peak_lr"], Range):
             params[f"{optimizer}.peak_lr"] = baseline.peak_lr

@@ -1,29 +1,39 @@
-"""Create a study or join an existing one: fingerprint check, provenance, set-up.
+"""Create a study or open an existing one: store what it is, check it, set it up.
 
-The process that creates a study claims its set-up, stores its resolved config, provenance and
-search-space fingerprint, runs the LR range tests of ``peak_lr: auto`` (stored in the study,
-see :mod:`lrsearch.search._auto_lr`) and then queues the baselines at the resolved peak LR.
-Every later process (a resume, another worker, a machine joining through a server database)
-checks the fingerprint and refuses a changed space, then waits until the set-up is done, or
-finishes it when its holder stopped (raised, was interrupted or killed): so a first run
-stopped during its range test loses neither the test nor the baselines, and the baselines
-are queued once (see :mod:`lrsearch.search._setup_claim`). A creator stopped before it even
-stored the fingerprint and config leaves a claimed study without them: whoever takes the
-set-up over stores them first (from its own config), then checks and sets up as usual.
+The process that creates a study stores its resolved config, provenance and search-space
+fingerprint, runs the LR range tests of ``peak_lr: auto`` (stored in the study, see
+:mod:`lrsearch.search._auto_lr`) and then queues the baselines at the resolved peak LR. A
+study found (a resume) is checked against the config first: a changed search space, direction
+or pruning judge is refused. When other processes open the same study, which of them does
+which step is decided by :func:`lrsearch.search.parallel.set_up_study`.
 """
 
 from __future__ import annotations
 
-import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import optuna
 
-from lrsearch.config import StudyConfig
+from lrsearch.config import BaselineConfig, StudyConfig
 from lrsearch.errors import StudyError
+from lrsearch.records import (
+    BASELINE_ATTR,
+    CONFIG_ATTR,
+    FINGERPRINT_ATTR,
+    FIXED_OPTIMIZER_ATTR,
+    FIXED_SCHEDULE_ATTR,
+    SEARCH_SPACE_ATTR,
+    is_sqlite,
+    normalise_url,
+    open_storage,
+    redact_url,
+    stored_config,
+    trial_baseline,
+)
 from lrsearch.search._auto_lr import resolve_auto_peak_lr
-from lrsearch.search._baselines import FIXED_OPTIMIZER_ATTR, FIXED_SCHEDULE_ATTR, preset_trial
+from lrsearch.search._baselines import preset_trial
 from lrsearch.search._provenance import (
     fingerprint,
     provenance,
@@ -32,14 +42,10 @@ from lrsearch.search._provenance import (
 )
 from lrsearch.search._pruners import build_pruner, reported_kind, resolve_judge
 from lrsearch.search._samplers import build_sampler
-from lrsearch.search._setup_claim import CLAIM_ATTR, SetupClaim, await_setup
 from lrsearch.search._space import SearchSpace
-from lrsearch.search._storage import is_sqlite, normalise_url, open_storage, redact_url
+from lrsearch.search.parallel import set_up_study
 
 __all__ = ["OpenedStudy", "open_study"]
-
-FINGERPRINT_ATTR = "search_space_fingerprint"
-INIT_WAIT_S = 10.0  # a study just created by another process claims its set-up in this time
 
 
 @dataclass
@@ -81,7 +87,6 @@ def open_study(config: StudyConfig, worker_index: int = 0,
     storage = open_storage(config.storage, config.storage_options)
     pruner = build_pruner(config.pruner, config.training.epochs)
     sampler = build_sampler(config.sampler, space, seed_offset=1000 * worker_index)
-    new_fingerprint = fingerprint(config, space)
     try:
         study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner,
                                     study_name=config.name, direction=config.direction)
@@ -91,20 +96,8 @@ def open_study(config: StudyConfig, worker_index: int = 0,
                                   pruner=pruner)
         created = False
     auto = bool(space.auto_optimizers)
-    if created:
-        # Claimed before anything else is written: a joiner sees someone is at work.
-        with SetupClaim.write(study):
-            _initialise(study, config, space, new_fingerprint)
-            space, ran = _set_up(study, config, space, progress)
-    else:
-        _await_claimed(study)
-        attrs = study.user_attrs
-        # Claimed, no fingerprint yet: its creator is storing it, or stopped before (then the
-        # set-up is taken over here, and checked once the fingerprint is there).
-        checked = FINGERPRINT_ATTR in attrs or CLAIM_ATTR not in attrs
-        if checked:
-            _check(study, config, space, new_fingerprint, storage)
-        space, ran = _join(study, config, space, progress, new_fingerprint, storage, checked)
+    steps = _Steps(study, config, space, fingerprint(config, space), storage, progress)
+    space, ran = set_up_study(study, steps, created, say=progress != "off")
     if not created or auto:
         # A resumed or joining worker draws a fresh random stream, not the first run's again;
         # a resolved auto peak LR is a new range for the sampler (and for a grid's values).
@@ -119,61 +112,51 @@ def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
     study.set_user_attr(FINGERPRINT_ATTR, new_fingerprint)
     stored = resolved_config(config)
     stored["pruner"]["judge"] = resolve_judge(config.pruner, len(space.families))
-    study.set_user_attr("config", stored)
-    study.set_user_attr("search_space", space.as_dict())
+    study.set_user_attr(CONFIG_ATTR, stored)
+    study.set_user_attr(SEARCH_SPACE_ATTR, space.as_dict())
     for key, value in provenance().items():
         study.set_user_attr(key, value)
 
 
-def _set_up(study: optuna.Study, config: StudyConfig, space: SearchSpace,
-            progress: str | None) -> tuple[SearchSpace, list[str]]:
-    """Under the set-up claim: the range tests not stored yet, then the baselines not queued
-    yet (presets use the resolved peak-LR range)."""
-    space, ran = resolve_auto_peak_lr(study, config, space, progress)
-    _enqueue_baselines(study, config, space)
-    return space, ran
+@dataclass
+class _Steps:
+    """The steps of opening ``study`` with ``config`` (see
+    :class:`lrsearch.search.parallel.SetUpSteps`)."""
+
+    study: optuna.Study
+    config: StudyConfig
+    space: SearchSpace
+    new_fingerprint: str
+    storage: optuna.storages.BaseStorage
+    progress: str | None
+
+    def initialise(self) -> None:
+        """Store the fingerprint, the resolved config, the search space and provenance."""
+        _initialise(self.study, self.config, self.space, self.new_fingerprint)
+
+    def check(self) -> None:
+        """Refuse a study that lrsearch did not create, or made with another space or judge."""
+        _check_compatible(self.study, self.config, self.new_fingerprint, self.storage)
+        _check_same_judge(self.study, self.config, len(self.space.families), self.storage)
+
+    def set_up(self) -> tuple[SearchSpace, list[str]]:
+        """The range tests not stored yet, then the baselines not queued yet (presets use the
+        resolved peak-LR range)."""
+        space, ran = self.resolve()
+        _enqueue_baselines(self.study, self.config.baselines, space)
+        return space, ran
+
+    def resolve(self) -> tuple[SearchSpace, list[str]]:
+        """The space with the stored range tests (a test not stored yet is run and stored)."""
+        return resolve_auto_peak_lr(self.study, self.config, self.space, self.progress)
 
 
-def _join(study: optuna.Study, config: StudyConfig, space: SearchSpace, progress: str | None,
-          new_fingerprint: str, storage: optuna.storages.BaseStorage,
-          checked: bool) -> tuple[SearchSpace, list[str]]:
-    """Wait for the set-up of the study's holder, or finish it here when the holder stopped
-    (storing the fingerprint and config first if its creator stopped before that); then
-    check the study against ``config`` unless that was ``checked`` already."""
-    claim = await_setup(study, say=progress != "off")
-    if claim is None:
-        if not checked:
-            _check(study, config, space, new_fingerprint, storage)
-        return resolve_auto_peak_lr(study, config, space, progress)
-    with claim:
-        if FINGERPRINT_ATTR not in study.user_attrs:
-            _initialise(study, config, space, new_fingerprint)
-        if not checked:
-            _check(study, config, space, new_fingerprint, storage)
-        return _set_up(study, config, space, progress)
-
-
-def _await_claimed(study: optuna.Study) -> None:
-    """Give a study that another process has just created the moment it needs to claim its
-    set-up (its first write); a study with attributes or trials is past that."""
-    deadline = time.monotonic() + INIT_WAIT_S
-    while not study.user_attrs and not study.get_trials(deepcopy=False) and \
-            time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
-def _check(study: optuna.Study, config: StudyConfig, space: SearchSpace, new_fingerprint: str,
-           storage: optuna.storages.BaseStorage) -> None:
-    """Refuse a study that lrsearch did not create, or made with another space or judge."""
-    _check_compatible(study, config, new_fingerprint, storage)
-    _check_same_judge(study, config, len(space.families), storage)
-
-
-def _enqueue_baselines(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:
+def _enqueue_baselines(study: optuna.Study, baselines: Sequence[str | BaselineConfig],
+                       space: SearchSpace) -> None:
     """Queue the baselines no trial carries yet, first: presets as fixed trials, others as
     points of space (a set-up taken over after its holder stopped may find some queued)."""
-    queued = {t.user_attrs.get("baseline") for t in study.get_trials(deepcopy=False)}
-    for baseline in config.baselines:
+    queued = {trial_baseline(t) for t in study.get_trials(deepcopy=False)}
+    for baseline in baselines:
         if (baseline if isinstance(baseline, str) else baseline.name) in queued:
             continue
         with warnings.catch_warnings():
@@ -181,11 +164,11 @@ def _enqueue_baselines(study: optuna.Study, config: StudyConfig, space: SearchSp
             if isinstance(baseline, str):  # a preset: a fixed trial, outside the space
                 spec, optimizer = preset_trial(baseline, space)
                 study.enqueue_trial({}, user_attrs={
-                    "baseline": baseline, FIXED_SCHEDULE_ATTR: spec.to_dict(),
+                    BASELINE_ATTR: baseline, FIXED_SCHEDULE_ATTR: spec.to_dict(),
                     FIXED_OPTIMIZER_ATTR: optimizer})
                 continue
             study.enqueue_trial(space.baseline_params(baseline),
-                                user_attrs={"baseline": baseline.name}, skip_if_exists=True)
+                                user_attrs={BASELINE_ATTR: baseline.name}, skip_if_exists=True)
 
 
 def _check_compatible(study: optuna.Study, config: StudyConfig, new_fingerprint: str,
@@ -214,7 +197,7 @@ def _check_same_judge(study: optuna.Study, config: StudyConfig, family_count: in
     """Refuse to let the pruner compare probe values with raw ones at the same epoch."""
     if config.pruner.name == "none":
         return  # nothing is compared
-    pruner = (study.user_attrs.get("config") or {}).get("pruner") or {}
+    pruner = (stored_config(study.user_attrs) or {}).get("pruner") or {}
     # Studies from before pruning points stored no judge: they reported raw values.
     old = "raw" if pruner.get("name") == "none" else pruner.get("judge") or "raw"
     new = reported_kind(config.pruner, family_count)

@@ -18,17 +18,20 @@ from optuna.distributions import FloatDistribution
 
 from lrsearch.cli import main
 from lrsearch.config import Range, load_study, parse_study
+from lrsearch.records import (
+    CLAIM_ATTR,
+    FINGERPRINT_ATTR,
+    RANGE_TEST_ATTR_PREFIX,
+    SETUP_DONE_ATTR,
+    open_storage,
+)
 from lrsearch.search import (
-    ATTR_PREFIX,
     SearchSpace,
     _auto_lr,
-    _setup_claim,
     fingerprint,
     open_study,
 )
-from lrsearch.search._setup_claim import CLAIM_ATTR, SETUP_DONE_ATTR
-from lrsearch.search._storage import open_storage
-from lrsearch.search._study import FINGERPRINT_ATTR
+from lrsearch.search.parallel import _setup_claim
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -54,7 +57,7 @@ def test_range_test_is_stored_bounds_the_trials_and_is_reused(tiny_study):
     result = CliRunner().invoke(main, ["run", str(path), "--quiet"])
     assert result.exit_code == 0, result.output
     study = _load(path)
-    stored = study.user_attrs[ATTR_PREFIX + "sgd"]
+    stored = study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"]
     span = stored["search_range"]
     suggested = stored["result"]["suggested_lr"]
     assert span == {"low": suggested / 10, "high": suggested * 10, "log": True}  # width 10
@@ -76,7 +79,7 @@ def test_range_test_is_stored_bounds_the_trials_and_is_reused(tiny_study):
     result = CliRunner().invoke(main, ["run", str(path), "--quiet", "--n-trials", "4"])
     assert result.exit_code == 0, result.output
     study = _load(path)
-    assert study.user_attrs[ATTR_PREFIX + "sgd"] == stored  # not run (nor stored) again
+    assert study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"] == stored  # not run (nor stored) again
     assert len(study.get_trials()) == 4
 
 
@@ -87,10 +90,10 @@ def test_the_stored_result_wins_over_a_new_test(tiny_study):
     config = load_study(path)
     first = open_study(config, progress="off")
     assert first.created and first.range_tests_run == ("sgd",)
-    assert ATTR_PREFIX + "adam" not in first.study.user_attrs  # adam's peak LR is fixed
-    record = dict(first.study.user_attrs[ATTR_PREFIX + "sgd"])
+    assert RANGE_TEST_ATTR_PREFIX + "adam" not in first.study.user_attrs  # adam's peak LR is fixed
+    record = dict(first.study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"])
     record["search_range"] = {"low": 0.01, "high": 0.02, "log": True}
-    first.study.set_user_attr(ATTR_PREFIX + "sgd", record)
+    first.study.set_user_attr(RANGE_TEST_ATTR_PREFIX + "sgd", record)
     again = open_study(config, progress="off")
     assert again.range_tests_run == ()
     assert again.space.optimizers["sgd"]["peak_lr"] == Range(low=0.01, high=0.02, log=True)
@@ -123,7 +126,7 @@ def test_preset_baselines_run_at_the_suggested_peak_lr(tiny_study):
     result = CliRunner().invoke(main, ["run", str(path), "--quiet"])
     assert result.exit_code == 0, result.output
     study = _load(path)
-    suggested = study.user_attrs[ATTR_PREFIX + "sgd"]["result"]["suggested_lr"]
+    suggested = study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"]["result"]["suggested_lr"]
     trials = study.get_trials()
     assert [t.user_attrs["baseline"] for t in trials] == ["cosine", "schedulefree"]
     for trial in trials:
@@ -155,7 +158,7 @@ def test_a_first_run_stopped_in_its_range_test_keeps_its_baselines(tiny_study, m
     with pytest.raises(stop):
         open_study(config, progress="off")
     study = _load(path)
-    assert study.get_trials() == [] and ATTR_PREFIX + "sgd" not in study.user_attrs
+    assert study.get_trials() == [] and RANGE_TEST_ATTR_PREFIX + "sgd" not in study.user_attrs
     assert study.user_attrs[CLAIM_ATTR]["state"] == "failed"
     assert SETUP_DONE_ATTR not in study.user_attrs
 
@@ -164,7 +167,7 @@ def test_a_first_run_stopped_in_its_range_test_keeps_its_baselines(tiny_study, m
     again = open_study(config, progress="off")  # no wait: the claim was released
     assert time.monotonic() - started < _setup_claim.STALE_S
     assert not again.created and again.range_tests_run == ("sgd",)
-    suggested = again.study.user_attrs[ATTR_PREFIX + "sgd"]["result"]["suggested_lr"]
+    suggested = again.study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"]["result"]["suggested_lr"]
     assert _baselines_of(again.study) == ["cosine", "schedulefree"]
     for trial in again.study.get_trials():
         assert trial.user_attrs["fixed_schedule"]["peak_lr"] == pytest.approx(suggested)
@@ -329,7 +332,8 @@ def test_ctrl_c_while_taking_the_claim_over_releases_it(tiny_study):
     # A waiter that takes the failed claim over, then settles for long enough to be stopped.
     script = ("import sys\n"
               "from lrsearch.config import load_study\n"
-              "from lrsearch.search import _setup_claim, open_study\n"
+              "from lrsearch.search import open_study\n"
+              "from lrsearch.search.parallel import _setup_claim\n"
               "_setup_claim.SETTLE_S = 600\n"
               "open_study(load_study(sys.argv[1]), progress='off')\n")
     waiter = subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=REPO,

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 
 from lrsearch.cli import main
 from lrsearch.config import load_study
+from lrsearch.records import paired_margin, summarise_values
 from lrsearch.report import extract_confirmation, extract_report, render_report
 from lrsearch.search import CONFIRM_ATTR, pick_candidates, run_study
-from lrsearch.search._paired import paired_margin, summarise_values
 
 pytestmark = pytest.mark.slow
 

@@ -10,6 +10,7 @@ import pytest
 
 from lrsearch.config import parse_study
 from lrsearch.errors import SpecError, StudyError
+from lrsearch.records import FIXED_SCHEDULE_ATTR
 from lrsearch.schedules import ScheduleSpec, family_names
 from lrsearch.search import (
     MAX_GRID_SIZE,
@@ -21,7 +22,6 @@ from lrsearch.search import (
     preset_trial,
     run_study,
 )
-from lrsearch.search._baselines import FIXED_SCHEDULE_ATTR
 from lrsearch.search._grid import grid_values
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)

@@ -26,7 +26,7 @@ from lrsearch.search import (
     worker_id,
 )
 from lrsearch.search._progress import StudyProgress
-from lrsearch.search._recovery import process_alive, worker_alive
+from lrsearch.search.parallel import OtherWorkers, process_alive, worker_alive
 
 
 def test_urls_pick_installed_drivers_and_hide_passwords():
@@ -84,7 +84,7 @@ def test_check_storage_creates_no_sqlite_file(tmp_path):
 def test_summary_names_the_driver_and_hides_the_password():
     config = parse_study({"name": "s", "storage": "mysql://me:secret@db/test"})
     study = optuna.create_study(study_name="s")
-    assert summarise(study, config).storage == "mysql+pymysql://me:***@db/test"
+    assert summarise(study, config.storage).storage == "mysql+pymysql://me:***@db/test"
 
 
 def test_a_retry_keeps_the_run_but_not_its_failure(tmp_path):
@@ -173,7 +173,6 @@ def test_progress_lines_give_reasons_for_failed_and_pruned_trials_only(capsys):
 
 def test_a_storage_error_while_recovering_is_a_study_error(tmp_path):
     from lrsearch.search import open_study
-    from lrsearch.search._runner import _recover
 
     path = tmp_path / "x.db"
     config = parse_study({"name": "s", "storage": f"sqlite:///{path}", "baselines": []})
@@ -185,7 +184,8 @@ def test_a_storage_error_while_recovering_is_a_study_error(tmp_path):
     lock.execute("BEGIN IMMEDIATE")  # another writer holds the file: writes fail after 5 s
     try:
         with pytest.raises(StudyError) as caught:
-            _recover(opened, config)
+            OtherWorkers(opened.study, opened.heartbeat, config.storage_options.max_retry,
+                         config.storage).recover()
     finally:
         lock.rollback()
         lock.close()

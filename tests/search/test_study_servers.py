@@ -40,8 +40,7 @@ def test_workers_lose_and_duplicate_nothing(tiny_study, server_url):
     # Trials of a second or so: the second worker, a moment slower to start, still gets some.
     path = tiny_study(n_trials=6, training=KILLABLE["training"])
     seen = []
-    summary, code = run_workers(load_study(path, {"storage": server_url}), str(path),
-                                {"storage": server_url}, 2, progress="off",
+    summary, code = run_workers(load_study(path, {"storage": server_url}), 2, progress="off",
                                 callbacks=[lambda study, trial: seen.append(trial.number)])
     assert code == 0
     trials = trials_of(server_url)

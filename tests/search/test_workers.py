@@ -1,4 +1,5 @@
-"""How ``--workers K`` starts its workers: command line and environment (GPUs, CPU threads).
+"""How ``--workers K`` starts its workers: command line, config and environment (GPUs, CPU
+threads).
 
 The GPU cases run anywhere: the GPU count is given, as ``torch.cuda.device_count()`` would
 report it under the user's ``CUDA_VISIBLE_DEVICES``.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from lrsearch.config import parse_study
-from lrsearch.search._workers import _command, _env, _worker_overrides
+from lrsearch.search.parallel._workers import _command, _env, worker_config
 
 
 def test_each_worker_gets_the_next_of_the_users_gpus():
@@ -33,15 +34,19 @@ def test_one_gpu_or_none_is_left_as_the_user_set_it():
 
 
 def test_a_worker_that_sees_one_gpu_trains_on_cuda_not_cuda_n():
-    config = parse_study({"name": "s", "training": {"device": "cuda:1"}})
-    overrides = {"storage": "postgresql://u@db/x"}
-    pinned = _worker_overrides(config, overrides, gpus=2)
-    assert pinned == {**overrides, "training.device": "cuda"} and "training.device" not in overrides
-    assert _command("s.yaml", pinned, 1, debug=False) == [
-        sys.executable, "-m", "lrsearch.cli", "run", "s.yaml", "--workers", "1",
-        "--worker-index", "1", "--quiet", "--no-dashboard-refresh",
-        "--storage", "postgresql://u@db/x", "--device", "cuda"]
+    config = parse_study({"name": "s", "storage": "postgresql://u:secret@db/x",
+                          "training": {"device": "cuda:1"}})
+    pinned = worker_config(config, gpus=2)
+    assert pinned["training"]["device"] == "cuda" and config.training.device == "cuda:1"
+    # The worker runs the resolved config itself, the storage password included ...
+    assert parse_study(pinned) == config.model_copy(update={
+        "training": config.training.model_copy(update={"device": "cuda"})})
+    # ... which it reads on stdin: no password on a command line.
+    assert _command(1, debug=False) == [
+        sys.executable, "-m", "lrsearch.search.parallel._worker_main", "-",
+        "--worker-index", "1"]
+    assert _command(0, debug=True)[-1] == "--debug"
     # One GPU for all (no pinning), or a device that is not an indexed GPU: as configured.
-    assert _worker_overrides(config, overrides, gpus=1) == overrides
+    assert worker_config(config, gpus=1) == config.model_dump(mode="json")
     auto = parse_study({"name": "s"})
-    assert _worker_overrides(auto, overrides, gpus=2) == overrides
+    assert worker_config(auto, gpus=2) == auto.model_dump(mode="json")

@@ -8,7 +8,7 @@ attribute ``setup_claim``, and marks it done in ``setup_done`` at the end. Any o
 life, and takes the set-up over when the claim was released (its holder raised or was
 interrupted: it marks the claim ``failed``), or its holder is known to be dead (the claim
 records the holder as a trial records its worker, see
-:func:`lrsearch.search._recovery.worker_id`: a killed holder on the same machine is noticed at
+:mod:`lrsearch.search.parallel._identity`: a killed holder on the same machine is noticed at
 once), or the claim shows no change for :data:`STALE_S` seconds (a holder elsewhere was
 killed), or was never made (a study from before claims). Whoever finishes the set-up did the
 parts still missing only: a range test already stored is reused, and a baseline that some
@@ -38,12 +38,11 @@ from typing import Any
 
 import optuna
 
-from lrsearch.search._recovery import process_alive, worker_id
+from lrsearch.records import CLAIM_ATTR, SETUP_DONE_ATTR
+from lrsearch.search.parallel._identity import process_alive, worker_id
 
-__all__ = ["CLAIM_ATTR", "SETUP_DONE_ATTR", "SetupClaim", "await_setup", "is_set_up"]
+__all__ = ["SetupClaim", "await_setup", "is_set_up"]
 
-CLAIM_ATTR = "setup_claim"
-SETUP_DONE_ATTR = "setup_done"
 HEARTBEAT_S = 5.0  # the holder rewrites its claim this often
 STALE_S = 60.0  # a claim unchanged this long (by the waiter's clock) is taken over
 POLL_S = 1.0  # how often a waiter reads the study

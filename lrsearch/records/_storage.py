@@ -1,16 +1,16 @@
-"""Open the study storage from a SQLAlchemy URL, with clear errors and worker heartbeats.
+"""Open a study storage from a SQLAlchemy URL: to run a study, or to read one, clear errors.
 
-SQLite is for one process. On a server database (PostgreSQL, MySQL/MariaDB) every worker writes
-a heartbeat while its trial runs; a trial whose worker was killed is failed once its heartbeat is
-older than the grace period, with a ``fail_reason``, and a copy of it is queued (Optuna's
-``RetryHeartbeatStaleTrialCallback``), so the study loses nothing. Recovery of dead workers'
-trials (also on SQLite, which has no heartbeat) is in :mod:`lrsearch.search._recovery`.
+To run (:func:`open_storage`), the tables are created if needed, and on a server database
+(PostgreSQL, MySQL/MariaDB) every worker writes a heartbeat while its trial runs: a trial whose
+worker was killed is failed once its heartbeat is older than the grace period, with a
+``fail_reason``, and a copy of it is queued (:class:`~lrsearch.records.RetryTrial`), so the
+study loses nothing. To read (:func:`load_report_study`: report, export, confirm, dashboard),
+nothing is created: a SQLite file that is not there is an error (Optuna would create an empty
+database), and an unknown study name lists the studies the storage holds.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import re
 import warnings
 from pathlib import Path
 
@@ -19,58 +19,14 @@ from sqlalchemy.engine import make_url
 
 from lrsearch.config import StorageOptions
 from lrsearch.errors import StudyError
-from lrsearch.search._recovery import LOST_PREFIX, RetryTrial
+from lrsearch.records._attrs import FAIL_REASON_ATTR, LOST_PREFIX
+from lrsearch.records._retry import RetryTrial
+from lrsearch.records._urls import is_sqlite, normalise_url, redact_url
 
-__all__ = ["open_storage", "check_storage", "normalise_url", "is_sqlite", "redact_url",
-           "SERVER_URL_EXAMPLES"]
-
-SERVER_URL_EXAMPLES = ("postgresql://user:password@host:5432/db",
-                       "mysql+pymysql://user:password@host:3306/db")
+__all__ = ["check_storage", "load_report_study", "open_report_storage", "open_storage",
+           "study_names"]
 
 _CONNECT_TIMEOUT_S = 10
-
-
-def normalise_url(url: str) -> str:
-    """Pick the installed drivers: ``mysql://`` and ``mariadb://`` become ``mysql+pymysql://``;
-    ``postgresql://`` becomes ``postgresql+psycopg2://`` unless psycopg 3 is installed
-    (SQLAlchemy 2.1 made psycopg 3 the default PostgreSQL driver; lrsearch ships psycopg2).
-
-    Example:
-        >>> normalise_url("mysql://root@127.0.0.1/test")
-        'mysql+pymysql://root@127.0.0.1/test'
-        >>> normalise_url("sqlite:///lrsearch.db")
-        'sqlite:///lrsearch.db'
-    """
-    postgres = "postgresql://"
-    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2"):
-        postgres = "postgresql+psycopg2://"
-    for prefix, replacement in (("mysql://", "mysql+pymysql://"),
-                                ("mariadb://", "mysql+pymysql://"),
-                                ("postgres://", postgres), ("postgresql://", postgres)):
-        if url.startswith(prefix):
-            return replacement + url[len(prefix):]
-    return url
-
-
-def is_sqlite(url: str) -> bool:
-    """Whether ``url`` is a SQLite database."""
-    return url.startswith("sqlite")
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password hidden, for messages and provenance; in a string too broken
-    to parse as a URL, whatever sits between ``:`` and ``@`` is hidden.
-
-    Example:
-        >>> redact_url("postgresql://me:secret@db/test")
-        'postgresql://me:***@db/test'
-        >>> redact_url("postgresql//me:secret@db/test")  # not a URL: no ://
-        'postgresql//me:***@db/test'
-    """
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: hide what looks like a password all the same
-        return re.sub(r":[^:@/]*@", ":***@", url)
 
 
 def check_storage(url: str, options: StorageOptions) -> None:
@@ -113,6 +69,57 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
                          f"and that the database server runs and accepts you") from None
 
 
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    """Names of every study in ``storage``, sorted."""
+    return sorted(s.study_name for s in storage.get_all_studies())
+
+
+def load_report_study(storage_url: str, study_name: str) -> optuna.Study:
+    """The study ``study_name`` in the storage at ``storage_url``, for reading.
+
+    Args:
+        storage_url: SQLAlchemy URL (``sqlite:///lrsearch.db``, ``postgresql://...``).
+        study_name: Name of the study.
+
+    Raises:
+        StudyError: The storage cannot be opened (naming the URL, password hidden), or it holds
+            no study of that name (listing the names it holds).
+
+    Example:
+        >>> load_report_study("sqlite:///no/such/x.db", "demo")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        lrsearch.errors.StudyError: storage: got 'sqlite:///no/such/x.db'; the SQLite file ...
+    """
+    storage = open_report_storage(storage_url)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        names = study_names(storage)
+        held = f"the studies there are {names}" if names else "it holds no study"
+        raise StudyError(f"study: got {study_name!r}; no such study in "
+                         f"{redact_url(storage_url)}; {held}") from None
+
+
+def open_report_storage(storage_url: str) -> optuna.storages.RDBStorage:
+    """The storage at ``storage_url``, for reading; a SQLite file must exist already.
+
+    Raises:
+        StudyError: The URL is not a URL, the storage cannot be opened, or the SQLite file is
+            not there.
+    """
+    try:
+        make_url(storage_url)
+    except Exception:  # SQLAlchemy's ArgumentError: not a URL at all
+        raise StudyError(f"storage: got {redact_url(storage_url)!r}; not a SQLAlchemy URL (e.g. "
+                         f"sqlite:///lrsearch.db, postgresql://user@host/db)") from None
+    if is_sqlite(normalise_url(storage_url)):
+        _check_sqlite_file(storage_url)
+    return open_storage(storage_url, StorageOptions())
+
+
 def _heartbeat_kwargs(url: str, options: StorageOptions) -> dict:
     if is_sqlite(url):
         return {}
@@ -135,7 +142,7 @@ class _ReasonedStorage(optuna.storages.RDBStorage):
         stale = super()._get_stale_trial_ids(study_id)
         for trial_id in stale:
             try:
-                self.set_trial_user_attr(trial_id, "fail_reason",
+                self.set_trial_user_attr(trial_id, FAIL_REASON_ATTR,
                                          f"{LOST_PREFIX}: no heartbeat for {self.grace_period} s "
                                          f"(killed, stopped or cut off); retried")
             except optuna.exceptions.UpdateFinishedTrialError:
@@ -157,3 +164,12 @@ def _check_sqlite_folder(url: str) -> None:
         folder = Path(database).expanduser().resolve().parent
         if not folder.is_dir():
             raise StudyError(f"storage: got {url!r}; the folder {folder} does not exist")
+
+
+def _check_sqlite_file(storage_url: str) -> None:
+    database = make_url(storage_url).database
+    if database and database != ":memory:" and not Path(database).expanduser().is_file():
+        raise StudyError(f"storage: got {storage_url!r}; the SQLite file "
+                         f"{Path(database).expanduser().resolve()} does not exist (run a "
+                         f"study first, or check the path: sqlite:///relative.db, "
+                         f"sqlite:////absolute.db)")

@@ -1,0 +1,101 @@
+"""Records: what a study stores, defined once for the search that writes it and the report.
+
+The names of every trial and study user attribute (``SCHEDULE_ATTR``, ``CONFIG_ATTR``, ...),
+small readers of them (:func:`trial_family`, :func:`stored_metric`, ...), how a failed trial is
+queued again (:func:`retry_trial`), storage URLs (:func:`normalise_url`, :func:`redact_url`)
+and opening a storage, to run a study (:func:`open_storage`) or to read one
+(:func:`load_report_study`), and the paired statistics of a confirmation. It needs Optuna and
+SQLAlchemy, never torch or plotly.
+
+Example:
+    >>> import optuna
+    >>> from lrsearch.records import SCHEDULE_ATTR, redact_url, trial_family
+    >>> trial_family(optuna.trial.create_trial(value=0.9, user_attrs={
+    ...     SCHEDULE_ATTR: {"family": "wsd"}}))
+    'wsd'
+    >>> redact_url("postgresql://me:secret@db/lrsearch")
+    'postgresql://me:***@db/lrsearch'
+"""
+
+from lrsearch.records._attrs import (
+    BASELINE_ATTR,
+    CLAIM_ATTR,
+    CONFIG_ATTR,
+    CONFIRM_ATTR,
+    DEVICE_NAME_ATTR,
+    EPOCHS_ATTR,
+    FAIL_REASON_ATTR,
+    FAMILY_PARAM,
+    FINGERPRINT_ATTR,
+    FIXED_OPTIMIZER_ATTR,
+    FIXED_SCHEDULE_ATTR,
+    GIT_SHA_ATTR,
+    HOST_ATTR,
+    IMAGES_PER_SECOND_ATTR,
+    INTERRUPTED,
+    LOST_PREFIX,
+    LR_CURVE_ATTR,
+    LRSEARCH_VERSION_ATTR,
+    OPTIMIZER_ATTR,
+    OPTIMIZER_PARAM,
+    OPTUNA_VERSION_ATTR,
+    PROVENANCE_ATTRS,
+    PRUNE_REASON_ATTR,
+    PYTHON_VERSION_ATTR,
+    RANGE_TEST_ATTR_PREFIX,
+    RETRY_OF_ATTR,
+    RUN_ONLY_ATTRS,
+    SCHEDULE_ATTR,
+    SEARCH_SPACE_ATTR,
+    SETUP_DONE_ATTR,
+    SHOWN_PROVENANCE_ATTRS,
+    TEST_ACC_ATTR,
+    TORCH_VERSION_ATTR,
+    WALL_SECONDS_ATTR,
+    WORKER_ATTR,
+)
+from lrsearch.records._paired import Summary, paired_margin, summarise_values, t_quantile_975
+from lrsearch.records._readers import (
+    DEFAULT_METRIC,
+    fail_reason,
+    is_baseline,
+    is_preset,
+    probe_key,
+    stored_config,
+    stored_epochs,
+    stored_metric,
+    trial_baseline,
+    trial_epochs,
+    trial_family,
+    trial_lr_curve,
+    trial_optimizer,
+    trial_reason,
+    trial_schedule,
+    trial_worker,
+)
+from lrsearch.records._retry import RetryTrial, retry_trial
+from lrsearch.records._storage import (
+    check_storage,
+    load_report_study,
+    open_report_storage,
+    open_storage,
+    study_names,
+)
+from lrsearch.records._urls import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, redact_url
+
+__all__ = [
+    "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DEFAULT_METRIC",
+    "DEVICE_NAME_ATTR", "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
+    "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",
+    "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LRSEARCH_VERSION_ATTR",
+    "LR_CURVE_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM", "OPTUNA_VERSION_ATTR",
+    "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR", "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX",
+    "RETRY_OF_ATTR", "RUN_ONLY_ATTRS", "RetryTrial", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR",
+    "SERVER_URL_EXAMPLES", "SETUP_DONE_ATTR", "SHOWN_PROVENANCE_ATTRS", "Summary", "TEST_ACC_ATTR",
+    "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR", "WORKER_ATTR", "check_storage", "fail_reason",
+    "is_baseline", "is_preset", "is_sqlite", "load_report_study", "normalise_url",
+    "open_report_storage", "open_storage", "paired_margin", "probe_key", "redact_url",
+    "retry_trial", "stored_config", "stored_epochs", "stored_metric", "study_names",
+    "summarise_values", "t_quantile_975", "trial_baseline", "trial_epochs", "trial_family",
+    "trial_lr_curve", "trial_optimizer", "trial_reason", "trial_schedule", "trial_worker",
+]

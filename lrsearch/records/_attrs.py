@@ -1,0 +1,80 @@
+"""The names of what lrsearch stores in a study: trial and study user attributes, each once.
+
+The objective writes a trial's attributes while the trial runs; the process that creates a
+study writes its resolved config, search space, fingerprint and provenance, then its LR range
+tests and set-up claim; ``lrsearch confirm`` adds the confirmation (all in ``lrsearch.search``).
+The report, the export, the dashboard's note, the progress display and the recovery of dead
+workers read them back, all by these names. Values are plain JSON (Optuna stores user
+attributes with ``json.dumps``): python ints, floats, strings, lists and dicts, never numpy or
+torch scalars.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DEVICE_NAME_ATTR",
+    "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
+    "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",
+    "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LR_CURVE_ATTR",
+    "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM", "OPTUNA_VERSION_ATTR",
+    "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR", "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX",
+    "RETRY_OF_ATTR", "RUN_ONLY_ATTRS", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SETUP_DONE_ATTR",
+    "SHOWN_PROVENANCE_ATTRS", "TEST_ACC_ATTR", "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR",
+    "WORKER_ATTR",
+]
+
+# The Optuna parameters every lrsearch trial has.
+FAMILY_PARAM = "family"  # the schedule family a trial samples
+OPTIMIZER_PARAM = "optimizer"  # the name of the optimizer it samples
+
+# A trial's user attributes.
+SCHEDULE_ATTR = "schedule"  # the spec run, laid onto the real steps (ScheduleSpec.to_dict)
+OPTIMIZER_ATTR = "optimizer"  # the optimizer run: name, head_lr_mult, its own settings
+EPOCHS_ATTR = "epochs"
+"""One row per epoch: ``epoch``, ``step``, the raw metrics and, at the probed pruning points,
+``probe_val_loss``, ``probe_val_acc``, ``probe_steps`` and ``probe_seconds``."""
+LR_CURVE_ATTR = "lr_curve"  # [[step, lr], ...] as run (a pruned trial's part only)
+WALL_SECONDS_ATTR = "wall_seconds"  # seconds its training ran (to its end, prune or error)
+DEVICE_NAME_ATTR = "device_name"  # the device it trained on (also a study attribute)
+IMAGES_PER_SECOND_ATTR = "images_per_second"  # training throughput of a complete trial
+WORKER_ATTR = "worker"  # the process running it: host, pid, start time, boot id, pid namespace
+BASELINE_ATTR = "baseline"  # the baseline's name, on a baseline's trial only
+FIXED_SCHEDULE_ATTR = "fixed_schedule"  # a ready-made baseline's spec: nothing is sampled
+FIXED_OPTIMIZER_ATTR = "fixed_optimizer"  # ... and its optimizer settings
+PRUNE_REASON_ATTR = "prune_reason"  # why it was pruned (or diverged)
+FAIL_REASON_ATTR = "fail_reason"  # why it failed (or diverged)
+RETRY_OF_ATTR = "retry_of"  # the number of the trial it reruns (worker died, or Ctrl-C)
+TEST_ACC_ATTR = "test_acc"  # read only: a test accuracy set by hand, one number or per seed
+
+RUN_ONLY_ATTRS = (FAIL_REASON_ATTR, PRUNE_REASON_ATTR, WORKER_ATTR, WALL_SECONDS_ATTR)
+"""What belongs to one run of a trial: a retry does not inherit them (it keeps the spec, the
+optimizer and the epochs done so far)."""
+
+INTERRUPTED = "interrupted"
+"""The ``fail_reason`` of a trial stopped by Ctrl-C (a copy of it is queued to continue)."""
+
+LOST_PREFIX = "worker lost"
+"""How every ``fail_reason`` of a trial failed because its worker was judged dead begins."""
+
+# A study's user attributes.
+CONFIG_ATTR = "config"  # the resolved config, plain JSON, the storage password hidden
+SEARCH_SPACE_ATTR = "search_space"  # SearchSpace.as_dict() of the space it was created with
+FINGERPRINT_ATTR = "search_space_fingerprint"  # a hash of what makes its trials comparable
+RANGE_TEST_ATTR_PREFIX = "lr_range_test."  # + optimizer: that optimizer's LR range test
+CLAIM_ATTR = "setup_claim"  # who sets the study up (range tests, baselines), and how far
+SETUP_DONE_ATTR = "setup_done"  # True once the set-up is complete
+CONFIRM_ATTR = "confirmation"  # lrsearch confirm's runs: seeds, metric, top_k, runs
+
+LRSEARCH_VERSION_ATTR = "lrsearch_version"
+TORCH_VERSION_ATTR = "torch_version"
+OPTUNA_VERSION_ATTR = "optuna_version"
+PYTHON_VERSION_ATTR = "python_version"
+GIT_SHA_ATTR = "git_sha"  # the commit of the lrsearch sources, "+dirty" with local changes
+HOST_ATTR = "host"  # the machine that created the study
+
+PROVENANCE_ATTRS = (LRSEARCH_VERSION_ATTR, TORCH_VERSION_ATTR, OPTUNA_VERSION_ATTR,
+                    PYTHON_VERSION_ATTR, GIT_SHA_ATTR, HOST_ATTR)
+"""Where and with what the study was created: stored once, when it is created."""
+
+SHOWN_PROVENANCE_ATTRS = (*PROVENANCE_ATTRS, DEVICE_NAME_ATTR, FINGERPRINT_ATTR)
+"""What a report shows of where the study ran (the device: by its first complete trial)."""

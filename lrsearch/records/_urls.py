@@ -1,0 +1,59 @@
+"""Storage URLs: the driver picked, the password hidden, SQLite told apart from a server.
+
+SQLite is for one process; a server database (PostgreSQL, MySQL/MariaDB) for several workers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+from sqlalchemy.engine import make_url
+
+__all__ = ["SERVER_URL_EXAMPLES", "is_sqlite", "normalise_url", "redact_url"]
+
+SERVER_URL_EXAMPLES = ("postgresql://user:password@host:5432/db",
+                       "mysql+pymysql://user:password@host:3306/db")
+
+
+def normalise_url(url: str) -> str:
+    """Pick the installed drivers: ``mysql://`` and ``mariadb://`` become ``mysql+pymysql://``;
+    ``postgresql://`` becomes ``postgresql+psycopg2://`` unless psycopg 3 is installed
+    (SQLAlchemy 2.1 made psycopg 3 the default PostgreSQL driver; lrsearch ships psycopg2).
+
+    Example:
+        >>> normalise_url("mysql://root@127.0.0.1/test")
+        'mysql+pymysql://root@127.0.0.1/test'
+        >>> normalise_url("sqlite:///lrsearch.db")
+        'sqlite:///lrsearch.db'
+    """
+    postgres = "postgresql://"
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2"):
+        postgres = "postgresql+psycopg2://"
+    for prefix, replacement in (("mysql://", "mysql+pymysql://"),
+                                ("mariadb://", "mysql+pymysql://"),
+                                ("postgres://", postgres), ("postgresql://", postgres)):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix):]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` is a SQLite database."""
+    return url.startswith("sqlite")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password hidden, for messages and provenance; in a string too broken
+    to parse as a URL, whatever sits between ``:`` and ``@`` is hidden.
+
+    Example:
+        >>> redact_url("postgresql://me:secret@db/test")
+        'postgresql://me:***@db/test'
+        >>> redact_url("postgresql//me:secret@db/test")  # not a URL: no ://
+        'postgresql//me:***@db/test'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: hide what looks like a password all the same
+        return re.sub(r":[^:@/]*@", ":***@", url)

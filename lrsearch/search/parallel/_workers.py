@@ -1,0 +1,225 @@
+"""``--workers K``: K worker processes on this machine, all running one study.
+
+The parent creates the study first (so the baselines are queued once, and the LR range test of
+a ``peak_lr: auto`` runs once), then starts K workers (``_worker_main``), each given the
+resolved config on its stdin. With several GPUs each worker gets one: worker i the i-th GPU the
+parent sees, through ``CUDA_VISIBLE_DEVICES`` (the i-th entry of the user's own list when it
+is set); each then sees one GPU, so a study's ``cuda:N`` becomes ``cuda`` for it. The parent
+shows the study's progress by polling the storage, and calls the run's trial callbacks for
+each trial that finishes, such as the dashboard refresher: one per machine, the workers
+refresh nothing themselves. Workers on other machines join by running ``lrsearch run`` against
+the same server database. A worker that dies is named with its exit code or signal; the others
+go on, its trial is failed and retried at once, and the command exits non-zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.trial import TrialState
+
+from lrsearch.config import StudyConfig
+from lrsearch.errors import StudyError
+from lrsearch.records import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, trial_epochs
+from lrsearch.search._progress import StudyProgress
+from lrsearch.search.parallel._recovery import fail_dead_workers
+
+if TYPE_CHECKING:
+    from lrsearch.search._runner import RunSummary, TrialCallback
+
+__all__ = ["check_workers", "run_workers", "worker_config"]
+
+_POLL_S = 2.0
+_WORKER_MAIN = "lrsearch.search.parallel._worker_main"
+
+
+def check_workers(storage_url: str, workers: int) -> None:
+    """Refuse several workers on SQLite, which allows one writing process.
+
+    Raises:
+        StudyError: Naming the server database URLs to use instead.
+    """
+    if workers > 1 and is_sqlite(normalise_url(storage_url)):
+        raise StudyError(f"--workers {workers} needs a server database, and the storage is "
+                         f"SQLite ({storage_url}), which allows one process; pass "
+                         f"--storage {SERVER_URL_EXAMPLES[0]} (PostgreSQL) or "
+                         f"{SERVER_URL_EXAMPLES[1]} (MySQL/MariaDB), or run one worker")
+
+
+def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
+                progress: str | None = None,
+                callbacks: Sequence[TrialCallback] = ()) -> tuple[RunSummary, int]:
+    """Run ``workers`` processes on the study; return the summary and an exit code.
+
+    The code is 0 when every worker ended well, 130 after Ctrl-C, else non-zero (a worker's own
+    code, or 1 for one killed by a signal).
+
+    Args:
+        config: The checked study config; each worker runs it as it is.
+        workers: How many processes.
+        debug: Let an exception inside a trial end its worker, with the traceback.
+        progress: As for :func:`lrsearch.search.run_study`.
+        callbacks: Called with ``(study, frozen_trial)`` for each trial that finishes while
+            the workers run (polled every few seconds).
+    """
+    # Imported here: the runner and the study opener use this package themselves.
+    from lrsearch.search._runner import summarise
+    from lrsearch.search._study import open_study
+
+    check_workers(config.storage, workers)
+    optuna.logging.set_verbosity(logging.ERROR)
+    study = open_study(config, progress=progress).study
+    gpus = _gpu_count()
+    data = worker_config(config, gpus)
+    procs = [_start(i, data, debug, _env(i, workers, gpus, os.environ)) for i in range(workers)]
+    watch = _Watch(study, procs, config.storage_options.max_retry, config.training.epochs,
+                   callbacks)
+    interrupted = False
+    with StudyProgress(config.n_trials, 0, config.training.epochs, config.metric,
+                       "bar" if progress is None and sys.stderr.isatty() else "off") as bar:
+        try:
+            while any(p.poll() is None for p in procs):
+                watch.look(bar)
+                time.sleep(_POLL_S)
+        except KeyboardInterrupt:
+            # The workers got the same Ctrl-C; let each mark and requeue its trial.
+            interrupted = True
+            for proc in procs:
+                _wait(proc)
+        watch.look(bar)
+    codes = [p.wait() for p in procs]
+    bad = next((code for code in codes if code != 0), 0)
+    worst = 130 if interrupted else (bad if bad > 0 else 1 if bad else 0)
+    return summarise(study, config.storage, interrupted), worst
+
+
+def worker_config(config: StudyConfig, gpus: int) -> dict[str, Any]:
+    """The resolved config a worker runs, as JSON data: with one GPU each (``gpus`` > 1), a
+    ``cuda:N`` device is ``cuda``, the one GPU the worker sees.
+
+    Example:
+        >>> from lrsearch.config import parse_study
+        >>> config = parse_study({"name": "s", "training": {"device": "cuda:1"}})
+        >>> worker_config(config, gpus=2)["training"]["device"], config.training.device
+        ('cuda', 'cuda:1')
+    """
+    data = config.model_dump(mode="json")
+    if gpus > 1 and config.training.device.startswith("cuda:"):
+        data["training"]["device"] = "cuda"
+    return data
+
+
+def _command(index: int, debug: bool) -> list[str]:
+    """Worker ``index``'s command line: its config comes on stdin, never on the command line,
+    where ``ps`` would show the storage password to every user of the machine."""
+    return [sys.executable, "-m", _WORKER_MAIN, "-", "--worker-index", str(index),
+            *(["--debug"] if debug else [])]
+
+
+def _start(index: int, data: dict[str, Any], debug: bool,
+           env: dict[str, str]) -> subprocess.Popen:
+    proc = subprocess.Popen(_command(index, debug), env=env, stdin=subprocess.PIPE, text=True)
+    with contextlib.suppress(BrokenPipeError):  # it died first: the watch names it
+        with proc.stdin:
+            proc.stdin.write(json.dumps(data))
+    return proc
+
+
+def _gpu_count() -> int:
+    """The GPUs this process sees (after the user's ``CUDA_VISIBLE_DEVICES``), 0 without CUDA."""
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:  # no usable CUDA: CPU workers
+        return 0
+
+
+def _env(index: int, workers: int, gpus: int, environ: Mapping[str, str]) -> dict[str, str]:
+    """Worker ``index``'s environment: ``environ`` with its own GPU when there are several,
+    and a share of the cores for CPU workers."""
+    env = dict(environ)
+    if gpus > 1:
+        # Entries may be indices or GPU/MIG UUIDs; CUDA counts the valid ones, from the first.
+        listed = [e.strip() for e in environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
+        listed = [e for e in listed if e]
+        env["CUDA_VISIBLE_DEVICES"] = (listed[index % gpus] if len(listed) >= gpus
+                                       else str(index % gpus))
+    if gpus == 0 and "OMP_NUM_THREADS" not in env:
+        # CPU workers share the cores instead of each starting one thread per core.
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    return env
+
+
+def _wait(proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    while True:
+        try:
+            proc.wait(timeout=timeout_s)
+            return
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting politely
+            proc.terminate()
+
+
+@dataclass
+class _Watch:
+    """What the parent sees of its workers and their study between two looks."""
+
+    study: optuna.Study
+    procs: list[subprocess.Popen]
+    max_retry: int | None
+    epochs: int
+    callbacks: Sequence[TrialCallback]
+    seen: set[int] = field(default_factory=set)  # finished trials already called back
+    reported: set[int] = field(default_factory=set)  # workers already named as stopped
+
+    def __post_init__(self) -> None:
+        self.seen = {t.number for t in self.study.get_trials(deepcopy=False)
+                     if t.state.is_finished()}
+
+    def look(self, bar: StudyProgress) -> None:
+        """Name the workers that stopped badly, then show and call back the trials."""
+        self._report_deaths(bar)
+        self._poll(bar)
+
+    def _report_deaths(self, bar: StudyProgress) -> None:
+        """Name each worker that ended badly, once; its trial is failed and retried now."""
+        for index, proc in enumerate(self.procs):
+            code = proc.poll()
+            if code is None or code == 0 or code == 130 or index in self.reported:
+                continue
+            self.reported.add(index)
+            how = (f"killed by {signal.Signals(-code).name}" if code < 0 and -code in
+                   signal.valid_signals() else f"exit code {code}")
+            failed = fail_dead_workers(self.study, self.max_retry)
+            retried = (f"; its trial {', '.join(f'#{n}' for n in failed)} is retried"
+                       if failed else "")
+            alive = sum(p.poll() is None for p in self.procs)
+            bar.note(f"worker {index} (pid {proc.pid}) stopped: {how}{retried}; {alive} "
+                     f"worker(s) still running")
+
+    def _poll(self, bar: StudyProgress) -> None:
+        trials = self.study.get_trials(deepcopy=False)
+        done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        bar.update(done, self.study)
+        for trial in trials:
+            if trial.state.is_finished() and trial.number not in self.seen:
+                self.seen.add(trial.number)
+                for callback in self.callbacks:
+                    callback(self.study, trial)
+        # The stored epochs, not the intermediate values: a probe judge reports at points only.
+        running = [f"#{t.number} epoch {len(trial_epochs(t))}/{self.epochs}"
+                   for t in trials if t.state == TrialState.RUNNING]
+        bar.running("running " + ", ".join(running) if running else "")
