@@ -12,8 +12,8 @@ import sys
 
 import click
 
-from lrsearch import __version__
 from lrsearch.errors import LrsearchError
+from lrsearch.version import __version__
 
 
 def friendly_errors(func):

@@ -96,7 +96,7 @@ def export_best(study: optuna.Study, trial: int | None = None, storage: str = ""
         trial: A trial number instead of the best complete trial.
         storage: The storage URL to record as the source, password already hidden.
     """
-    from lrsearch import __version__
+    from lrsearch.version import __version__
 
     frozen = pick_trial(study, trial)
     spec = trial_spec(study, frozen)

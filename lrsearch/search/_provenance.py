@@ -129,7 +129,7 @@ def provenance() -> dict[str, Any]:
     import optuna
     import torch
 
-    from lrsearch import __version__
+    from lrsearch.version import __version__
 
     return {
         LRSEARCH_VERSION_ATTR: __version__,

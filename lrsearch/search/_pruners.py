@@ -1,24 +1,11 @@
 """Build the Optuna pruner a study file asks for, and the pruning policy around it.
 
-Optuna's pruners compare trials by the values they reported at the same step. Raw validation
-values mid-schedule rank schedule families badly: a schedule that still holds a high LR (step
-decay, WSD, one-cycle's peak, constant) looks worse than one that has already decayed
-(exponential, a short cosine), although it often ends better: the short-horizon bias of
-STYLE.md trap 6. So lrsearch judges a trial only at a few pruning points (``at_progress``,
-fractions of training) and, when the search space mixes families, by a cooldown probe there
-(``judge: probe``): the validation metric the run would reach if its schedule decayed to zero
-now. ``docs/pruning.md`` has the measurements behind the defaults.
-
-What Optuna hears: with ``judge: probe`` the probe value at each pruning point only (raw and
-probe values of every epoch are in the trial's ``epochs`` attribute); with ``judge: raw`` (or
-``name: none``) the raw value of every epoch, as before pruning points existed. Either way the
-objective asks ``should_prune`` at the pruning points only, and the pruners with a warm-up of
-their own are given the first pruning point.
-
-``wilcoxon`` is the exception: its signed-rank test pairs the trial's values with the best
-trial's at every epoch they share, and needs at least 4 pairs to reach p < 0.1 (2 never get
-below 0.25), so it hears raw values (its default judge) and is asked every epoch from the first
-pruning point on.
+Mid-schedule values rank schedule families badly (a schedule that still holds a high LR looks
+worse than one that already decayed, though it often ends better), so a trial is judged only
+at a few pruning points (``at_progress``) and, when the search space mixes families, by a
+cooldown probe there (``judge: probe``). ``wilcoxon`` hears every epoch's raw value from the
+first point on: its signed-rank test needs several paired epochs. Policy and measurements:
+docs/pruning.md.
 """
 
 from __future__ import annotations

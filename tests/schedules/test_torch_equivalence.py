@@ -1,4 +1,4 @@
-"""Every family PRODUCT.md marks "same as (torch)" equals that torch scheduler at every step.
+"""Every family docs/schedules.md gives a "torch equivalent" equals that torch scheduler at every step.
 
 Many random valid draws per family (peak LR, length, parameters), relative error <= 1e-6.
 
@@ -27,7 +27,7 @@ REL_TOL = 1e-6
 
 
 def _reference(family: str, p: dict, optimizer, n: int, peak: float):
-    """The torch scheduler PRODUCT.md names, built with the equivalent arguments."""
+    """The torch scheduler docs/schedules.md names, built with the equivalent arguments."""
     if family == "step":
         return sched.StepLR(optimizer, step_size=max(1, round(p["step_frac"] * n)),
                             gamma=p["gamma"])
@@ -91,7 +91,7 @@ def test_family_equals_torch_on_random_draws(family):
         n = rng.choice([1, 2, 5, rng.randint(1, 60), rng.randint(60, 1500)])
         params = draw_params(get_family(family), rng)
         if family == "poly":
-            params["final_ratio"] = 0.0  # PRODUCT.md: PolynomialLR when final_ratio == 0
+            params["final_ratio"] = 0.0  # the spec contract: PolynomialLR when final_ratio == 0
         if family == "onecycle":
             n = max(n, 2)
             if params["pct_start"] * n == 1.0:  # torch divides by zero there
