@@ -1,4 +1,4 @@
-"""Every family docs/schedules.md gives a "torch equivalent" equals that torch scheduler at every step.
+"""Each family with a "torch equivalent" (docs/schedules.md) equals it at every step.
 
 Many random valid draws per family (peak LR, length, parameters), relative error <= 1e-6.
 
