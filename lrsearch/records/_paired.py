@@ -14,20 +14,16 @@ from dataclasses import dataclass
 
 __all__ = ["Summary", "summarise_values", "paired_margin", "t_quantile_975"]
 
-# Two-sided 95% Student-t quantiles (0.975) for 1..30 degrees of freedom; 1.96 beyond.
-_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
-
-
 def t_quantile_975(dof: int) -> float:
-    """The 97.5% quantile of Student's t with ``dof`` degrees of freedom.
+    """The 97.5% quantile of Student's t with ``dof`` degrees of freedom (scipy's, exact).
 
     Example:
-        >>> t_quantile_975(2), t_quantile_975(100)
-        (4.303, 1.96)
+        >>> round(t_quantile_975(2), 3), round(t_quantile_975(31), 3)
+        (4.303, 2.04)
     """
-    return _T_975[dof - 1] if 1 <= dof <= len(_T_975) else 1.96
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, dof))
 
 
 @dataclass(frozen=True)
