@@ -64,13 +64,27 @@ def _check_pruner(config: StudyConfig) -> list[str]:
 
 
 def optimizer_space(config: StudyConfig) -> dict[str, Any]:
-    """The searched optimizers, ``name -> OptimizerSpace`` (defaults filled as empty)."""
+    """The searched optimizers, ``name -> OptimizerSpace``, each with its ``peak_lr`` and
+    ``weight_decay`` filled in: its own, else the search space's, else the registry's."""
     from lrsearch.config._models import OptimizerSpace
 
-    optimizers = config.search_space.optimizers
-    if isinstance(optimizers, list):
-        return {name: OptimizerSpace() for name in optimizers}
-    return {name: opt or OptimizerSpace() for name, opt in optimizers.items()}
+    space = config.search_space
+    given = (dict.fromkeys(space.optimizers) if isinstance(space.optimizers, list)
+             else space.optimizers)
+    filled = {}
+    for name, opt in given.items():
+        info = get_optimizer(name)
+        default_lr = Range(low=info.peak_lr.low, high=info.peak_lr.high, log=info.peak_lr.log)
+        opt = opt or OptimizerSpace()
+        filled[name] = opt.model_copy(update={
+            "peak_lr": _first(opt.peak_lr, space.peak_lr, default_lr),
+            "weight_decay": _first(opt.weight_decay, space.weight_decay,
+                                   info.weight_decay.default)})
+    return filled
+
+
+def _first(*values: Any) -> Any:
+    return next(v for v in values if v is not None)
 
 
 def _check_optimizers(config: StudyConfig) -> list[str]:
@@ -142,7 +156,7 @@ def _check_baselines(config: StudyConfig, families: list[FamilySearch]) -> list[
             problems.append(f"{path}.optimizer: got {optimizer!r}; must be one of the searched "
                             f"optimizers {list(optimizers)}")
             continue
-        peak = optimizers[optimizer].peak_lr or config.search_space.peak_lr
+        peak = optimizers[optimizer].peak_lr
         if baseline.peak_lr is not None and peak == AUTO:
             problems.append(f"{path}.peak_lr: got {baseline.peak_lr!r}; must be left out when "
                             f"the peak_lr of {optimizer!r} is auto (its range is known only "

@@ -45,7 +45,7 @@ DEFAULT_PRUNING_PROGRESS = (1 / 3, 2 / 3)
 
 DEFAULT_STORAGE = "sqlite:///lrsearch.db"
 
-WEIGHT_DECAY, HEAD_LR_MULT = GROUP_PARAMS
+_, HEAD_LR_MULT = GROUP_PARAMS
 
 
 class SamplerConfig(_Strict):
@@ -126,8 +126,9 @@ _OPTIMIZER_SPACE_DOC = """One optimizer the search may pick, with fixed or searc
 
 Its fields are ``peak_lr`` and the hyperparameters of the optimizer registry
 (:mod:`lrsearch.optimizers`); an optimizer accepts only its own (checked with the study).
-``peak_lr`` and ``weight_decay`` default to the search space's shared values, the others to
-the optimizer's own defaults (fixed, not searched). ``peak_lr: auto`` sets this optimizer's
+``peak_lr`` and ``weight_decay`` default to the search space's shared values when it gives
+them, else to the optimizer's own (its peak-LR search range, its decay); the others to the
+optimizer's own defaults (fixed, not searched). ``peak_lr: auto`` sets this optimizer's
 peak-LR range from an LR range test (see :class:`LrRangeTestConfig`).
 """
 
@@ -141,8 +142,11 @@ class SearchSpaceConfig(_Strict):
     a mapping ``family -> {param: override}``, where an override is a fixed value, a range
     ``{low, high, log}`` or ``{choices: [...]}``; ``multistep.milestones`` also takes
     ``min_count``/``max_count`` and ``piecewise.knots`` takes ``positions`` (interior knots).
-    ``peak_lr: auto`` sets the peak-LR range of every optimizer without its own ``peak_lr``
-    from an LR range test (see :class:`LrRangeTestConfig`).
+    ``peak_lr`` and ``weight_decay`` apply to every optimizer without its own; left out, each
+    optimizer takes its registry defaults (:mod:`lrsearch.optimizers`: Adam-type optimizers
+    search other decades than SGD, AdamW's decay is decoupled). ``peak_lr: auto`` sets the
+    peak-LR range of every optimizer without its own ``peak_lr`` from an LR range test (see
+    :class:`LrRangeTestConfig`).
     """
 
     families: Annotated[
@@ -150,7 +154,7 @@ class SearchSpaceConfig(_Strict):
         | Annotated[dict[str, dict[str, Any] | None], Tag("mapping")],
         Discriminator(shape_tag)] = Field(
         default_factory=lambda: ["cosine", "linear", "multistep", "onecycle", "wsd"])
-    peak_lr: PeakLr = Field(default_factory=lambda: Range(low=1e-3, high=1.0, log=True))
+    peak_lr: PeakLr | None = None
     warmup_frac: Number = Field(default_factory=lambda: Range(
         low=WARMUP_FRAC.search.low, high=WARMUP_FRAC.search.high))
     warmup_start: Number = WARMUP_START_DEFAULT
@@ -158,7 +162,7 @@ class SearchSpaceConfig(_Strict):
         Annotated[list[Literal[OPTIMIZERS]], Tag("value")]
         | Annotated[dict[Literal[OPTIMIZERS], OptimizerSpace | None], Tag("mapping")],
         Discriminator(shape_tag)] = Field(default_factory=lambda: ["sgd"])
-    weight_decay: Number = WEIGHT_DECAY.default
+    weight_decay: Number | None = None
     head_lr_mult: Number = HEAD_LR_MULT.default
 
     _numbers = field_validator("peak_lr", "warmup_frac", "warmup_start", "weight_decay",

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from lrsearch.schedules import ParamInfo
 
-__all__ = ["GROUP_PARAMS", "WEIGHT_DECAY", "HEAD_LR_MULT", "MOMENTUM", "MOMENTUM_POSITIVE",
-           "NESTEROV", "BETA1", "BETA2", "EPS", "ADAM_PARAMS", "LOOKAHEAD_STEPS",
-           "LOOKAHEAD_ALPHA"]
+__all__ = ["GROUP_PARAMS", "WEIGHT_DECAY", "DECOUPLED_WEIGHT_DECAY", "HEAD_LR_MULT",
+           "MOMENTUM", "MOMENTUM_POSITIVE", "NESTEROV", "BETA1", "BETA2", "EPS", "ADAM_PARAMS",
+           "LOOKAHEAD_STEPS", "LOOKAHEAD_ALPHA"]
 
-WEIGHT_DECAY = ParamInfo("weight_decay", "L2 / decoupled decay; never applied to normalisation "
-                         "or bias parameters", low=0.0, default=5e-4)
+WEIGHT_DECAY = ParamInfo("weight_decay", "L2 decay, added to the gradient; never applied to "
+                         "normalisation or bias parameters", low=0.0, default=5e-4)
+# Decoupled decay shrinks the weights by lr * weight_decay a step: 0.05 at an AdamW LR of 1e-3
+# is the 5e-5 a step that SGD's 5e-4 gives at its LR of 0.1.
+DECOUPLED_WEIGHT_DECAY = ParamInfo("weight_decay", "decoupled decay (AdamW), lr * weight_decay "
+                                   "a step; never applied to normalisation or bias parameters",
+                                   low=0.0, default=0.05)
 HEAD_LR_MULT = ParamInfo("head_lr_mult", "classifier-head LR as a multiple of the backbone LR",
                          low=0.0, low_open=True, default=1.0)
 GROUP_PARAMS = (WEIGHT_DECAY, HEAD_LR_MULT)
-"""Settings of every optimizer: lrsearch applies them per param group."""
+"""Settings of every optimizer: lrsearch applies them per param group (the decay's default is
+the optimizer's: :attr:`~lrsearch.optimizers.OptimizerInfo.weight_decay`)."""
 
 MOMENTUM = ParamInfo("momentum", "SGD momentum", low=0.0, high=1.0, high_open=True,
                      default=0.9)

@@ -14,14 +14,16 @@ from typing import Any
 
 from lrsearch.optimizers._params import (
     ADAM_PARAMS,
-    GROUP_PARAMS,
+    DECOUPLED_WEIGHT_DECAY,
+    HEAD_LR_MULT,
     LOOKAHEAD_ALPHA,
     LOOKAHEAD_STEPS,
     MOMENTUM,
     MOMENTUM_POSITIVE,
     NESTEROV,
+    WEIGHT_DECAY,
 )
-from lrsearch.schedules import ParamInfo
+from lrsearch.schedules import ParamInfo, SearchRange
 
 __all__ = ["OptimizerInfo", "get_optimizer", "optimizer_names", "list_optimizers"]
 
@@ -37,6 +39,9 @@ class OptimizerInfo:
             optimizer's: :data:`~lrsearch.optimizers._params.GROUP_PARAMS`).
         constructor: The expression that builds it from ``groups`` (param groups),
             ``peak_lr`` and ``o`` (its settings), with ``torch`` imported.
+        peak_lr: The default search range of its peak LR (a study's ``peak_lr`` overrides it):
+            Adam-type optimizers train in other decades than SGD.
+        weight_decay: Its ``weight_decay`` (decoupled for AdamW: another default).
         package: A package it needs besides torch (imported under its own name), or None.
         cross_check: ``f(values) -> problems`` for rules that tie its settings together.
     """
@@ -45,13 +50,15 @@ class OptimizerInfo:
     summary: str
     params: tuple[ParamInfo, ...]
     constructor: str
+    peak_lr: SearchRange
+    weight_decay: ParamInfo = WEIGHT_DECAY
     package: str | None = None
     cross_check: Callable[[Mapping[str, Any]], list[str]] | None = None
 
     @property
     def all_params(self) -> tuple[ParamInfo, ...]:
         """Every setting it takes: the per-group ones first, then its own."""
-        return (*GROUP_PARAMS, *self.params)
+        return (self.weight_decay, HEAD_LR_MULT, *self.params)
 
     def param(self, name: str) -> ParamInfo | None:
         """Its setting called ``name``, or None."""
@@ -76,35 +83,41 @@ def _nesterov_needs_momentum(values: Mapping[str, Any]) -> list[str]:
 
 
 _ADAM = "betas=(o['beta1'], o['beta2']), eps=o['eps']"
+# Default peak-LR search ranges, three decades each: where SGD trains CIFAR-size networks, and
+# the decades below where the Adam family does (torch's Adam default, 1e-3, near the middle).
+_SGD_LR = SearchRange(1e-3, 1.0, log=True)
+_ADAM_LR = SearchRange(1e-5, 1e-2, log=True)
 
 _OPTIMIZERS = (
     OptimizerInfo("sgd", "SGD with (Nesterov) momentum", (MOMENTUM, NESTEROV),
                   "torch.optim.SGD(groups, lr=peak_lr, momentum=o['momentum'], "
-                  "nesterov=o['nesterov'])", cross_check=_nesterov_needs_momentum),
+                  "nesterov=o['nesterov'])", _SGD_LR, cross_check=_nesterov_needs_momentum),
     OptimizerInfo("adam", "Adam (L2 weight decay)", ADAM_PARAMS,
-                  f"torch.optim.Adam(groups, lr=peak_lr, {_ADAM})"),
+                  f"torch.optim.Adam(groups, lr=peak_lr, {_ADAM})", _ADAM_LR),
     OptimizerInfo("adamw", "AdamW (decoupled weight decay)", ADAM_PARAMS,
-                  f"torch.optim.AdamW(groups, lr=peak_lr, {_ADAM})"),
+                  f"torch.optim.AdamW(groups, lr=peak_lr, {_ADAM})", _ADAM_LR,
+                  weight_decay=DECOUPLED_WEIGHT_DECAY),
     OptimizerInfo("amsgrad", "Adam with the AMSGrad maximum", ADAM_PARAMS,
-                  f"torch.optim.Adam(groups, lr=peak_lr, {_ADAM}, amsgrad=True)"),
+                  f"torch.optim.Adam(groups, lr=peak_lr, {_ADAM}, amsgrad=True)", _ADAM_LR),
     OptimizerInfo("adamax", "Adamax (infinity norm)", ADAM_PARAMS,
-                  f"torch.optim.Adamax(groups, lr=peak_lr, {_ADAM})"),
+                  f"torch.optim.Adamax(groups, lr=peak_lr, {_ADAM})", _ADAM_LR),
     OptimizerInfo("radam", "RAdam (rectified Adam)", ADAM_PARAMS,
-                  f"torch.optim.RAdam(groups, lr=peak_lr, {_ADAM})"),
+                  f"torch.optim.RAdam(groups, lr=peak_lr, {_ADAM})", _ADAM_LR),
     OptimizerInfo("ranger", "RAdam inside Lookahead", (*ADAM_PARAMS, LOOKAHEAD_STEPS,
                                                        LOOKAHEAD_ALPHA),
                   f"Lookahead(torch.optim.RAdam(groups, lr=peak_lr, {_ADAM}),\n"
-                  f"                     k=o['lookahead_steps'], alpha=o['lookahead_alpha'])"),
+                  f"                     k=o['lookahead_steps'], alpha=o['lookahead_alpha'])",
+                  _ADAM_LR),
     # A constant LR after warm-up, the weights averaged by the optimizer. Their own
     # warmup_steps would scale the LR exactly as the spec's linear warm-up does, so the spec's
     # is the one used and the recorded LR curve stays truthful.
     OptimizerInfo("sgd_schedulefree", "schedule-free SGD (Defazio et al.)",
                   (MOMENTUM_POSITIVE,),
                   "schedulefree.SGDScheduleFree(groups, lr=peak_lr, momentum=o['momentum'])",
-                  package="schedulefree"),
+                  _SGD_LR, package="schedulefree"),
     OptimizerInfo("adamw_schedulefree", "schedule-free AdamW (Defazio et al.)", ADAM_PARAMS,
-                  f"schedulefree.AdamWScheduleFree(groups, lr=peak_lr, {_ADAM})",
-                  package="schedulefree"),
+                  f"schedulefree.AdamWScheduleFree(groups, lr=peak_lr, {_ADAM})", _ADAM_LR,
+                  weight_decay=DECOUPLED_WEIGHT_DECAY, package="schedulefree"),
 )
 _BY_NAME = {info.name: info for info in _OPTIMIZERS}
 

@@ -79,13 +79,8 @@ class SearchSpace:
         """The search space of a checked study config."""
         space = config.search_space
         families, _ = resolve_families(space.families, "search_space.families")
-        optimizers = {}
-        for name, opt in optimizer_space(config).items():
-            settings = opt.model_dump(exclude_none=True)
-            settings = {key: getattr(opt, key) for key in settings}
-            settings.setdefault("peak_lr", space.peak_lr)
-            settings.setdefault("weight_decay", space.weight_decay)
-            optimizers[name] = settings
+        optimizers = {name: {key: getattr(opt, key) for key in opt.model_dump(exclude_none=True)}
+                      for name, opt in optimizer_space(config).items()}
         shared = {name: getattr(space, name) for name in _SHARED}
         grid = config.sampler.points_per_param if config.sampler.name == "grid" else None
         return cls(tuple(families), optimizers, shared, grid)

@@ -8,7 +8,7 @@ import warnings
 import optuna
 import pytest
 
-from lrsearch.config import parse_study
+from lrsearch.config import Range, parse_study
 from lrsearch.errors import SpecError, StudyError
 from lrsearch.records import FIXED_SCHEDULE_ATTR
 from lrsearch.schedules import ScheduleSpec, family_names
@@ -115,7 +115,7 @@ def test_baselines_run_exactly_their_spec():
         "baselines": [
             {"name": "cos", "family": "cosine", "peak_lr": 0.1, "warmup_frac": 0.05},
             {"name": "steps", "family": "multistep", "params": {"milestones": [0.5, 0.75]},
-             "peak_lr": 0.05, "optimizer": "adamw"},
+             "peak_lr": 0.005, "optimizer": "adamw"},
             {"name": "pw", "family": "piecewise",
              "params": {"knots": [[0, 1], [0.25, 1], [0.5, 0.5], [0.75, 0.2], [1, 0]]}},
             {"name": "oc", "family": "onecycle"}]})
@@ -224,8 +224,8 @@ def test_an_auto_peak_lr_counts_as_a_range_in_the_grid():
                                            "warmup_frac": 0.0}})
     space = SearchSpace.from_config(config)
     assert grid_size(space) == 9
-    assert grid_size(space.with_peak_lr({"sgd": parse_study({"name": "x"}).search_space.peak_lr
-                                         })) == 9
+    found = Range(low=0.01, high=0.1, log=True)  # what the range test would store
+    assert grid_size(space.with_peak_lr({"sgd": found})) == 9
 
 
 def test_too_large_a_grid_is_refused_naming_the_field():
@@ -330,3 +330,19 @@ def test_gp_and_cmaes_model_despite_a_preset_baseline(name):
     random = [(t.params["family"], t.params["sgd.peak_lr"])
               for t in run_synthetic("random").trials[1:]]
     assert draws[4:] != random[4:]  # after the startup trials it is not random search
+
+
+def test_each_optimizer_searches_its_own_decades_unless_the_study_says():
+    def optimizers(**space):
+        config = parse_study({"name": "t", "search_space": {"optimizers": ["sgd", "adamw"],
+                                                            **space}})
+        return SearchSpace.from_config(config).as_dict()["optimizers"]
+
+    default = optimizers()
+    assert default["sgd"] == {"peak_lr": {"low": 1e-3, "high": 1.0, "log": True},
+                              "weight_decay": 5e-4}
+    assert default["adamw"] == {"peak_lr": {"low": 1e-5, "high": 1e-2, "log": True},
+                                "weight_decay": 0.05}  # decoupled: lr * 0.05 a step
+    shared = optimizers(peak_lr={"low": 0.01, "high": 0.1, "log": True}, weight_decay=0.0)
+    assert shared["adamw"] == {"peak_lr": {"low": 0.01, "high": 0.1, "log": True},
+                               "weight_decay": 0.0}
