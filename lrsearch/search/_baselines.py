@@ -21,6 +21,7 @@ import math
 from typing import Any
 
 from lrsearch.config import Range
+from lrsearch.optimizers import get_optimizer
 from lrsearch.schedules import ScheduleSpec, get_family
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
 
@@ -72,10 +73,9 @@ def preset_trial(name: str, space: SearchSpace) -> tuple[ScheduleSpec, dict[str,
     family, params = _SCHEDULES[name]
     warmup_frac = 0.0
     if name == "schedulefree":
-        keep = ("weight_decay", "momentum") if first == "sgd" else ("weight_decay", "beta1",
-                                                                      "beta2", "eps")
-        settings = {key: value for key, value in settings.items() if key in keep}
         first = "sgd_schedulefree" if first == "sgd" else "adamw_schedulefree"
+        own = get_optimizer(first)  # the settings it takes, as the registry declares them
+        settings = {key: value for key, value in settings.items() if own.param(key) is not None}
         warmup_frac = SCHEDULE_FREE_WARMUP_FRAC
     spec = ScheduleSpec(family, peak_lr=peak_lr, total_steps=PLACEHOLDER_TOTAL_STEPS,
                         warmup_frac=warmup_frac, params=params)
