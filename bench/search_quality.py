@@ -1,27 +1,28 @@
-"""Search quality at equal compute: lrsearch's default search vs random search vs the baselines.
+"""Search quality at equal compute, paired over search seeds and confirmed on the test set.
 
-On the quickstart's setting (small CNN, CIFAR-10 subset, 5 epochs, CPU), each search seed runs:
+Methods, each run once per search seed with the same seeds (data split, sampler seed, trial
+training seed) so that every comparison is paired:
 
-* ``lrsearch``: the default search (TPE sampler, the default pruner and pruning points);
+* ``lrsearch``: the study's search as a user gets it (TPE, lrsearch's default pruner);
 * ``random``: random search over the same space, no pruning;
+* ``cosine-lr`` and ``linear-lr``: cosine / linear decay to zero with warm-up 0, only the
+  optimizer and its peak LR searched (random search, ``--baseline-trials`` trials): the
+  baselines a practitioner would run, their LR tuned, counted at their compute.
 
-each until it has spent the same compute budget, counted in training epochs (a pruned trial
-costs the epochs it ran; cooldown probes count by their optimizer steps). Every trial that
-becomes the incumbent (best validation value so far) is *confirmed*: re-trained with fresh
-seeds on the training split plus the validation images, and evaluated on the test set. The
-baselines (cosine, linear to zero, step at 50/75% and schedule-free SGD, at the quickstart's
-peak LR) are confirmed the same way.
-
-Printed: the confirmed test accuracy of each method's incumbent at 25/50/75/100% of the
-budget (mean over search seeds); the compute lrsearch needs to reach the confirmed accuracy
-random search ends with (goal: <= 25% of the budget); and the horizon transfer check: the
-best lrsearch schedule and the cosine baseline re-trained at 4x the epochs, where the found
-schedule should keep its margin.
+Compute is counted in training epochs (a pruned trial costs the epochs it ran; cooldown
+probes count by their optimizer steps). Every incumbent (best validation value so far) met
+at a checkpoint of the budget is *confirmed*: re-trained with ``--confirm-seeds`` fresh seeds
+and scored on the test set, which no search sees. Printed: the compute-to-quality curve of each
+method, the share of random search's compute lrsearch needs to reach random search's final
+confirmed quality (median and bootstrap 95% interval over seeds), the final paired differences
+with 95% t intervals, the spread of the space, and the horizon check (the found schedule and
+LR-tuned cosine at ``--horizon`` times the epochs). Results: docs/search_quality.md.
 
 Usage::
 
     python bench/search_quality.py --data-dir ../shared/data/cifar10-jpeg-fallback
-    python bench/search_quality.py --quick      # a few-minute sanity run on fake data
+    python bench/search_quality.py --quick          # minutes: every code path on fake data
+    python bench/search_quality.py --study studies/cifar10_resnet18.yaml --device cuda
 """
 
 from __future__ import annotations
@@ -34,44 +35,66 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 
 from lrsearch.config import load_study
-from lrsearch.search import Objective, open_study, preset_trial
-from lrsearch.search._confirm import _full_training_set
+from lrsearch.records import paired_margin
+from lrsearch.schedules import ScheduleSpec
+from lrsearch.search import Objective, open_study
 from lrsearch.train import OptimizerSettings, load_data, train
 
-STUDY_FILE = Path(__file__).parents[1] / "studies" / "quickstart.yaml"
-BASELINES = ("cosine", "linear", "step", "schedulefree")
-CHECKPOINTS = (0.25, 0.5, 0.75, 1.0)  # fractions of the budget at which incumbents are shown
+STUDY_FILE = Path(__file__).with_name("search_quality.yaml")
+CHECKPOINTS = (0.125, 0.25, 0.5, 0.75, 1.0)  # shares of the budget where incumbents are shown
+SEARCHES = ("lrsearch", "random")
+BASELINES = {"cosine-lr": "cosine", "linear-lr": "linear"}
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--study", default=str(STUDY_FILE), help="the study file searched")
     parser.add_argument("--data-dir", default=None, help="folder holding cifar-10-batches-py")
-    parser.add_argument("--search-seeds", type=int, default=3, help="independent searches")
-    parser.add_argument("--budget-trials", type=float, default=24.0,
-                        help="budget per search, in full trials' worth of epochs")
-    parser.add_argument("--confirm-seeds", type=int, default=2, help="fresh seeds per check")
-    parser.add_argument("--horizon", type=int, default=4, help="epoch multiple for transfer")
+    parser.add_argument("--device", default=None, help="training.device override")
+    parser.add_argument("--seeds", type=int, default=10, help="paired search seeds")
+    parser.add_argument("--budget-trials", type=float, default=12.0,
+                        help="budget of each search, in full trials' worth of epochs")
+    parser.add_argument("--baseline-trials", type=int, default=4,
+                        help="trials of each baseline's peak-LR search")
+    parser.add_argument("--confirm-seeds", type=int, default=3, help="fresh seeds per check")
+    parser.add_argument("--horizon", type=int, default=4, help="epoch multiple of the check")
+    parser.add_argument("--horizon-seeds", type=int, default=3,
+                        help="search seeds whose winner gets the horizon check")
     parser.add_argument("--quick", action="store_true", help="fake data, tiny budget")
     args = parser.parse_args()
     if args.quick:  # a sanity run of every code path, not a measurement
-        args.search_seeds, args.budget_trials, args.confirm_seeds = 2, 4.0, 1
+        args.seeds, args.budget_trials, args.baseline_trials = 2, 3.0, 2
+        args.confirm_seeds, args.horizon, args.horizon_seeds = 1, 2, 1
     return args
 
 
 def base_config(args: argparse.Namespace, folder: Path):
     overrides = {"storage": f"sqlite:///{folder / 'bench.db'}", "baselines": [],
-                 "checkpoint_dir": str(folder / "ckpt"), "training.device": "cpu"}
-    if args.data_dir:
-        overrides["data.data_dir"] = args.data_dir
+                 "checkpoint_dir": str(folder / "ckpt"), "training.device": args.device,
+                 "data.data_dir": args.data_dir}
     if args.quick:
-        overrides.update({"data.dataset": "fake", "data.train_subset": 512,
-                          "data.val_size": 256, "training.epochs": 2})
-    config = load_study(STUDY_FILE, overrides)
-    # The default pruner (what a study file that says nothing about pruning gets).
-    return config.model_copy(update={"pruner": type(config.pruner)()})
+        overrides.update({"data.dataset": "fake", "data.train_subset": 256,
+                          "data.val_size": 128, "training.epochs": 2})
+    return load_study(args.study, overrides)
+
+
+def method_config(config, method: str, seed: int):
+    """The study of ``method`` on search seed ``seed``: same data and training seed for all."""
+    update = {"name": f"{method}-{seed}",
+              "training": config.training.model_copy(update={"seed": seed}),
+              "sampler": config.sampler.model_copy(update={"seed": seed})}
+    if method != "lrsearch":
+        update["sampler"] = update["sampler"].model_copy(update={"name": "random"})
+        update["pruner"] = config.pruner.model_copy(update={"name": "none"})
+    if method in BASELINES:
+        family = BASELINES[method]
+        update["search_space"] = config.search_space.model_copy(update={
+            "families": {family: {"final_ratio": 0.0}}, "warmup_frac": 0.0})
+    return config.model_copy(update=update)
 
 
 def trial_compute(trial: optuna.trial.FrozenTrial) -> float:
@@ -84,69 +107,74 @@ def trial_compute(trial: optuna.trial.FrozenTrial) -> float:
     return len(rows) + probe_steps / steps_per_epoch
 
 
-def run_search(config, data, name: str, seed: int, budget_epochs: float) -> list[tuple]:
-    """Run one search until ``budget_epochs``; return ``[(compute, incumbent trial)]``."""
-    if name == "random":
-        config = config.model_copy(update={
-            "pruner": config.pruner.model_copy(update={"name": "none"}),
-            "sampler": config.sampler.model_copy(update={"name": "random"})})
-    config = config.model_copy(update={
-        "name": f"{name}-{seed}", "sampler": config.sampler.model_copy(update={"seed": seed})})
-    opened = open_study(config)
+def run_search(config, data, budget_epochs: float) -> list[tuple[float, object]]:
+    """Trials until ``budget_epochs`` are spent; return ``[(compute so far, incumbent)]``."""
+    opened = open_study(config, progress="off")
     objective = Objective(config, opened.space, data)
     spent, incumbents, best = 0.0, [], None
-    sign = 1 if config.direction == "maximize" else -1
-    while spent < budget_epochs:
+    while spent < budget_epochs - 1e-9:
         opened.study.optimize(objective, n_trials=1)
         trial = opened.study.trials[-1]
         spent += trial_compute(trial)
         if trial.state == optuna.trial.TrialState.COMPLETE and (
-                best is None or sign * trial.value > sign * best.value):
+                best is None or trial.value > best.value):
             best = trial
-        if best is not None:
-            incumbents.append((spent, best))
+        incumbents.append((spent, best, trial))
     return incumbents
 
 
 class Confirmer:
-    """Confirmed test accuracy of a spec: fresh seeds, training split + validation images."""
+    """Mean test accuracy of a trial's schedule over fresh seeds (training split as searched)."""
 
     def __init__(self, config, data, seeds: int) -> None:
-        self.config, self.data, self.cache = config, _full_training_set(data), {}
+        self.config, self.data, self.cache = config, data, {}
         self.seeds = [20_000 + i for i in range(seeds)]
+        self.epochs_spent = 0
 
-    def __call__(self, spec, optimizer: dict, epochs: int | None = None) -> float:
+    def __call__(self, trial, epochs: int | None = None) -> float:
+        if trial is None:
+            return math.nan
         epochs = self.config.training.epochs if epochs is None else epochs
+        spec = ScheduleSpec.from_dict(trial.user_attrs["schedule"])
+        optimizer = dict(trial.user_attrs["optimizer"])
         key = (repr(spec.to_dict()), repr(sorted(optimizer.items())), epochs)
         if key not in self.cache:
-            accs = [train(spec, OptimizerSettings(**optimizer),
-                          self.config.train_settings(epochs=epochs, seed=s),
-                          self.data, evaluate_test=True).test_acc for s in self.seeds]
-            self.cache[key] = statistics.fmean(accs)
+            settings = [self.config.train_settings(epochs=epochs, seed=s) for s in self.seeds]
+            self.cache[key] = statistics.fmean(
+                train(spec, OptimizerSettings(**optimizer), s, self.data,
+                      evaluate_test=True).test_acc for s in settings)
+            self.epochs_spent += epochs * len(self.seeds)
         return self.cache[key]
 
-    def trial(self, trial, epochs: int | None = None) -> float:
-        from lrsearch.schedules import ScheduleSpec
 
-        return self(ScheduleSpec.from_dict(trial.user_attrs["schedule"]),
-                    dict(trial.user_attrs["optimizer"]), epochs)
-
-
-def at(incumbents: list[tuple], compute: float):
-    """The incumbent once ``compute`` epochs were spent (the last one before it)."""
+def at(history, share: float, budget: float):
+    """The incumbent once ``share`` of ``budget`` was spent; at the whole budget, the final one
+    (the last trial may end past the budget: it started within it)."""
+    if share >= 1.0:
+        return history[-1][1]
     chosen = None
-    for spent, trial in incumbents:
-        if spent <= compute + 1e-9:
-            chosen = trial
-    return chosen if chosen is not None else incumbents[0][1]
+    for spent, incumbent, _ in history:
+        if spent <= share * budget + 1e-9:
+            chosen = incumbent
+    return chosen
 
 
-def needed(incumbents, confirm, target: float, budget: float) -> float | None:
-    """Smallest compute share at which the incumbent's confirmed accuracy reaches ``target``."""
-    for spent, trial in incumbents:
-        if confirm.trial(trial) >= target:
+def share_needed(history, confirm, target: float, budget: float) -> float:
+    """Smallest share of ``budget`` at which the confirmed incumbent reaches ``target``
+    (infinity when it never does)."""
+    for spent, incumbent, _ in history:
+        if incumbent is not None and confirm(incumbent) >= target - 1e-12:
             return spent / budget
-    return None
+    return math.inf
+
+
+def bootstrap_median(values: list[float], rounds: int = 10_000) -> tuple[float, float, float]:
+    """Median of ``values`` and its bootstrap 95% percentile interval over seeds."""
+    rng = np.random.default_rng(0)
+    data = np.asarray(values, dtype=float)
+    medians = np.median(rng.choice(data, size=(rounds, len(data)), replace=True), axis=1)
+    return (float(np.median(data)), float(np.quantile(medians, 0.025)),
+            float(np.quantile(medians, 0.975)))
 
 
 def main() -> None:
@@ -155,78 +183,106 @@ def main() -> None:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         config = base_config(args, Path(folder))
-        data = load_data(config.data, "cpu")
+        data = load_data(config.data, config.training.device)
         confirm = Confirmer(config, data, args.confirm_seeds)
         budget = args.budget_trials * config.training.epochs
-        print(f"setting: {config.model}, {len(data.train_y)} train / {len(data.val_y)} val "
-              f"images, {config.training.epochs} epochs; budget {budget:g} epochs per search; "
-              f"{args.search_seeds} search seeds; {args.confirm_seeds} confirmation seeds")
-        searches = {name: [run_search(config, data, name, seed, budget)
-                           for seed in range(args.search_seeds)]
-                    for name in ("lrsearch", "random")}
-        report_curves(searches, confirm, budget)
-        report_baselines(config, data, confirm)
-        report_needed(searches, confirm, budget)
-        report_horizon(searches, config, data, confirm, args.horizon)
+        baseline_budget = args.baseline_trials * config.training.epochs
+        print(f"setting: {config.model}, {len(data.train_y)} train / {len(data.val_y)} val / "
+              f"{len(data.test_y)} test images, {config.training.epochs} epochs; budget "
+              f"{budget:g} epochs per search, {baseline_budget:g} per baseline search; "
+              f"{args.seeds} paired seeds; {args.confirm_seeds} confirmation seeds")
+        runs = {method: [] for method in (*SEARCHES, *BASELINES)}
+        for seed in range(args.seeds):
+            for method in runs:
+                own = baseline_budget if method in BASELINES else budget
+                runs[method].append(run_search(method_config(config, method, seed), data, own))
+            print(f"  seed {seed} searched ({time.perf_counter() - start:.0f} s)", flush=True)
+        report_spread(runs["random"])
+        report_curves(runs, confirm, budget)
+        report_needed(runs, confirm, budget)
+        report_final(runs, confirm)
+        report_horizon(runs, confirm, args.horizon, args.horizon_seeds)
+        print(f"\nconfirmation cost: {confirm.epochs_spent} epochs of training")
     print(f"bench wall time {time.perf_counter() - start:.0f} s")
 
 
-def report_curves(searches, confirm, budget) -> None:
-    print("\nconfirmed test accuracy of the incumbent at a share of the budget "
-          "(mean over search seeds)")
-    print(f"{'method':<10}" + "".join(f"{int(100 * c):>9}%" for c in CHECKPOINTS))
-    for name, runs in searches.items():
-        means = [statistics.fmean(confirm.trial(at(inc, c * budget)) for inc in runs)
-                 for c in CHECKPOINTS]
-        print(f"{name:<10}" + "".join(f"{m:>10.4f}" for m in means))
+def report_spread(random_runs) -> None:
+    """Whether schedules matter here: the validation values random search meets."""
+    values = sorted(t.value for history in random_runs for _, _, t in history
+                    if t.state == optuna.trial.TrialState.COMPLETE)
+    deciles = np.quantile(values, [0.1, 0.5, 0.9])
+    print(f"\nspread of the space (random search's {len(values)} trials, val_acc): min "
+          f"{values[0]:.4f}, 10% {deciles[0]:.4f}, median {deciles[1]:.4f}, 90% "
+          f"{deciles[2]:.4f}, max {values[-1]:.4f}")
 
 
-def report_baselines(config, data, confirm) -> None:
-    from lrsearch.search import SearchSpace
+def report_curves(runs, confirm, budget) -> None:
+    print("\ncompute-to-quality: confirmed test accuracy of the incumbent (mean over seeds) "
+          "after a share of the search budget")
+    print(f"{'method':<11}" + "".join(f"{100 * c:>8.1f}%" for c in CHECKPOINTS))
+    for method, histories in runs.items():
+        cells = []
+        for share in CHECKPOINTS:
+            if method in BASELINES and share * budget > histories[0][-1][0] + 1e-9:
+                cells.append(f"{'':>9}")
+                continue
+            values = [confirm(at(h, share, budget)) for h in histories]
+            mean = statistics.fmean(values) if not any(map(math.isnan, values)) else math.nan
+            cells.append(f"{mean:>9.4f}")
+        print(f"{method:<11}" + "".join(cells))
+    for method in BASELINES:
+        spent = runs[method][0][-1][0]
+        print(f"  {method}: its whole search is {spent / budget:.0%} of a search budget")
 
-    space = SearchSpace.from_config(config)
-    print("\nbaselines (confirmed test accuracy, one trial each = "
-          f"{config.training.epochs} epochs of compute)")
-    for name in BASELINES:
-        spec, optimizer = preset_trial(name, space)
-        print(f"  {name:<14}{confirm(spec, optimizer):.4f}  (peak_lr {spec.peak_lr:.3g}, "
-              f"{optimizer['name']})")
 
-
-def report_needed(searches, confirm, budget) -> None:
-    print("\ncompute lrsearch needs to reach the confirmed accuracy random search ends with")
+def report_needed(runs, confirm, budget) -> None:
+    print("\ncompute lrsearch needs to reach random search's final confirmed accuracy "
+          "(share of random search's compute)")
     shares = []
-    for seed, (ours, theirs) in enumerate(zip(searches["lrsearch"], searches["random"])):
-        target = confirm.trial(theirs[-1][1])
-        share = needed(ours, confirm, target, budget)
-        shares.append(share)
-        shown = "not reached" if share is None else f"{100 * share:.0f}% of the budget"
-        print(f"  search seed {seed}: random ends at {target:.4f}; lrsearch: {shown}")
-    # A seed that never reaches the target counts as needing more than the whole budget.
-    median = statistics.median(math.inf if s is None else s for s in shares)
-    shown = "more than the budget" if math.isinf(median) else f"{100 * median:.0f}%"
-    reached = sum(s is not None and s <= 0.25 for s in shares)
-    print(f"  median share: {shown} (goal <= 25%: {'met' if median <= 0.25 else 'NOT met'}; "
-          f"{reached} of {len(shares)} search seeds within 25%)")
+    for seed, (ours, theirs) in enumerate(zip(runs["lrsearch"], runs["random"])):
+        target = confirm(theirs[-1][1])
+        shares.append(share_needed(ours, confirm, target, budget))
+        random_own = share_needed(theirs, confirm, target, budget)
+        print(f"  seed {seed}: random ends at {target:.4f} (reached by random itself at "
+              f"{random_own:.0%}); lrsearch at {_share(shares[-1])}")
+    median, low, high = bootstrap_median(shares)
+    print(f"  median {_share(median)}, 95% interval [{_share(low)}, {_share(high)}]; goal: "
+          f"median <= 25% and upper end <= 50%: "
+          f"{'met' if median <= 0.25 and high <= 0.5 else 'NOT met'}")
 
 
-def report_horizon(searches, config, data, confirm, horizon: int) -> None:
-    from lrsearch.search import SearchSpace
+def _share(value: float) -> str:
+    return "never (within the budget)" if math.isinf(value) else f"{value:.0%}"
 
-    # Chosen by its validation value, as a user would: choosing by test accuracy would bias
-    # the margin measured on that same test set.
-    finals = [runs[-1][1] for runs in searches["lrsearch"]]
-    sign = 1 if config.direction == "maximize" else -1
-    best = max(finals, key=lambda trial: sign * trial.value)
-    cosine_spec, cosine_opt = preset_trial("cosine", SearchSpace.from_config(config))
-    epochs = config.training.epochs
-    print(f"\nhorizon transfer: lrsearch's best (trial {best.number}, "
-          f"{best.user_attrs['schedule']['family']}) vs cosine, fresh seeds")
+
+def report_final(runs, confirm) -> None:
+    ours = {seed: confirm(h[-1][1]) for seed, h in enumerate(runs["lrsearch"])}
+    print("\nfinal paired differences (lrsearch minus the other, confirmed test accuracy)")
+    for method in ("random", *BASELINES):
+        theirs = {seed: confirm(h[-1][1]) for seed, h in enumerate(runs[method])}
+        margin = paired_margin(ours, theirs)
+        interval = ("" if margin.half_width is None else
+                    f" [{margin.mean - margin.half_width:+.4f}, "
+                    f"{margin.mean + margin.half_width:+.4f}]")
+        print(f"  vs {method:<10} {margin.mean:+.4f}{interval} over {margin.n} seeds "
+              f"(lrsearch {statistics.fmean(ours.values()):.4f}, {method} "
+              f"{statistics.fmean(theirs.values()):.4f})")
+
+
+def report_horizon(runs, confirm, horizon: int, seeds: int) -> None:
+    """The found schedule vs LR-tuned cosine at ``horizon`` times the epochs, both chosen by
+    validation as a user would choose them."""
+    epochs = confirm.config.training.epochs
+    if seeds < 1:
+        return
+    print(f"\nhorizon transfer: each seed's winner vs its LR-tuned cosine at {epochs} and "
+          f"{horizon * epochs} epochs (first {seeds} seeds)")
     for length in (epochs, horizon * epochs):
-        ours = confirm.trial(best, length)
-        cosine = confirm(cosine_spec, cosine_opt, length)
-        print(f"  {length:>3} epochs: found {ours:.4f}  cosine {cosine:.4f}  "
-              f"margin {ours - cosine:+.4f}")
+        ours = {s: confirm(runs["lrsearch"][s][-1][1], length) for s in range(seeds)}
+        cosine = {s: confirm(runs["cosine-lr"][s][-1][1], length) for s in range(seeds)}
+        margin = paired_margin(ours, cosine)
+        print(f"  {length:>3} epochs: found {statistics.fmean(ours.values()):.4f}, cosine "
+              f"{statistics.fmean(cosine.values()):.4f}, margin {margin.mean:+.4f}")
 
 
 if __name__ == "__main__":
