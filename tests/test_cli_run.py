@@ -19,7 +19,7 @@ from lrsearch.cli import main
 from lrsearch.config import load_study
 from lrsearch.errors import StudyError
 from lrsearch.search import RunSummary, SearchSpace, grid_size
-from tests.search._processes import act_mid_trial, running_with_an_epoch
+from tests.search._processes import act_mid_trial, hears_ctrl_c, running_with_an_epoch
 from tests.search.conftest import write_study
 
 
@@ -109,7 +109,8 @@ def test_ctrl_c_marks_the_trial_and_the_next_run_continues_it(tmp_path):
                        training={"epochs": 40, "batch_size": 32, "device": "cpu", "seed": 0})
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
     proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=hears_ctrl_c)
     # Ctrl-C in trial 0's training: SIGINT reaches the stopped process when it continues.
     act_mid_trial(storage, proc, lambda trial, pid: os.kill(pid, signal.SIGINT),
                   when=lambda trial: trial.number == 0 and running_with_an_epoch(trial))

@@ -19,6 +19,13 @@ from optuna.trial import TrialState
 LOCKED = (optuna.exceptions.StorageInternalError, sqlalchemy.exc.OperationalError)
 
 
+def hears_ctrl_c() -> None:
+    """``preexec_fn`` of a child that must see Ctrl-C: a shell running the tests in the
+    background (``pytest &``) ignores SIGINT, and a child inherits that, so Python in it would
+    never raise KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def trials_or_none(storage: str, name: str = "tiny"):
     """The study's trials, or None while it does not exist or its SQLite file is locked."""
     try:

@@ -33,6 +33,7 @@ from lrsearch.search import (
 )
 from lrsearch.search.parallel import _setup_claim
 from tests.conftest import REPO
+from tests.search._processes import hears_ctrl_c
 
 pytestmark = pytest.mark.slow
 
@@ -337,7 +338,7 @@ def test_ctrl_c_while_taking_the_claim_over_releases_it(tiny_study):
               "_setup_claim.SETTLE_S = 600\n"
               "open_study(load_study(sys.argv[1]), progress='off')\n")
     waiter = subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=REPO,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True, preexec_fn=hears_ctrl_c)
     try:
         deadline = time.monotonic() + 120
         while _load(path).user_attrs[CLAIM_ATTR].get("pid") != waiter.pid:
