@@ -248,6 +248,7 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
     the study (the report shows them) and prints each schedule's mean, spread and paired
     margin over the best baseline. Running it again resumes or extends it.
     """
+    from lrsearch.report import confirmation_headline as headline
     from lrsearch.report import extract_confirmation, load_report_study
     from lrsearch.search import confirm_study
 
@@ -261,6 +262,9 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
 
     data = extract_confirmation(confirm_study(study, top_k, seeds, overrides=overrides,
                                               on_run=on_run))
+    click.echo(headline(data))
+    click.echo("all confirmed schedules, by test mean (exploratory: choosing by it would pick "
+               "on the test set)")
     click.echo(f"{'schedule':<24}{data.metric + ' mean':>16}{'std':>9}{'margin':>10}{'95% ±':>9}"
                f"   (paired over {data.reference or 'no baseline'}, {len(data.seeds)} seeds)")
     for row in data.rows:

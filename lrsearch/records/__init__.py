@@ -54,7 +54,13 @@ from lrsearch.records._attrs import (
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
 )
-from lrsearch.records._paired import Summary, paired_margin, summarise_values, t_quantile_975
+from lrsearch.records._paired import (
+    MIN_INTERVAL_VALUES,
+    Summary,
+    paired_margin,
+    summarise_values,
+    t_quantile_975,
+)
 from lrsearch.records._readers import (
     DEFAULT_METRIC,
     fail_reason,
@@ -96,6 +102,7 @@ __all__ = [
     "is_baseline", "is_preset", "is_sqlite", "load_report_study", "normalise_url",
     "open_report_storage", "open_storage", "paired_margin", "probe_key", "redact_url",
     "retry_trial", "stored_config", "stored_epochs", "stored_metric", "study_names",
-    "summarise_values", "t_quantile_975", "trial_baseline", "trial_epochs", "trial_family",
+    "summarise_values", "t_quantile_975", "MIN_INTERVAL_VALUES", "trial_baseline",
+    "trial_epochs", "trial_family",
     "trial_lr_curve", "trial_optimizer", "trial_reason", "trial_schedule", "trial_worker",
 ]

@@ -12,7 +12,12 @@ import math
 import statistics
 from dataclasses import dataclass
 
-__all__ = ["Summary", "summarise_values", "paired_margin", "t_quantile_975"]
+__all__ = ["MIN_INTERVAL_VALUES", "Summary", "summarise_values", "paired_margin",
+           "t_quantile_975"]
+
+MIN_INTERVAL_VALUES = 3
+"""Fewest values given a 95% interval: from 2, t's quantile at 1 degree of freedom (12.7) times
+a spread measured from 2 points says nothing useful."""
 
 def t_quantile_975(dof: int) -> float:
     """The 97.5% quantile of Student's t with ``dof`` degrees of freedom (scipy's, exact).
@@ -30,7 +35,8 @@ def t_quantile_975(dof: int) -> float:
 class Summary:
     """Mean, sample standard deviation and 95% half-width of ``n`` values.
 
-    ``std`` and ``half_width`` are None for a single value (no spread can be measured).
+    ``std`` is None for a single value; ``half_width`` is None for fewer than
+    :data:`MIN_INTERVAL_VALUES` values (no interval is given).
     """
 
     n: int
@@ -56,6 +62,8 @@ def summarise_values(values: list[float]) -> Summary:
     if n < 2:
         return Summary(n, mean, None, None)
     std = statistics.stdev(values)
+    if n < MIN_INTERVAL_VALUES:
+        return Summary(n, mean, std, None)
     return Summary(n, mean, std, t_quantile_975(n - 1) * std / math.sqrt(n))
 
 

@@ -21,6 +21,7 @@ from lrsearch.report._confirmation import (
     ConfirmationData,
     ConfirmationRow,
     confirmation_figure,
+    confirmation_headline,
     extract_confirmation,
 )
 from lrsearch.report._dashboard import FIGURE_IDS, dashboard_note, publish_to_dashboard
@@ -58,7 +59,8 @@ from lrsearch.report._refresher import DashboardRefresher
 from lrsearch.report._serve import serve_dashboard
 
 __all__ = [
-    "ConfirmationData", "ConfirmationRow", "confirmation_figure", "extract_confirmation",
+    "ConfirmationData", "ConfirmationRow", "confirmation_figure", "confirmation_headline",
+    "extract_confirmation",
     "FIGURE_IDS", "BaselineResult", "Curve", "DashboardRefresher", "Export", "FamilyStats",
     "History", "IntermediateCurve", "Mark", "Panel", "ReportData", "TopTrial", "TrialSummary",
     "build_panels", "dashboard_note", "export_best", "extract_report", "family_colour",

@@ -117,10 +117,14 @@ def _confirmation(data: ReportData) -> str:
         rows.append(f"<tr class='{'baseline' if r.baseline else ''}'>{tds}</tr>")
     ths = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     trained = "" if conf.train_images is None else f" on {conf.train_images} training images"
-    note = (f"<p>Each schedule re-trained with seeds {conf.seeds}{trained} (training split "
+    from lrsearch.report._confirmation import confirmation_figure, confirmation_headline
+
+    note = (f"<p><b>{html.escape(confirmation_headline(conf))}</b></p>"
+            f"<p>Each schedule re-trained with seeds {conf.seeds}{trained} (training split "
             f"plus validation images) and evaluated once on the test set. Margins are paired "
-            f"by seed; an interval that includes 0 means the difference is not established.</p>")
-    from lrsearch.report._confirmation import confirmation_figure
+            f"by seed; an interval that includes 0 means the difference is not established. "
+            f"The table is sorted by test mean for exploration only: the winner and the "
+            f"reference baseline above are chosen by validation, as the search chose.</p>")
 
     figure = confirmation_figure(conf).to_html(full_html=False, include_plotlyjs=False,
                                                div_id="fig-confirmation",
