@@ -245,8 +245,10 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
     """Re-train the top schedules and the baselines with fresh seeds; evaluate on the test set.
 
     Trains on the full training set (the validation images included), stores the results in
-    the study (the report shows them) and prints each schedule's mean, spread and paired
-    margin over the best baseline. Running it again resumes or extends it.
+    the study (the report shows them) and prints the headline (the schedule best by
+    validation against the baseline best by validation, paired by seed, with a 95% interval
+    from 3 seeds on), then each schedule's mean, spread and margin. Running it again resumes
+    or extends it.
     """
     from lrsearch.report import confirmation_headline as headline
     from lrsearch.report import extract_confirmation, load_report_study
