@@ -37,6 +37,10 @@ def check_study(config: StudyConfig, skip: Collection[str] = ()
                         "both, so the study ends")
     if "pruner" not in skip:
         problems += _check_pruner(config)
+    if "sampler" not in skip and config.sampler.name == "grid" and config.sampler.priors:
+        problems.append("sampler.priors: got true with sampler.name 'grid'; a grid walks every "
+                        "point of the space itself, so there is nothing to start it from; "
+                        "leave priors out")
     if "search_space" in skip:
         return [], problems
     families, family_problems = resolve_families(config.search_space.families,

@@ -53,6 +53,9 @@ class SamplerConfig(_Strict):
 
     ``seed`` makes a single worker reproducible; worker ``i`` uses ``seed + i``.
     ``n_startup_trials`` (tpe, gp, cmaes) are trials before the model kicks in.
+    ``priors`` queues schedules known to work (linear decay to zero, WSD with a 20% cooldown, at
+    each optimizer's typical peak LR) as the first searched trials; left out, on for tpe, gp
+    and cmaes (see :mod:`lrsearch.search._priors`).
     ``points_per_param`` (grid only) is the number of values each searched number takes: evenly
     spaced from low to high, on a log scale for a log range (an int range keeps its distinct
     rounded values); choices keep all their values. The grid is the tree of the space, so it
@@ -65,6 +68,7 @@ class SamplerConfig(_Strict):
     n_startup_trials: int = Field(default=8, ge=0)
     points_per_param: int = Field(default=3, ge=2)
     qmc_type: Literal["sobol", "halton"] = "sobol"
+    priors: bool | None = None
 
 
 class PrunerConfig(_Strict):

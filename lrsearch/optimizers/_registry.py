@@ -42,6 +42,8 @@ class OptimizerInfo:
         peak_lr: The default search range of its peak LR (a study's ``peak_lr`` overrides it):
             Adam-type optimizers train in other decades than SGD.
         weight_decay: Its ``weight_decay`` (decoupled for AdamW: another default).
+        typical_peak_lr: The peak LR it is most often run at (SGD 0.1, the Adam family 1e-3):
+            where a search's priors start, inside ``peak_lr``.
         package: A package it needs besides torch (imported under its own name), or None.
         cross_check: ``f(values) -> problems`` for rules that tie its settings together.
     """
@@ -52,6 +54,7 @@ class OptimizerInfo:
     constructor: str
     peak_lr: SearchRange
     weight_decay: ParamInfo = WEIGHT_DECAY
+    typical_peak_lr: float = 1e-3
     package: str | None = None
     cross_check: Callable[[Mapping[str, Any]], list[str]] | None = None
 
@@ -91,7 +94,8 @@ _ADAM_LR = SearchRange(1e-5, 1e-2, log=True)
 _OPTIMIZERS = (
     OptimizerInfo("sgd", "SGD with (Nesterov) momentum", (MOMENTUM, NESTEROV),
                   "torch.optim.SGD(groups, lr=peak_lr, momentum=o['momentum'], "
-                  "nesterov=o['nesterov'])", _SGD_LR, cross_check=_nesterov_needs_momentum),
+                  "nesterov=o['nesterov'])", _SGD_LR, typical_peak_lr=0.1,
+                  cross_check=_nesterov_needs_momentum),
     OptimizerInfo("adam", "Adam (L2 weight decay)", ADAM_PARAMS,
                   f"torch.optim.Adam(groups, lr=peak_lr, {_ADAM})", _ADAM_LR),
     OptimizerInfo("adamw", "AdamW (decoupled weight decay)", ADAM_PARAMS,
@@ -114,7 +118,7 @@ _OPTIMIZERS = (
     OptimizerInfo("sgd_schedulefree", "schedule-free SGD (Defazio et al.)",
                   (MOMENTUM_POSITIVE,),
                   "schedulefree.SGDScheduleFree(groups, lr=peak_lr, momentum=o['momentum'])",
-                  _SGD_LR, package="schedulefree"),
+                  _SGD_LR, typical_peak_lr=0.1, package="schedulefree"),
     OptimizerInfo("adamw_schedulefree", "schedule-free AdamW (Defazio et al.)", ADAM_PARAMS,
                   f"schedulefree.AdamWScheduleFree(groups, lr=peak_lr, {_ADAM})", _ADAM_LR,
                   weight_decay=DECOUPLED_WEIGHT_DECAY, package="schedulefree"),

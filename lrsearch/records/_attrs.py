@@ -17,7 +17,8 @@ __all__ = [
     "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",
     "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LR_CURVE_ATTR",
     "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM", "OPTUNA_VERSION_ATTR",
-    "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR", "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX",
+    "PRIOR_ATTR", "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR", "PYTHON_VERSION_ATTR",
+    "RANGE_TEST_ATTR_PREFIX",
     "RETRY_OF_ATTR", "RUN_ONLY_ATTRS", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SETUP_DONE_ATTR",
     "SHOWN_PROVENANCE_ATTRS", "TEST_ACC_ATTR", "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR",
     "WORKER_ATTR",
@@ -39,6 +40,7 @@ DEVICE_NAME_ATTR = "device_name"  # the device it trained on (also a study attri
 IMAGES_PER_SECOND_ATTR = "images_per_second"  # training throughput of a complete trial
 WORKER_ATTR = "worker"  # the process running it: host, pid, start time, boot id, pid namespace
 BASELINE_ATTR = "baseline"  # the baseline's name, on a baseline's trial only
+PRIOR_ATTR = "prior"  # the prior's name, on a trial queued as a prior (an ordinary trial)
 FIXED_SCHEDULE_ATTR = "fixed_schedule"  # a ready-made baseline's spec: nothing is sampled
 FIXED_OPTIMIZER_ATTR = "fixed_optimizer"  # ... and its optimizer settings
 PRUNE_REASON_ATTR = "prune_reason"  # why it was pruned (or diverged)

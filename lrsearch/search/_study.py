@@ -34,6 +34,7 @@ from lrsearch.records import (
 )
 from lrsearch.search._auto_lr import resolve_auto_peak_lr
 from lrsearch.search._baselines import preset_trial
+from lrsearch.search._priors import enqueue_priors, uses_priors
 from lrsearch.search._provenance import (
     fingerprint,
     provenance,
@@ -144,6 +145,8 @@ class _Steps:
         resolved peak-LR range)."""
         space, ran = self.resolve()
         _enqueue_baselines(self.study, self.config.baselines, space)
+        if uses_priors(self.config):
+            enqueue_priors(self.study, space)
         return space, ran
 
     def resolve(self) -> tuple[SearchSpace, list[str]]:

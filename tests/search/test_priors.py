@@ -1,0 +1,62 @@
+"""Priors: known-good schedules queued as a model-based search's first ordinary trials."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from lrsearch.config import parse_study
+from lrsearch.errors import ConfigError
+from lrsearch.records import PRIOR_ATTR, trial_schedule
+from lrsearch.search import SearchSpace, run_study
+from lrsearch.search._priors import prior_points, uses_priors
+
+
+def _space(**search_space):
+    config = parse_study({"name": "p", "search_space": {
+        "families": ["cosine", "linear", "wsd"], "optimizers": ["sgd", "adamw"],
+        **search_space}})
+    return SearchSpace.from_config(config)
+
+
+def test_each_optimizer_starts_at_its_typical_peak_lr():
+    points = {p.name: p for p in prior_points(_space())}
+    assert list(points) == ["linear-to-zero (sgd)", "wsd-20 (sgd)", "linear-to-zero (adamw)"]
+    assert points["wsd-20 (sgd)"].peak_lr == 0.1 and points["wsd-20 (sgd)"].warmup_frac == 0.0
+    assert points["linear-to-zero (adamw)"].peak_lr == 1e-3
+
+
+def test_a_range_without_the_typical_lr_starts_at_its_middle_and_unsearched_families_drop():
+    points = prior_points(_space(families=["linear", "cosine"],
+                                 peak_lr={"low": 1.0, "high": 4.0, "log": True}))
+    assert [p.name for p in points] == ["linear-to-zero (sgd)", "linear-to-zero (adamw)"]
+    assert points[0].peak_lr == pytest.approx(2.0)
+
+
+def test_on_by_default_for_model_based_samplers_only():
+    def config(**sampler):
+        return parse_study({"name": "p", "sampler": sampler})
+
+    assert uses_priors(config(name="tpe")) and uses_priors(config(name="gp"))
+    assert not uses_priors(config(name="random"))
+    assert not uses_priors(config(name="tpe", priors=False))
+    with pytest.raises(ConfigError, match="sampler.priors: got true with sampler.name 'grid'"):
+        config(name="grid", priors=True)
+
+
+@pytest.mark.slow
+def test_a_study_runs_the_priors_after_its_baselines_as_prunable_searched_trials(tiny_config):
+    config = tiny_config(n_trials=5, sampler={"name": "tpe", "seed": 0, "n_startup_trials": 2})
+    run_study(config, progress="off")
+    study = optuna.load_study(study_name="tiny", storage=config.storage)
+    trials = study.get_trials()
+    assert [t.user_attrs.get("baseline") for t in trials[:2]] == ["cosine", "step"]
+    assert [t.user_attrs.get(PRIOR_ATTR) for t in trials[2:4]] == [
+        "linear-to-zero (sgd)", "wsd-20 (sgd)"]
+    linear, wsd = (trial_schedule(t) for t in trials[2:4])
+    assert linear["family"] == "linear" and linear["params"]["final_ratio"] == 0.0
+    assert wsd["family"] == "wsd" and wsd["params"]["decay_frac"] == 0.2
+    assert linear["peak_lr"] == 0.1 and linear["warmup_frac"] == 0.0
+    assert PRIOR_ATTR not in trials[4].user_attrs
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
