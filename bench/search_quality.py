@@ -172,9 +172,19 @@ def bootstrap_median(values: list[float], rounds: int = 10_000) -> tuple[float, 
     """Median of ``values`` and its bootstrap 95% percentile interval over seeds."""
     rng = np.random.default_rng(0)
     data = np.asarray(values, dtype=float)
-    medians = np.median(rng.choice(data, size=(rounds, len(data)), replace=True), axis=1)
-    return (float(np.median(data)), float(np.quantile(medians, 0.025)),
-            float(np.quantile(medians, 0.975)))
+    # A seed that never reaches the target is infinite: sort, then take the middle (the mean
+    # of the two middle values, infinite when one is), and the interval without interpolation.
+    def median(rows: np.ndarray) -> np.ndarray:
+        rows = np.sort(rows, axis=-1)
+        half = rows.shape[-1] // 2
+        if rows.shape[-1] % 2:
+            return rows[..., half]
+        with np.errstate(invalid="ignore"):
+            return (rows[..., half - 1] + rows[..., half]) / 2
+
+    medians = median(rng.choice(data, size=(rounds, len(data)), replace=True))
+    return (float(median(data)), float(np.quantile(medians, 0.025, method="inverted_cdf")),
+            float(np.quantile(medians, 0.975, method="inverted_cdf")))
 
 
 def main() -> None:
