@@ -67,16 +67,15 @@ SCHEDULES = [
     ("cosine", "cosine", 0.2, {"final_ratio": 0.0}),
     ("cosine@0.05", "cosine", 0.05, {"final_ratio": 0.0}),
     ("cosine-restarts", "cosine_restarts",
-     0.2, {"first_cycle_frac": 0.34, "cycle_mult": 1, "final_ratio": 0.0}),
+     0.2, {"cycles": 3, "cycle_mult": 1, "final_ratio": 0.0}),
     ("onecycle", "onecycle", 0.4, {"pct_start": 0.3, "div_factor": 25.0,
                                   "final_div_factor": 1e4, "anneal": "cos",
                                   "three_phase": False}),
     ("wsd-20%", "wsd", 0.2, {"decay_frac": 0.2, "final_ratio": 0.0, "decay_shape": "linear"}),
     ("wsd-10%-sqrt", "wsd", 0.2, {"decay_frac": 0.1, "final_ratio": 0.0, "decay_shape": "sqrt"}),
     ("poly-2", "poly", 0.2, {"power": 2.0, "final_ratio": 0.0}),
-    ("cyclic-tri2", "cyclic", 0.2, {"base_ratio": 0.1, "step_up_frac": 0.1,
-                                    "step_down_frac": 0.1, "mode": "triangular2",
-                                    "gamma": 1.0}),
+    ("cyclic-tri2", "cyclic", 0.2, {"base_ratio": 0.1, "cycles": 5, "up_frac": 0.5,
+                                    "mode": "triangular2", "gamma": 1.0}),
 ]
 # One family at a time, as a one-family search compares its trials: peak LR and the family's
 # parameters vary (WSD's decay_frac moves the decay: the LRs of its trials do not fall alike).

@@ -11,10 +11,13 @@ import math
 __all__ = ["cosine_restarts", "onecycle", "cyclic"]
 
 
-def cosine_restarts(k, n, first_cycle_frac, cycle_mult, final_ratio):
-    """torch CosineAnnealingWarmRestarts(T_0, T_mult, eta_min = final_ratio * peak)."""
+def cosine_restarts(k, n, cycles, cycle_mult, final_ratio):
+    """torch CosineAnnealingWarmRestarts(T_0, T_mult = cycle_mult, eta_min = final_ratio * peak)
+    with ``T_0 = ceil(n / (1 + m + ... + m ** (cycles - 1)))``: ``cycles`` cycles fill the
+    family, so a run ends in the last one's fall (fewer than ``1 + m + ...`` steps before its
+    low point, T_0 being whole steps), never after a restart."""
     # 1. find the position inside the current cycle (integer arithmetic, as torch counts T_cur)
-    cycle_len = max(1, round(first_cycle_frac * n))
+    cycle_len = max(1, -(-n // sum(cycle_mult ** i for i in range(cycles))))
     if cycle_mult == 1:
         position = k % cycle_len
     else:
@@ -53,17 +56,16 @@ def onecycle(k, n, pct_start, div_factor, final_div_factor, anneal, three_phase)
     return minimum
 
 
-def cyclic(k, n, base_ratio, step_up_frac, step_down_frac, mode, gamma):
-    """torch CyclicLR(base_lr = base_ratio * peak, max_lr = peak, cycle_momentum=False).
-
-    ``step_size_up = max(1, round(step_up_frac * n))`` and ``step_size_down =
-    round(step_down_frac * n)`` (0 allowed). ``gamma`` is torch's per-step factor of
-    ``exp_range`` (unused by the triangular modes).
+def cyclic(k, n, base_ratio, cycles, up_frac, mode, gamma):
+    """torch CyclicLR(base_lr = base_ratio * peak, max_lr = peak, step_size_up = up_frac * c,
+    step_size_down = c - up_frac * c, cycle_momentum=False) with ``c = n / cycles``: torch takes
+    fractional step sizes, so the cycles fill the family exactly and a run ends at a cycle's
+    low point. ``gamma`` is torch's per-step factor of ``exp_range`` (unused by the triangular
+    modes).
     """
-    # 1. cycle geometry in steps: torch divides by step_size_up, so at least one step up; a
-    #    falling half of 0 steps is what torch does with step_size_down=0 (a sawtooth)
-    step_up = float(max(1, round(step_up_frac * n)))
-    step_down = float(round(step_down_frac * n))
+    # 1. cycle geometry in steps, as torch computes it from the two (fractional) step sizes
+    cycle_steps = n / cycles
+    step_up, step_down = up_frac * cycle_steps, cycle_steps - up_frac * cycle_steps
     total = step_up + step_down
     up_ratio = step_up / total
     # 2. position in the cycle, as torch computes it

@@ -77,7 +77,7 @@ def test_cosine_annealing_example_rises_back_in_torch_and_restarts_only_with_res
     assert torch_lrs[5] == pytest.approx(0.01)  # no restart at epoch 5, as the post claims
     assert torch_lrs[6] < 0.05
     restarts = ScheduleSpec("cosine_restarts", peak_lr=0.1, total_steps=10, params={
-        "first_cycle_frac": 0.5, "cycle_mult": 1, "final_ratio": 0.1})
+        "cycles": 2, "cycle_mult": 1, "final_ratio": 0.1})  # T_0 = 10 / 2
     ours = _spec_lrs(restarts, 10)
     assert ours[5] == pytest.approx(0.1)  # what the post describes: a restart
     assert ours[5:] == pytest.approx(ours[:5])
@@ -112,8 +112,8 @@ def test_lambda_lr_example_is_a_piecewise_spec():
 
 def test_cyclic_lr_example_peaks_at_batch_5():
     spec = ScheduleSpec("cyclic", peak_lr=0.1, total_steps=20, params={
-        "base_ratio": 0.01, "step_up_frac": 0.25, "step_down_frac": 0.25, "mode": "triangular",
-        "gamma": 1.0})
+        "base_ratio": 0.01, "cycles": 2, "up_frac": 0.5, "mode": "triangular",
+        "gamma": 1.0})  # step_size_up = step_size_down = 20 / 2 * 0.5
     ours = _spec_lrs(spec, 20)
     assert ours == pytest.approx(_torch_lrs(
         lambda o: sched.CyclicLR(o, base_lr=0.001, max_lr=0.1, step_size_up=5,

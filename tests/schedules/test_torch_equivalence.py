@@ -26,6 +26,16 @@ DRAWS = 60
 REL_TOL = 1e-6
 
 
+def first_cycle_steps(n: int, cycles: int, cycle_mult: int) -> int:
+    """torch's T_0 for the spec's SGDR cycles: whole steps, the cycles ending at or after n."""
+    return max(1, math.ceil(n / sum(cycle_mult ** i for i in range(cycles))))
+
+
+def cycle_steps(n: int, cycles: int, up_frac: float) -> tuple[float, float]:
+    """torch's (step_size_up, step_size_down) for the spec's cycles: fractional, filling n."""
+    return up_frac * (n / cycles), n / cycles - up_frac * (n / cycles)
+
+
 def _reference(family: str, p: dict, optimizer, n: int, peak: float):
     """The torch scheduler docs/schedules.md names, built with the equivalent arguments."""
     if family == "step":
@@ -43,7 +53,8 @@ def _reference(family: str, p: dict, optimizer, n: int, peak: float):
         return sched.CosineAnnealingLR(optimizer, T_max=n, eta_min=p["final_ratio"] * peak)
     if family == "cosine_restarts":
         return sched.CosineAnnealingWarmRestarts(
-            optimizer, T_0=max(1, round(p["first_cycle_frac"] * n)), T_mult=p["cycle_mult"],
+            optimizer, T_0=first_cycle_steps(n, p["cycles"], p["cycle_mult"]),
+            T_mult=p["cycle_mult"],
             eta_min=p["final_ratio"] * peak)
     if family == "onecycle":
         return sched.OneCycleLR(
@@ -52,11 +63,10 @@ def _reference(family: str, p: dict, optimizer, n: int, peak: float):
             final_div_factor=p["final_div_factor"], three_phase=p["three_phase"],
             cycle_momentum=False)
     if family == "cyclic":
+        up, down = cycle_steps(n, p["cycles"], p["up_frac"])
         return sched.CyclicLR(
-            optimizer, base_lr=p["base_ratio"] * peak, max_lr=peak,
-            step_size_up=max(1, round(p["step_up_frac"] * n)),
-            step_size_down=round(p["step_down_frac"] * n), mode=p["mode"],
-            gamma=p["gamma"], cycle_momentum=False)
+            optimizer, base_lr=p["base_ratio"] * peak, max_lr=peak, step_size_up=up,
+            step_size_down=down, mode=p["mode"], gamma=p["gamma"], cycle_momentum=False)
     raise AssertionError(family)
 
 
@@ -86,7 +96,6 @@ TORCH_FAMILIES = ["step", "multistep", "exponential", "poly", "linear", "cosine"
 @pytest.mark.parametrize("family", TORCH_FAMILIES)
 def test_family_equals_torch_on_random_draws(family):
     rng = random.Random(f"torch-{family}")
-    sawtooths = 0  # cyclic draws whose falling half rounds to 0 steps
     for draw in range(DRAWS):
         n = rng.choice([1, 2, 5, rng.randint(1, 60), rng.randint(60, 1500)])
         params = draw_params(get_family(family), rng)
@@ -105,9 +114,6 @@ def test_family_equals_torch_on_random_draws(family):
         context = f"{family} draw {draw}: n={n} peak={peak!r} params={params}"
         _assert_close([spec.lr(k) for k in range(last + 1)],
                       _torch_lrs(reference, optimizer, last), context, peak)
-        if family == "cyclic" and round(params["step_down_frac"] * n) == 0:
-            sawtooths += 1
-    assert family != "cyclic" or sawtooths >= 3  # step_size_down=0 is covered
 
 
 def test_every_family_marked_same_as_torch_is_checked():
@@ -177,28 +183,29 @@ def test_plateau_adapter_equals_torch_reduce_lr_on_plateau():
             assert math.isclose(a, b, rel_tol=REL_TOL), f"epoch {epoch}: {a} != {b}"
 
 
-def test_cyclic_follows_torch_on_zero_length_half_cycles():
-    """torch divides by step_size_up (so lrsearch uses at least 1) but takes step_size_down=0."""
-    peak, n = 0.2, 40
-    with pytest.raises(ZeroDivisionError):
-        sched.CyclicLR(_optimizer(peak), base_lr=0.02, max_lr=peak, step_size_up=0,
-                       step_size_down=5, cycle_momentum=False)
-    params = {"base_ratio": 0.1, "step_up_frac": 0.25, "step_down_frac": 0.01,
-              "mode": "triangular2", "gamma": 1.0}  # round(0.01 * 40) == 0: a sawtooth
-    spec = ScheduleSpec("cyclic", peak_lr=peak, total_steps=n, params=params)
-    optimizer = _optimizer(peak)
-    reference = sched.CyclicLR(optimizer, base_lr=0.02, max_lr=peak, step_size_up=10,
-                               step_size_down=0, mode="triangular2", cycle_momentum=False)
-    ours = [spec.lr(k) for k in range(n + 1)]
-    _assert_close(ours, _torch_lrs(reference, optimizer, n), "sawtooth", peak)
-    assert ours[9] > ours[10] == pytest.approx(0.02)  # straight back down to the base
-    up_zero = ScheduleSpec("cyclic", peak_lr=peak, total_steps=n,
-                           params={**params, "step_up_frac": 0.01, "step_down_frac": 0.25})
-    optimizer = _optimizer(peak)
-    reference = sched.CyclicLR(optimizer, base_lr=0.02, max_lr=peak, step_size_up=1,
-                               step_size_down=10, mode="triangular2", cycle_momentum=False)
-    _assert_close([up_zero.lr(k) for k in range(n + 1)], _torch_lrs(reference, optimizer, n),
-                  "one step up", peak)
+@pytest.mark.parametrize("n", [50, 97, 1000])
+@pytest.mark.parametrize("mode", ["triangular", "triangular2"])
+@pytest.mark.parametrize("cycles, up_frac", [(1, 0.5), (3, 0.3), (7, 0.8)])
+def test_cyclic_cycles_fill_the_horizon_exactly(n, mode, cycles, up_frac):
+    """The horizon is a cycle's low point: a trial is never judged mid-cycle."""
+    params = {"base_ratio": 0.1, "cycles": cycles, "up_frac": up_frac, "mode": mode,
+              "gamma": 1.0}
+    spec = ScheduleSpec("cyclic", peak_lr=1.0, total_steps=n, params=params)
+    assert spec.lr(n) == pytest.approx(0.1, abs=1e-9)
+    assert spec.lr(n - 1) < spec.lr(n - 2)  # the last update is on the way down
+
+
+@pytest.mark.parametrize("n", [50, 97, 1000])
+@pytest.mark.parametrize("cycles, cycle_mult", [(1, 1), (4, 1), (3, 2), (2, 3)])
+def test_sgdr_cycles_end_at_the_horizon_never_after_a_restart(n, cycles, cycle_mult):
+    first = first_cycle_steps(n, cycles, cycle_mult)
+    length = first * sum(cycle_mult ** i for i in range(cycles))  # steps of all the cycles
+    assert n <= length < n + sum(cycle_mult ** i for i in range(cycles))  # whole steps only
+    spec = ScheduleSpec("cosine_restarts", peak_lr=1.0, total_steps=n,
+                        params={"cycles": cycles, "cycle_mult": cycle_mult, "final_ratio": 0.0})
+    lrs = [spec.lr(k) for k in range(n)]
+    assert all(b < a for a, b in zip(lrs[-(first // 2):], lrs[-(first // 2) + 1:]))
+    assert lrs[-1] <= 0.5 * (1 - math.cos(math.pi * (length - n + 1) / first)) + 1e-12
 
 
 def _two_groups(lrs: tuple[float, float]):
@@ -222,14 +229,15 @@ def test_multi_group_levels_scale_per_group_unlike_torchs_one_absolute_value():
 
 def test_multi_group_cyclic_equals_torch_given_per_group_lists():
     peaks, n = (0.05, 0.5), 60
-    params = {"base_ratio": 0.2, "step_up_frac": 0.1, "step_down_frac": 0.15,
-              "mode": "exp_range", "gamma": 0.99}
+    params = {"base_ratio": 0.2, "cycles": 4, "up_frac": 0.4, "mode": "exp_range",
+              "gamma": 0.99}
     spec = ScheduleSpec("cyclic", peak_lr=peaks[0], total_steps=n, params=params)
     ours_opt = _two_groups(peaks)
     ours = run_lrs(spec.to_torch(ours_opt), ours_opt, n)
     torch_opt = _two_groups(peaks)
     reference = sched.CyclicLR(torch_opt, base_lr=[0.2 * p for p in peaks], max_lr=list(peaks),
-                               step_size_up=6, step_size_down=9, mode="exp_range", gamma=0.99,
+                               step_size_up=6.0, step_size_down=9.0, mode="exp_range",
+                               gamma=0.99,
                                cycle_momentum=False)
     theirs = run_lrs(reference, torch_opt, n)
     for group, peak in enumerate(peaks):
