@@ -62,7 +62,18 @@ def families() -> None:
         torch_name = f"  (= torch {info.torch_equivalent})" if info.torch_equivalent else ""
         click.secho(f"{info.name}: {info.summary}{torch_name}", bold=True)
         for param in info.params:
-            click.echo(f"    {param.name}: {param.help}; {param.rule()}; default {param.default!r}")
+            click.echo(f"    {param.name}: {param.help}; {param.rule()}; default "
+                       f"{param.default!r}; {_searched(param.search)}")
+
+
+def _searched(search) -> str:
+    """A parameter's default search range in words."""
+    if search.choices is not None:
+        return f"searched among {list(search.choices)}"
+    if search.low is None:
+        return "searched as its own kind (see docs/schedules.md)"
+    scale = ", log scale" if search.log else ""
+    return f"searched in [{search.low:g}, {search.high:g}]{scale}"
 
 
 @main.command()

@@ -162,3 +162,14 @@ def test_one_dashboard_refresher_per_machine(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert [type(c) for c in seen["study"]] == [DashboardRefresher]
     assert "--no-dashboard-refresh" not in invoke("run", "--help").output  # no such flag
+
+
+def test_families_lists_each_parameters_rule_default_and_search_range():
+    result = invoke("families")
+    assert result.exit_code == 0, result.output
+    assert ("cycles: whole cycles in the family: it ends at the last one's low point; must be "
+            "an integer in [1, 100]; default 4; searched in [1, 6]") in result.output
+    assert "gamma: factor applied to the LR at each decay step" in result.output
+    assert "searched in [0.05, 0.7], log scale" in result.output
+    assert "mode: amplitude policy" in result.output and "searched among ['triangular'" in \
+        result.output
