@@ -95,25 +95,30 @@ def _check_optimizers(config: StudyConfig) -> list[str]:
     """Each optimizer takes only its own settings, each by its own rule (the registry's)."""
     problems = []
     for name, space in optimizer_space(config).items():
-        info = get_optimizer(name)
-        path = f"search_space.optimizers.{name}"
-        given = space.model_dump(exclude_none=True, exclude={"peak_lr"})
-        fixed = {}
-        for key in given:
-            value, param = getattr(space, key), info.param(key)
-            if param is None:
-                problems.append(f"{path}.{key}: got {_plain(value)!r}; {name!r} takes no {key}; "
-                                f"its settings are {_settable(info)}")
-            elif isinstance(value, Range):
-                problems += [line for end in ("low", "high")
-                             for line in param.check(getattr(value, end), f"{path}.{key}.{end}")[1]]
-            else:
-                found = param.check(value, f"{path}.{key}")[1]
-                problems += found
-                fixed.update({} if found else {key: value})
-        if info.cross_check is not None and not any(p.startswith(path) for p in problems):
-            defaults = {p.name: p.default for p in info.all_params if p.name not in given}
-            problems += [f"{path}.{line}" for line in info.cross_check({**defaults, **fixed})]
+        problems += _optimizer_problems(name, space)
+    return problems
+
+
+def _optimizer_problems(name: str, space: Any) -> list[str]:
+    """The problems of one optimizer's entry; its cross-check sees its fixed values."""
+    info = get_optimizer(name)
+    path = f"search_space.optimizers.{name}"
+    given = space.model_dump(exclude_none=True, exclude={"peak_lr"})
+    problems, fixed = [], {}
+    for key in given:
+        value, param = getattr(space, key), info.param(key)
+        if param is None:
+            problems.append(f"{path}.{key}: got {_plain(value)!r}; {name!r} takes no {key}; "
+                            f"its settings are {_settable(info)}")
+        elif isinstance(value, Range):
+            problems += [line for end in ("low", "high")
+                         for line in param.check(getattr(value, end), f"{path}.{key}.{end}")[1]]
+        else:
+            problems += param.check(value, f"{path}.{key}")[1]
+            fixed[key] = value
+    if info.cross_check is not None and not problems:
+        defaults = {p.name: p.default for p in info.all_params if p.name not in given}
+        problems += [f"{path}.{line}" for line in info.cross_check({**defaults, **fixed})]
     return problems
 
 

@@ -23,7 +23,8 @@ from lrsearch.config._settings import (
 )
 from lrsearch.config._types import Number, PeakLr, Range, check_number, shape_tag
 from lrsearch.config._types import Strict as _Strict
-from lrsearch.optimizers import GROUP_PARAMS, list_optimizers, optimizer_names
+from lrsearch.optimizers import list_optimizers, optimizer_names
+from lrsearch.optimizers._params import HEAD_LR_MULT
 from lrsearch.schedules import WARMUP_FRAC, WARMUP_START_DEFAULT
 
 __all__ = [
@@ -44,9 +45,6 @@ JUDGES = ("probe", "raw")
 DEFAULT_PRUNING_PROGRESS = (1 / 3, 2 / 3)
 
 DEFAULT_STORAGE = "sqlite:///lrsearch.db"
-
-_, HEAD_LR_MULT = GROUP_PARAMS
-
 
 class SamplerConfig(_Strict):
     """Which Optuna sampler proposes trials.

@@ -235,3 +235,13 @@ def test_wilcoxon_refuses_the_probe_only():
     problem = one_problem({"name": "d", "pruner": {"name": "wilcoxon", "judge": "probe",
                                                    "p_threshold": 0.2}})
     assert "at least 3 paired epochs to reach p < 0.2" in problem
+
+
+def test_each_optimizer_entry_is_checked_on_its_own():
+    # A problem of sgd_schedulefree (listed first) must not hide sgd's own cross-check.
+    problems = problems_of({"name": "d", "search_space": {"optimizers": {
+        "sgd_schedulefree": {"momentum": 0.0}, "sgd": {"momentum": 0.0}}}})
+    assert problems == [
+        "search_space.optimizers.sgd_schedulefree.momentum: got 0.0; must be a number in (0, 1)",
+        "search_space.optimizers.sgd.nesterov: got True with momentum 0.0; Nesterov momentum "
+        "needs momentum > 0"]
