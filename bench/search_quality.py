@@ -4,6 +4,8 @@ Methods, each run once per search seed with the same seeds (data split, sampler 
 training seed) so that every comparison is paired:
 
 * ``lrsearch``: the study's search as a user gets it (TPE, lrsearch's default pruner);
+* ``lrsearch-NAME``: the same with the study-file overrides of ``--variant NAME:key=value,...``
+  (e.g. ``--variant probe:pruner.name=median``), to choose a default side by side;
 * ``random``: random search over the same space, no pruning;
 * ``cosine-lr`` and ``linear-lr``: cosine / linear decay to zero with warm-up 0, only the
   optimizer and its peak LR searched (random search, ``--baseline-trials`` trials): the
@@ -22,6 +24,7 @@ Usage::
 
     python bench/search_quality.py --data-dir ../shared/data/cifar10-jpeg-fallback
     python bench/search_quality.py --quick          # minutes: every code path on fake data
+    python bench/search_quality.py --variant probe:pruner.name=median
     python bench/search_quality.py --study studies/cifar10_resnet18.yaml --device cuda
 """
 
@@ -37,9 +40,10 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+import yaml
 
 from lrsearch.config import load_study
-from lrsearch.records import paired_margin
+from lrsearch.records import paired_margin, trial_cost_epochs
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import Objective, open_study
 from lrsearch.train import OptimizerSettings, load_data, train
@@ -64,6 +68,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--horizon", type=int, default=4, help="epoch multiple of the check")
     parser.add_argument("--horizon-seeds", type=int, default=3,
                         help="search seeds whose winner gets the horizon check")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                        help="also run lrsearch with these study-file overrides (repeatable)")
     parser.add_argument("--quick", action="store_true", help="fake data, tiny budget")
     args = parser.parse_args()
     if args.quick:  # a sanity run of every code path, not a measurement
@@ -72,14 +78,33 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def base_config(args: argparse.Namespace, folder: Path):
+def base_config(args: argparse.Namespace, folder: Path, variant: str | None = None):
+    """The benchmark's study with the bench's own settings, and a variant's overrides."""
     overrides = {"storage": f"sqlite:///{folder / 'bench.db'}", "baselines": [],
                  "checkpoint_dir": str(folder / "ckpt"), "training.device": args.device,
                  "data.data_dir": args.data_dir}
     if args.quick:
         overrides.update({"data.dataset": "fake", "data.train_subset": 256,
                           "data.val_size": 128, "training.epochs": 2})
+    if variant is not None:
+        overrides.update(parse_variants(args.variant)[variant])
     return load_study(args.study, overrides)
+
+
+def parse_variants(given: list[str]) -> dict[str, dict[str, object]]:
+    """``NAME:key=value,key=value`` -> ``{"lrsearch-NAME": {key: value}}`` (values as YAML).
+
+    Example:
+        >>> parse_variants(["probe:pruner.name=median,sampler.n_startup_trials=8"])
+        {'lrsearch-probe': {'pruner.name': 'median', 'sampler.n_startup_trials': 8}}
+    """
+    variants = {}
+    for text in given:
+        name, _, pairs = text.partition(":")
+        variants[f"lrsearch-{name}"] = {
+            key: yaml.safe_load(value)
+            for key, _, value in (pair.partition("=") for pair in pairs.split(",") if pair)}
+    return variants
 
 
 def method_config(config, method: str, seed: int):
@@ -87,7 +112,7 @@ def method_config(config, method: str, seed: int):
     update = {"name": f"{method}-{seed}",
               "training": config.training.model_copy(update={"seed": seed}),
               "sampler": config.sampler.model_copy(update={"seed": seed})}
-    if method != "lrsearch":
+    if not method.startswith("lrsearch"):
         update["sampler"] = update["sampler"].model_copy(update={"name": "random"})
         update["pruner"] = config.pruner.model_copy(update={"name": "none"})
     if method in BASELINES:
@@ -95,16 +120,6 @@ def method_config(config, method: str, seed: int):
         update["search_space"] = config.search_space.model_copy(update={
             "families": {family: {"final_ratio": 0.0}}, "warmup_frac": 0.0})
     return config.model_copy(update=update)
-
-
-def trial_compute(trial: optuna.trial.FrozenTrial) -> float:
-    """Epochs a trial trained, plus its probes' optimizer steps in epochs."""
-    rows = trial.user_attrs.get("epochs") or []
-    if not rows:
-        return 0.0
-    steps_per_epoch = max(1, int(rows[0]["step"]) // max(1, int(rows[0]["epoch"])))
-    probe_steps = sum(int(row.get("probe_steps") or 0) for row in rows)
-    return len(rows) + probe_steps / steps_per_epoch
 
 
 def run_search(config, data, budget_epochs: float) -> list[tuple[float, object]]:
@@ -115,7 +130,7 @@ def run_search(config, data, budget_epochs: float) -> list[tuple[float, object]]
     while spent < budget_epochs - 1e-9:
         opened.study.optimize(objective, n_trials=1)
         trial = opened.study.trials[-1]
-        spent += trial_compute(trial)
+        spent += trial_cost_epochs(trial)
         if trial.state == optuna.trial.TrialState.COMPLETE and (
                 best is None or trial.value > best.value):
             best = trial
@@ -201,17 +216,21 @@ def main() -> None:
               f"{len(data.test_y)} test images, {config.training.epochs} epochs; budget "
               f"{budget:g} epochs per search, {baseline_budget:g} per baseline search; "
               f"{args.seeds} paired seeds; {args.confirm_seeds} confirmation seeds")
-        runs = {method: [] for method in (*SEARCHES, *BASELINES)}
+        configs = {"lrsearch": config, **{name: base_config(args, Path(folder), name)
+                                          for name in parse_variants(args.variant)}}
+        runs = {method: [] for method in (*configs, *SEARCHES[1:], *BASELINES)}
         for seed in range(args.seeds):
             for method in runs:
                 own = baseline_budget if method in BASELINES else budget
-                runs[method].append(run_search(method_config(config, method, seed), data, own))
+                searched = method_config(configs.get(method, config), method, seed)
+                runs[method].append(run_search(searched, data, own))
             print(f"  seed {seed} searched ({time.perf_counter() - start:.0f} s)", flush=True)
         report_spread(runs["random"])
         report_curves(runs, confirm, budget)
         report_needed(runs, confirm, budget)
         report_final(runs, confirm)
         report_horizon(runs, confirm, args.horizon, args.horizon_seeds)
+        report_trials(runs)
         print(f"\nconfirmation cost: {confirm.epochs_spent} epochs of training")
     print(f"bench wall time {time.perf_counter() - start:.0f} s")
 
@@ -229,7 +248,7 @@ def report_spread(random_runs) -> None:
 def report_curves(runs, confirm, budget) -> None:
     print("\ncompute-to-quality: confirmed test accuracy of the incumbent (mean over seeds) "
           "after a share of the search budget")
-    print(f"{'method':<11}" + "".join(f"{100 * c:>8.1f}%" for c in CHECKPOINTS))
+    print(f"{'method':<17}" + "".join(f"{100 * c:>8.1f}%" for c in CHECKPOINTS))
     for method, histories in runs.items():
         cells = []
         for share in CHECKPOINTS:
@@ -239,26 +258,32 @@ def report_curves(runs, confirm, budget) -> None:
             values = [confirm(at(h, share, budget)) for h in histories]
             mean = statistics.fmean(values) if not any(map(math.isnan, values)) else math.nan
             cells.append(f"{mean:>9.4f}")
-        print(f"{method:<11}" + "".join(cells))
+        print(f"{method:<17}" + "".join(cells))
     for method in BASELINES:
         spent = runs[method][0][-1][0]
         print(f"  {method}: its whole search is {spent / budget:.0%} of a search budget")
 
 
+def ours(runs) -> list[str]:
+    """lrsearch and its variants, in the order run."""
+    return [method for method in runs if method.startswith("lrsearch")]
+
+
 def report_needed(runs, confirm, budget) -> None:
-    print("\ncompute lrsearch needs to reach random search's final confirmed accuracy "
-          "(share of random search's compute)")
-    shares = []
-    for seed, (ours, theirs) in enumerate(zip(runs["lrsearch"], runs["random"])):
-        target = confirm(theirs[-1][1])
-        shares.append(share_needed(ours, confirm, target, budget))
-        random_own = share_needed(theirs, confirm, target, budget)
-        print(f"  seed {seed}: random ends at {target:.4f} (reached by random itself at "
-              f"{random_own:.0%}); lrsearch at {_share(shares[-1])}")
-    median, low, high = bootstrap_median(shares)
-    print(f"  median {_share(median)}, 95% interval [{_share(low)}, {_share(high)}]; goal: "
-          f"median <= 25% and upper end <= 50%: "
-          f"{'met' if median <= 0.25 and high <= 0.5 else 'NOT met'}")
+    for method in ours(runs):
+        print(f"\ncompute {method} needs to reach random search's final confirmed accuracy "
+              "(share of random search's compute)")
+        shares = []
+        for seed, (mine, theirs) in enumerate(zip(runs[method], runs["random"])):
+            target = confirm(theirs[-1][1])
+            shares.append(share_needed(mine, confirm, target, budget))
+            random_own = share_needed(theirs, confirm, target, budget)
+            print(f"  seed {seed}: random ends at {target:.4f} (reached by random itself at "
+                  f"{random_own:.0%}); {method} at {_share(shares[-1])}")
+        median, low, high = bootstrap_median(shares)
+        print(f"  median {_share(median)}, 95% interval [{_share(low)}, {_share(high)}]; goal: "
+              f"median <= 25% and upper end <= 50%: "
+              f"{'met' if median <= 0.25 and high <= 0.5 else 'NOT met'}")
 
 
 def _share(value: float) -> str:
@@ -266,17 +291,20 @@ def _share(value: float) -> str:
 
 
 def report_final(runs, confirm) -> None:
-    ours = {seed: confirm(h[-1][1]) for seed, h in enumerate(runs["lrsearch"])}
-    print("\nfinal paired differences (lrsearch minus the other, confirmed test accuracy)")
-    for method in ("random", *BASELINES):
-        theirs = {seed: confirm(h[-1][1]) for seed, h in enumerate(runs[method])}
-        margin = paired_margin(ours, theirs)
-        interval = ("" if margin.half_width is None else
-                    f" [{margin.mean - margin.half_width:+.4f}, "
-                    f"{margin.mean + margin.half_width:+.4f}]")
-        print(f"  vs {method:<10} {margin.mean:+.4f}{interval} over {margin.n} seeds "
-              f"(lrsearch {statistics.fmean(ours.values()):.4f}, {method} "
-              f"{statistics.fmean(theirs.values()):.4f})")
+    for method in ours(runs):
+        mine = {seed: confirm(h[-1][1]) for seed, h in enumerate(runs[method])}
+        print(f"\nfinal paired differences ({method} minus the other, confirmed test accuracy)")
+        for other in runs:
+            if other == method:
+                continue
+            theirs = {seed: confirm(h[-1][1]) for seed, h in enumerate(runs[other])}
+            margin = paired_margin(mine, theirs)
+            interval = ("" if margin.half_width is None else
+                        f" [{margin.mean - margin.half_width:+.4f}, "
+                        f"{margin.mean + margin.half_width:+.4f}]")
+            print(f"  vs {other:<16} {margin.mean:+.4f}{interval} over {margin.n} seeds "
+                  f"({method} {statistics.fmean(mine.values()):.4f}, {other} "
+                  f"{statistics.fmean(theirs.values()):.4f})")
 
 
 def report_horizon(runs, confirm, horizon: int, seeds: int) -> None:
@@ -285,14 +313,25 @@ def report_horizon(runs, confirm, horizon: int, seeds: int) -> None:
     epochs = confirm.config.training.epochs
     if seeds < 1:
         return
-    print(f"\nhorizon transfer: each seed's winner vs its LR-tuned cosine at {epochs} and "
-          f"{horizon * epochs} epochs (first {seeds} seeds)")
-    for length in (epochs, horizon * epochs):
-        ours = {s: confirm(runs["lrsearch"][s][-1][1], length) for s in range(seeds)}
-        cosine = {s: confirm(runs["cosine-lr"][s][-1][1], length) for s in range(seeds)}
-        margin = paired_margin(ours, cosine)
-        print(f"  {length:>3} epochs: found {statistics.fmean(ours.values()):.4f}, cosine "
-              f"{statistics.fmean(cosine.values()):.4f}, margin {margin.mean:+.4f}")
+    for method in ours(runs):
+        print(f"\nhorizon transfer: each seed's {method} winner vs its LR-tuned cosine at "
+              f"{epochs} and {horizon * epochs} epochs (first {seeds} seeds)")
+        for length in (epochs, horizon * epochs):
+            mine = {s: confirm(runs[method][s][-1][1], length) for s in range(seeds)}
+            cosine = {s: confirm(runs["cosine-lr"][s][-1][1], length) for s in range(seeds)}
+            margin = paired_margin(mine, cosine)
+            print(f"  {length:>3} epochs: found {statistics.fmean(mine.values()):.4f}, cosine "
+                  f"{statistics.fmean(cosine.values()):.4f}, margin {margin.mean:+.4f}")
+
+
+def report_trials(runs) -> None:
+    """How many trials each search ran in its budget, and how many it pruned."""
+    print("\ntrials per search (mean over seeds): run, of them pruned")
+    for method, histories in runs.items():
+        counts = [len(h) for h in histories]
+        pruned = [sum(t.state == optuna.trial.TrialState.PRUNED for _, _, t in h)
+                  for h in histories]
+        print(f"  {method:<16} {statistics.fmean(counts):5.1f} {statistics.fmean(pruned):5.1f}")
 
 
 if __name__ == "__main__":

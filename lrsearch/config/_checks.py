@@ -52,8 +52,13 @@ def check_study(config: StudyConfig, skip: Collection[str] = ()
 
 
 def _check_pruner(config: StudyConfig) -> list[str]:
-    """Wilcoxon needs a value every epoch: the probe's few points could never prune."""
+    """Wilcoxon needs a value every epoch: the probe's few points could never prune. Horizon
+    rungs judge whole schedules: a judge would be ignored."""
     pruner = config.pruner
+    if pruner.name == "horizon" and pruner.judge is not None:
+        return [f"pruner.judge: got {pruner.judge!r} with pruner.name 'horizon'; horizon "
+                f"rungs judge each trial by where its whole schedule ends at a shorter "
+                f"horizon, never by a probe or a mid-run value; leave judge out"]
     if pruner.name != "wilcoxon" or pruner.judge != "probe":
         return []
     # All differences of one sign give the one-sided signed-rank test its smallest p, 2**-n.

@@ -36,7 +36,7 @@ __all__ = [
 OPTIMIZERS = optimizer_names()
 SAMPLERS = ("tpe", "random", "gp", "cmaes", "qmc", "grid")
 PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "wilcoxon", "patient",
-           "none")
+           "horizon", "none")
 METRICS = ("val_acc", "val_loss")
 # Ready-made baselines, by name (lrsearch.search._baselines says what each one runs).
 BASELINE_PRESETS = ("cosine", "linear", "onecycle", "step", "schedulefree")
@@ -50,7 +50,9 @@ class SamplerConfig(_Strict):
     """Which Optuna sampler proposes trials.
 
     ``seed`` makes a single worker reproducible; worker ``i`` uses ``seed + i``.
-    ``n_startup_trials`` (tpe, gp, cmaes) are trials before the model kicks in.
+    ``n_startup_trials`` (tpe, gp, cmaes) are random trials before the model kicks in (for
+    tpe, baselines and priors come on top). ``good_fraction`` (tpe) is the share of finished
+    trials its model counts as good (at most 25 of them).
     ``priors`` queues schedules known to work (linear decay to zero, WSD with a 20% cooldown, at
     each optimizer's typical peak LR) as the first searched trials; left out, on for tpe, gp
     and cmaes (see :mod:`lrsearch.search._priors`).
@@ -63,7 +65,8 @@ class SamplerConfig(_Strict):
 
     name: Literal[SAMPLERS] = "tpe"
     seed: int | None = 0
-    n_startup_trials: int = Field(default=8, ge=0)
+    n_startup_trials: int = Field(default=5, ge=0)
+    good_fraction: float = Field(default=0.25, gt=0.0, le=0.5)
     points_per_param: int = Field(default=3, ge=2)
     qmc_type: Literal["sobol", "halton"] = "sobol"
     priors: bool | None = None
@@ -83,6 +86,10 @@ class PrunerConfig(_Strict):
     the raw value of every epoch and is asked every epoch from the first pruning point on: its
     one-sided signed-rank test needs at least 4 paired epochs to reach p < 0.1 (the probe's two
     points could never get below p = 0.25), which is why it refuses ``judge: probe``.
+    ``horizon`` is successive halving over horizon rungs: a trial trains the whole schedule at
+    ``epochs / reduction_factor**2`` and ``epochs / reduction_factor`` first and goes on only
+    while it ranks in the best ``1 / reduction_factor`` at each (:mod:`lrsearch.search._horizon`);
+    it needs no judge.
     """
 
     name: Literal[PRUNERS] = "median"

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 __all__ = [
     "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DEVICE_NAME_ATTR",
-    "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
-    "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",
-    "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LR_CURVE_ATTR",
-    "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM", "OPTUNA_VERSION_ATTR",
-    "PRIOR_ATTR", "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR", "PYTHON_VERSION_ATTR",
-    "RANGE_TEST_ATTR_PREFIX",
-    "RETRY_OF_ATTR", "RUN_ONLY_ATTRS", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SETUP_DONE_ATTR",
+    "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR", "FIXED_OPTIMIZER_ATTR",
+    "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR", "IMAGES_PER_SECOND_ATTR", "INTERRUPTED",
+    "LOST_PREFIX", "LR_CURVE_ATTR", "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM",
+    "OPTUNA_VERSION_ATTR", "PRIOR_ATTR", "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR",
+    "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX", "RETRY_OF_ATTR", "RUNGS_ATTR",
+    "RUN_ONLY_ATTRS", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SETUP_DONE_ATTR",
     "SHOWN_PROVENANCE_ATTRS", "TEST_ACC_ATTR", "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR",
     "WORKER_ATTR",
 ]
@@ -45,6 +44,9 @@ FIXED_SCHEDULE_ATTR = "fixed_schedule"  # a ready-made baseline's spec: nothing 
 FIXED_OPTIMIZER_ATTR = "fixed_optimizer"  # ... and its optimizer settings
 PRUNE_REASON_ATTR = "prune_reason"  # why it was pruned (or diverged)
 FAIL_REASON_ATTR = "fail_reason"  # why it failed (or diverged)
+RUNGS_ATTR = "rungs"
+"""Horizon rungs a trial finished below the full length: one row each, ``epochs`` (the
+horizon), ``value`` (the metric where that whole schedule ended), ``steps``, ``seconds``."""
 RETRY_OF_ATTR = "retry_of"  # the number of the trial it reruns (worker died, or Ctrl-C)
 TEST_ACC_ATTR = "test_acc"  # read only: a test accuracy set by hand, one number or per seed
 

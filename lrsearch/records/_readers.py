@@ -21,14 +21,17 @@ from lrsearch.records._attrs import (
     FIXED_SCHEDULE_ATTR,
     LR_CURVE_ATTR,
     OPTIMIZER_ATTR,
+    PRIOR_ATTR,
     PRUNE_REASON_ATTR,
+    RUNGS_ATTR,
     SCHEDULE_ATTR,
     WORKER_ATTR,
 )
 
-__all__ = ["fail_reason", "is_baseline", "is_preset", "probe_key", "stored_config", "stored_epochs",
-           "stored_metric", "trial_baseline", "trial_epochs", "trial_family", "trial_lr_curve",
-           "trial_optimizer", "trial_reason", "trial_schedule", "trial_worker", "DEFAULT_METRIC"]
+__all__ = ["fail_reason", "is_baseline", "is_preset", "is_prior", "probe_key", "stored_config",
+           "stored_epochs", "stored_metric", "trial_baseline", "trial_cost_epochs",
+           "trial_epochs", "trial_family", "trial_lr_curve", "trial_optimizer", "trial_reason",
+           "trial_schedule", "trial_worker", "DEFAULT_METRIC"]
 
 DEFAULT_METRIC = "val_acc"  # what a study without a stored config is taken to have searched
 
@@ -72,9 +75,34 @@ def is_preset(trial: Any) -> bool:
     return FIXED_SCHEDULE_ATTR in trial.user_attrs
 
 
+def is_prior(trial: Any) -> bool:
+    """Whether the trial was queued as a prior (:mod:`lrsearch.search._priors`)."""
+    return PRIOR_ATTR in trial.user_attrs
+
+
 def trial_epochs(trial: Any) -> list[dict[str, Any]]:
     """The trial's rows per epoch so far (``epoch``, ``step``, metrics), oldest first."""
     return trial.user_attrs.get(EPOCHS_ATTR) or []
+
+
+def trial_cost_epochs(trial: Any) -> float:
+    """The training a trial has cost so far, in epochs of the full run's length: its epochs,
+    its cooldown probes' optimizer steps and the horizon rungs it trained first.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> trial_cost_epochs(SimpleNamespace(user_attrs={
+        ...     EPOCHS_ATTR: [{"epoch": 1, "step": 10, "probe_steps": 5}, {"epoch": 2, "step": 20}],
+        ...     RUNGS_ATTR: [{"epochs": 1, "value": 0.3}]}))
+        3.5
+    """
+    rows = trial_epochs(trial)
+    rungs = sum(int(r["epochs"]) for r in trial.user_attrs.get(RUNGS_ATTR) or [])
+    if not rows:
+        return float(rungs)
+    steps_per_epoch = max(1, int(rows[0]["step"]) // max(1, int(rows[0]["epoch"])))
+    probes = sum(int(row.get("probe_steps") or 0) for row in rows)
+    return rungs + len(rows) + probes / steps_per_epoch
 
 
 def probe_key(metric: str) -> str:

@@ -6,6 +6,9 @@ metric or by a cooldown probe's (see :mod:`lrsearch.search._pruners`). Everythin
 needs is stored as the trial's user attributes, in plain JSON types, under the names of
 :mod:`lrsearch.records`: the spec and optimizer run, a row per epoch, the LR curve, timings,
 the device, the worker running it, why it was pruned or failed and which trial it reruns.
+With horizon rungs (``pruner: {name: horizon}``) a trial first trains the whole schedule at
+each shorter rung's horizon and reports that value at step = the rung's epochs
+(:mod:`lrsearch.search._horizon`); the full run then reports nothing until its end.
 Baselines are never pruned; ready-made ones carry their fixed spec and optimizer and sample
 nothing; in a grid space the others run their own values too (they need not be grid values).
 """
@@ -36,6 +39,7 @@ from lrsearch.records import (
     OPTIMIZER_ATTR,
     PRUNE_REASON_ATTR,
     RETRY_OF_ATTR,
+    RUNGS_ATTR,
     SCHEDULE_ATTR,
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
@@ -45,6 +49,7 @@ from lrsearch.records import (
     trial_epochs,
 )
 from lrsearch.schedules import ScheduleSpec
+from lrsearch.search._horizon import horizon_epochs
 from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._space import SearchSpace
 from lrsearch.search.parallel import worker_id
@@ -88,6 +93,9 @@ class Objective:
         probing = self.judge == "probe" and bool(self.prune_epochs)
         self.probe = (ProbeSettings(epochs=self.prune_epochs, frac=config.pruner.probe_frac)
                       if probing else None)
+        # The shorter horizons a searched trial trains at first (none without horizon rungs).
+        self.rungs = (horizon_epochs(config.training.epochs, config.pruner.reduction_factor)[:-1]
+                      if config.pruner.name == "horizon" else ())
         self.baselines = {b.name: b for b in config.baselines if not isinstance(b, str)}
         self.train_settings = config.train_settings()
         # The spec is stored laid onto the real length (the last partial batch is dropped).
@@ -119,6 +127,8 @@ class Objective:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         epochs = list(trial_epochs(trial)) if original is not None else []
         started = time.perf_counter()
+        if self.rungs and not is_baseline(trial):
+            self._climb(trial, spec, optimizer, ckpt, started)
 
         def on_epoch(result: Any) -> str | None:
             return self._report(trial, result, epochs)
@@ -168,6 +178,50 @@ class Objective:
             trial.set_user_attr(FAIL_REASON_ATTR, reason)
             raise SpecError(exc.problems) from None
 
+    def _climb(self, trial: optuna.Trial, spec: ScheduleSpec, optimizer: dict[str, Any],
+               ckpt: Path, started: float) -> None:
+        """Train the whole schedule at each shorter rung's horizon; raise ``TrialPruned`` at
+        the first rung where the trial does not rank among the best (a retry re-reports the
+        rungs its first run finished instead of training them again)."""
+        from lrsearch.train import train
+
+        done = {int(r["epochs"]): r for r in trial.user_attrs.get(RUNGS_ATTR) or []}
+        for epochs in self.rungs:
+            if epochs not in done:
+                rung_ckpt = ckpt.with_name(f"{ckpt.stem}.rung-{epochs}{ckpt.suffix}")
+                try:
+                    result = train(spec, OptimizerSettings(**optimizer),
+                                   self.config.train_settings(epochs=epochs), self.data,
+                                   checkpoint_path=str(rung_ckpt), on_epoch=self._progress(trial))
+                except DivergedError as exc:
+                    rung_ckpt.unlink(missing_ok=True)
+                    _finish(trial, started, ckpt, pruned=f"diverged at the {epochs}-epoch "
+                            f"horizon: {exc}", failed=f"diverged: {exc}", lr_curve=exc.lr_curve)
+                    raise optuna.TrialPruned(f"diverged: {exc}") from None
+                rung_ckpt.unlink(missing_ok=True)
+                value = float(getattr(result.epochs[-1], self.config.metric))
+                done[epochs] = {"epochs": epochs, "value": value,
+                                "seconds": float(result.seconds),
+                                "steps": int(result.epochs[-1].step)}
+                trial.set_user_attr(RUNGS_ATTR, [done[e] for e in sorted(done)])
+                # The LR curve of the latest horizon run: what a trial pruned here ran last.
+                trial.set_user_attr(LR_CURVE_ATTR, [[int(step), float(lr)]
+                                                    for step, lr in result.lr_curve])
+            value = done[epochs]["value"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # a retry re-reporting a rung
+                trial.report(value, epochs)
+            if trial.should_prune():
+                reason = (f"pruned at the {epochs}-epoch horizon ({self.config.metric} "
+                          f"{value:.4f})")
+                _finish(trial, started, ckpt, pruned=reason)
+                raise optuna.TrialPruned(reason)
+
+    def _progress(self, trial: optuna.Trial) -> Callable[[Any], None] | None:
+        if self.on_epoch is None:
+            return None
+        return lambda result: self.on_epoch(trial.number, result)
+
     def _grid_baseline(self, trial: optuna.Trial) -> Any:
         """The baseline a grid space's trial runs (its values need not be grid values)."""
         if self.space.grid_points is None:
@@ -181,7 +235,9 @@ class Objective:
         # A retry that restarts without a checkpoint replaces the epochs it inherited.
         epochs[:] = [e for e in epochs if e["epoch"] < row["epoch"]] + [row]
         trial.set_user_attr(EPOCHS_ATTR, epochs)
-        epoch, judged = row["epoch"], self._judged_value(row)
+        epoch = row["epoch"]
+        # Horizon rungs report each rung's end only: the full run's epochs would share steps.
+        judged = None if self.rungs else self._judged_value(row)
         if judged is not None:
             with warnings.catch_warnings():
                 # A retry re-reporting an epoch its first run reported is harmless.

@@ -4,8 +4,9 @@ Mid-schedule values rank schedule families badly (a schedule that still holds a 
 worse than one that already decayed, though it often ends better), so a trial is judged only
 at a few pruning points (``at_progress``) and, when the search space mixes families, by a
 cooldown probe there (``judge: probe``). ``wilcoxon`` hears every epoch's raw value from the
-first point on: its signed-rank test needs several paired epochs. Policy and measurements:
-docs/pruning.md.
+first point on: its signed-rank test needs several paired epochs. ``horizon`` judges whole
+schedules at shorter horizons instead (:mod:`lrsearch.search._horizon`): no pruning points, no
+probe. Policy and measurements: docs/pruning.md.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import warnings
 import optuna
 
 from lrsearch.config import PrunerConfig
+from lrsearch.search._horizon import HorizonPruner
 
 __all__ = ["build_pruner", "pruning_epochs", "resolve_judge", "reported_kind"]
 
@@ -34,7 +36,7 @@ def pruning_epochs(config: PrunerConfig, epochs: int) -> tuple[int, ...]:
         >>> pruning_epochs(PrunerConfig(name="wilcoxon"), epochs=6)  # every epoch from 1/3 on
         (2, 3, 4, 5)
     """
-    if config.name == "none":
+    if config.name in ("none", "horizon"):
         return ()
     found = {max(1, int(p * epochs + 0.5)) for p in config.at_progress}
     if config.name == "wilcoxon" and found:
@@ -58,18 +60,23 @@ def resolve_judge(config: PrunerConfig, family_count: int) -> str:
     """
     if config.judge is not None:
         return config.judge
-    if config.name == "wilcoxon":
+    if config.name in ("wilcoxon", "horizon"):
         return "raw"
     return "probe" if family_count > 1 else "raw"
 
 
 def reported_kind(config: PrunerConfig, family_count: int) -> str:
-    """What a study's intermediate values are: ``probe`` values or ``raw`` ones.
+    """What a study's intermediate values are: ``probe`` values, ``raw`` ones or ``horizon``
+    ones (whole schedules at a rung's horizon).
 
     Example:
         >>> reported_kind(PrunerConfig(name="none"), 5), reported_kind(PrunerConfig(), 5)
         ('raw', 'probe')
+        >>> reported_kind(PrunerConfig(name="horizon"), 5)
+        'horizon'
     """
+    if config.name == "horizon":
+        return "horizon"
     return "raw" if config.name == "none" else resolve_judge(config, family_count)
 
 
@@ -92,6 +99,8 @@ def build_pruner(config: PrunerConfig, epochs: int) -> optuna.pruners.BasePruner
         return optuna.pruners.PercentilePruner(config.percentile,
                                                n_startup_trials=config.n_startup_trials,
                                                n_warmup_steps=warmup_steps)
+    if name == "horizon":
+        return HorizonPruner(config.reduction_factor)
     if name == "successive_halving":
         return optuna.pruners.SuccessiveHalvingPruner(
             min_resource=start, reduction_factor=config.reduction_factor)

@@ -2,7 +2,10 @@
 
 - ``tpe`` (the default): multivariate TPE with ``group=True``, which models each family's own
   parameters from the trials of that family (the space is conditional), and ``constant_liar``
-  so parallel workers do not all propose the same point.
+  so parallel workers do not all propose the same point. Its good set is ``good_fraction`` of
+  the finished trials (Optuna's 10% leaves 1-3 good trials at 20-40 trials: too few for a
+  family's parameters to be modelled), and baselines and priors do not count towards its
+  random start-up.
 - ``gp``: a Gaussian process over the parameters *every* trial has (Optuna's intersection
   search space: ``family``, the peak LR, and the shared numbers such as ``warmup_frac`` when no
   searched family warms up by itself); each family's own parameters are drawn by a TPE.
@@ -23,6 +26,7 @@ would break the grid's tree (its values need not be grid values).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +36,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import SamplerConfig, StudyConfig
 from lrsearch.errors import StudyError
-from lrsearch.records import is_baseline, is_preset
+from lrsearch.records import is_baseline, is_preset, is_prior
 from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
 from lrsearch.search._space import SearchSpace
 
@@ -93,8 +97,32 @@ def _grid_problems(config: SamplerConfig, space: SearchSpace) -> list[str]:
 
 
 def _tpe(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=config.n_startup_trials,
-                                      multivariate=True, group=True, constant_liar=True)
+    return _TPESampler(config.n_startup_trials, config.good_fraction, seed=seed,
+                       multivariate=True, group=True, constant_liar=True)
+
+
+_MAX_GOOD_TRIALS = 25  # Optuna's own cap on the good set
+
+
+class _TPESampler(optuna.samplers.TPESampler):
+    """TPE whose random start-up counts searched trials only: baselines and priors are
+    evidence the model learns from, but they do not use up the random start-up trials (they
+    are few, fixed points, not a random cover of the space)."""
+
+    def __init__(self, n_startup_trials: int, good_fraction: float, **kwargs: Any) -> None:
+        super().__init__(n_startup_trials=n_startup_trials, **kwargs)
+        self._random_startup_trials = n_startup_trials
+        # TPESampler's ``gamma`` argument is deprecated (Optuna 4.9) but its field is what
+        # splits the trials; set here, it needs no deprecated argument.
+        self._gamma = lambda n: min(math.ceil(good_fraction * n), _MAX_GOOD_TRIALS)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        finished = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,
+                                                             TrialState.PRUNED), use_cache=True)
+        yardsticks = sum(1 for t in finished if is_baseline(t) or is_prior(t))
+        # TPESampler counts every finished trial against its start-up; this is its own field.
+        self._n_startup_trials = self._random_startup_trials + yardsticks
+        super().before_trial(study, trial)
 
 
 def _random(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:

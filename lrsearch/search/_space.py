@@ -4,10 +4,11 @@ Optuna parameter names are namespaced so distributions never clash between famil
 optimizers (Optuna refuses a parameter whose distribution changed): ``family`` and
 ``optimizer`` are categoricals, a family's parameters are ``cosine.final_ratio``, an
 optimizer's are ``sgd.peak_lr``; ``warmup_frac``, ``warmup_start`` and ``head_lr_mult`` are
-shared. ``multistep.milestones`` becomes ``multistep.milestone_count`` plus
-``multistep.milestone_0..``; ``piecewise.knots`` becomes one multiplier per fixed position
-(``piecewise.knot_0..``) plus ``piecewise.knot_end``. Fixed values are not Optuna parameters;
-they are in each trial's ``schedule`` and ``optimizer`` attributes.
+shared. ``multistep.milestones`` becomes ``multistep.milestone_count``, the first milestone
+``multistep.milestone_0`` and ``multistep.milestone_gap_1..`` (each next milestone that share
+of the way from the last to the range's high end); ``piecewise.knots`` becomes one multiplier
+per fixed position (``piecewise.knot_0..``) plus ``piecewise.knot_end``. Fixed values are not
+Optuna parameters; they are in each trial's ``schedule`` and ``optimizer`` attributes.
 
 A grid space (``sampler: {name: grid}``) draws every searched number from ``points_per_param``
 values (a categorical, so Optuna's BruteForceSampler can walk the tree of the space), and the
@@ -229,9 +230,14 @@ def _draw_param(draw: _Draw, family: str, search: ParamSearch) -> Any:
     if search.kind == "fractions":
         count = draw.trial.suggest_int(f"{family}.milestone_count", search.min_count,
                                        search.max_count)
-        drawn = [draw.real(f"{family}.milestone_{i}", search.low, search.high)
-                 for i in range(count)]
-        # Sorted and de-duplicated: the spec needs strictly ascending fractions in (0, 1).
+        # One-to-one: the first milestone, then each next one a share of the way from the
+        # last to ``high``, so every parameter means one thing to the sampler (drawing the
+        # positions and sorting them would mix their meanings).
+        drawn = [draw.real(f"{family}.milestone_0", search.low, search.high)]
+        for i in range(1, count):
+            gap = draw.real(f"{family}.milestone_gap_{i}", 0.0, 1.0)
+            drawn.append(drawn[-1] + gap * (search.high - drawn[-1]))
+        # De-duplicated: the spec needs strictly ascending fractions in (0, 1).
         return [m for m in sorted(set(drawn)) if 0.0 < m < 1.0] or [0.5]
     if search.kind == "knots":
         inner = [draw.real(f"{family}.knot_{i}", search.low, search.high)
@@ -246,8 +252,11 @@ def _encode_param(family: str, search: ParamSearch, value: Any) -> dict[str, Any
     if search.fixed is not None:
         return {}
     if search.kind == "fractions" and search.choices is None:
-        encoded = {f"{family}.milestone_count": len(value)}
-        encoded.update({f"{family}.milestone_{i}": m for i, m in enumerate(value)})
+        encoded = {f"{family}.milestone_count": len(value), f"{family}.milestone_0": value[0]}
+        for i in range(1, len(value)):
+            room = search.high - value[i - 1]
+            encoded[f"{family}.milestone_gap_{i}"] = (
+                min(1.0, max(0.0, (value[i] - value[i - 1]) / room)) if room > 0 else 1.0)
         return encoded
     if search.kind == "knots" and search.choices is None:
         encoded = {f"{family}.knot_{i}": m for i, (_, m) in enumerate(value[1:-1])}

@@ -202,7 +202,8 @@ def _check_same_judge(study: optuna.Study, config: StudyConfig, family_count: in
         return  # nothing is compared
     pruner = (stored_config(study.user_attrs) or {}).get("pruner") or {}
     # Studies from before pruning points stored no judge: they reported raw values.
-    old = "raw" if pruner.get("name") == "none" else pruner.get("judge") or "raw"
+    old = {"none": "raw", "horizon": "horizon"}.get(pruner.get("name"),
+                                                    pruner.get("judge") or "raw")
     new = reported_kind(config.pruner, family_count)
     if old != new:
         raise StudyError(f"pruner.judge: got {new!r}; study {config.name!r} in "

@@ -100,6 +100,54 @@ def test_milestones_sorted_and_counted():
         assert all(0.2 <= m <= 0.9 for m in milestones) and 1 <= len(milestones) <= 3
 
 
+def test_milestones_map_one_to_one_onto_their_parameters():
+    """The first milestone is one parameter, each next one its own share of the way on: the
+    sampler never sees two parameters swap meanings when a draw is sorted."""
+    _, space = space_of(families={"multistep": {"milestones": {"low": 0.2, "high": 0.9,
+                                                               "min_count": 3,
+                                                               "max_count": 3}}})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    for _ in range(20):
+        trial = study.ask()
+        spec, _ = space.suggest(trial)
+        first, gap1, gap2 = (trial.params[f"multistep.milestone_{k}"]
+                             for k in ("0", "gap_1", "gap_2"))
+        second = first + gap1 * (0.9 - first)
+        expected = sorted({first, second, second + gap2 * (0.9 - second)})
+        assert list(spec.params["milestones"]) == pytest.approx(expected)
+        study.tell(trial, 0.0)
+    # A baseline's milestones encode back to themselves.
+    config = parse_study({"name": "t", "search_space": {"families": {"multistep": {
+        "milestones": {"low": 0.2, "high": 0.9, "min_count": 1, "max_count": 3}}}},
+        "baselines": [{"name": "b", "family": "multistep",
+                       "params": {"milestones": [0.3, 0.6, 0.8]}}]})
+    space = SearchSpace.from_config(config)
+    study.enqueue_trial(space.baseline_params(config.baselines[0]))
+    spec, _ = space.suggest(study.ask())
+    assert list(spec.params["milestones"]) == pytest.approx([0.3, 0.6, 0.8])
+
+
+def test_tpe_start_up_leaves_out_baselines_and_priors_and_its_good_set_is_a_quarter():
+    from lrsearch.config import SamplerConfig
+    from lrsearch.records import BASELINE_ATTR, PRIOR_ATTR
+
+    config, space = space_of(families=["cosine", "linear"])
+    sampler = build_sampler(SamplerConfig(n_startup_trials=2, good_fraction=0.25), space)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    marks = [{BASELINE_ATTR: "b"}, {PRIOR_ATTR: "p1"}, {PRIOR_ATTR: "p2"}, {}, {}]
+    relative = []
+    for k, attrs in enumerate(marks + [{}]):
+        if attrs:
+            study.enqueue_trial({}, user_attrs=attrs)
+        trial = study.ask()
+        relative.append(bool(trial.relative_params))
+        space.suggest(trial)
+        study.tell(trial, float(k))
+    # Three yardsticks, then two random trials; the model starts at the sixth trial.
+    assert relative == [False] * 5 + [True]
+    assert [sampler._gamma(n) for n in (4, 12, 40, 200)] == [1, 3, 10, 25]
+
+
 def test_piecewise_knots_positions():
     _, space = space_of(families={"piecewise": {"knots": {"positions": [0.3, 0.6]}}})
     for spec, _ in draw(space, 10):
