@@ -43,9 +43,10 @@ import optuna
 import yaml
 
 from lrsearch.config import load_study
-from lrsearch.records import paired_margin, trial_cost_epochs
+from lrsearch.records import paired_margin, rank_complete, trial_cost_epochs
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import Objective, open_study
+from lrsearch.search._reseed import reseed_top
 from lrsearch.train import OptimizerSettings, load_data, train
 
 STUDY_FILE = Path(__file__).with_name("search_quality.yaml")
@@ -112,9 +113,10 @@ def method_config(config, method: str, seed: int):
     update = {"name": f"{method}-{seed}",
               "training": config.training.model_copy(update={"seed": seed}),
               "sampler": config.sampler.model_copy(update={"seed": seed})}
-    if not method.startswith("lrsearch"):
+    if not method.startswith("lrsearch"):  # as a hand-written search runs: no re-runs either
         update["sampler"] = update["sampler"].model_copy(update={"name": "random"})
         update["pruner"] = config.pruner.model_copy(update={"name": "none"})
+        update["reseed"] = config.reseed.model_copy(update={"top_k": 0})
     if method in BASELINES:
         family = BASELINES[method]
         update["search_space"] = config.search_space.model_copy(update={
@@ -122,12 +124,17 @@ def method_config(config, method: str, seed: int):
     return config.model_copy(update=update)
 
 
-def run_search(config, data, budget_epochs: float) -> list[tuple[float, object]]:
-    """Trials until ``budget_epochs`` are spent; return ``[(compute so far, incumbent)]``."""
+def run_search(config, data, budget_epochs: float) -> list[tuple[float, object, object]]:
+    """Trials until ``budget_epochs`` are spent; return ``[(compute so far, incumbent,
+    trial)]``. A search that re-runs its top trials before naming its winner (lrsearch's
+    ``reseed``) keeps their compute out of its trials' budget, then re-runs them: its last
+    entry is the winner, at the compute of the whole (``trial`` None)."""
     opened = open_study(config, progress="off")
     objective = Objective(config, opened.space, data)
+    reseeds = config.reseed.top_k * config.reseed.seeds
+    reserve = reseeds * config.training.epochs
     spent, incumbents, best = 0.0, [], None
-    while spent < budget_epochs - 1e-9:
+    while spent < budget_epochs - reserve - 1e-9:
         opened.study.optimize(objective, n_trials=1)
         trial = opened.study.trials[-1]
         spent += trial_cost_epochs(trial)
@@ -135,6 +142,12 @@ def run_search(config, data, budget_epochs: float) -> list[tuple[float, object]]
                 best is None or trial.value > best.value):
             best = trial
         incumbents.append((spent, best, trial))
+    if reseeds and best is not None:
+        trained = reseed_top(opened.study, config, data)
+        spent += trained * config.training.epochs
+        winner = rank_complete(opened.study.get_trials(deepcopy=False),
+                               opened.study.user_attrs, config.direction == "maximize")[0]
+        incumbents.append((spent, winner, None))
     return incumbents
 
 
@@ -328,9 +341,9 @@ def report_trials(runs) -> None:
     """How many trials each search ran in its budget, and how many it pruned."""
     print("\ntrials per search (mean over seeds): run, of them pruned")
     for method, histories in runs.items():
-        counts = [len(h) for h in histories]
-        pruned = [sum(t.state == optuna.trial.TrialState.PRUNED for _, _, t in h)
-                  for h in histories]
+        counts = [sum(t is not None for _, _, t in h) for h in histories]
+        pruned = [sum(t is not None and t.state == optuna.trial.TrialState.PRUNED
+                      for _, _, t in h) for h in histories]
         print(f"  {method:<16} {statistics.fmean(counts):5.1f} {statistics.fmean(pruned):5.1f}")
 
 

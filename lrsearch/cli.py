@@ -167,12 +167,16 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
     if not quiet:
         best = ("no completed trial yet" if summary.best_value is None else
                 f"best {config.metric} {summary.best_value:.4f} (trial {summary.best_trial}, "
-                f"{summary.best_family})")
+                f"{summary.best_family}{_runs_note(summary.best_runs)})")
         click.echo(f"study {summary.study_name!r} in {summary.storage}: {summary.complete} "
                    f"complete, {summary.pruned} pruned, {summary.failed} failed; {best}")
     if summary.interrupted:
         click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
     sys.exit(code)
+
+
+def _runs_note(runs: int | None) -> str:
+    return f", mean of {runs} seeds" if runs and runs > 1 else ""
 
 
 @main.command("find-lr")

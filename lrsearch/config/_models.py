@@ -28,7 +28,8 @@ from lrsearch.optimizers._params import HEAD_LR_MULT
 from lrsearch.schedules import WARMUP_FRAC, WARMUP_START_DEFAULT
 
 __all__ = [
-    "BaselineConfig", "OptimizerSpace", "PrunerConfig", "SamplerConfig", "SearchSpaceConfig",
+    "BaselineConfig", "OptimizerSpace", "PrunerConfig", "ReseedConfig", "SamplerConfig",
+    "SearchSpaceConfig",
     "StorageOptions", "StudyConfig",
     "OPTIMIZERS", "SAMPLERS", "PRUNERS", "METRICS", "BASELINE_PRESETS", "Baseline", "JUDGES",
 ]
@@ -103,6 +104,20 @@ class PrunerConfig(_Strict):
     patience: int = Field(default=1, ge=0)
     min_delta: float = Field(default=0.0, ge=0.0)
     p_threshold: float = Field(default=0.1, gt=0.0, lt=1.0)
+
+
+class ReseedConfig(_Strict):
+    """Re-run the top trials with more training seeds before naming the winner.
+
+    When a run ends with the study done (``n_trials`` reached or the grid walked), its
+    ``top_k`` complete trials by validation are each trained ``seeds`` more times, on the same
+    split with fresh training seeds; report, export, confirm and the run's summary then rank
+    trials by their mean over all their runs (:mod:`lrsearch.records._winner`). It costs
+    ``top_k * seeds`` full trainings. ``top_k: 0`` turns it off.
+    """
+
+    top_k: int = Field(default=3, ge=0)
+    seeds: int = Field(default=1, ge=1)
 
 
 class StorageOptions(_Strict):
@@ -226,6 +241,7 @@ class StudyConfig(_Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     search_space: SearchSpaceConfig = Field(default_factory=SearchSpaceConfig)
     baselines: list[Baseline] = Field(default_factory=list)
+    reseed: ReseedConfig = Field(default_factory=ReseedConfig)
     lr_range_test: LrRangeTestConfig = Field(default_factory=LrRangeTestConfig)
     checkpoint_dir: str = "lrsearch-checkpoints"
 

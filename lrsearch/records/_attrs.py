@@ -17,7 +17,7 @@ __all__ = [
     "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR", "IMAGES_PER_SECOND_ATTR", "INTERRUPTED",
     "LOST_PREFIX", "LR_CURVE_ATTR", "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM",
     "OPTUNA_VERSION_ATTR", "PRIOR_ATTR", "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR",
-    "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX", "RETRY_OF_ATTR", "RUNGS_ATTR",
+    "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX", "RESEEDS_ATTR", "RETRY_OF_ATTR", "RUNGS_ATTR",
     "RUN_ONLY_ATTRS", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SETUP_DONE_ATTR",
     "SHOWN_PROVENANCE_ATTRS", "TEST_ACC_ATTR", "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR",
     "WORKER_ATTR",
@@ -68,6 +68,7 @@ RANGE_TEST_ATTR_PREFIX = "lr_range_test."  # + optimizer: that optimizer's LR ra
 CLAIM_ATTR = "setup_claim"  # who sets the study up (range tests, baselines), and how far
 SETUP_DONE_ATTR = "setup_done"  # True once the set-up is complete
 CONFIRM_ATTR = "confirmation"  # lrsearch confirm's runs: seeds, metric, top_k, runs
+RESEEDS_ATTR = "reseeds"  # the top trials re-run before naming a winner: seeds, runs
 
 LRSEARCH_VERSION_ATTR = "lrsearch_version"
 TORCH_VERSION_ATTR = "torch_version"

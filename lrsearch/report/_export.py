@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from lrsearch.errors import LrsearchError
 from lrsearch.records import (
     TEST_ACC_ATTR,
+    rank_complete,
     stored_epochs,
     stored_metric,
     trial_baseline,
@@ -49,7 +50,8 @@ class Export:
 
 
 def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
-    """The best COMPLETE trial by the study direction, or trial ``number``.
+    """The best COMPLETE trial by the study direction (by its mean over its re-runs, where the
+    study re-ran it), or trial ``number``.
 
     Raises:
         LrsearchError: No complete trial; no trial ``number``; or the trial has no schedule
@@ -57,14 +59,15 @@ def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
     """
     trials = study.get_trials(deepcopy=False)
     if number is None:
-        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+        maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+        # A study that re-ran its top trials names the best mean (records._winner).
+        complete = rank_complete(trials, study.user_attrs, maximize)
         if not complete:
             states = sorted({t.state.name.lower() for t in trials})
             raise LrsearchError(f"study {study.study_name!r}: no complete trial to export "
                                 f"({len(trials)} trial(s): {states or 'none'}); run the study "
                                 f"further, or pick one with --trial N")
-        pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
-        best = pick(complete, key=lambda t: t.value)
+        best = complete[0]
         if trial_schedule(best) is None:
             raise LrsearchError(f"study {study.study_name!r}: its best trial ({best.number}) "
                                 f"stored no schedule: not a study run by lrsearch (export "

@@ -20,6 +20,7 @@ from lrsearch.records import (
     TEST_ACC_ATTR,
     WALL_SECONDS_ATTR,
     fail_reason,
+    rank_complete,
     stored_config,
     stored_epochs,
     stored_metric,
@@ -95,7 +96,8 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
         if trial.state == TrialState.COMPLETE and _finite(trial.value):
             complete.append(trial)
             _add_history(history, trial, family, maximize)
-    complete.sort(key=lambda t: (-t.value if maximize else t.value, t.number))
+    # Ranked as the winner is named: by the mean over its re-runs where the study re-ran it.
+    complete = rank_complete(complete, attrs, maximize)
     metric = stored_metric(attrs)
     top = [_top_trial(rank, trial, metric)
            for rank, trial in enumerate(complete[:top_k], start=1)]

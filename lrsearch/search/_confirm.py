@@ -21,18 +21,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from lrsearch.config import parse_study
 from lrsearch.errors import LrsearchError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.records import (
     CONFIRM_ATTR,
+    rank_complete,
+    reseed_runs,
     stored_config,
     trial_baseline,
     trial_family,
     trial_optimizer,
     trial_schedule,
+    trial_score,
 )
 from lrsearch.schedules import ScheduleSpec
 
@@ -52,7 +55,8 @@ class Candidate:
         baseline: The baseline's name, or None.
         spec: Its schedule.
         optimizer: Its optimizer settings.
-        search_value: Its value in the search (validation).
+        search_value: Its value in the search (validation; the mean over its re-runs where
+            the study re-ran it, :mod:`lrsearch.records._winner`).
     """
 
     trial: int
@@ -69,26 +73,27 @@ def pick_candidates(study: optuna.Study, top_k: int) -> list[Candidate]:
     Raises:
         LrsearchError: The study has no complete trial with a stored schedule.
     """
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if trial_schedule(t) is not None and t.value is not None]
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    # Ranked as the winner is named: by the mean over a trial's re-runs where it has some.
+    runs = reseed_runs(study.user_attrs)
+    complete = [t for t in rank_complete(study.get_trials(deepcopy=False), study.user_attrs,
+                                         maximize) if trial_schedule(t) is not None]
     if not complete:
         raise LrsearchError(f"study {study.study_name!r}: no complete trial to confirm; run the "
                             f"study further first")
-    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    ranked = sorted(complete, key=lambda t: t.value, reverse=maximize)
-    top = [t for t in ranked if trial_baseline(t) is None][:top_k]
+    top = [t for t in complete if trial_baseline(t) is None][:top_k]
     baselines: dict[str, FrozenTrial] = {}
     for trial in complete:
         if trial_baseline(trial) is not None:
             baselines.setdefault(trial_baseline(trial), trial)
-    return [_candidate(t) for t in top] + [_candidate(t) for t in baselines.values()]
+    return [_candidate(t, runs) for t in [*top, *baselines.values()]]
 
 
-def _candidate(trial: FrozenTrial) -> Candidate:
+def _candidate(trial: FrozenTrial, runs: dict[int, dict[int, float]]) -> Candidate:
     baseline = trial_baseline(trial)
     label = baseline if baseline is not None else f"trial {trial.number} ({trial_family(trial)})"
     return Candidate(trial.number, label, baseline, ScheduleSpec.from_dict(trial_schedule(trial)),
-                     dict(trial_optimizer(trial) or {}), float(trial.value))
+                     dict(trial_optimizer(trial) or {}), trial_score(trial, runs)[0])
 
 
 def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,

@@ -12,6 +12,8 @@ An exception inside a trial fails that trial (its ``fail_reason`` stored) and th
 instead. Several failures in a row end the run with a clear error: then something other than
 the trial is wrong. Ctrl-C marks the running trial failed with ``fail_reason: interrupted`` and
 queues a copy of it, which continues from its checkpoint when the same command is run again.
+When the study is done, worker 0 re-runs its top trials with more seeds before the summary
+names the winner (:mod:`lrsearch.search._reseed`).
 """
 
 from __future__ import annotations
@@ -31,12 +33,16 @@ from lrsearch.records import (
     check_storage,
     fail_reason,
     normalise_url,
+    rank_complete,
     redact_url,
+    reseed_runs,
     retry_trial,
     trial_family,
+    trial_score,
 )
 from lrsearch.search._objective import INVALID_GRID_POINT, Objective
 from lrsearch.search._progress import StudyProgress
+from lrsearch.search._reseed import reseed_top
 from lrsearch.search._samplers import grid_walked
 from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search.parallel import OtherWorkers
@@ -60,8 +66,9 @@ class RunSummary:
         complete: Completed trials.
         pruned: Pruned trials (diverged ones included).
         failed: Failed trials (interrupted or crashed).
-        best_value: Best value so far, or None.
+        best_value: Best value so far (the winner's mean over its runs), or None.
         best_trial: Number of the best trial, or None.
+        best_runs: How many runs that value is the mean of (1: not re-run), or None.
         best_family: Family of the best trial, or None.
         interrupted: The run was stopped by Ctrl-C.
     """
@@ -75,6 +82,7 @@ class RunSummary:
     best_trial: int | None
     best_family: str | None
     interrupted: bool = False
+    best_runs: int | None = None
 
 
 def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | None = None,
@@ -116,7 +124,20 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
             interrupted = True
             _requeue_interrupted(opened.study, objective.trial_id,
                                  config.storage_options.max_retry)
+        # One process re-runs the top trials (worker 0: the others end with the study too).
+        if not interrupted and worker_index == 0 and _done(opened, config):
+            try:
+                reseed_top(opened.study, config, data, on_run=bar.note, on_epoch=bar.epoch)
+            except KeyboardInterrupt:
+                interrupted = True  # the re-runs stored so far stay; the next run goes on
     return summarise(opened.study, config.storage, interrupted)
+
+
+def _done(opened: OpenedStudy, config: StudyConfig) -> bool:
+    """Whether the study has all its trials: ``n_trials`` finished, or its grid walked."""
+    finished = _count(opened.study, _FINISHED)
+    return (config.n_trials is not None and finished >= config.n_trials) or grid_walked(
+        opened.study, opened.space)
 
 
 def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
@@ -194,15 +215,16 @@ def summarise(study: optuna.Study, storage_url: str, interrupted: bool = False
     """Counts and best trial of ``study``, stored at ``storage_url`` (shown redacted)."""
     trials = study.get_trials(deepcopy=False)
     counts = {state: sum(t.state == state for t in trials) for state in TrialState}
-    try:
-        best = study.best_trial
-    except ValueError:
-        best = None
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    ranked = rank_complete(trials, study.user_attrs, maximize)
+    best = ranked[0] if ranked else None
+    score = None if best is None else trial_score(best, reseed_runs(study.user_attrs))
     return RunSummary(
         study_name=study.study_name, storage=redact_url(normalise_url(storage_url)),
         complete=counts[TrialState.COMPLETE], pruned=counts[TrialState.PRUNED],
         failed=counts[TrialState.FAIL],
-        best_value=None if best is None else best.value,
+        best_value=None if best is None else score[0],
+        best_runs=None if best is None else score[1],
         best_trial=None if best is None else best.number,
         best_family=None if best is None else trial_family(best),
         interrupted=interrupted)

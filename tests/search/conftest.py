@@ -30,6 +30,9 @@ TINY_STUDY = {
                "n_startup_trials": 2},
     "search_space": {"families": ["cosine", "linear", "multistep", "wsd"],
                      "peak_lr": {"low": 0.01, "high": 0.3, "log": True}},
+    # No re-runs of the top trials at the end: the tests of the machinery count their trainings
+    # (tests/search/test_reseed.py tests the re-runs).
+    "reseed": {"top_k": 0},
     "baselines": [
         {"name": "cosine", "family": "cosine", "peak_lr": 0.1, "warmup_frac": 0.0},
         {"name": "step", "family": "multistep", "params": {"milestones": [0.5, 0.75]},
