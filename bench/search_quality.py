@@ -71,6 +71,8 @@ def parse_args() -> argparse.Namespace:
                         help="search seeds whose winner gets the horizon check")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
                         help="also run lrsearch with these study-file overrides (repeatable)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: unharmed by other work on the machine)")
     parser.add_argument("--quick", action="store_true", help="fake data, tiny budget")
     args = parser.parse_args()
     if args.quick:  # a sanity run of every code path, not a measurement
@@ -86,7 +88,7 @@ def base_config(args: argparse.Namespace, folder: Path, variant: str | None = No
                  "data.data_dir": args.data_dir}
     if args.quick:
         overrides.update({"data.dataset": "fake", "data.train_subset": 256,
-                          "data.val_size": 128, "training.epochs": 2})
+                          "data.val_size": 128, "training.epochs": 2, "reseed.top_k": 1})
     if variant is not None:
         overrides.update(parse_variants(args.variant)[variant])
     return load_study(args.study, overrides)
@@ -178,6 +180,8 @@ class Confirmer:
 def at(history, share: float, budget: float):
     """The incumbent once ``share`` of ``budget`` was spent; at the whole budget, the final one
     (the last trial may end past the budget: it started within it)."""
+    if not history:
+        return None
     if share >= 1.0:
         return history[-1][1]
     chosen = None
@@ -218,6 +222,9 @@ def bootstrap_median(values: list[float], rounds: int = 10_000) -> tuple[float, 
 def main() -> None:
     args = parse_args()
     optuna.logging.set_verbosity(logging.ERROR)
+    import torch
+
+    torch.set_num_threads(args.threads)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         config = base_config(args, Path(folder))

@@ -96,6 +96,10 @@ def resolve_families(families: list[str] | dict[str, Any], path: str
     """Resolve the families section; return ``(families, problems)``."""
     items = {name: None for name in families} if isinstance(families, list) else families
     resolved, problems = [], []
+    if isinstance(families, list):
+        twice = sorted({name for name in families if families.count(name) > 1})
+        if twice:
+            problems.append(f"{path}: got {twice[0]!r} more than once; name each family once")
     if not items:
         problems.append(f"{path}: got {families!r}; must name at least one family")
     for family, overrides in items.items():

@@ -16,6 +16,7 @@ from lrsearch.config._checks import check_study
 from lrsearch.config._families import resolve_families
 from lrsearch.config._messages import describe
 from lrsearch.config._models import StudyConfig
+from lrsearch.config._yaml import StudyFileError, load_yaml, read_text
 from lrsearch.errors import ConfigError
 
 __all__ = ["load_study", "parse_study"]
@@ -42,12 +43,12 @@ def load_study(path: str | Path, overrides: dict[str, Any] | None = None) -> Stu
     """
     source = f"study file {path}"
     try:
-        text = Path(path).read_text()
+        data = load_yaml(read_text(path))
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read the file ({exc.strerror or exc})"],
                           source=source) from None
-    try:
-        data = yaml.safe_load(text)
+    except StudyFileError as exc:
+        raise ConfigError([str(exc)], source=source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "yaml"
@@ -127,13 +128,22 @@ def _family_problems(data: dict[str, Any]) -> list[str]:
 
 
 def _storage_problems(url: str) -> list[str]:
+    """What makes ``url`` no storage to keep a study in (the password never shown)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    from lrsearch.config._urls import redact_url
+
+    shown = redact_url(url)
     try:
-        make_url(url)
-    except ArgumentError:
-        return [f"storage: got {url!r}; must be a SQLAlchemy URL such as "
-                f"sqlite:///lrsearch.db, postgresql://user:password@host/db or "
-                f"mysql+pymysql://user:password@host/db"]
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 -- parsed lazily: a port that is no number raises here
+    except (ArgumentError, ValueError):
+        return [f"storage: got {shown!r}; must be a SQLAlchemy URL such as "
+                f"sqlite:///lrsearch.db, postgresql://user:password@host:5432/db or "
+                f"mysql+pymysql://user:password@host:3306/db (a port is a number)"]
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return [f"storage: got {shown!r}; an in-memory SQLite database is lost when the run "
+                f"ends (report, export and resume would find nothing); name a file: "
+                f"sqlite:///lrsearch.db"]
     return []

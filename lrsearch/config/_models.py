@@ -21,7 +21,14 @@ from lrsearch.config._settings import (
     TrainingConfig,
     TrainSettings,
 )
-from lrsearch.config._types import Number, PeakLr, Range, check_number, shape_tag
+from lrsearch.config._types import (
+    MAX_SEED,
+    Number,
+    PeakLr,
+    Range,
+    check_number,
+    shape_tag,
+)
 from lrsearch.config._types import Strict as _Strict
 from lrsearch.optimizers import list_optimizers, optimizer_names
 from lrsearch.optimizers._params import HEAD_LR_MULT
@@ -46,6 +53,8 @@ JUDGES = ("probe", "raw")
 DEFAULT_PRUNING_PROGRESS = (1 / 3, 2 / 3)
 
 DEFAULT_STORAGE = "sqlite:///lrsearch.db"
+# A study's name is a folder of checkpoint_dir and a database value: short enough for both.
+MAX_NAME_CHARS = 128
 
 class SamplerConfig(_Strict):
     """Which Optuna sampler proposes trials.
@@ -65,7 +74,7 @@ class SamplerConfig(_Strict):
     """
 
     name: Literal[SAMPLERS] = "tpe"
-    seed: int | None = 0
+    seed: int | None = Field(default=0, ge=0, le=MAX_SEED)
     n_startup_trials: int = Field(default=5, ge=0)
     good_fraction: float = Field(default=0.25, gt=0.0, le=0.5)
     points_per_param: int = Field(default=3, ge=2)
@@ -227,7 +236,8 @@ class StudyConfig(_Strict):
         ['sgd']
     """
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS,
+                      pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     storage: str = DEFAULT_STORAGE
     storage_options: StorageOptions = Field(default_factory=StorageOptions)
     metric: Literal[METRICS] = "val_acc"

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from lrsearch.config._messages import problems_of
-from lrsearch.config._types import Strict
+from lrsearch.config._types import MAX_EPOCHS, MAX_SEED, Strict
 from lrsearch.errors import DataError, LrsearchError, TrainingError
 
 __all__ = ["DATASETS", "DEFAULT_MODEL", "DEFAULT_RULE", "MODELS", "PRECISIONS",
@@ -77,7 +77,7 @@ class DataSettings(_Settings):
     download: bool = True
     val_size: int = Field(default=5000, ge=1)
     train_subset: int | None = Field(default=None, ge=1)
-    split_seed: int = 0
+    split_seed: int = Field(default=0, ge=0, le=MAX_SEED)
 
 
 class TrainingConfig(_Settings):
@@ -96,12 +96,12 @@ class TrainingConfig(_Settings):
 
     _what: ClassVar[str] = "training settings"
 
-    epochs: int = Field(default=10, ge=1)
+    epochs: int = Field(default=10, ge=1, le=MAX_EPOCHS)
     batch_size: int = Field(default=256, ge=1)
     device: str = Field(default="auto", pattern=r"^(auto|cpu(:\d+)?|cuda(:\d+)?)$")
     precision: Literal[PRECISIONS] = "auto"
     compile: bool = False
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     lr_record_every: int = Field(default=10, ge=1)
 
 

@@ -23,8 +23,13 @@ from lrsearch.optimizers import GROUP_PARAMS, list_optimizers
 from lrsearch.schedules import WARMUP_FRAC, WARMUP_START, ParamInfo
 from lrsearch.schedules._fields import PEAK_LR
 
-__all__ = ["AUTO", "Number", "PeakLr", "Range", "Strict", "UNION_TAGS", "check_number", "shape_tag",
-           "number_info"]
+__all__ = ["AUTO", "MAX_EPOCHS", "MAX_SEED", "Number", "PeakLr", "Range", "Strict", "UNION_TAGS",
+           "check_number", "number_info", "shape_tag"]
+
+MAX_SEED = 2**31 - 1
+"""Largest seed a study file takes: numpy's and Optuna's samplers take seeds below 2**32, and
+workers add their offsets (1000 per worker index, plus the trials so far) to a sampler seed."""
+MAX_EPOCHS = 10_000  # epochs per trial: past this a study file holds a typo, not a plan
 
 AUTO = "auto"
 """``peak_lr: auto``: the search range is set from an LR range test at the start of the study."""

@@ -17,6 +17,7 @@ Example:
     'postgresql://me:***@db/lrsearch'
 """
 
+from lrsearch.config._urls import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, redact_url
 from lrsearch.records._attrs import (
     BASELINE_ATTR,
     CLAIM_ATTR,
@@ -92,7 +93,6 @@ from lrsearch.records._storage import (
     open_storage,
     study_names,
 )
-from lrsearch.records._urls import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, redact_url
 from lrsearch.records._winner import rank_complete, reseed_runs, trial_score
 
 __all__ = [

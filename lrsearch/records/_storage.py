@@ -18,10 +18,10 @@ import optuna
 from sqlalchemy.engine import make_url
 
 from lrsearch.config import StorageOptions
+from lrsearch.config._urls import is_sqlite, normalise_url, redact_url
 from lrsearch.errors import StudyError
 from lrsearch.records._attrs import FAIL_REASON_ATTR, LOST_PREFIX
 from lrsearch.records._retry import RetryTrial
-from lrsearch.records._urls import is_sqlite, normalise_url, redact_url
 
 __all__ = ["check_storage", "load_report_study", "open_report_storage", "open_storage",
            "study_names"]
