@@ -35,9 +35,23 @@ class ConfigError(LrsearchError, ValueError):
     """A study file is invalid; ``problems`` lists every problem with its dotted path."""
 
     def __init__(self, problems: Iterable[str], source: str = "study file") -> None:
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
+        self.problems = [_bounded(p) for p in problems]
+        shown = self.problems[:_MAX_PROBLEMS_SHOWN]
+        lines = "\n".join(f"  - {p}" for p in shown)
+        if len(self.problems) > len(shown):
+            lines += f"\n  ... and {len(self.problems) - len(shown)} more"
         super().__init__(f"invalid {source} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+# A problem line echoes the value it got: bounded, so a huge value cannot flood the terminal.
+_MAX_PROBLEM_CHARS = 400
+_MAX_PROBLEMS_SHOWN = 30
+
+
+def _bounded(line: str) -> str:
+    if len(line) <= _MAX_PROBLEM_CHARS:
+        return line
+    return f"{line[:_MAX_PROBLEM_CHARS - 40]} ... ({len(line):,} characters in all)"
 
 
 class StudyError(LrsearchError):

@@ -12,7 +12,25 @@ from pydantic import BaseModel, ValidationError
 
 from lrsearch.config._types import UNION_TAGS
 
-__all__ = ["describe", "problems_of"]
+__all__ = ["describe", "problems_of", "shown"]
+
+_MAX_SHOWN_CHARS = 80  # of a value echoed in a problem line
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to a readable length: a problem line echoes what it got.
+
+    Example:
+        >>> shown("x" * 200)[-30:]
+        'xxxxxxxxxx... (202 characters)'
+    """
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= _MAX_SHOWN_CHARS:
+        return text
+    return f"{text[:_MAX_SHOWN_CHARS - 20]}... ({len(text):,} characters)"
 
 
 def problems_of(exc: ValidationError, root: type[BaseModel]) -> list[str]:
@@ -26,16 +44,16 @@ def describe(error: dict[str, Any], root: type[BaseModel]) -> str:
     key_error = bool(loc) and loc[-1] == "[key]"
     if key_error:
         loc.pop()
-    path = ".".join(loc) or "(top level)"
+    path = _cut(".".join(loc) or "(top level)")
     message = error["msg"].removeprefix("Value error, ")
     message = message.replace("Input should be", "must be")
     if error["type"] == "extra_forbidden":
         known = _known_keys(root, error["loc"][:-1])
-        return f"{path}: unknown key (got {error.get('input')!r}); known keys here are {known}"
+        return f"{path}: unknown key (got {shown(error.get('input'))}); known keys here are {known}"
     if error["type"] == "missing":
         return f"{path}: missing; this key is required"
     what = "got key" if key_error else "got"
-    return f"{path}: {what} {error.get('input')!r}; {message[:1].lower()}{message[1:]}"
+    return f"{path}: {what} {shown(error.get('input'))}; {message[:1].lower()}{message[1:]}"
 
 
 def _known_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -43,17 +43,29 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+_SECRET_QUERY = re.compile(r"(pass|pwd|secret|token|key)", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
-    """The URL with its password hidden, for messages and provenance; in a string too broken
-    to parse as a URL, whatever sits between ``:`` and ``@`` is hidden.
+    """The URL with its password hidden, for messages and provenance: the password, and any
+    query value whose name says secret (``?password=``, ``sslkey``, ``token``); in a string too
+    broken to parse as a URL, whatever sits between ``:`` and ``@`` and after such a name.
 
     Example:
         >>> redact_url("postgresql://me:secret@db/test")
         'postgresql://me:***@db/test'
-        >>> redact_url("postgresql//me:secret@db/test")  # not a URL: no ://
-        'postgresql//me:***@db/test'
+        >>> redact_url("postgresql://me@db/test?password=hunter2&sslmode=require")
+        'postgresql://me@db/test?password=***&sslmode=require'
+        >>> redact_url("postgresql//me:secret@db/test?pwd=x")  # not a URL: no ://
+        'postgresql//me:***@db/test?pwd=***'
     """
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        hidden = {k: "***" for k in parsed.query if _SECRET_QUERY.search(k)}
+        if hidden:
+            parsed = parsed.update_query_dict(hidden)
+        return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
     except Exception:  # not parseable: hide what looks like a password all the same
-        return re.sub(r":[^:@/]*@", ":***@", url)
+        text = re.sub(r":[^:@/]*@", ":***@", url)
+        return re.sub(r"((?:pass|pwd|secret|token|key)[^=&]*=)[^&]*", r"\1***", text,
+                      flags=re.IGNORECASE)

@@ -57,10 +57,10 @@ def load_yaml(text: str) -> Any:
     Example:
         >>> load_yaml("a: 1\\nb: [2, 3]\\n")
         {'a': 1, 'b': [2, 3]}
-        >>> load_yaml("a: 1\\na: 2\\n")
+        >>> load_yaml("a: 1\\na: 2\\n")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        lrsearch.config._yaml.StudyFileError: line 2: key 'a' given twice (first on line 1); keep one
+        lrsearch.config._yaml.StudyFileError: line 2: key 'a' given twice (first on line 1)...
     """
     loader = _Loader(text)
     try:

@@ -175,14 +175,33 @@ def _extract(url: str, path: Path, archive: CifarArchive) -> None:
                 os.replace(source, target)
 
 
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles what a CIFAR batch holds (dicts, lists, bytes, numbers and numpy arrays) and
+    nothing else: a pickle naming any other global (how a pickle runs code) is refused."""
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray",
+                                                            "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR batch never "
+                                         f"does (refused: loading it could run code)")
+        return super().find_class(module, name)
+
+
 def _read_pickle(path: Path, label_key: str) -> tuple[np.ndarray, list[int]]:
     try:
         with open(path, "rb") as handle:
-            entry = pickle.load(handle, encoding="latin1")
+            entry = _BatchUnpickler(handle, encoding="latin1").load()
         return entry["data"], entry[label_key]
-    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- any malformed file: one clear line
+        reason = str(exc)[:200]
         raise DataError(f"{path}: not a CIFAR batch pickle with 'data' and {label_key!r} "
-                        f"({type(exc).__name__}: {exc})") from None
+                        f"({type(exc).__name__}: {reason}); replace it with the official "
+                        f"file") from None
 
 
 def read_split(folder: Path, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -195,11 +214,16 @@ def read_split(folder: Path, dataset: str, train: bool) -> tuple[torch.Tensor, t
         if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
             raise DataError(f"{folder / name}: data has dtype {data.dtype} and shape "
                             f"{data.shape}; must be uint8 with shape (N, 3072)")
-        if len(batch_labels) != data.shape[0]:
-            raise DataError(f"{folder / name}: {len(batch_labels)} labels for "
+        try:
+            batch_y = torch.as_tensor(batch_labels, dtype=torch.int64).reshape(-1)
+        except (TypeError, ValueError, RuntimeError):
+            raise DataError(f"{folder / name}: its labels are {type(batch_labels).__name__}; "
+                            f"must be a list of integers, one per image") from None
+        if len(batch_y) != data.shape[0]:
+            raise DataError(f"{folder / name}: {len(batch_y)} labels for "
                             f"{data.shape[0]} images; must be one label per image")
         images.append(torch.from_numpy(data.reshape(-1, 3, 32, 32)))
-        labels.append(torch.as_tensor(batch_labels, dtype=torch.int64))
+        labels.append(batch_y)
     x, y = torch.cat(images), torch.cat(labels)
     if y.numel() and (int(y.min()) < 0 or int(y.max()) >= archive.num_classes):
         raise DataError(f"{folder}: labels range over [{int(y.min())}, {int(y.max())}]; "
