@@ -17,19 +17,45 @@ from lrsearch.version import __version__
 
 
 def friendly_errors(func):
-    """Turn an :class:`LrsearchError` into a one-message exit (traceback only with --debug)."""
-
+    """Turn an :class:`LrsearchError`, a storage failure or a file-system error into a
+    one-message exit (traceback only with --debug)."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from optuna.exceptions import StorageInternalError
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
             return func(*args, **kwargs)
-        except LrsearchError as exc:
+        except (LrsearchError, SQLAlchemyError, StorageInternalError, OSError) as exc:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            click.secho(f"error: {exc}", fg="red", err=True)
+            click.secho(f"error: {_one_line(exc)}", fg="red", err=True)
             sys.exit(1)
 
     return wrapper
+
+
+def _one_line(exc: Exception) -> str:
+    """What went wrong, in words: lrsearch's own message, or the storage's or the file
+    system's cause with what to do (bounded: a database error may quote a whole statement)."""
+    from optuna.exceptions import StorageInternalError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lrsearch.records import redact_url
+
+    if isinstance(exc, LrsearchError):
+        return str(exc)
+    if isinstance(exc, (SQLAlchemyError, StorageInternalError)):
+        # Optuna wraps the database's error: its cause says what happened.
+        inner = exc.__cause__ if isinstance(exc, StorageInternalError) and exc.__cause__ \
+            else exc
+        text = str(getattr(inner, "orig", None) or inner).strip() or type(inner).__name__
+        cause = redact_url(text.splitlines()[0])[:300]
+        return (f"the study storage failed: {cause} ({type(exc).__name__}); check the "
+                f"database (disk space, connection, rights), then run the same command to "
+                f"resume: trials finished so far are kept")
+    where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def storage_option(overrides_file: bool = False):

@@ -163,3 +163,45 @@ def test_a_hostile_or_broken_data_batch_is_refused_without_running_it(tmp_path, 
     result = CliRunner().invoke(main, ["run", str(study)])
     _check_answer(result, "data_batch_1", code=1)
     assert not touched.exists()
+
+
+@pytest.mark.parametrize("directions, expect", [
+    (["maximize", "minimize"], "has 2 objectives"),
+    (["maximize"], "was not made by `lrsearch run`"),
+])
+@pytest.mark.parametrize("command", ["report", "export", "confirm"])
+def test_report_export_and_confirm_refuse_a_plain_optuna_study(tmp_path, directions, expect,
+                                                               command):
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    study = optuna.create_study(study_name="plain", storage=url, directions=directions)
+    study.optimize(lambda t: [t.suggest_float("x", 0, 1)] * len(directions), n_trials=2)
+    result = CliRunner().invoke(main, [command, "--storage", url, "--study", "plain"])
+    _check_answer(result, expect)
+
+
+@pytest.mark.slow
+def test_a_storage_broken_under_a_study_gets_one_line_not_a_traceback(tmp_path):
+    from tests.search.conftest import write_study
+
+    path = write_study(tmp_path, n_trials=1, baselines=[], pruner={"name": "none"},
+                       training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    assert CliRunner().invoke(main, ["run", str(path), "--quiet"]).exit_code == 0
+    db = tmp_path / "studies.db"
+    url = f"sqlite:///{db}"
+    commands = (["report", "--storage", url, "--study", "tiny", "--out", str(tmp_path / "r")],
+                ["export", "--storage", url, "--study", "tiny", "--out", str(tmp_path / "e")])
+    # A table Optuna reads after opening the storage, damaged: every read of it fails.
+    with sqlite3.connect(db) as connection:
+        connection.execute("drop table trial_user_attributes")
+        connection.execute("create table trial_user_attributes (x integer)")
+    for command in commands:
+        _check_answer(CliRunner().invoke(main, command), "the study storage failed")
+    # A corrupt disk: every page but the first is garbage; refused when the storage opens.
+    with sqlite3.connect(db) as connection:
+        page = connection.execute("pragma page_size").fetchone()[0]
+    data = db.read_bytes()
+    db.write_bytes(data[:page] + bytes(i % 251 for i in range(len(data) - page)))
+    for command in commands:
+        _check_answer(CliRunner().invoke(main, command), "malformed")

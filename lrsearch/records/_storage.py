@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from lrsearch.config import StorageOptions
 from lrsearch.config._urls import is_sqlite, normalise_url, redact_url
 from lrsearch.errors import StudyError
-from lrsearch.records._attrs import FAIL_REASON_ATTR, LOST_PREFIX
+from lrsearch.records._attrs import CONFIG_ATTR, FAIL_REASON_ATTR, LOST_PREFIX
 from lrsearch.records._retry import RetryTrial
 
 __all__ = ["check_storage", "load_report_study", "open_report_storage", "open_storage",
@@ -95,12 +95,22 @@ def load_report_study(storage_url: str, study_name: str) -> optuna.Study:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.load_study(study_name=study_name, storage=storage)
+            study = optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:
         names = study_names(storage)
         held = f"the studies there are {names}" if names else "it holds no study"
         raise StudyError(f"study: got {study_name!r}; no such study in "
                          f"{redact_url(storage_url)}; {held}") from None
+    where = f"study {study_name!r} in {redact_url(storage_url)}"
+    if len(study.directions) > 1:
+        raise StudyError(f"{where} has {len(study.directions)} objectives; lrsearch reads the "
+                         f"single-objective studies of `lrsearch run` (optuna-dashboard shows "
+                         f"any Optuna study)")
+    if CONFIG_ATTR not in study.user_attrs:
+        raise StudyError(f"{where} was not made by `lrsearch run` (it has no {CONFIG_ATTR!r} "
+                         f"attribute, so no schedules to read); optuna-dashboard shows any "
+                         f"Optuna study")
+    return study
 
 
 def open_report_storage(storage_url: str) -> optuna.storages.RDBStorage:

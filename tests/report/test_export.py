@@ -120,6 +120,7 @@ def test_real_study_exports_its_real_length(real_url, tmp_path):
 def test_no_complete_trial_and_unknown_trial_are_clear_errors(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     study = optuna.create_study(storage=url, study_name="empty", direction="maximize")
+    study.set_user_attr("config", {"name": "empty"})  # as `lrsearch run` made it
     study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED,
                                               intermediate_values={1: 0.1}))
     result = export(url, "empty", tmp_path)
@@ -165,7 +166,7 @@ def test_plain_optuna_study_and_unwritable_out_are_clear_errors(synthetic_url, t
     study = optuna.create_study(storage=url, study_name="plain")
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     result = export(url, "plain", tmp_path / "out")
-    assert result.exit_code == 1 and "not a study run by lrsearch" in result.output
+    assert result.exit_code == 1 and "was not made by `lrsearch run`" in result.output
     assert isinstance(result.exc_info[1], SystemExit)  # a message, not a traceback
     assert not (tmp_path / "out").exists()
     blocker = tmp_path / "a-file"

@@ -79,11 +79,11 @@ def test_bad_storage_url_and_unwritable_out_are_clear_errors(synthetic_url, tmp_
     assert isinstance(result.exc_info[1], SystemExit)
 
 
-def test_report_of_a_plain_optuna_study(tmp_path):
+def test_a_plain_optuna_study_is_refused_not_labelled_as_lrsearch_s(tmp_path):
     url = f"sqlite:///{tmp_path / 'plain.db'}"
     study = optuna.create_study(storage=url, study_name="plain", direction="minimize")
     study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=5)
     result = CliRunner().invoke(main, ["report", "--storage", url, "--study", "plain",
                                        "--out", str(tmp_path / "r.html")])
-    assert result.exit_code == 0, result.output
-    assert "5 trials" in result.output
+    assert result.exit_code == 1 and "was not made by `lrsearch run`" in result.output
+    assert not (tmp_path / "r.html").exists()
