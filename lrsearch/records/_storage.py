@@ -11,6 +11,8 @@ database), and an unknown study name lists the studies the storage holds.
 
 from __future__ import annotations
 
+import re
+import time
 import warnings
 from pathlib import Path
 
@@ -54,19 +56,46 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
     if is_sqlite(url):
         _check_sqlite_folder(url)
     engine_kwargs = {"pool_pre_ping": True, "connect_args": _connect_args(url)}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return _ReasonedStorage(url, engine_kwargs=engine_kwargs,
-                                    **_heartbeat_kwargs(url, options))
-    except ImportError as exc:
-        cause = exc.__cause__ or exc
-        raise StudyError(f"storage: {redact_url(given)}: its database driver is not installed "
-                         f"({cause}); use postgresql+psycopg2:// or mysql+pymysql://") from None
-    except Exception as exc:  # SQLAlchemy's OperationalError, ArgumentError, Optuna's schema
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StudyError(f"storage: cannot open {redact_url(given)}: {reason}; check the URL "
-                         f"and that the database server runs and accepts you") from None
+    for attempt in range(_CREATE_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return _ReasonedStorage(url, engine_kwargs=engine_kwargs,
+                                        **_heartbeat_kwargs(url, options))
+        except ImportError as exc:
+            cause = exc.__cause__ or exc
+            raise StudyError(f"storage: {redact_url(given)}: its database driver is not "
+                             f"installed ({cause}); use postgresql+psycopg2:// or "
+                             f"mysql+pymysql://") from None
+        except Exception as exc:  # SQLAlchemy's OperationalError, ArgumentError, Optuna's
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else \
+                type(exc).__name__
+            if _RACED_CREATE.search(reason) and attempt + 1 < _CREATE_ATTEMPTS:
+                # Another worker created the tables at the same moment: they exist now.
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise StudyError(f"storage: cannot open {redact_url(given)}: {reason}; "
+                             f"{_hint(reason)}") from None
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+# Two processes creating Optuna's tables on an empty server database at once: one of them
+# loses the race on the catalogue (PostgreSQL's pg_type index, MySQL's "already exists").
+_RACED_CREATE = re.compile(r"pg_type_typname_nsp_index|already exists|Duplicate|"
+                           r"UniqueViolation", re.IGNORECASE)
+_CREATE_ATTEMPTS = 5
+
+
+def _hint(reason: str) -> str:
+    """What to do about a storage that cannot be opened, by its reason."""
+    lowered = reason.lower()
+    if "malformed" in lowered or "not a database" in lowered:
+        return ("the SQLite file is damaged or not a database: restore it from a backup, or "
+                "name another file")
+    if "permission denied" in lowered or "access denied" in lowered or "readonly" in lowered:
+        return ("the database refuses this user or the file is read-only: grant the rights "
+                "(create tables, insert, update) or use another storage")
+    return "check the URL and that the database server runs and accepts you"
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:

@@ -125,3 +125,32 @@ def test_a_trial_of_another_host_is_failed_by_heartbeat_and_waited_for(tiny_stud
     assert rerun.returncode == 0, rerun.stderr
     trials = _check_retried(server_url, victim, "worker lost: no heartbeat for 3 s")
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
+
+
+def test_workers_opening_an_empty_server_database_at_once_all_succeed(server_url):
+    """The first start of several workers creates Optuna's tables concurrently: one loses the
+    race on the catalogue (PostgreSQL: pg_type_typname_nsp_index) and must retry, not fail."""
+    import threading
+
+    from lrsearch.config import StorageOptions
+    from lrsearch.records import open_storage
+
+    workers = 6
+    barrier, errors, opened = threading.Barrier(workers), [], []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            opened.append(open_storage(server_url, StorageOptions()))
+        except Exception as exc:  # noqa: BLE001 -- collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(opened) == workers
+    assert opened[0].get_all_studies() == []
+    for storage in opened:
+        storage.engine.dispose()
