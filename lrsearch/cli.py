@@ -124,10 +124,10 @@ def validate(study_file: str) -> None:
     """Check a study file and list every problem at once (nothing is run or stored)."""
     from lrsearch.config import load_study
     from lrsearch.errors import ConfigError
-    from lrsearch.search import SearchSpace, grid_size, sampler_problems
+    from lrsearch.search import SearchSpace, checkpoint_problems, grid_size, sampler_problems
 
     config = load_study(study_file)
-    problems = sampler_problems(config)
+    problems = sampler_problems(config) + checkpoint_problems(config)
     if problems:
         raise ConfigError(problems, source=f"study file {study_file}")
     space = SearchSpace.from_config(config)

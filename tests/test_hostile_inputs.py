@@ -205,3 +205,34 @@ def test_a_storage_broken_under_a_study_gets_one_line_not_a_traceback(tmp_path):
     db.write_bytes(data[:page] + bytes(i % 251 for i in range(len(data) - page)))
     for command in commands:
         _check_answer(CliRunner().invoke(main, command), "malformed")
+
+
+def test_a_checkpoint_dir_that_cannot_be_made_is_named_by_validate_and_run(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / "study.yaml"
+    path.write_text(f"name: x\nstorage: 'sqlite:///{tmp_path / 's.db'}'\n"
+                    f"data: {{dataset: fake}}\ncheckpoint_dir: '{tmp_path / 'a-file' / 'sub'}'\n")
+    for command in ("validate", "run"):
+        _check_answer(CliRunner().invoke(main, [command, str(path)]), "is a file, not a folder")
+    assert not (tmp_path / "s.db").exists()  # refused before anything was stored
+
+
+@pytest.mark.slow
+def test_a_trial_that_fails_before_training_says_why(tmp_path):
+    """Anything that fails a trial, even before its training starts, is stored as its reason."""
+    import optuna
+
+    from lrsearch.config import load_study
+    from lrsearch.records import fail_reason
+    from lrsearch.search import Objective, open_study
+    from lrsearch.train import load_data
+    from tests.search.conftest import write_study
+
+    config = load_study(write_study(tmp_path, n_trials=1, baselines=[]))
+    (tmp_path / "ckpt").write_text("")  # checkpoint_dir became a file after the checks
+    opened = open_study(config, progress="off")
+    objective = Objective(config, opened.space, load_data(config.data))
+    opened.study.optimize(objective, n_trials=1, catch=(Exception,))
+    (trial,) = opened.study.trials
+    assert trial.state == optuna.trial.TrialState.FAIL
+    assert fail_reason(trial).startswith(("FileExistsError", "NotADirectoryError"))

@@ -15,6 +15,7 @@ nothing; in a grid space the others run their own values too (they need not be g
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -54,7 +55,7 @@ from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._space import SearchSpace
 from lrsearch.search.parallel import worker_id
 
-__all__ = ["Objective", "checkpoint_path", "INVALID_GRID_POINT"]
+__all__ = ["Objective", "checkpoint_path", "checkpoint_problems", "INVALID_GRID_POINT"]
 
 INVALID_GRID_POINT = "not a valid schedule at this grid point"
 
@@ -67,6 +68,22 @@ def checkpoint_path(folder: str | Path, study_name: str, trial_number: int) -> P
         'ckpt/demo/trial-3.pt'
     """
     return Path(folder) / study_name / f"trial-{trial_number}.pt"
+
+
+def checkpoint_problems(config: StudyConfig) -> list[str]:
+    """Why the study's checkpoints could not be written under ``checkpoint_dir`` (its nearest
+    existing folder must be a writable folder), for ``lrsearch validate`` and the run's start.
+    """
+    folder = Path(config.checkpoint_dir) / config.name
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return []
+    why = "is a file, not a folder" if existing.exists() and not existing.is_dir() else \
+        "is not writable"
+    return [f"checkpoint_dir: got {config.checkpoint_dir!r}; {existing} {why}, so no trial "
+            f"could keep its checkpoint there; name a folder lrsearch may create and write"]
 
 
 class Objective:
@@ -105,6 +122,17 @@ class Objective:
                             if train_images else None)
 
     def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            return self._run(trial)
+        except (optuna.TrialPruned, optuna.exceptions.UpdateFinishedTrialError):
+            raise
+        except Exception as exc:
+            # Whatever failed, before training or inside it, the trial says why.
+            if FAIL_REASON_ATTR not in trial.user_attrs:
+                trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
+            raise
+
+    def _run(self, trial: optuna.Trial) -> float:
         from lrsearch.train import train
 
         self.trial_id = trial._trial_id

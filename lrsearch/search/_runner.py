@@ -40,7 +40,7 @@ from lrsearch.records import (
     trial_family,
     trial_score,
 )
-from lrsearch.search._objective import INVALID_GRID_POINT, Objective
+from lrsearch.search._objective import INVALID_GRID_POINT, Objective, checkpoint_problems
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._reseed import reseed_top
 from lrsearch.search._samplers import grid_walked
@@ -110,6 +110,9 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
     # Reach the storage first (fails fast), load the data before creating anything in it, so
     # a missing data set leaves no half-made study (and no empty SQLite file) behind.
     check_storage(config.storage, config.storage_options)
+    problems = checkpoint_problems(config)
+    if problems:
+        raise StudyError(problems[0])
     data = load_data(config.data, config.training.device)
     opened = open_study(config, worker_index, progress)
     done = _count(opened.study, _FINISHED)
