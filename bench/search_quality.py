@@ -25,6 +25,10 @@ Usage::
     python bench/search_quality.py --data-dir ../shared/data/cifar10-jpeg-fallback
     python bench/search_quality.py --quick          # minutes: every code path on fake data
     python bench/search_quality.py --variant probe:pruner.name=median
+    # two shards side by side, then one report of both:
+    python bench/search_quality.py --seeds 5 --save a.pkl & \\
+    python bench/search_quality.py --seeds 5 --first-seed 5 --save b.pkl; wait
+    python bench/search_quality.py --combine a.pkl b.pkl
     python bench/search_quality.py --study studies/cifar10_resnet18.yaml --device cuda
 """
 
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import pickle
 import statistics
 import tempfile
 import time
@@ -71,6 +76,12 @@ def parse_args() -> argparse.Namespace:
                         help="search seeds whose winner gets the horizon check")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
                         help="also run lrsearch with these study-file overrides (repeatable)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="search seeds first-seed .. first-seed + seeds - 1 (a shard)")
+    parser.add_argument("--save", metavar="PATH",
+                        help="also pickle the searches and confirmations here (a shard)")
+    parser.add_argument("--combine", nargs="+", metavar="PATH",
+                        help="report the shards saved with --save together, training nothing")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: unharmed by other work on the machine)")
     parser.add_argument("--quick", action="store_true", help="fake data, tiny budget")
@@ -236,23 +247,54 @@ def main() -> None:
               f"{len(data.test_y)} test images, {config.training.epochs} epochs; budget "
               f"{budget:g} epochs per search, {baseline_budget:g} per baseline search; "
               f"{args.seeds} paired seeds; {args.confirm_seeds} confirmation seeds")
-        configs = {"lrsearch": config, **{name: base_config(args, Path(folder), name)
-                                          for name in parse_variants(args.variant)}}
-        runs = {method: [] for method in (*configs, *SEARCHES[1:], *BASELINES)}
-        for seed in range(args.seeds):
-            for method in runs:
-                own = baseline_budget if method in BASELINES else budget
-                searched = method_config(configs.get(method, config), method, seed)
-                runs[method].append(run_search(searched, data, own))
-            print(f"  seed {seed} searched ({time.perf_counter() - start:.0f} s)", flush=True)
+        if args.combine:
+            runs = combine(args.combine, confirm)
+        else:
+            runs = search_all(args, config, data, budget, baseline_budget, Path(folder), start)
         report_spread(runs["random"])
         report_curves(runs, confirm, budget)
         report_needed(runs, confirm, budget)
         report_final(runs, confirm)
-        report_horizon(runs, confirm, args.horizon, args.horizon_seeds)
+        # The horizon check is of the first seeds overall: in a shard, those it holds.
+        report_horizon(runs, confirm, args.horizon,
+                       max(0, args.horizon_seeds - args.first_seed) if not args.combine
+                       else args.horizon_seeds)
         report_trials(runs)
         print(f"\nconfirmation cost: {confirm.epochs_spent} epochs of training")
+        if args.save:
+            with open(args.save, "wb") as handle:
+                pickle.dump({"runs": runs, "cache": confirm.cache,
+                             "epochs_spent": confirm.epochs_spent}, handle)
     print(f"bench wall time {time.perf_counter() - start:.0f} s")
+
+
+def search_all(args, config, data, budget: float, baseline_budget: float, folder: Path,
+               start: float):
+    """Every method on every search seed of this run, in seed order."""
+    configs = {"lrsearch": config, **{name: base_config(args, folder, name)
+                                      for name in parse_variants(args.variant)}}
+    runs = {method: [] for method in (*configs, *SEARCHES[1:], *BASELINES)}
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for method in runs:
+            own = baseline_budget if method in BASELINES else budget
+            searched = method_config(configs.get(method, config), method, seed)
+            runs[method].append(run_search(searched, data, own))
+        print(f"  seed {seed} searched ({time.perf_counter() - start:.0f} s)", flush=True)
+    return runs
+
+
+def combine(paths: list[str], confirm) -> dict:
+    """The shards' searches in seed order (pass them in that order), their confirmations in
+    ``confirm``'s cache: the reports then train only what no shard confirmed."""
+    runs: dict = {}
+    for path in paths:
+        with open(path, "rb") as handle:
+            shard = pickle.load(handle)
+        for method, histories in shard["runs"].items():
+            runs.setdefault(method, []).extend(histories)
+        confirm.cache.update(shard["cache"])
+        confirm.epochs_spent += shard["epochs_spent"]
+    return runs
 
 
 def report_spread(random_runs) -> None:
