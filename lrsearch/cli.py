@@ -65,7 +65,8 @@ def storage_option(overrides_file: bool = False):
                              + (" (overrides the file)." if overrides_file else "."))
 
 
-study_option = click.option("--study", "study_name", required=True, help="Name of the study.")
+study_option = click.option("--study", "study_name",
+                            help="Name of the study (optional when the storage holds one).")
 device_option = click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]),
                              help="Training device.")
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
@@ -328,12 +329,18 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
 @friendly_errors
 def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> None:
     """Write best_schedule.json (spec + optimizer) and best_schedule.py (plain PyTorch)."""
-    from lrsearch.records import redact_url
+    from lrsearch.records import redact_url, trial_reason
     from lrsearch.report import export_best, load_report_study, write_export
 
     study = load_report_study(storage, study_name)
     result = write_export(export_best(study, trial, storage=redact_url(storage)), out_dir)
     source = result.document["source"]
+    chosen = study.trials[source["trial"]]
+    if chosen.state.name != "COMPLETE":
+        why = trial_reason(chosen)
+        click.secho(f"warning: trial {chosen.number} is {chosen.state.name.lower()}"
+                    f"{f' ({why})' if why else ''}: its schedule never ran to the end, so no "
+                    f"value says it is good", fg="yellow", err=True)
     click.echo(f"trial {source['trial']} ({result.spec.family}, {source['metric']} "
                f"{source['value']}): wrote " + ", ".join(str(p) for p in result.paths))
 

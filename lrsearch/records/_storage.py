@@ -103,12 +103,12 @@ def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
     return sorted(s.study_name for s in storage.get_all_studies())
 
 
-def load_report_study(storage_url: str, study_name: str) -> optuna.Study:
+def load_report_study(storage_url: str, study_name: str | None) -> optuna.Study:
     """The study ``study_name`` in the storage at ``storage_url``, for reading.
 
     Args:
         storage_url: SQLAlchemy URL (``sqlite:///lrsearch.db``, ``postgresql://...``).
-        study_name: Name of the study.
+        study_name: Name of the study; None for the storage's only study.
 
     Raises:
         StudyError: The storage cannot be opened (naming the URL, password hidden), or it holds
@@ -121,6 +121,13 @@ def load_report_study(storage_url: str, study_name: str) -> optuna.Study:
         lrsearch.errors.StudyError: storage: got 'sqlite:///no/such/x.db'; the SQLite file ...
     """
     storage = open_report_storage(storage_url)
+    if study_name is None:
+        names = study_names(storage)
+        if len(names) != 1:
+            held = f"{len(names)} studies: {names}" if names else "no study"
+            raise StudyError(f"study: not given, and {redact_url(storage_url)} holds {held}; "
+                             f"name one with --study NAME")
+        study_name = names[0]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -117,6 +117,28 @@ def test_real_study_exports_its_real_length(real_url, tmp_path):
     assert document["source"]["storage"].startswith("sqlite:///")
 
 
+def test_the_only_study_needs_no_name_and_a_pruned_export_is_warned(real_url, tmp_path):
+    result = CliRunner().invoke(main, ["export", "--storage", real_url, "--out", str(tmp_path)])
+    assert result.exit_code == 0 and "warning" not in result.output
+    study = load_report_study(real_url, None)
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruned, "the tiny study prunes"
+    result = export(real_url, "tiny", tmp_path, "--trial", pruned[0].number)
+    assert result.exit_code == 0
+    assert f"warning: trial {pruned[0].number} is pruned (pruned after epoch" in result.output
+
+
+def test_several_studies_need_a_name(tmp_path):
+    from tests.report._studies import make_study
+
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    make_study(url, n_trials=3)
+    optuna.create_study(storage=url, study_name="another")
+    result = CliRunner().invoke(main, ["export", "--storage", url])
+    assert result.exit_code == 1
+    assert "holds 2 studies: ['another', 'synthetic']; name one with --study" in result.output
+
+
 def test_no_complete_trial_and_unknown_trial_are_clear_errors(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     study = optuna.create_study(storage=url, study_name="empty", direction="maximize")
