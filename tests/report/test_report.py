@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from lrsearch.cli import main
 from lrsearch.errors import StudyError
+from lrsearch.records import load_report_study
 from lrsearch.report import build_panels, extract_report, render_report
 from tests.report._studies import make_study
 
@@ -87,3 +88,8 @@ def test_a_plain_optuna_study_is_refused_not_labelled_as_lrsearch_s(tmp_path):
                                        "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 1 and "was not made by `lrsearch run`" in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_optunas_trials_dataframe_works_out_of_the_box(real_url):
+    frame = load_report_study(real_url, "tiny").trials_dataframe()
+    assert len(frame) == 6 and {"number", "value", "state", "params_family"} <= set(frame.columns)
