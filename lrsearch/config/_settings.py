@@ -92,6 +92,12 @@ class TrainingConfig(_Settings):
         seed: Seed of the weights, the batch order and the augmentation.
         lr_record_every: Record ``(step, lr)`` every this many optimizer steps (plus the first
             and the last step).
+        checkpoint_every_s: Least seconds between two checkpoint writes of a trial (written in
+            the background; always after the last epoch, on Ctrl-C and on an error); 0: after
+            every epoch. A killed worker's retry loses at most this much plus one epoch.
+        deterministic: Deterministic kernels on a GPU (``torch.use_deterministic_algorithms``,
+            cuDNN autotuning off), so two runs agree bit for bit there too, at a cost in speed
+            (docs/training.md). A CPU run is deterministic either way.
     """
 
     _what: ClassVar[str] = "training settings"
@@ -103,6 +109,8 @@ class TrainingConfig(_Settings):
     compile: bool = False
     seed: int = 0
     lr_record_every: int = Field(default=10, ge=1)
+    checkpoint_every_s: float = Field(default=60.0, ge=0, allow_inf_nan=False)
+    deterministic: bool = False
 
 
 class TrainSettings(TrainingConfig):
