@@ -5,7 +5,9 @@ queued on the training stream and overlaps the next epoch; a plain clone on a CP
 milliseconds. A background thread writes the copy with :func:`save_checkpoint` (atomic: temp
 file, fsync, rename) when ``every_s`` seconds have passed since the last write began, after the
 last epoch, and on Ctrl-C. A SIGKILL therefore loses at most ``every_s`` seconds plus one epoch,
-and the file on disk is always one whole checkpoint.
+and the file on disk is always one whole checkpoint. ``every_s`` 0 writes after every epoch and
+waits for the write (an epoch reported is on disk), as checkpoints were before they moved to
+the background.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ class Checkpointer:
 
     Args:
         path: The checkpoint file.
-        every_s: Least seconds between the starts of two writes; 0: after every epoch.
+        every_s: Least seconds between the starts of two writes; 0: after every epoch,
+            waited for.
         device: The training device (CUDA: pinned host copies, waited for by the writer).
         clock: Seconds, monotonic (tests pass their own).
     """
@@ -83,6 +86,8 @@ class Checkpointer:
         self.latest = (epoch, snapshot, event)
         if last or self.clock() - self.last_write_s >= self.every_s:
             self._start_write()
+            if self.every_s == 0:
+                self.wait()  # every epoch, on disk before the run reports it
 
     def flush(self) -> None:
         """Write the latest state if it is not on disk yet, and wait until it is (Ctrl-C, end).

@@ -48,7 +48,7 @@ def test_writes_only_when_the_interval_has_passed_and_at_flush(tmp_path: Path) -
         checkpointer.epoch_done(epoch, {"w": weights, "epochs": [{"epoch": epoch}]}, last=last)
         checkpointer.wait()
 
-    done(1, at_s=4.0)
+    done(1, at_s=4.0)  # (each done() waits for its write here, to look at the file)
     assert not path.exists()  # 4 s since the start: not due
     done(2, at_s=11.0)
     assert _epochs_on_disk(path) == [2] and checkpointer.writes == 1
@@ -128,7 +128,8 @@ _CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("every_s", [0.0, HOUR_S], ids=["every-epoch", "hourly"])
+@pytest.mark.parametrize("every_s", [0.0, 1e-9, HOUR_S],
+                         ids=["every-epoch-waited", "every-epoch-background", "hourly"])
 def test_a_sigkilled_run_resumes_from_a_whole_checkpoint_bit_for_bit(tmp_path: Path, fake_data,
                                                                     every_s) -> None:
     path = tmp_path / "trial.pt"
@@ -139,6 +140,8 @@ def test_a_sigkilled_run_resumes_from_a_whole_checkpoint_bit_for_bit(tmp_path: P
     assert child.returncode == -signal.SIGKILL, child.stderr
     if every_s == HOUR_S:
         assert not path.exists()  # nothing was due: the retry starts afresh
+    elif every_s == 0:
+        assert _epochs_on_disk(path) == [1, 2]  # written before epoch 2 was reported
     else:
         assert _epochs_on_disk(path) in ([1], [1, 2])  # the last whole write, never a torn one
     settings = TrainSettings(epochs=3, batch_size=64, device="cpu", lr_record_every=3,
