@@ -98,7 +98,8 @@ class TrainingConfig(_Settings):
             written). A killed worker's retry loses at most this much plus one epoch.
         deterministic: Deterministic kernels on a GPU (``torch.use_deterministic_algorithms``,
             cuDNN autotuning off), so two runs agree bit for bit there too, at a cost in speed
-            (docs/training.md). A CPU run is deterministic either way.
+            (docs/training.md). A CPU run is deterministic either way, and this leaves it
+            alone.
     """
 
     _what: ClassVar[str] = "training settings"
