@@ -25,7 +25,8 @@ reading the clock.
 Then, on the same images, a whole trial (``bench/trial_time.py``): ``lrsearch.train.train`` for
 ``--trial-epochs`` epochs with evaluation, cooldown probes and checkpoints, its wall time per
 epoch against its optimizer steps' (goal: training alone >= 0.9x the whole trial), with the
-checkpoint written in the background (the default interval) and after every epoch, waited for.
+checkpoint written in the background (the default interval), the same without probes, and
+with the checkpoint written after every epoch and waited for.
 The last line is a one-line summary of the ratios, to copy into notes; ``--json`` writes every
 figure to a file.
 
@@ -351,8 +352,10 @@ def main(argv: list[str] | None = None) -> None:
     trials = []
     if args.trial_epochs > 0:
         trial_images = trial_data(full, args.steps_per_round * args.batch_size)
-        trials = [time_trial(trial_images, training, args.trial_epochs, every_s)
-                  for every_s in (TrainSettings().checkpoint_every_s, 0.0)]
+        every_s = TrainSettings().checkpoint_every_s
+        trials = [time_trial(trial_images, training, args.trial_epochs, every_s),
+                  time_trial(trial_images, training, args.trial_epochs, every_s, probes=False),
+                  time_trial(trial_images, training, args.trial_epochs, 0.0)]
         print_trials(trials)
     summary = _summary(rates, args, device, training, trials)
     print(summary)

@@ -35,13 +35,18 @@ def trial_data(data, train_images: int):
                                val_y=data.test_y[:val])
 
 
-def time_trial(data, training: TrainSettings, epochs: int,
-               checkpoint_every_s: float) -> dict[str, float]:
-    """Seconds per epoch of one whole trial and of its optimizer steps, and their ratio."""
+def time_trial(data, training: TrainSettings, epochs: int, checkpoint_every_s: float,
+               probes: bool = True) -> dict[str, float]:
+    """Seconds per epoch of one whole trial and of its optimizer steps, and their ratio.
+
+    ``probes``: at the study's pruning points, as a study with ``judge: probe`` (the default)
+    runs them; by design they cost about ``probe_frac`` of the steps, 10%.
+    """
     pruner = PrunerConfig()
     settings = training.model_copy(update={"epochs": epochs,
                                            "checkpoint_every_s": checkpoint_every_s})
-    probe = ProbeSettings(epochs=pruning_epochs(pruner, epochs), frac=pruner.probe_frac)
+    probe = ProbeSettings(epochs=pruning_epochs(pruner, epochs) if probes else (),
+                          frac=pruner.probe_frac)
     with tempfile.TemporaryDirectory() as folder:
         for name in ("warm-up.pt", "trial.pt"):
             result = train(SPEC, OptimizerSettings(), settings, data, probe=probe,
@@ -61,8 +66,9 @@ def print_trials(trials: list[dict[str, float]]) -> None:
         every = trial["checkpoint_every_s"]
         how = ("after every epoch, waited for" if every == 0 else
                f"every {every:g} s, in the background")
-        name = (f"{trial['epochs']} epochs, probes {tuple(trial['probe_epochs'])}, "
-                f"checkpoint {how}")
+        probes = (f"probes {tuple(trial['probe_epochs'])}" if trial["probe_epochs"]
+                  else "no probes")
+        name = f"{trial['epochs']} epochs, {probes}, checkpoint {how}"
         met = "yes" if trial["train_over_trial"] >= TRIAL_GOAL else "NO"
         print(f"{name:<68}{trial['trial_s_per_epoch']:>9.3f}{trial['train_s_per_epoch']:>10.3f}"
               f"{trial['train_over_trial']:>7.2f}x{'>= ' + str(TRIAL_GOAL) + 'x':>9}  {met}")

@@ -31,7 +31,7 @@ def test_the_gpu_check_runs_every_section_on_the_cpu(tmp_path: Path) -> None:
     assert determinism["default_repeat_equal"]  # a CPU run is deterministic either way
     assert paths["train_probe_checkpoint_resume"]["resumed_on_cpu"]
     trials = sections["throughput"]["figures"]["trials"]
-    assert [t["checkpoint_every_s"] for t in trials] == [60.0, 0.0]
+    assert [t["checkpoint_every_s"] for t in trials] == [60.0, 60.0, 0.0]
     assert all(0 < t["train_over_trial"] <= 1 for t in trials)
     study = sections["study"]["figures"]
     assert sum(t["state"] == "COMPLETE" for t in study["trials"]) == 4
