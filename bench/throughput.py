@@ -20,7 +20,15 @@ more rounds are timed, so the timed steps still add up to ``steps * rounds``. Ea
 warm-up round (untimed: cudnn autotuning, compilation, worker start-up), then the timed rounds,
 interleaved so drift (other processes, clocks) hits all alike. images/s = images per round /
 the median round's seconds, the same definition for every loop; GPU timings synchronise before
-reading the clock. The last line is a one-line summary of the ratios, to copy into notes.
+reading the clock.
+
+Then, on the same images, a whole trial (``bench/trial_time.py``): ``lrsearch.train.train`` for
+``--trial-epochs`` epochs with evaluation, cooldown probes and checkpoints, its wall time per
+epoch against its optimizer steps' (goal: training alone >= 0.9x the whole trial), with the
+checkpoint written in the background (the default interval), the same without probes, and
+with the checkpoint written after every epoch and waited for.
+The last line is a one-line summary of the ratios, to copy into notes; ``--json`` writes every
+figure to a file.
 
 Usage::
 
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import os
 import statistics
@@ -45,6 +54,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.trial_time import TRIAL_GOAL, print_trials, time_trial, trial_data  # noqa: E402
 from lrsearch.errors import DataError  # noqa: E402
 from lrsearch.schedules import ScheduleSpec  # noqa: E402
 from lrsearch.train import (  # noqa: E402
@@ -54,7 +64,7 @@ from lrsearch.train import (  # noqa: E402
     load_data,
     resolve_device,
 )
-from lrsearch.train._device import autocast_dtype, device_name  # noqa: E402
+from lrsearch.train._device import autocast_dtype, device_name, kernel_mode  # noqa: E402
 from lrsearch.train._run import TrainingRun  # noqa: E402
 
 GPU_GOAL_IMAGES_PER_SECOND = 40_000  # resnet18, bf16, channels_last, one H100
@@ -81,6 +91,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="DataLoader worker processes (default: min(8, CPU cores))")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's own choice)")
+    parser.add_argument("--trial-epochs", type=int, default=3,
+                        help="epochs of the whole-trial timing (0: skip it)")
+    parser.add_argument("--json", default=None, help="also write the figures to this file")
     return parser.parse_args(argv)
 
 
@@ -92,7 +105,7 @@ def _synchronize(device: torch.device) -> None:
 def _load(args, device):
     """CIFAR-10's training split from --data-dir (or the default data dir), else fake images.
 
-    The benchmark never evaluates: its validation split keeps one image.
+    The validation split keeps one image: the whole trial evaluates on test images.
     """
     try:
         settings = DataSettings(data_dir=args.data_dir, download=False, val_size=1)
@@ -281,7 +294,7 @@ def _print_table(rates: dict[str, float], device, training) -> None:
         print(f"goal on one H100: lrsearch loop >= {GPU_GOAL_IMAGES_PER_SECOND:,} images/s: {met}")
 
 
-def _summary(rates: dict[str, float], args, device, training) -> str:
+def _summary(rates: dict[str, float], args, device, training, trials) -> str:
     """One line with every ratio, the lrsearch loop's images/s and the conditions."""
     ours = rates["lrsearch loop"]
     parts = []
@@ -291,6 +304,10 @@ def _summary(rates: dict[str, float], args, device, training) -> str:
             met = "met" if ours / rate >= goal else "NOT met"
             parts.append(f"lrsearch/{name.split()[0]} {ours / rate:.3f}x "
                          f"(goal >= {goal:g}x: {met})")
+    if trials:
+        ratio = trials[0]["train_over_trial"]
+        parts.append(f"training/whole trial {ratio:.3f}x (goal >= {TRIAL_GOAL:g}x: "
+                     f"{'met' if ratio >= TRIAL_GOAL else 'NOT met'})")
     precision = "bf16" if autocast_dtype(training.precision, device) else "fp32"
     return (f"summary: {' | '.join(parts)} | lrsearch {ours:,.0f} images/s | "
             f"{device_name(device)} {training.model} batch {args.batch_size} {precision} | "
@@ -318,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     data, dataset = _load(args, device)
     args.steps_per_round, args.timed_rounds = plan_rounds(len(data.train_y), args.batch_size,
                                                           args.steps, args.rounds)
-    data = _first(data, args.steps_per_round * args.batch_size)
+    full, data = data, _first(data, args.steps_per_round * args.batch_size)
     training = TrainSettings(model=args.model, epochs=args.timed_rounds + 1,
                              batch_size=args.batch_size, device=str(device),
                              precision=args.precision, compile=args.compile)
@@ -329,9 +346,25 @@ def main(argv: list[str] | None = None) -> None:
         loops[f"DataLoader loop ({args.workers} workers)"] = DataLoaderLoop(
             args, data, training, _fresh_model(training, data.num_classes, device))
     _print_header(args, device, dataset, training)
-    rates = _time_rounds(loops, args, device)
+    with kernel_mode(False, device):  # what train() runs under: cuDNN autotuning on a GPU
+        rates = _time_rounds(loops, args, device)
     _print_table(rates, device, training)
-    print(_summary(rates, args, device, training))
+    trials = []
+    if args.trial_epochs > 0:
+        trial_images = trial_data(full, args.steps_per_round * args.batch_size)
+        every_s = TrainSettings().checkpoint_every_s
+        trials = [time_trial(trial_images, training, args.trial_epochs, every_s),
+                  time_trial(trial_images, training, args.trial_epochs, every_s, probes=False),
+                  time_trial(trial_images, training, args.trial_epochs, 0.0)]
+        print_trials(trials)
+    summary = _summary(rates, args, device, training, trials)
+    print(summary)
+    if args.json:
+        figures = {"images_per_second": rates, "trials": trials, "summary": summary,
+                   "device": device_name(device), "model": training.model,
+                   "batch_size": args.batch_size, "compile": training.compile,
+                   "precision": "bf16" if autocast_dtype(training.precision, device) else "fp32"}
+        Path(args.json).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

@@ -154,23 +154,37 @@ def validate(study_file: str) -> None:
 @data_dir_option
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes on this machine (needs PostgreSQL or MySQL storage).")
+@click.option("--trials-per-gpu", type=click.IntRange(min=1), default=None,
+              help="K worker processes on each GPU (K in all without one): more trials per "
+                   "hour where one small model cannot fill a GPU; needs PostgreSQL or MySQL "
+                   "storage. Instead of --workers.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option("--worker-index", type=click.IntRange(min=0), default=0, show_default=True,
               help="This worker's index when several machines join one study (offsets the "
                    "sampler's seed; give each machine its own).")
 @friendly_errors
 def run(study_file: str, storage: str | None, n_trials: int | None, timeout: float | None,
-        device: str | None, data_dir: str | None, workers: int, quiet: bool,
-        worker_index: int) -> None:
+        device: str | None, data_dir: str | None, workers: int, trials_per_gpu: int | None,
+        quiet: bool, worker_index: int) -> None:
     """Run or resume a study (the same name and storage resume it)."""
     from lrsearch.config import load_study
     from lrsearch.report import DashboardRefresher
     from lrsearch.search import check_workers, run_study, run_workers
 
+    if trials_per_gpu is not None and workers != 1:
+        raise click.UsageError(f"--workers {workers} and --trials-per-gpu {trials_per_gpu}: "
+                               f"give one of them (--trials-per-gpu K starts K per GPU)")
     config = load_study(study_file, {"storage": storage, "n_trials": n_trials,  # None: as filed
                                      "timeout_s": timeout, "training.device": device,
                                      "data.data_dir": data_dir})
-    check_workers(config.storage, workers)
+    asked = None
+    if trials_per_gpu is not None:
+        from lrsearch.search.parallel import gpu_count, workers_per_gpu
+
+        gpus = 0 if config.training.device.startswith("cpu") else gpu_count()
+        workers = workers_per_gpu(trials_per_gpu, gpus)
+        asked = f"--trials-per-gpu {trials_per_gpu} ({workers} workers)"
+    check_workers(config.storage, workers, asked)
     progress = "off" if quiet else None
     debug = bool(click.get_current_context().find_root().params.get("debug"))
     # lrsearch's figures and note in the study for optuna-dashboard, kept current while trials

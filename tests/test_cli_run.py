@@ -72,6 +72,15 @@ def test_workers_on_sqlite_are_refused(tmp_path):
     assert "postgresql://" in result.output and "mysql+pymysql://" in result.output
 
 
+def test_trials_per_gpu_on_sqlite_are_refused_and_not_with_workers(tmp_path):
+    study = write_study(tmp_path)
+    result = invoke("run", study, "--trials-per-gpu", 2, "--device", "cpu")
+    assert result.exit_code == 1  # on a CPU: K workers in all
+    assert "--trials-per-gpu 2 (2 workers) needs a server database" in result.output
+    result = invoke("run", study, "--trials-per-gpu", 2, "--workers", 3)
+    assert result.exit_code == 2 and "give one of them" in result.output
+
+
 def test_unreachable_storage_is_one_clear_message(tmp_path):
     url = "postgresql://nobody@127.0.0.1:1/nothing"
     result = invoke("run", write_study(tmp_path), "--storage", url)

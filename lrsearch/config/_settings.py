@@ -92,6 +92,14 @@ class TrainingConfig(_Settings):
         seed: Seed of the weights, the batch order and the augmentation.
         lr_record_every: Record ``(step, lr)`` every this many optimizer steps (plus the first
             and the last step).
+        checkpoint_every_s: Least seconds between two checkpoint writes of a trial (written in
+            the background; always after the last epoch, on Ctrl-C and on an error); 0: after
+            every epoch, waited for (the old way, which stalls the GPU while a large model is
+            written). A killed worker's retry loses at most this much plus one epoch.
+        deterministic: Deterministic kernels on a GPU (``torch.use_deterministic_algorithms``,
+            cuDNN autotuning off), so two runs agree bit for bit there too, at a cost in speed
+            (docs/training.md). A CPU run is deterministic either way, and this leaves it
+            alone.
     """
 
     _what: ClassVar[str] = "training settings"
@@ -103,6 +111,8 @@ class TrainingConfig(_Settings):
     compile: bool = False
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     lr_record_every: int = Field(default=10, ge=1)
+    checkpoint_every_s: float = Field(default=60.0, ge=0, allow_inf_nan=False)
+    deterministic: bool = False
 
 
 class TrainSettings(TrainingConfig):

@@ -1,6 +1,7 @@
 """Batched augmentation and normalisation on the data's device (no per-image work, no workers).
 
-Random crop with zero padding and horizontal flip, by one of two methods that draw the same
+Random crop with zero padding and horizontal flip (probability 1/2, drawn apart from the crop),
+by one of two methods that draw the same
 random numbers: ``"gather"`` (each image's offset and flip become the indices it is read with:
 one kernel, no host sync; the GPU's method) and ``"slices"`` (the batch sorted by offset, so the
 crop is a few slice copies; the CPU's, where gathers are slow). :func:`crop_method` picks by
@@ -12,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["random_crop_flip", "augment_epoch", "crop_method", "Normalize"]
+__all__ = ["random_crop_flip", "augment_epoch", "crop_flip_draws", "crop_method", "Normalize"]
 
 _EPOCH_CHUNK_IMAGES = 8192  # images augmented at once by augment_epoch: bounds its temp memory
 
@@ -59,14 +60,28 @@ def random_crop_flip(images: torch.Tensor, labels: torch.Tensor, generator: torc
         >>> out.shape, sorted(labels.tolist())
         (torch.Size([2, 3, 8, 8]), [0, 1])
     """
-    batch = images.shape[0]
-    span = 2 * padding_px + 1
-    draws = torch.randint(0, span, (3, batch), device=images.device, generator=generator)
-    offset_y, offset_x, flip = draws[0], draws[1], draws[2] % 2
+    offset_y, offset_x, flip = crop_flip_draws(images.shape[0], padding_px, generator,
+                                               images.device)
     padded = F.pad(images, (padding_px,) * 4)
     if (method or crop_method(images.device)) == "slices":
         return _crop_flip_by_slices(padded, labels, offset_y, offset_x, flip, images.shape)
     return _crop_flip_by_gather(padded, offset_y, offset_x, flip, images.shape), labels
+
+
+def crop_flip_draws(batch: int, padding_px: int, generator: torch.Generator,
+                    device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(offset_y, offset_x, flip)`` of ``batch`` images: offsets uniform in
+    ``0..2 * padding_px``, and a flip (0 or 1) with probability 1/2, drawn on its own.
+
+    Example:
+        >>> _, _, flip = crop_flip_draws(10_000, 0, torch.Generator().manual_seed(0), "cpu")
+        >>> 0.48 < flip.float().mean().item() < 0.52
+        True
+    """
+    span = 2 * padding_px + 1
+    offsets = torch.randint(0, span, (2, batch), device=device, generator=generator)
+    flip = torch.randint(0, 2, (batch,), device=device, generator=generator)
+    return offsets[0], offsets[1], flip
 
 
 def _crop_flip_by_gather(padded, offset_y, offset_x, flip, shape) -> torch.Tensor:

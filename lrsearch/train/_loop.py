@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -16,9 +17,10 @@ from lrsearch.config import DataSettings, TrainSettings
 from lrsearch.errors import DivergedError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.train._checkpoint import load_checkpoint, save_checkpoint
+from lrsearch.train._checkpoint import load_checkpoint
+from lrsearch.train._checkpointer import Checkpointer
 from lrsearch.train._data import CifarData, load_data
-from lrsearch.train._device import device_name, resolve_device, same_device
+from lrsearch.train._device import device_name, kernel_mode, resolve_device, same_device
 from lrsearch.train._probe import ProbeSettings, cooldown_probe
 from lrsearch.train._results import EpochResult, TrainResult
 from lrsearch.train._run import TrainingRun
@@ -47,11 +49,14 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
             after that epoch, with that reason (:attr:`TrainResult.stopped`; e.g. pruned: the
             result holds the epochs and the LR curve of the part that ran); whatever it
             raises propagates unchanged.
-        checkpoint_path: Save a checkpoint there after each epoch; if the file exists, resume
-            from it. On resume, ``on_epoch`` is first called again for each restored epoch, in
-            order, so a new trial can report them. Resumed on the device type that saved it,
-            the result equals an uninterrupted run's (bit for bit on a CPU); on another device
-            type the data order and augmentation after the checkpoint are reseeded (see
+        checkpoint_path: Keep a checkpoint there (written in the background, at most every
+            ``training.checkpoint_every_s`` seconds, always after the last epoch, on Ctrl-C and
+            on an error other than divergence); if the file exists, resume from it. On resume,
+            ``on_epoch`` is first called again for each restored epoch, in order, so a new
+            trial can report them. Resumed on a CPU from a CPU's checkpoint, the result equals
+            the uninterrupted run's bit for bit; on a GPU only as closely as two GPU runs agree
+            (exactly with ``training.deterministic``). On another device type the data order
+            and augmentation after the checkpoint are reseeded (see
             :meth:`TrainingRun.load_state_dict`).
         evaluate_test: Also evaluate the test split at the end (``test_loss``/``test_acc``).
         probe: Run a cooldown probe after these epochs (its values go into their
@@ -76,25 +81,23 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         data = load_data(data, device)
     elif not same_device(data.device, device):
         data = _moved(data, device)
-    run = TrainingRun(spec, optimizer, training, data)
-    fingerprint = _fingerprint(spec, run.total_steps, optimizer, training, data)
-    epochs, stopped = _resume(run, checkpoint_path, fingerprint, on_epoch)
-    restored_epochs = len(epochs)
-    start = time.perf_counter()
-    train_seconds = 0.0
-    for epoch in range(restored_epochs + 1, training.epochs + 1):
-        if stopped is not None:
-            break
-        result, seconds = _one_epoch(run, epoch, probe)
-        train_seconds += seconds
-        epochs.append(result)
-        if checkpoint_path is not None:
-            save_checkpoint(checkpoint_path, {"fingerprint": fingerprint, **run.state_dict(),
-                                              "epochs": [asdict(e) for e in epochs]})
-        stopped = on_epoch(result) if on_epoch is not None else None
-    test_loss = test_acc = None
-    if evaluate_test and stopped is None:
-        test_loss, test_acc = run.evaluate(data.test_x, data.test_y)
+    with kernel_mode(training.deterministic, device):
+        run = TrainingRun(spec, optimizer, training, data)
+        fingerprint = _fingerprint(spec, run.total_steps, optimizer, training, data)
+        epochs, stopped = _resume(run, checkpoint_path, fingerprint, on_epoch)
+        restored_epochs = len(epochs)
+        start = time.perf_counter()
+        checkpointer = (None if checkpoint_path is None else
+                        Checkpointer(checkpoint_path, training.checkpoint_every_s, device))
+        try:
+            stopped, train_seconds = _epochs(run, epochs, stopped, probe, on_epoch, checkpointer,
+                                             fingerprint)
+        finally:
+            if checkpointer is not None:
+                checkpointer.join()  # no write outlives the call
+        test_loss = test_acc = None
+        if evaluate_test and stopped is None:
+            test_loss, test_acc = run.evaluate(data.test_x, data.test_y)
     images = (len(epochs) - restored_epochs) * run.images_per_epoch
     return TrainResult(
         epochs=epochs, lr_curve=list(run.lr_curve), total_steps=run.total_steps,
@@ -102,6 +105,41 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0,
         seed=training.seed, split_seed=data.split_seed, device_name=device_name(device),
         test_loss=test_loss, test_acc=test_acc, stopped=stopped)
+
+
+def _epochs(run: TrainingRun, epochs: list[EpochResult], stopped: str | None,
+            probe: ProbeSettings | None, on_epoch: Callable[[EpochResult], str | None] | None,
+            checkpointer: Checkpointer | None, fingerprint: dict[str, Any]
+            ) -> tuple[str | None, float]:
+    """Run the epochs after ``epochs`` (appending to it) until the last or a stop.
+
+    Returns the stop reason and the seconds of the optimizer steps. The checkpoint is written
+    as :class:`Checkpointer` says, and its latest state always at the end, on Ctrl-C and on an
+    error other than divergence (a diverged trial is never resumed).
+    """
+    train_seconds, last = 0.0, run.training.epochs
+    try:
+        for epoch in range(len(epochs) + 1, last + 1):
+            if stopped is not None:
+                break
+            result, seconds = _one_epoch(run, epoch, probe)
+            train_seconds += seconds
+            epochs.append(result)
+            if checkpointer is not None:
+                checkpointer.epoch_done(epoch, {"fingerprint": fingerprint, **run.state_dict(),
+                                                "epochs": [asdict(e) for e in epochs]},
+                                        last=epoch == last)
+            stopped = on_epoch(result) if on_epoch is not None else None
+    except DivergedError:
+        raise
+    except BaseException:
+        if checkpointer is not None:
+            with contextlib.suppress(Exception):  # what stopped the run is the error to see
+                checkpointer.flush()
+        raise
+    if checkpointer is not None:
+        checkpointer.flush()  # stopped early: the epoch it stopped at
+    return stopped, train_seconds
 
 
 def _one_epoch(run: TrainingRun, epoch: int,
@@ -150,13 +188,15 @@ def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike | None,
 
 def _fingerprint(spec: ScheduleSpec, total_steps: int, optimizer: OptimizerSettings,
                  training: TrainSettings, data: CifarData) -> dict[str, Any]:
-    """What must match for a checkpoint to be resumed (device and compile may change).
+    """What must match for a checkpoint to be resumed (device, compile, kernel mode and the
+    checkpoints' interval may change).
 
     The data part names the data set, its split (seed and sizes) and a digest of the split's
     labels: a different split of the same sizes must not continue weights trained on the other
     one, while the same data read from another folder (another machine's copy) may.
     """
-    settings = training.model_dump(exclude={"device", "compile"})
+    settings = training.model_dump(exclude={"device", "compile", "deterministic",
+                                            "checkpoint_every_s"})
     return {"spec": spec.with_total_steps(total_steps).to_dict(),
             "optimizer": optimizer.to_dict(), "training": settings,
             "data": {"dataset": data.dataset, "num_classes": data.num_classes,

@@ -61,9 +61,6 @@ class TrainingRun:
         # Fewer training images than one batch: one smaller batch per epoch.
         self.images_per_epoch = self.steps_per_epoch * min(training.batch_size, len(data.train_y))
         self.total_steps = training.epochs * self.steps_per_epoch
-        on_gpu = self.device.type == "cuda"
-        if on_gpu:
-            torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest kernels once
         # Seed the weights without touching the caller's RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(training.seed)

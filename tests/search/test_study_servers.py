@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 KILLABLE = {"baselines": [], "pruner": {"name": "none"},
-            "training": {"epochs": 4, "batch_size": 32, "device": "cpu", "seed": 0}}
+            "training": {"epochs": 4, "batch_size": 32, "device": "cpu", "seed": 0,
+                         "checkpoint_every_s": 0}}  # each reported epoch is on disk
 
 
 def command(path, url, *extra):
@@ -51,6 +52,16 @@ def test_workers_lose_and_duplicate_nothing(tiny_study, server_url):
     assert sorted(seen) == [t.number for t in trials]  # the parent's hook saw each once
     baselines = [t.user_attrs["baseline"] for t in trials if "baseline" in t.user_attrs]
     assert sorted(baselines) == ["cosine", "step"]
+    assert len({t.user_attrs["worker"]["pid"] for t in trials}) == 2
+
+
+def test_trials_per_gpu_starts_k_workers_without_a_gpu(tiny_study, server_url):
+    path = tiny_study(n_trials=4, training=KILLABLE["training"])
+    proc = subprocess.run(command(path, server_url, "--trials-per-gpu", 2, "--device", "cpu",
+                                  "--quiet"), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    trials = trials_of(server_url)
+    assert {t.state for t in trials} <= set(FINISHED) and len(trials) >= 4
     assert len({t.user_attrs["worker"]["pid"] for t in trials}) == 2
 
 

@@ -228,7 +228,8 @@ def _start(path, *extra):
 def test_a_killed_run_is_continued_at_once_on_sqlite(tiny_study):
     """SQLite has no heartbeat: the dead process's trial is failed by its pid, at once."""
     path = tiny_study(n_trials=2, baselines=[], pruner={"name": "none"},
-                      training={"epochs": 4, "batch_size": 32, "device": "cpu", "seed": 0})
+                      training={"epochs": 4, "batch_size": 32, "device": "cpu", "seed": 0,
+                                "checkpoint_every_s": 0})  # each reported epoch on disk
     proc = _start(path)
     victim = act_mid_trial(_storage(path), proc, kill)
     proc.wait()

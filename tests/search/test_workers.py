@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from lrsearch.config import parse_study
-from lrsearch.search.parallel._workers import _command, _env, worker_config
+from lrsearch.search.parallel._workers import _command, _env, worker_config, workers_per_gpu
 
 
 def test_each_worker_gets_the_next_of_the_users_gpus():
@@ -50,3 +50,10 @@ def test_a_worker_that_sees_one_gpu_trains_on_cuda_not_cuda_n():
     assert worker_config(config, gpus=1) == config.model_dump(mode="json")
     auto = parse_study({"name": "s"})
     assert worker_config(auto, gpus=2) == auto.model_dump(mode="json")
+
+
+def test_trials_per_gpu_puts_k_workers_on_each_gpu():
+    workers = workers_per_gpu(3, gpus=2)
+    devices = [_env(i, workers, 2, {})["CUDA_VISIBLE_DEVICES"] for i in range(workers)]
+    assert sorted(devices) == ["0", "0", "0", "1", "1", "1"]
+    assert workers_per_gpu(2, gpus=1) == 2 and workers_per_gpu(2, gpus=0) == 2

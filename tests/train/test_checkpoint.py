@@ -15,7 +15,9 @@ from lrsearch.train._run import TrainingRun, resume_seed
 
 from .conftest import write_tiny_cifar10
 
-SETTINGS = TrainSettings(epochs=3, batch_size=64, device="cpu", lr_record_every=3)
+# checkpoint_every_s 0: a write after every epoch, in the background.
+SETTINGS = TrainSettings(epochs=3, batch_size=64, device="cpu", lr_record_every=3,
+                         checkpoint_every_s=0)
 COSINE = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, warmup_frac=0.1,
                       params={"final_ratio": 0.0})
 PLATEAU = ScheduleSpec("plateau", peak_lr=0.01, total_steps=1, params={

@@ -273,6 +273,10 @@ def test_throughput_bench_runs_more_rounds_when_the_data_is_short(tiny_cifar10, 
     assert "6 steps (--steps 10 capped by the data) x 2 timed rounds" in lines[0]  # 99 images
     assert [line.split()[0] for line in lines[2:5]] == ["plain", "lrsearch", "DataLoader"]
     assert lines[-1].startswith("summary: lrsearch/plain ") and "lrsearch/DataLoader " in lines[-1]
+    trials = [line.split(", checkpoint")[0] for line in lines if ", checkpoint " in line]
+    assert trials == ["3 epochs, probes (1, 2)", "3 epochs, no probes",
+                      "3 epochs, probes (1, 2)"]
+    assert "training/whole trial " in lines[-1]
 
 
 def test_throughput_bench_hand_written_crop_flip_is_a_real_crop_and_flip() -> None:

@@ -10,7 +10,13 @@ from lrsearch.errors import TrainingError
 from lrsearch.optimizers import optimizer_names
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train import Lookahead, OptimizerSettings, build_model, build_optimizer
-from lrsearch.train._augment import Normalize, augment_epoch, crop_method, random_crop_flip
+from lrsearch.train._augment import (
+    Normalize,
+    augment_epoch,
+    crop_flip_draws,
+    crop_method,
+    random_crop_flip,
+)
 from lrsearch.train._models import head_module
 
 
@@ -50,6 +56,30 @@ def test_crop_flip_reads_each_image_as_a_shifted_or_mirrored_window(method) -> N
         shifts.add(windows[0][:2])
         flips += windows[0][2]
     assert len(shifts) > 10 and 10 < flips < 54  # offsets and flips are random
+
+
+@pytest.mark.parametrize("padding_px", [0, 4])
+def test_flip_has_probability_one_half_whatever_the_padding(padding_px) -> None:
+    offset_y, offset_x, flip = crop_flip_draws(40_000, padding_px,
+                                               torch.Generator().manual_seed(1), "cpu")
+    # 40,000 fair draws: the standard deviation of the rate is 0.0025, so 0.49..0.51 is 4 sigma
+    # (the rate was 4/9 once: flip was drawn as offset % 2 over 9 offsets).
+    assert 0.49 < flip.float().mean().item() < 0.51
+    assert set(flip.tolist()) == {0, 1} and int(offset_x.max()) == 2 * padding_px
+    if padding_px:  # drawn apart from the crop: as likely at every column offset
+        for offset in range(2 * padding_px + 1):
+            assert 0.46 < flip[offset_x == offset].float().mean().item() < 0.54
+
+
+@pytest.mark.parametrize("method", ["slices", "gather"])
+def test_without_padding_about_half_the_images_are_mirrored(method) -> None:
+    images = torch.randint(0, 256, (400, 3, 8, 8), dtype=torch.uint8)
+    out, labels = random_crop_flip(images, torch.arange(400), torch.Generator().manual_seed(2),
+                                   padding_px=0, method=method)
+    mirrored = [torch.equal(out[i], images[label].flip(-1)) for i, label in enumerate(labels)]
+    kept = [torch.equal(out[i], images[label]) for i, label in enumerate(labels)]
+    assert all(m != k for m, k in zip(mirrored, kept))  # each image is one or the other
+    assert 160 < sum(mirrored) < 240  # 400 fair flips: 200 +- 40 is 4 sigma (it was 0 once)
 
 
 def test_both_crop_methods_make_the_same_images_from_the_same_draws() -> None:

@@ -145,12 +145,14 @@ def test_suggestion_lies_where_the_loss_falls_fastest(shared_cifar10, name):
     fastest = max(drop_per_decade(lr) for lr in inside)
     assert fastest > 0.1
     # The default rule judges the whole descent, so it lands in it. steepest reads one
-    # derivative: under other thread counts (the whole suite) the curve's last dip before it
-    # blows up can be steeper, so only its sign is a property of the rule.
+    # derivative: under other thread counts (the whole suite) or other augmentation draws the
+    # curve's last dip before it blows up can be steeper, so only its sign is a property of
+    # the rule. At the end of the points it judges (the last ones are skipped) that derivative
+    # is one-sided, from the point before: the loss falls into the suggestion or just after.
     assert drop_per_decade(result.suggestions["valley"]) > 0.5 * fastest
     steepest = result.lrs.index(result.suggestions["steepest"])
     before, after = max(0, steepest - 1), min(len(result.lrs) - 1, steepest + 1)
-    assert result.smoothed[after] < result.smoothed[before]
+    assert min(result.smoothed[steepest:after + 1]) < result.smoothed[before]
     assert result.suggested_lr == result.suggestions["valley"]
 
 

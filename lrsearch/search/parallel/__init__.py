@@ -7,7 +7,8 @@ calls in here at a few points. :func:`set_up_study` decides which process sets a
 waits for the last trials running elsewhere, and spots a trial failed under this worker;
 :func:`worker_id` is what a trial records of the process running it; :func:`run_workers`
 starts ``--workers K`` processes on this machine (``python -m
-lrsearch.search.parallel._worker_main``, the resolved config on stdin) and watches them.
+lrsearch.search.parallel._worker_main``, the resolved config on stdin) and watches them;
+:func:`workers_per_gpu` counts those of ``--trials-per-gpu K``.
 
 Example:
     >>> from lrsearch.search.parallel import process_alive, worker_id
@@ -20,10 +21,17 @@ from lrsearch.search.parallel._others import OtherWorkers
 from lrsearch.search.parallel._recovery import fail_dead_workers, fail_orphaned_trials
 from lrsearch.search.parallel._set_up import SetUpSteps, set_up_study
 from lrsearch.search.parallel._setup_claim import SetupClaim, await_setup, is_set_up
-from lrsearch.search.parallel._workers import check_workers, run_workers, worker_config
+from lrsearch.search.parallel._workers import (
+    check_workers,
+    gpu_count,
+    run_workers,
+    worker_config,
+    workers_per_gpu,
+)
 
 __all__ = [
     "OtherWorkers", "SetUpSteps", "SetupClaim", "await_setup", "check_workers",
-    "fail_dead_workers", "fail_orphaned_trials", "is_set_up", "process_alive", "run_workers",
-    "set_up_study", "worker_alive", "worker_config", "worker_id",
+    "fail_dead_workers", "fail_orphaned_trials", "gpu_count", "is_set_up", "process_alive",
+    "run_workers", "set_up_study", "worker_alive", "worker_config", "worker_id",
+    "workers_per_gpu",
 ]

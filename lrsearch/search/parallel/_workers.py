@@ -38,23 +38,39 @@ from lrsearch.search.parallel._recovery import fail_dead_workers
 if TYPE_CHECKING:
     from lrsearch.search._runner import RunSummary, TrialCallback
 
-__all__ = ["check_workers", "run_workers", "worker_config"]
+__all__ = ["check_workers", "gpu_count", "run_workers", "worker_config", "workers_per_gpu"]
 
 _POLL_S = 2.0
 _WORKER_MAIN = "lrsearch.search.parallel._worker_main"
 
 
-def check_workers(storage_url: str, workers: int) -> None:
+def check_workers(storage_url: str, workers: int, option: str | None = None) -> None:
     """Refuse several workers on SQLite, which allows one writing process.
+
+    ``option`` is how the user asked for them (default ``--workers N``).
 
     Raises:
         StudyError: Naming the server database URLs to use instead.
     """
     if workers > 1 and is_sqlite(normalise_url(storage_url)):
-        raise StudyError(f"--workers {workers} needs a server database, and the storage is "
+        asked = option or f"--workers {workers}"
+        raise StudyError(f"{asked} needs a server database, and the storage is "
                          f"SQLite ({storage_url}), which allows one process; pass "
                          f"--storage {SERVER_URL_EXAMPLES[0]} (PostgreSQL) or "
                          f"{SERVER_URL_EXAMPLES[1]} (MySQL/MariaDB), or run one worker")
+
+
+def workers_per_gpu(trials_per_gpu: int, gpus: int) -> int:
+    """The workers of ``--trials-per-gpu K``: K on each of ``gpus`` GPUs, or K without one.
+
+    Worker i trains on GPU ``i % gpus``, so each GPU is shared by K trials at a time: what a
+    small model needs to fill a big GPU.
+
+    Example:
+        >>> workers_per_gpu(3, gpus=2), workers_per_gpu(3, gpus=0)
+        (6, 3)
+    """
+    return trials_per_gpu * max(1, gpus)
 
 
 def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
@@ -80,7 +96,7 @@ def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
     check_workers(config.storage, workers)
     optuna.logging.set_verbosity(logging.ERROR)
     study = open_study(config, progress=progress).study
-    gpus = _gpu_count()
+    gpus = gpu_count()
     data = worker_config(config, gpus)
     procs = [_start(i, data, debug, _env(i, workers, gpus, os.environ)) for i in range(workers)]
     watch = _Watch(study, procs, config.storage_options.max_retry, config.training.epochs,
@@ -136,7 +152,7 @@ def _start(index: int, data: dict[str, Any], debug: bool,
     return proc
 
 
-def _gpu_count() -> int:
+def gpu_count() -> int:
     """The GPUs this process sees (after the user's ``CUDA_VISIBLE_DEVICES``), 0 without CUDA."""
     try:
         import torch
