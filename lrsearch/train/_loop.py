@@ -150,13 +150,14 @@ def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike | None,
 
 def _fingerprint(spec: ScheduleSpec, total_steps: int, optimizer: OptimizerSettings,
                  training: TrainSettings, data: CifarData) -> dict[str, Any]:
-    """What must match for a checkpoint to be resumed (device and compile may change).
+    """What must match for a checkpoint to be resumed (device, compile and the study's folder
+    may change).
 
     The data part names the data set, its split (seed and sizes) and a digest of the split's
     labels: a different split of the same sizes must not continue weights trained on the other
     one, while the same data read from another folder (another machine's copy) may.
     """
-    settings = training.model_dump(exclude={"device", "compile"})
+    settings = training.model_dump(exclude={"device", "compile", "study_dir"})
     return {"spec": spec.with_total_steps(total_steps).to_dict(),
             "optimizer": optimizer.to_dict(), "training": settings,
             "data": {"dataset": data.dataset, "num_classes": data.num_classes,

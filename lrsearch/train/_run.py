@@ -16,13 +16,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from lrsearch.config import TrainSettings
+from lrsearch.config._settings import is_factory
 from lrsearch.errors import DivergedError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._augment import Normalize, augment_epoch, crop_method
 from lrsearch.train._data import CifarData
 from lrsearch.train._device import autocast_dtype
-from lrsearch.train._models import build_model
+from lrsearch.train._models import build_model, check_outputs
 from lrsearch.train._optim import build_optimizer, is_schedule_free
 
 __all__ = ["TrainingRun", "EVAL_BATCH_SIZE", "resume_seed"]
@@ -67,7 +68,11 @@ class TrainingRun:
         # Seed the weights without touching the caller's RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(training.seed)
-            model = build_model(training.model, data.num_classes)
+            model = build_model(training.model, data.num_classes, training.model_kwargs,
+                                training.study_dir)
+        if is_factory(training.model):  # a user's model: the wrong shape fails here, named
+            check_outputs(model, training.model, tuple(data.train_x.shape[1:]),
+                          data.num_classes, torch.device("cpu"))
         # channels_last: faster convolutions on GPUs, and measured faster on CPUs as well.
         self.model = model.to(self.device, memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if training.compile else self.model
