@@ -123,7 +123,7 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
     if not todo:
         return _confirmation(stored, runs, seed_list, config.metric, top_k,
                              stored.get("train_images"))
-    data = _full_training_set(load_data(config.data, config.training.device))
+    data = _full_training_set(load_data(config.data, config.training.device, config.study_dir))
     for candidate, seed in todo:
         start = time.perf_counter()
         settings = config.train_settings(seed=seed)

@@ -36,6 +36,7 @@ from lrsearch.records import (
     trial_family,
 )
 from lrsearch.search._objective import INVALID_GRID_POINT, Objective
+from lrsearch.search._preflight import load_checked, store_description
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._samplers import grid_walked
 from lrsearch.search._study import OpenedStudy, open_study
@@ -96,14 +97,14 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
         StudyError: Storage unreachable, search space changed, or trials keep failing.
         DataError: The data set cannot be found or read.
     """
-    from lrsearch.train import load_data
-
     optuna.logging.set_verbosity(logging.ERROR)
-    # Reach the storage first (fails fast), load the data before creating anything in it, so
-    # a missing data set leaves no half-made study (and no empty SQLite file) behind.
+    # Reach the storage first (fails fast), load the data and build the model once before
+    # creating anything in it, so missing data or a broken model leaves no half-made study
+    # (and no empty SQLite file) behind.
     check_storage(config.storage, config.storage_options)
-    data = load_data(config.data, config.training.device)
+    data, described = load_checked(config, say=progress != "off")
     opened = open_study(config, worker_index, progress)
+    store_description(opened.study, described)
     done = _count(opened.study, _FINISHED)
     interrupted = False
     with StudyProgress(config.n_trials, done, config.training.epochs, config.metric,
