@@ -54,6 +54,7 @@ from lrsearch.records._attrs import (
     SHOWN_PROVENANCE_ATTRS,
     TEST_ACC_ATTR,
     TORCH_VERSION_ATTR,
+    TRAINING_LOOP_ATTR,
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
 )
@@ -102,7 +103,8 @@ __all__ = [
     "RANGE_TEST_ATTR_PREFIX",
     "RETRY_OF_ATTR", "RUN_ONLY_ATTRS", "RetryTrial", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR",
     "SERVER_URL_EXAMPLES", "SETUP_DONE_ATTR", "SHOWN_PROVENANCE_ATTRS", "Summary", "TEST_ACC_ATTR",
-    "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR", "WORKER_ATTR", "check_storage", "fail_reason",
+    "TORCH_VERSION_ATTR", "TRAINING_LOOP_ATTR", "WALL_SECONDS_ATTR", "WORKER_ATTR",
+    "check_storage", "fail_reason",
     "is_baseline", "is_preset", "is_sqlite", "load_report_study", "normalise_url",
     "open_report_storage", "open_storage", "paired_margin", "probe_key", "redact_url",
     "retry_trial", "stored_config", "stored_epochs", "stored_metric", "study_names",

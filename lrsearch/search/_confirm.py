@@ -28,6 +28,7 @@ from lrsearch.errors import LrsearchError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.records import (
     CONFIRM_ATTR,
+    TRAINING_LOOP_ATTR,
     stored_config,
     trial_baseline,
     trial_family,
@@ -112,6 +113,10 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
     """
     from lrsearch.train import load_data, train
 
+    if TRAINING_LOOP_ATTR in study.user_attrs:
+        raise LrsearchError(f"study {study.study_name!r} trained with your own training loop, "
+                            f"{study.user_attrs[TRAINING_LOOP_ATTR]}; lrsearch cannot re-train "
+                            f"it: re-train its exported schedules with your loop and seeds")
     candidates = pick_candidates(study, top_k)
     config = _study_config(study, overrides or {})
     seed_list = [CONFIRM_SEED_BASE + i for i in range(seeds)]

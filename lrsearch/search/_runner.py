@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -79,8 +80,8 @@ class RunSummary:
 
 
 def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | None = None,
-              callbacks: Sequence[TrialCallback] = (), raise_trial_errors: bool = False
-              ) -> RunSummary:
+              callbacks: Sequence[TrialCallback] = (), raise_trial_errors: bool = False,
+              make_objective: Callable[..., Any] | None = None) -> RunSummary:
     """Run (or resume) the study of ``config`` in this process.
 
     Args:
@@ -92,6 +93,8 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
             (e.g. a dashboard refresher).
         raise_trial_errors: Let an exception inside a trial end the run (for debugging)
             instead of failing that trial only.
+        make_objective: ``(config, space, on_epoch) -> objective`` for a training loop of the
+            user's own (``lrsearch.optimize``); then the study's data and model are not loaded.
 
     Raises:
         StudyError: Storage unreachable, search space changed, or trials keep failing.
@@ -102,14 +105,18 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
     # creating anything in it, so missing data or a broken model leaves no half-made study
     # (and no empty SQLite file) behind.
     check_storage(config.storage, config.storage_options)
-    data, described = load_checked(config, say=progress != "off")
+    if make_objective is None:
+        data, described = load_checked(config, say=progress != "off")
     opened = open_study(config, worker_index, progress)
-    store_description(opened.study, described)
+    if make_objective is None:
+        store_description(opened.study, described)
     done = _count(opened.study, _FINISHED)
     interrupted = False
     with StudyProgress(config.n_trials, done, config.training.epochs, config.metric,
                        progress) as bar:
-        objective = Objective(config, opened.space, data, on_epoch=bar.epoch)
+        objective = (Objective(config, opened.space, data, on_epoch=bar.epoch)
+                     if make_objective is None else
+                     make_objective(config, opened.space, on_epoch=bar.epoch))
         try:
             _optimize(opened, objective, config, bar, [bar.finished, *callbacks],
                       () if raise_trial_errors else (Exception,))

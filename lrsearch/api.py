@@ -1,0 +1,82 @@
+"""``lrsearch.optimize``: search the schedule of a training loop of your own.
+
+lrsearch samples each trial's schedule and optimizer, your ``train_fn`` trains with them and
+reports a metric per epoch, and lrsearch prunes, stores (the same storage, report, export,
+dashboard and confirmation records as ``lrsearch run``) and resumes. Several processes (or
+machines) running the same script on one PostgreSQL or MySQL storage, each with its own
+``worker_index``, share the study, as ``lrsearch run --worker-index`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lrsearch.config import StudyConfig, load_study, parse_study
+from lrsearch.errors import ConfigError
+
+__all__ = ["optimize"]
+
+
+def optimize(study: str | Path | Mapping[str, Any] | StudyConfig,
+             train_fn: Callable[[Any], Any], *, n_trials: int | None = None,
+             storage: str | None = None, timeout_s: float | None = None,
+             worker_index: int = 0, progress: str | None = "off") -> Any:
+    """Run (or resume) a study whose trials train with ``train_fn``.
+
+    Args:
+        study: A study file, its contents as a mapping, or a checked config. Its ``model``
+            and ``data`` are not used (the loop is yours); ``training.epochs`` and
+            ``training.seed`` are passed on to ``train_fn`` as ``trial.epochs`` and
+            ``trial.seed``.
+        train_fn: Called with each :class:`lrsearch.search.Trial`: build the optimizer and
+            scheduler with ``trial.build_optimizer(model)`` and ``trial.build_scheduler(
+            optimizer, total_steps)``, train ``trial.epochs`` epochs and call
+            ``trial.report(epoch, val_acc=...)`` (the study's metric) after each. A
+            ``TrialPruned`` raised by ``report`` must propagate; any other exception fails
+            that trial, and three in a row end the run.
+        n_trials: Overrides the study's ``n_trials``; ``storage``, ``timeout_s`` likewise.
+        worker_index: This process's index when several share the study (offsets seeds).
+        progress: ``"bar"``, ``"lines"``, ``"off"`` (default) or None (a bar on a terminal).
+
+    Returns:
+        The :class:`lrsearch.search.RunSummary` (counts, best value, trial and family).
+
+    Raises:
+        ConfigError: A bad study, or one that needs lrsearch's own training loop
+            (``peak_lr: auto``, ``pruner.judge: probe``).
+        StudyError: The storage cannot be reached, or the study cannot be resumed.
+    """
+    from lrsearch.search import SearchSpace, run_study
+    from lrsearch.search._user_objective import UserObjective
+
+    overrides = {"n_trials": n_trials, "storage": storage, "timeout_s": timeout_s}
+    if isinstance(study, StudyConfig):
+        config = parse_study(study.model_dump(mode="json", exclude_none=True), overrides)
+    elif isinstance(study, Mapping):
+        config = parse_study(dict(study), overrides, source="study")
+    else:
+        config = load_study(study, overrides)
+    config = _raw_judge(config, SearchSpace.from_config(config).auto_optimizers)
+
+    def make_objective(config: StudyConfig, space: Any, on_epoch: Any) -> UserObjective:
+        return UserObjective(config, space, train_fn, on_epoch)
+
+    return run_study(config, worker_index=worker_index, progress=progress,
+                     make_objective=make_objective)
+
+
+def _raw_judge(config: StudyConfig, auto: Any) -> StudyConfig:
+    """``config`` judged by raw values; refused where it needs lrsearch's own training."""
+    problems = []
+    if auto:
+        problems.append(f"search_space.peak_lr: got 'auto' (for {list(auto)}); the LR range "
+                        f"test trains lrsearch's own model: give a range with your own loop")
+    if config.pruner.judge == "probe":
+        problems.append("pruner.judge: got 'probe'; a cooldown probe trains the model itself, "
+                        "which your own loop does: use judge: raw (the default here)")
+    if problems:
+        raise ConfigError(problems, source="study for lrsearch.optimize")
+    pruner = config.pruner.model_copy(update={"judge": "raw"})
+    return config.model_copy(update={"pruner": pruner})
