@@ -33,6 +33,7 @@ FAKE_TRAIN_SIZE = 10_000  # images in the fake training set (before the validati
 FAKE_TEST_SIZE = 2_000
 FAKE_SOURCE = "torchvision FakeData"
 _CACHE: dict[tuple, CifarData] = {}
+_DEVICE_SHARE = 0.5  # at most this share of a GPU's free memory holds the data
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,6 +168,21 @@ def load_data(settings: DataSettings, device: str | torch.device = "cpu",
     return _CACHE[key]
 
 
+def _check_fits(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...],
+                device: torch.device) -> None:
+    """Refuse data that would take more than half of a GPU's free memory (the rest is the
+    model's, its activations' and the epoch's augmented copy)."""
+    if device.type != "cuda":
+        return
+    needed = sum(t.numel() * t.element_size() for t in tensors)
+    free, _ = torch.cuda.mem_get_info(device)
+    if needed > _DEVICE_SHARE * free:
+        raise DataError(f"data: {needed / 1e9:.2f} GB of images and labels do not fit in "
+                        f"{_DEVICE_SHARE:.0%} of {device}'s free memory ({free / 1e9:.2f} GB); "
+                        f"the data lives on the training device: lower data.image_size or "
+                        f"data.train_subset")
+
+
 def _load(settings: DataSettings, root: Path, device: torch.device,
           study_dir: str | None) -> CifarData:
     problems = settings.problems()
@@ -180,6 +196,7 @@ def _load(settings: DataSettings, root: Path, device: torch.device,
     else:
         tensors, source, num_classes = load_user_data(settings, study_dir)
     mean, std = _STATS.get(settings.dataset) or channel_stats(tensors[0])
+    _check_fits(tensors, device)
     tensors = [t.to(device).contiguous() for t in tensors]
     return CifarData(settings.dataset, *tensors, num_classes=num_classes, mean=mean, std=std,
                      split_seed=settings.split_seed, source=source)
