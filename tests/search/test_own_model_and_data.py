@@ -111,3 +111,18 @@ def test_validate_imports_the_factory_and_checks_the_folder(study_folder):
     assert "model: got 'no_such_models_xyz:tiny'; no module 'no_such_models_xyz'" in \
         result.output
     assert "data.root: got 'nowhere';" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server_url", ["postgresql"], indirect=True)
+def test_workers_import_the_model_from_the_study_folder(study_folder, server_url):
+    from lrsearch.config import load_study
+    from lrsearch.search import run_workers
+
+    module = model_module(study_folder)
+    config = load_study(own_study(study_folder, module, n_trials=4), {"storage": server_url})
+    summary, code = run_workers(config, 2, progress="off")
+    assert code == 0 and summary.complete == 4
+    study = optuna.load_study(study_name="tiny", storage=server_url)
+    assert study.user_attrs[MODEL_ATTR].startswith(f"{module}:tiny(num_classes=3, width=8)")
+    assert len({t.user_attrs["worker"]["pid"] for t in study.trials}) == 2
