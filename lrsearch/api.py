@@ -20,7 +20,8 @@ __all__ = ["optimize"]
 
 
 def optimize(study: str | Path | Mapping[str, Any] | StudyConfig,
-             train_fn: Callable[[Any], Any], *, n_trials: int | None = None,
+             train_fn: Callable[[Any], Any], *, evaluate: Callable[[Any], Any] | None = None,
+             n_trials: int | None = None,
              storage: str | None = None, timeout_s: float | None = None,
              worker_index: int = 0, progress: str | None = "off") -> Any:
     """Run (or resume) a study whose trials train with ``train_fn``.
@@ -36,6 +37,11 @@ def optimize(study: str | Path | Mapping[str, Any] | StudyConfig,
             ``trial.report(epoch, val_acc=...)`` (the study's metric) after each. A
             ``TrialPruned`` raised by ``report`` must propagate; any other exception fails
             that trial, and three in a row end the run.
+        evaluate: ``evaluate(model)``, the study's metric (or a dict holding it) of a model:
+            given, the pruning points are judged by a cooldown probe when the study's
+            ``pruner.judge`` is (or defaults to) ``probe``, and ``trial.report`` takes the
+            ``model``, ``optimizer`` and ``train_step`` to cool down with there. Left out, the
+            raw values reported are judged.
         n_trials: Overrides the study's ``n_trials``; ``storage``, ``timeout_s`` likewise.
         worker_index: This process's index when several share the study (offsets seeds).
         progress: ``"bar"``, ``"lines"``, ``"off"`` (default) or None (a bar on a terminal).
@@ -45,7 +51,7 @@ def optimize(study: str | Path | Mapping[str, Any] | StudyConfig,
 
     Raises:
         ConfigError: A bad study, or one that needs lrsearch's own training loop
-            (``peak_lr: auto``, ``pruner.judge: probe``).
+            (``peak_lr: auto``; ``pruner.judge: probe`` without ``evaluate``).
         StudyError: The storage cannot be reached, or the study cannot be resumed.
     """
     from lrsearch.search import SearchSpace, run_study
@@ -58,25 +64,30 @@ def optimize(study: str | Path | Mapping[str, Any] | StudyConfig,
         config = parse_study(dict(study), overrides, source="study")
     else:
         config = load_study(study, overrides)
-    config = _raw_judge(config, SearchSpace.from_config(config).auto_optimizers)
+    config = _own_loop(config, SearchSpace.from_config(config).auto_optimizers,
+                       probe=evaluate is not None)
 
     def make_objective(config: StudyConfig, space: Any, on_epoch: Any) -> UserObjective:
-        return UserObjective(config, space, train_fn, on_epoch)
+        return UserObjective(config, space, train_fn, on_epoch, evaluate)
 
     return run_study(config, worker_index=worker_index, progress=progress,
                      make_objective=make_objective)
 
 
-def _raw_judge(config: StudyConfig, auto: Any) -> StudyConfig:
-    """``config`` judged by raw values; refused where it needs lrsearch's own training."""
+def _own_loop(config: StudyConfig, auto: Any, probe: bool) -> StudyConfig:
+    """``config`` for the user's loop: judged by raw values unless it can ``probe``; refused
+    where it needs lrsearch's own training."""
     problems = []
     if auto:
         problems.append(f"search_space.peak_lr: got 'auto' (for {list(auto)}); the LR range "
                         f"test trains lrsearch's own model: give a range with your own loop")
-    if config.pruner.judge == "probe":
-        problems.append("pruner.judge: got 'probe'; a cooldown probe trains the model itself, "
-                        "which your own loop does: use judge: raw (the default here)")
+    if config.pruner.judge == "probe" and not probe:
+        problems.append("pruner.judge: got 'probe'; a cooldown probe of your own loop needs "
+                        "lrsearch.optimize(..., evaluate=...): give it, or use judge: raw (the "
+                        "default without evaluate)")
     if problems:
         raise ConfigError(problems, source="study for lrsearch.optimize")
+    if probe:
+        return config
     pruner = config.pruner.model_copy(update={"judge": "raw"})
     return config.model_copy(update={"pruner": pruner})

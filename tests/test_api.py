@@ -104,3 +104,74 @@ def test_a_failing_loop_fails_its_trial_saying_why(tmp_path):
                               storage=f"sqlite:///{tmp_path / 'own.db'}").trials[0]
     assert trial.user_attrs[FAIL_REASON_ATTR] == (
         "LrsearchError: report: got ['val_loss']; must include 'val_acc', the study's metric")
+
+
+def probed_study(tmp_path, name):
+    return study(tmp_path, name=name, n_trials=3, sampler={"name": "random", "seed": 0},
+                 pruner={"name": "median", "n_startup_trials": 1, "at_progress": [0.5]})
+
+
+def toy_loop(trial):
+    """A small torch loop; its probe's batches come from a source of their own."""
+    import torch
+
+    torch.manual_seed(trial.seed)
+    x, y = torch.randn(256, 8), torch.randint(0, 2, (256,))
+    x[:, 0] += 2 * y
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    optimizer = trial.build_optimizer(model)
+    scheduler = trial.build_scheduler(optimizer, total_steps=trial.epochs * 8)
+    probe_batches = torch.Generator().manual_seed(1)
+
+    def step(rows):
+        loss = torch.nn.functional.cross_entropy(model(x[rows]), y[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    for epoch in range(1, trial.epochs + 1):
+        for rows in torch.randperm(256).split(32):
+            step(rows)
+            scheduler.step()
+        with torch.no_grad():
+            val_acc = (model(x).argmax(1) == y).float().mean().item()
+        trial.report(epoch, val_acc=val_acc, model=model, optimizer=optimizer,
+                     train_step=lambda: step(torch.randperm(256, generator=probe_batches)[:32]))
+
+
+def accuracy(model):
+    import torch
+
+    torch.manual_seed(5)
+    x, y = torch.randn(256, 8), torch.randint(0, 2, (256,))
+    x[:, 0] += 2 * y
+    with torch.no_grad():
+        return {"val_acc": (model(x).argmax(1) == y).float().mean().item()}
+
+
+def test_an_evaluate_callback_judges_pruning_points_by_a_probe_that_changes_nothing(tmp_path):
+    lrsearch.optimize(probed_study(tmp_path, "probed"), toy_loop, evaluate=accuracy)
+    lrsearch.optimize(probed_study(tmp_path, "raw"), toy_loop)
+    storage = f"sqlite:///{tmp_path / 'own.db'}"
+    probed = optuna.load_study(study_name="probed", storage=storage)
+    raw = optuna.load_study(study_name="raw", storage=storage)
+    assert probed.user_attrs["config"]["pruner"]["judge"] == "probe"
+    assert raw.user_attrs["config"]["pruner"]["judge"] == "raw"
+    rows = probed.trials[0].user_attrs[EPOCHS_ATTR]
+    assert [("probe_val_acc" in row) for row in rows] == [False, True, False, False]
+    assert rows[1]["probe_steps"] == 2  # 10% of the 16 steps done, rounded
+    # The probe restored the run: the same trial without probes reports the same values.
+    assert [row["val_acc"] for row in rows] == \
+        [row["val_acc"] for row in raw.trials[0].user_attrs[EPOCHS_ATTR]]
+
+
+def test_a_probe_without_what_it_needs_is_named(tmp_path):
+    with pytest.raises(StudyError, match="3 trials in a row failed"):
+        lrsearch.optimize(probed_study(tmp_path, "probed"), by_peak_lr,
+                          evaluate=lambda model: 0.5)
+    trial = optuna.load_study(study_name="probed",
+                              storage=f"sqlite:///{tmp_path / 'own.db'}").trials[0]
+    assert trial.user_attrs[FAIL_REASON_ATTR] == (
+        "LrsearchError: report: epoch 2 is a pruning point judged by a cooldown probe; pass "
+        "model, optimizer, train_step to trial.report (or leave evaluate out of "
+        "lrsearch.optimize to judge raw values)")

@@ -4,8 +4,10 @@ lrsearch samples the trial's schedule and optimizer, hands them to the user's ``
 a :class:`Trial`, and stores what a report needs under the same attribute names as its own
 objective: the spec (laid onto the steps the user's scheduler runs), the optimizer, a row per
 reported epoch, the LR curve the spec gives, the wall time, why it was pruned or failed.
-Pruning judges the raw values reported: a cooldown probe would have to train the user's model
-itself. Baselines run like any other trial and are never pruned.
+Pruning judges the raw values reported, or, when the user gives an ``evaluate`` callback and
+the study's judge is ``probe``, a cooldown probe at each pruning point: ``trial.report`` then
+takes the model, the optimizer and a ``train_step`` to cool it down with
+(:mod:`lrsearch.train._user_probe`). Baselines run like any other trial and are never pruned.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ from lrsearch.records import (
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
     is_baseline,
+    probe_key,
     trial_baseline,
 )
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.search._pruners import pruning_epochs
+from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._space import SearchSpace
 from lrsearch.search.parallel import worker_id
 
@@ -60,8 +63,10 @@ class Trial:
     """
 
     def __init__(self, trial: optuna.Trial, spec: ScheduleSpec, optimizer: OptimizerSettings,
-                 config: StudyConfig, on_epoch: Callable[[int, Any], None] | None) -> None:
+                 config: StudyConfig, on_epoch: Callable[[int, Any], None] | None,
+                 evaluate: Callable[[Any], Any] | None = None) -> None:
         self._trial, self._config, self._on_epoch = trial, config, on_epoch
+        self._evaluate = evaluate  # not None: the study's judge is the cooldown probe
         self.number = trial.number
         self.spec, self.optimizer_settings = spec, optimizer
         self.epochs, self.seed, self.metric = (config.training.epochs, config.training.seed,
@@ -87,16 +92,21 @@ class Trial:
         self._trial.set_user_attr(LR_CURVE_ATTR, [[s, float(self.spec.lr(s))] for s in steps])
         return self.spec.to_torch(optimizer, total_steps=self.spec.total_steps)
 
-    def report(self, epoch: int, step: int | None = None, **metrics: float) -> None:
+    def report(self, epoch: int, step: int | None = None, *, model: Any = None,
+               optimizer: Any = None, train_step: Callable[[], Any] | None = None,
+               **metrics: float) -> None:
         """Store epoch ``epoch``'s (1-based) metrics; the study's metric must be among them.
 
         ``step``, the optimizer steps done, defaults to the epoch's share of the scheduler's
-        ``total_steps``.
+        ``total_steps``. When the study is judged by a cooldown probe (an ``evaluate`` given to
+        ``lrsearch.optimize``), a pruning epoch also needs ``model``, ``optimizer`` and
+        ``train_step`` (one optimizer step on the next batch, no scheduler step): the probe
+        cools a copy of the run down and ``evaluate(model)`` scores it; the run is restored.
 
         Raises:
             optuna.TrialPruned: The pruner stops the trial here (or the value is not finite):
                 let it propagate; lrsearch records why.
-            LrsearchError: The study's metric is missing.
+            LrsearchError: The study's metric is missing, or what the probe needs.
         """
         if self.metric not in metrics:
             raise LrsearchError(f"report: got {sorted(metrics)}; must include {self.metric!r}, "
@@ -106,18 +116,48 @@ class Trial:
         row = {"epoch": int(epoch), "step": int(step),
                **{key: float(value) for key, value in metrics.items()}}
         self.rows[:] = [r for r in self.rows if r["epoch"] < row["epoch"]] + [row]
+        if not math.isfinite(row[self.metric]):
+            raise optuna.TrialPruned(f"diverged: {self.metric} {row[self.metric]} after epoch "
+                                     f"{epoch}")
+        probing = self._evaluate is not None and row["epoch"] in self._prune_epochs
+        if probing:
+            row.update(self._probe(row, model, optimizer, train_step))
         self._trial.set_user_attr(EPOCHS_ATTR, self.rows)
-        value = row[self.metric]
-        if not math.isfinite(value):
-            raise optuna.TrialPruned(f"diverged: {self.metric} {value} after epoch {epoch}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            self._trial.report(value, row["epoch"])
+        # A probe judge hears probe values only: raw ones between would mix two kinds.
+        value = row[probe_key(self.metric)] if probing else (
+            None if self._evaluate is not None else row[self.metric])
+        if value is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                self._trial.report(value, row["epoch"])
         if self._on_epoch is not None:
             self._on_epoch(self.number, SimpleNamespace(**row))
-        if row["epoch"] in self._prune_epochs and not is_baseline(self._trial) and \
-                self._trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {epoch} ({self.metric} {value:.4f})")
+        if value is not None and row["epoch"] in self._prune_epochs and \
+                not is_baseline(self._trial) and self._trial.should_prune():
+            what = f"probe {self.metric}" if probing else self.metric
+            raise optuna.TrialPruned(f"pruned after epoch {epoch} ({what} {value:.4f})")
+
+    def _probe(self, row: dict[str, Any], model: Any, optimizer: Any,
+               train_step: Callable[[], Any] | None) -> dict[str, Any]:
+        """The probe's values for ``row``: ``probe_<metric>``, its steps and seconds."""
+        from lrsearch.train._user_probe import user_cooldown_probe
+
+        missing = [name for name, value in (("model", model), ("optimizer", optimizer),
+                                            ("train_step", train_step)) if value is None]
+        if missing:
+            raise LrsearchError(f"report: epoch {row['epoch']} is a pruning point judged by a "
+                                f"cooldown probe; pass {', '.join(missing)} to trial.report "
+                                f"(or leave evaluate out of lrsearch.optimize to judge raw "
+                                f"values)")
+        value, steps, seconds = user_cooldown_probe(
+            model, optimizer, train_step, self._evaluate, self._config.pruner.probe_frac,
+            row["step"])
+        values = value if isinstance(value, dict) else {self.metric: value}
+        if self.metric not in values:
+            raise LrsearchError(f"evaluate: returned {sorted(values)}; must include "
+                                f"{self.metric!r}, the study's metric (or be its value)")
+        probed = {probe_key(key): float(v) for key, v in values.items()}
+        return {**probed, "probe_steps": int(steps), "probe_seconds": float(seconds)}
 
 
 class UserObjective:
@@ -128,12 +168,18 @@ class UserObjective:
         space: Its search space.
         train_fn: Called with a :class:`Trial`; trains, calling ``trial.report`` each epoch.
         on_epoch: Called with ``(trial_number, row)`` after each reported epoch (progress).
+        evaluate: ``evaluate(model)``, the metric (or a dict of metrics) of a cooled-down model:
+            given, the pruning points are judged by a cooldown probe when the study's judge is
+            ``probe``.
     """
 
     def __init__(self, config: StudyConfig, space: SearchSpace,
                  train_fn: Callable[[Trial], Any],
-                 on_epoch: Callable[[int, Any], None] | None = None) -> None:
+                 on_epoch: Callable[[int, Any], None] | None = None,
+                 evaluate: Callable[[Any], Any] | None = None) -> None:
         self.config, self.space, self.train_fn, self.on_epoch = config, space, train_fn, on_epoch
+        judge = resolve_judge(config.pruner, len(space.families))
+        self.evaluate = evaluate if judge == "probe" and config.pruner.name != "none" else None
         self.baselines = {b.name: b for b in config.baselines if not isinstance(b, str)}
         self.trial_id: int | None = None  # storage id of the latest trial this worker ran
 
@@ -155,7 +201,8 @@ class UserObjective:
             optimizer = dict(trial.user_attrs[FIXED_OPTIMIZER_ATTR])
         trial.set_user_attr(SCHEDULE_ATTR, spec.to_dict())
         trial.set_user_attr(OPTIMIZER_ATTR, optimizer)
-        handle = Trial(trial, spec, OptimizerSettings(**optimizer), self.config, self.on_epoch)
+        handle = Trial(trial, spec, OptimizerSettings(**optimizer), self.config, self.on_epoch,
+                       self.evaluate)
         started = time.perf_counter()
         try:
             self.train_fn(handle)
