@@ -119,6 +119,10 @@ class DataSettings(_Settings):
         test_frac: ``imagefolder`` without ``test_root``: the share of ``root`` held out as
             the test set (never seen by the search; ``lrsearch confirm`` measures on it).
         image_size: ``imagefolder``: images are resized to this many pixels square.
+        placement: ``auto`` (on the training device when the data takes at most half of a
+            GPU's free memory, else streamed), ``device`` or ``stream`` (kept in host memory,
+            each batch gathered by a DataLoader and copied to the device).
+        loader_workers: Worker processes of that DataLoader.
     """
 
     _error: ClassVar[type[LrsearchError]] = DataError
@@ -134,6 +138,8 @@ class DataSettings(_Settings):
     test_root: str | None = Field(default=None, min_length=1)
     test_frac: float = Field(default=0.1, gt=0.0, lt=1.0)
     image_size: int = Field(default=32, ge=8, le=1024)
+    placement: Literal["auto", "device", "stream"] = "auto"
+    loader_workers: int = Field(default=4, ge=0)
 
     def problems(self) -> list[str]:
         """What the fields cannot say alone: which keys each kind of data set takes.

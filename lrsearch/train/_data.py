@@ -43,7 +43,9 @@ class CifarData:
 
     ``mean`` and ``std`` are per channel, in units of full scale (0..1), for normalisation.
     ``split_seed`` is the seed of the validation split (and subset); ``source`` says where the
-    images came from (the folder read, or ``"torchvision FakeData"``). The tensors may be
+    images came from (the folder read, or ``"torchvision FakeData"``). ``streamed`` data stays
+    in host memory and is streamed to the training device by a DataLoader with
+    ``loader_workers`` worker processes. The tensors may be
     shared between callers (the data is cached): never modify them in place.
     """
 
@@ -59,6 +61,8 @@ class CifarData:
     std: tuple[float, ...]
     split_seed: int = 0
     source: str = ""
+    streamed: bool = False
+    loader_workers: int = 0
 
     @property
     def device(self) -> torch.device:
@@ -77,9 +81,11 @@ class CifarData:
         size = "x".join(str(n) for n in self.train_x.shape[1:])
         megabytes = sum(t.numel() * t.element_size() for t in (
             self.train_x, self.val_x, self.test_x)) / 1e6
+        where = (f"in host memory, streamed to the training device by a DataLoader with "
+                 f"{self.loader_workers} workers" if self.streamed else f"on {self.device}")
         return (f"{self.dataset} ({self.source}): {len(self.train_y)} train / "
                 f"{len(self.val_y)} val / {len(self.test_y)} test images of {size}, "
-                f"{self.num_classes} classes, {megabytes:.1f} MB on {self.device}")
+                f"{self.num_classes} classes, {megabytes:.1f} MB {where}")
 
 
 def fake_images(indices: torch.Tensor | range, random_offset: int,
@@ -168,19 +174,25 @@ def load_data(settings: DataSettings, device: str | torch.device = "cpu",
     return _CACHE[key]
 
 
+def _fits(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...], device: torch.device) -> bool:
+    """Whether the data takes at most half of a GPU's free memory (the rest is the model's,
+    its activations' and the epoch's augmented copy); always on a CPU."""
+    if device.type != "cuda":
+        return True
+    needed = sum(t.numel() * t.element_size() for t in tensors)
+    return needed <= _DEVICE_SHARE * torch.cuda.mem_get_info(device)[0]
+
+
 def _check_fits(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...],
                 device: torch.device) -> None:
-    """Refuse data that would take more than half of a GPU's free memory (the rest is the
-    model's, its activations' and the epoch's augmented copy)."""
-    if device.type != "cuda":
-        return
-    needed = sum(t.numel() * t.element_size() for t in tensors)
-    free, _ = torch.cuda.mem_get_info(device)
-    if needed > _DEVICE_SHARE * free:
-        raise DataError(f"data: {needed / 1e9:.2f} GB of images and labels do not fit in "
-                        f"{_DEVICE_SHARE:.0%} of {device}'s free memory ({free / 1e9:.2f} GB); "
-                        f"the data lives on the training device: lower data.image_size or "
-                        f"data.train_subset")
+    """Refuse ``placement: device`` data that does not :func:`_fits`."""
+    if not _fits(tensors, device):
+        needed = sum(t.numel() * t.element_size() for t in tensors)
+        free = torch.cuda.mem_get_info(device)[0]
+        raise DataError(f"data.placement: got 'device'; {needed / 1e9:.2f} GB of images and "
+                        f"labels do not fit in {_DEVICE_SHARE:.0%} of {device}'s free memory "
+                        f"({free / 1e9:.2f} GB): use placement auto or stream (streamed from "
+                        f"host memory), or lower data.image_size or data.train_subset")
 
 
 def _load(settings: DataSettings, root: Path, device: torch.device,
@@ -196,7 +208,11 @@ def _load(settings: DataSettings, root: Path, device: torch.device,
     else:
         tensors, source, num_classes = load_user_data(settings, study_dir)
     mean, std = _STATS.get(settings.dataset) or channel_stats(tensors[0])
-    _check_fits(tensors, device)
-    tensors = [t.to(device).contiguous() for t in tensors]
+    streamed = settings.placement == "stream" or (
+        settings.placement == "auto" and not _fits(tensors, device))
+    if not streamed:
+        _check_fits(tensors, device)
+    tensors = [t.to("cpu" if streamed else device).contiguous() for t in tensors]
     return CifarData(settings.dataset, *tensors, num_classes=num_classes, mean=mean, std=std,
-                     split_seed=settings.split_seed, source=source)
+                     split_seed=settings.split_seed, source=source, streamed=streamed,
+                     loader_workers=settings.loader_workers if streamed else 0)

@@ -74,7 +74,7 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
     device = resolve_device(training.device)
     if isinstance(data, DataSettings):
         data = load_data(data, device)
-    elif not same_device(data.device, device):
+    elif not same_device(data.device, device) and not data.streamed:
         data = _moved(data, device)
     run = TrainingRun(spec, optimizer, training, data)
     fingerprint = _fingerprint(spec, run.total_steps, optimizer, training, data)

@@ -100,3 +100,28 @@ def test_a_data_function_returns_tensors_or_datasets(tmp_path):
     with pytest.raises(DataError, match=r"^data.dataset: .*:one_part\(\) returned a Tensor; "
                                         r"must return \(train, test\)"):
         load_data(DataSettings(dataset=f"{name}:one_part", val_size=5), study_dir=str(tmp_path))
+
+
+def test_streamed_data_learns_resumes_bit_for_bit_and_probes_without_a_trace(tmp_path):
+    from lrsearch.schedules import ScheduleSpec
+    from lrsearch.train import OptimizerSettings, ProbeSettings, TrainSettings, train
+
+    image_folder(tmp_path / "images", per_class=20)
+    data = load_data(folder_settings(placement="stream", loader_workers=2),
+                     study_dir=str(tmp_path))
+    assert data.streamed and "streamed to the training device by a DataLoader with 2 " \
+                             "workers" in data.describe()
+    spec = ScheduleSpec("cosine", peak_lr=0.1, total_steps=1, params={"final_ratio": 0.0})
+    settings = TrainSettings(epochs=3, batch_size=8, device="cpu", seed=0)
+    whole = train(spec, OptimizerSettings(), settings, data)
+    assert whole.epochs[-1].val_acc > 0.6  # 3 classes: chance is 1/3
+    checkpoint = tmp_path / "run.pt"
+    stopped = train(spec, OptimizerSettings(), settings, data, checkpoint_path=checkpoint,
+                    on_epoch=lambda e: "stop" if e.epoch == 1 else None)
+    assert stopped.stopped == "stop"
+    resumed = train(spec, OptimizerSettings(), settings, data, checkpoint_path=checkpoint)
+    assert [e.val_loss for e in resumed.epochs] == [e.val_loss for e in whole.epochs]
+    probed = train(spec, OptimizerSettings(), settings, data,
+                   probe=ProbeSettings(epochs=(1, 2), frac=0.5))
+    assert probed.epochs[0].probe_val_acc is not None
+    assert [e.val_loss for e in probed.epochs] == [e.val_loss for e in whole.epochs]
