@@ -126,3 +126,31 @@ def test_workers_import_the_model_from_the_study_folder(study_folder, server_url
     study = optuna.load_study(study_name="tiny", storage=server_url)
     assert study.user_attrs[MODEL_ATTR].startswith(f"{module}:tiny(num_classes=3, width=8)")
     assert len({t.user_attrs["worker"]["pid"] for t in study.trials}) == 2
+
+
+DATA_MODULE = '''
+import torch
+
+
+def colours(root=None):
+    """Two classes: dark and bright images, 8x8."""
+    generator = torch.Generator().manual_seed(0)
+    y = torch.arange(96) % 2
+    x = (torch.rand(96, 3, 8, 8, generator=generator) * 100 + 120 * y.view(-1, 1, 1, 1))
+    return (x.to(torch.uint8)[:80], y[:80]), (x.to(torch.uint8)[80:], y[80:])
+'''
+
+
+def test_a_data_function_and_own_model_run_and_find_lr(study_folder):
+    module, data_module = model_module(study_folder), model_module(study_folder, DATA_MODULE)
+    path = own_study(study_folder, module, n_trials=1,
+                     data={"dataset": f"{data_module}:colours", "val_size": 16})
+    result = invoke("run", path, "--quiet")
+    assert result.exit_code == 0, result.output
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{study_folder / 'studies.db'}")
+    assert study.user_attrs[DATA_ATTR].startswith(f"{data_module}:colours ({data_module}:"
+                                                  f"colours()): 64 train / 16 val / 16 test "
+                                                  f"images of 3x8x8, 2 classes")
+    result = invoke("find-lr", path, "--steps", 10, "--quiet", "--out", study_folder / "lr")
+    assert result.exit_code == 0, result.output
+    assert "10 of 10 steps" in result.output
