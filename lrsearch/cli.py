@@ -122,13 +122,20 @@ def show(spec_path: str, code: bool, steps: int | None) -> None:
 @click.argument("study_file", type=click.Path(dir_okay=False))
 @friendly_errors
 def validate(study_file: str) -> None:
-    """Check a study file and list every problem at once (nothing is run or stored)."""
+    """Check a study file and list every problem at once (nothing is run or stored).
+
+    A ``module:function`` model or data set is imported, not called: its outputs and the
+    images are checked when a run starts (that needs torch).
+    """
     from lrsearch.config import load_study
+    from lrsearch.config._settings import is_factory
     from lrsearch.errors import ConfigError
     from lrsearch.search import SearchSpace, checkpoint_problems, grid_size, sampler_problems
+    from lrsearch.user_code import user_code_problems
 
     config = load_study(study_file)
-    problems = sampler_problems(config) + checkpoint_problems(config)
+    problems = (sampler_problems(config) + checkpoint_problems(config)
+                + user_code_problems(config))
     if problems:
         raise ConfigError(problems, source=f"study file {study_file}")
     space = SearchSpace.from_config(config)
@@ -142,6 +149,9 @@ def validate(study_file: str) -> None:
                f"families {list(described['families'])}, optimizers "
                f"{list(described['optimizers'])}, {len(config.baselines)} baseline(s)"
                f"{grid}{auto}")
+    if any(is_factory(ref) for ref in (config.model, config.data.dataset)):
+        click.echo("  your model and data functions import; their outputs are checked when "
+                   "lrsearch run starts (that needs torch)")
 
 
 @main.command()

@@ -12,6 +12,7 @@ from typing import Any
 
 from lrsearch.config._families import FINAL_KNOT_HIGH, FamilySearch, resolve_families
 from lrsearch.config._models import StudyConfig
+from lrsearch.config._settings import is_factory
 from lrsearch.config._types import AUTO, Range
 from lrsearch.optimizers import get_optimizer
 from lrsearch.schedules import get_family
@@ -37,6 +38,12 @@ def check_study(config: StudyConfig, skip: Collection[str] = ()
                         "both, so the study ends")
     if "pruner" not in skip:
         problems += _check_pruner(config)
+    if "data" not in skip:
+        problems += [f"data.{line}" for line in config.data.problems()]
+    if config.model_kwargs and not is_factory(config.model) and \
+            not {"model", "model_kwargs"} & set(skip):
+        problems.append(f"model_kwargs: got {config.model_kwargs!r}; only a 'module:function' "
+                        f"model takes model_kwargs (model is {config.model!r})")
     if "sampler" not in skip and config.sampler.name == "grid" and config.sampler.priors:
         problems.append("sampler.priors: got true with sampler.name 'grid'; a grid walks every "
                         "point of the space itself, so there is nothing to start it from; "

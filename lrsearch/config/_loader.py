@@ -25,6 +25,10 @@ __all__ = ["load_study", "parse_study"]
 def load_study(path: str | Path, overrides: dict[str, Any] | None = None) -> StudyConfig:
     """Load, override and check a study file.
 
+    ``study_dir`` is set to the file's folder (a given relative one starts there), so
+    ``module:function`` models and data and relative data roots are found from any working
+    directory.
+
     Args:
         path: The YAML study file.
         overrides: Dotted keys to set before checking, e.g. ``{"training.device": "cpu"}``
@@ -54,6 +58,11 @@ def load_study(path: str | Path, overrides: dict[str, Any] | None = None) -> Stu
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "yaml"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{where}: not valid YAML ({problem})"], source=source) from None
+    if isinstance(data, dict):
+        folder = Path(path).resolve().parent  # user factories and data roots start here
+        given = data.get("study_dir")
+        if given is None or isinstance(given, str):  # another type: its own problem is listed
+            data = {**data, "study_dir": str(folder / given if given else folder)}
     return parse_study(data, overrides, source=source)
 
 

@@ -14,9 +14,9 @@ from pydantic import Discriminator, Field, Tag, create_model, field_validator
 
 from lrsearch.config._settings import (
     DEFAULT_MODEL,
-    MODELS,
     DataSettings,
     LrRangeTestConfig,
+    ModelName,
     ProbeFrac,
     TrainingConfig,
     TrainSettings,
@@ -229,7 +229,10 @@ class StudyConfig(_Strict):
     """A whole study file.
 
     ``direction`` follows from ``metric`` when left out (the loader fills it in and checks
-    that a given one fits).
+    that a given one fits). ``model`` is a built-in model's name or ``module:function``, called
+    as ``function(num_classes=N, **model_kwargs)``. ``study_dir`` is the folder that such
+    modules are imported from first and that relative data roots start from: the study file's
+    own folder (:func:`~lrsearch.config.load_study` fills it in); None: the working directory.
 
     Example:
         >>> StudyConfig(name="demo").search_space.optimizers
@@ -247,15 +250,19 @@ class StudyConfig(_Strict):
     sampler: SamplerConfig = Field(default_factory=SamplerConfig)
     pruner: PrunerConfig = Field(default_factory=PrunerConfig)
     data: DataSettings = Field(default_factory=DataSettings)
-    model: Literal[MODELS] = DEFAULT_MODEL
+    model: ModelName = DEFAULT_MODEL
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     search_space: SearchSpaceConfig = Field(default_factory=SearchSpaceConfig)
     baselines: list[Baseline] = Field(default_factory=list)
     reseed: ReseedConfig = Field(default_factory=ReseedConfig)
     lr_range_test: LrRangeTestConfig = Field(default_factory=LrRangeTestConfig)
     checkpoint_dir: str = "lrsearch-checkpoints"
+    study_dir: str | None = None
 
     def train_settings(self, **changes: Any) -> TrainSettings:
         """The settings of one training run of this study: ``training`` and ``model``, with
         ``changes`` (e.g. ``seed``) applied."""
-        return TrainSettings(**{**self.training.model_dump(), "model": self.model, **changes})
+        return TrainSettings(**{**self.training.model_dump(), "model": self.model,
+                                "model_kwargs": self.model_kwargs,
+                                "study_dir": self.study_dir, **changes})

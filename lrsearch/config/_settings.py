@@ -9,23 +9,66 @@ training code's own errors, one line per problem.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from lrsearch.config._messages import problems_of
 from lrsearch.config._types import MAX_EPOCHS, MAX_SEED, Strict
 from lrsearch.errors import DataError, LrsearchError, TrainingError
 
-__all__ = ["DATASETS", "DEFAULT_MODEL", "DEFAULT_RULE", "MODELS", "PRECISIONS",
-           "RANGE_TEST_RULES", "DataSettings", "LrRangeTestConfig", "ProbeFrac",
-           "ProbeSettings", "RangeTestSettings", "TrainSettings", "TrainingConfig"]
+__all__ = ["DATASETS", "DEFAULT_MODEL", "DEFAULT_RULE", "FACTORY_PATTERN", "IMAGEFOLDER",
+           "MODELS", "PRECISIONS", "RANGE_TEST_RULES", "DataSettings", "DatasetName",
+           "LrRangeTestConfig", "ModelName", "ProbeFrac", "ProbeSettings", "RangeTestSettings",
+           "TrainSettings", "TrainingConfig", "is_factory"]
 
 DATASETS = ("cifar10", "cifar100", "fake")
+IMAGEFOLDER = "imagefolder"  # torchvision's ImageFolder layout: one subfolder per class
 # The built-in models, by name; lrsearch.train's model registry builds them (a test checks
 # that it knows each), kept here so checking a study file loads no torch.
 MODELS = ("small_cnn", "resnet20", "resnet56", "resnet18")
 DEFAULT_MODEL = "small_cnn"
+# A user's factory, "module:function": a dotted module path and a function name. Only the
+# form is checked here; lrsearch.user_code imports it.
+FACTORY_PATTERN = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$"
+
+
+def is_factory(name: str) -> bool:
+    """Whether ``name`` has the form ``module:function``.
+
+    Example:
+        >>> is_factory("torchvision.models:resnet50"), is_factory("resnet18")
+        (True, False)
+    """
+    return re.match(FACTORY_PATTERN, name) is not None
+
+
+def _model_name(name: str) -> str:
+    if name in MODELS or is_factory(name):
+        return name
+    raise ValueError(f"must be one of {list(MODELS)} or 'module:function' (a function that "
+                     f"returns a torch.nn.Module, e.g. 'torchvision.models:resnet50')")
+
+
+def _dataset_name(name: str) -> str:
+    if name in DATASETS or name == IMAGEFOLDER or is_factory(name):
+        return name
+    raise ValueError(f"must be one of {[*DATASETS, IMAGEFOLDER]} or 'module:function' (a "
+                     f"function that returns the training and test data)")
+
+
+ModelName = Annotated[str, AfterValidator(_model_name)]
+"""A built-in model's name or a user's factory, ``module:function``."""
+DatasetName = Annotated[str, AfterValidator(_dataset_name)]
+"""A built-in data set, ``imagefolder``, or a user's factory, ``module:function``."""
 PRECISIONS = ("auto", "fp32", "bf16")
 RANGE_TEST_RULES = ("valley", "steepest", "min_over_10")
 DEFAULT_RULE = "valley"
@@ -59,25 +102,64 @@ class DataSettings(_Settings):
     """The data set and the validation split the search optimises (a study's ``data``).
 
     Attributes:
-        dataset: ``cifar10``, ``cifar100`` or ``fake`` (random images, smoke tests only).
-        data_dir: Folder holding (or to receive) the data; None: ``$LRSEARCH_DATA_DIR``, else
+        dataset: ``cifar10``, ``cifar100``, ``fake`` (random images, smoke tests only),
+            ``imagefolder`` (``root`` in torchvision's ImageFolder layout) or
+            ``module:function``, a function returning ``(train, test)`` data.
+        data_dir: Folder holding (or to receive) CIFAR; None: ``$LRSEARCH_DATA_DIR``, else
             ``~/.cache/lrsearch/data``.
         download: Download the official archive when the data is not found.
         val_size: Images split off the training set, seeded, for validation (what the search
             optimises).
         train_subset: Keep only this many training images (after the split), seeded; None: all.
-        split_seed: Seed of the validation split and of the subset.
+        split_seed: Seed of the validation split, the subset and a test share of ``root``.
+        root: ``imagefolder``: the folder of class subfolders, relative to the study file's
+            folder; ``module:function``: passed to the function as ``root=`` when given.
+        test_root: ``imagefolder``: a folder of the same classes held out as the test set;
+            None: ``test_frac`` of ``root`` is split off (seeded) instead.
+        test_frac: ``imagefolder`` without ``test_root``: the share of ``root`` held out as
+            the test set (never seen by the search; ``lrsearch confirm`` measures on it).
+        image_size: ``imagefolder``: images are resized to this many pixels square.
+        placement: ``auto`` (on the training device when the data takes at most half of a
+            GPU's free memory, else streamed), ``device`` or ``stream`` (kept in host memory,
+            each batch gathered by a DataLoader and copied to the device).
+        loader_workers: Worker processes of that DataLoader.
     """
 
     _error: ClassVar[type[LrsearchError]] = DataError
     _what: ClassVar[str] = "data settings"
 
-    dataset: Literal[DATASETS] = "cifar10"
+    dataset: DatasetName = "cifar10"
     data_dir: str | None = None
     download: bool = True
     val_size: int = Field(default=5000, ge=1)
     train_subset: int | None = Field(default=None, ge=1)
     split_seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    root: str | None = Field(default=None, min_length=1)
+    test_root: str | None = Field(default=None, min_length=1)
+    test_frac: float = Field(default=0.1, gt=0.0, lt=1.0)
+    image_size: int = Field(default=32, ge=8, le=1024)
+    placement: Literal["auto", "device", "stream"] = "auto"
+    loader_workers: int = Field(default=4, ge=0)
+
+    def problems(self) -> list[str]:
+        """What the fields cannot say alone: which keys each kind of data set takes.
+
+        Example:
+            >>> DataSettings(dataset="imagefolder", test_root="t").problems()[0][:40]
+            "root: got None; dataset 'imagefolder' ne"
+        """
+        problems = []
+        folder = self.dataset == IMAGEFOLDER
+        if folder and self.root is None:
+            problems.append(f"root: got None; dataset {IMAGEFOLDER!r} needs the folder of its "
+                            f"class subfolders (relative to the study file's folder)")
+        if self.root is not None and not (folder or is_factory(self.dataset)):
+            problems.append(f"root: got {self.root!r}; only dataset {IMAGEFOLDER!r} or "
+                            f"'module:function' takes a root (CIFAR's folder is data_dir)")
+        if self.test_root is not None and not folder:
+            problems.append(f"test_root: got {self.test_root!r}; only dataset "
+                            f"{IMAGEFOLDER!r} takes a test_root")
+        return problems
 
 
 class TrainingConfig(_Settings):
@@ -121,9 +203,14 @@ class TrainSettings(TrainingConfig):
     Example:
         >>> TrainSettings(epochs=2).model, TrainSettings(epochs=2).batch_size
         ('small_cnn', 256)
+
+    ``model_kwargs`` go to a ``module:function`` model's function; ``study_dir`` is the
+    folder searched first for its module (None: the working directory).
     """
 
-    model: Literal[MODELS] = DEFAULT_MODEL
+    model: ModelName = DEFAULT_MODEL
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    study_dir: str | None = None
 
 
 class ProbeSettings(_Settings):

@@ -23,6 +23,7 @@ from lrsearch.records._attrs import (
     CLAIM_ATTR,
     CONFIG_ATTR,
     CONFIRM_ATTR,
+    DATA_ATTR,
     DEVICE_NAME_ATTR,
     EPOCHS_ATTR,
     FAIL_REASON_ATTR,
@@ -37,6 +38,7 @@ from lrsearch.records._attrs import (
     LOST_PREFIX,
     LR_CURVE_ATTR,
     LRSEARCH_VERSION_ATTR,
+    MODEL_ATTR,
     OPTIMIZER_ATTR,
     OPTIMIZER_PARAM,
     OPTUNA_VERSION_ATTR,
@@ -55,6 +57,7 @@ from lrsearch.records._attrs import (
     SHOWN_PROVENANCE_ATTRS,
     TEST_ACC_ATTR,
     TORCH_VERSION_ATTR,
+    TRAINING_LOOP_ATTR,
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
 )
@@ -96,7 +99,7 @@ from lrsearch.records._storage import (
 from lrsearch.records._winner import rank_complete, reseed_runs, trial_score
 
 __all__ = [
-    "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DEFAULT_METRIC",
+    "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DATA_ATTR", "DEFAULT_METRIC",
     "DEVICE_NAME_ATTR", "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
     "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",
     "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LRSEARCH_VERSION_ATTR",
@@ -110,5 +113,6 @@ __all__ = [
     "open_storage", "paired_margin", "probe_key", "redact_url", "retry_trial", "stored_config",
     "stored_epochs", "stored_metric", "study_names", "summarise_values", "t_quantile_975",
     "MIN_INTERVAL_VALUES", "trial_baseline", "trial_cost_epochs", "trial_epochs", "trial_family",
-    "trial_lr_curve", "trial_optimizer", "trial_reason", "trial_schedule", "trial_worker",
+    "MODEL_ATTR", "TRAINING_LOOP_ATTR", "trial_lr_curve", "trial_optimizer", "trial_reason",
+    "trial_schedule", "trial_worker",
 ]

@@ -18,9 +18,9 @@ __all__ = [
     "LOST_PREFIX", "LR_CURVE_ATTR", "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM",
     "OPTUNA_VERSION_ATTR", "PRIOR_ATTR", "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR",
     "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX", "RESEEDS_ATTR", "RETRY_OF_ATTR", "RUNGS_ATTR",
-    "RUN_ONLY_ATTRS", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SETUP_DONE_ATTR",
-    "SHOWN_PROVENANCE_ATTRS", "TEST_ACC_ATTR", "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR",
-    "WORKER_ATTR",
+    "RUN_ONLY_ATTRS", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SETUP_DONE_ATTR", "DATA_ATTR",
+    "MODEL_ATTR", "TRAINING_LOOP_ATTR", "SHOWN_PROVENANCE_ATTRS", "TEST_ACC_ATTR",
+    "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR", "WORKER_ATTR",
 ]
 
 # The Optuna parameters every lrsearch trial has.
@@ -76,10 +76,15 @@ OPTUNA_VERSION_ATTR = "optuna_version"
 PYTHON_VERSION_ATTR = "python_version"
 GIT_SHA_ATTR = "git_sha"  # the commit of the lrsearch sources, "+dirty" with local changes
 HOST_ATTR = "host"  # the machine that created the study
+MODEL_ATTR = "model"  # the model trained: its name or factory call, and its parameter count
+DATA_ATTR = "data"  # the data: where from, the splits, image shape, classes
+TRAINING_LOOP_ATTR = "training_loop"  # the user's train_fn (lrsearch.optimize), if not ours
 
 PROVENANCE_ATTRS = (LRSEARCH_VERSION_ATTR, TORCH_VERSION_ATTR, OPTUNA_VERSION_ATTR,
                     PYTHON_VERSION_ATTR, GIT_SHA_ATTR, HOST_ATTR)
 """Where and with what the study was created: stored once, when it is created."""
 
-SHOWN_PROVENANCE_ATTRS = (*PROVENANCE_ATTRS, DEVICE_NAME_ATTR, FINGERPRINT_ATTR)
-"""What a report shows of where the study ran (the device: by its first complete trial)."""
+SHOWN_PROVENANCE_ATTRS = (*PROVENANCE_ATTRS, MODEL_ATTR, DATA_ATTR, TRAINING_LOOP_ATTR,
+                          DEVICE_NAME_ATTR, FINGERPRINT_ATTR)
+"""What a report shows of where the study ran (the device: by its first complete trial; the
+model and data: by the first run that trained)."""

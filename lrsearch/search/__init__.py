@@ -45,18 +45,18 @@ from lrsearch.search._runner import RunSummary, TrialCallback, run_study, summar
 from lrsearch.search._samplers import build_sampler, grid_walked, sampler_problems
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
 from lrsearch.search._study import OpenedStudy, open_study
+from lrsearch.search._user_objective import Trial, UserObjective
 from lrsearch.search.parallel import check_workers, fail_dead_workers, run_workers, worker_id
 
 __all__ = [
-    "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS",
-    "Objective", "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace",
-    "TrialCallback", "auto_range", "build_pruner", "build_sampler", "check_storage",
-    "check_workers", "checkpoint_path", "checkpoint_problems", "confirm_study",
-    "fail_dead_workers", "fingerprint",
-    "grid_size", "grid_walked", "is_sqlite", "normalise_url", "open_storage", "open_study",
-    "pick_candidates", "preset_trial", "provenance", "pruning_epochs", "range_test_optimizer",
-    "range_test_record", "redact_url", "reference_value", "reported_kind",
+    "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS", "Objective",
+    "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace", "TrialCallback", "auto_range",
+    "build_pruner", "build_sampler", "check_storage", "check_workers", "checkpoint_path",
+    "checkpoint_problems", "confirm_study", "fail_dead_workers", "fingerprint", "Trial",
+    "UserObjective", "grid_size", "grid_walked", "is_sqlite", "normalise_url", "open_storage",
+    "open_study", "pick_candidates", "preset_trial", "provenance", "pruning_epochs",
+    "range_test_optimizer", "range_test_record", "redact_url", "reference_value", "reported_kind",
     "resolve_auto_peak_lr", "resolve_judge", "resolved_config", "retry_trial", "run_range_test",
-    "run_study", "run_workers", "sampler_problems", "space_changes", "summarise",
-    "trial_family", "worker_id",
+    "run_study", "run_workers", "sampler_problems", "space_changes", "summarise", "trial_family",
+    "worker_id",
 ]

@@ -89,7 +89,7 @@ def run_range_test(config: StudyConfig, space: SearchSpace, name: str, data: Any
     optimizer = range_test_optimizer(config, space, name)
     settings = config.lr_range_test.settings()
     if data is None:
-        data = load_data(config.data, config.training.device)
+        data = load_data(config.data, config.training.device, config.study_dir)
     training = config.train_settings()
     label = f"lr range test ({name})"
     with RangeTestProgress(settings.num_steps, label, progress) as bar:

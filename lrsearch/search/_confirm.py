@@ -28,6 +28,7 @@ from lrsearch.errors import LrsearchError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.records import (
     CONFIRM_ATTR,
+    TRAINING_LOOP_ATTR,
     rank_complete,
     reseed_runs,
     stored_config,
@@ -117,6 +118,10 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
     """
     from lrsearch.train import load_data, train
 
+    if TRAINING_LOOP_ATTR in study.user_attrs:
+        raise LrsearchError(f"study {study.study_name!r} trained with your own training loop, "
+                            f"{study.user_attrs[TRAINING_LOOP_ATTR]}; lrsearch cannot re-train "
+                            f"it: re-train its exported schedules with your loop and seeds")
     candidates = pick_candidates(study, top_k)
     config = _study_config(study, overrides or {})
     seed_list = [CONFIRM_SEED_BASE + i for i in range(seeds)]
@@ -128,7 +133,7 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
     if not todo:
         return _confirmation(stored, runs, seed_list, config.metric, top_k,
                              stored.get("train_images"))
-    data = _full_training_set(load_data(config.data, config.training.device))
+    data = _full_training_set(load_data(config.data, config.training.device, config.study_dir))
     for candidate, seed in todo:
         start = time.perf_counter()
         settings = config.train_settings(seed=seed)

@@ -2,7 +2,9 @@
 
 The search-space fingerprint is a stable hash of everything that makes two trials comparable
 (search space, model, data split, epochs, batch size, seed, metric; with ``peak_lr: auto``,
-also the LR range test's settings, which set the peak-LR range). Resuming a study whose
+also the LR range test's settings, which set the peak-LR range; a user's model with its
+``model_kwargs``, and a user's data with its roots, test share and image size, as written in
+the study file: the same relative root on another machine is the same data). Resuming a study whose
 fingerprint differs is refused, because Optuna would mix incomparable trials (and refuse
 changed distributions only partly).
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lrsearch.config import AUTO, StudyConfig
+from lrsearch.config._settings import DATASETS
 from lrsearch.records import (
     CONFIG_ATTR,
     GIT_SHA_ATTR,
@@ -82,14 +85,19 @@ def _identity(config: Any, space: dict[str, Any], plain: bool = False) -> dict[s
         value = getattr(config, section)
         return value.get(key) if plain else getattr(value, key)
 
+    data_keys = ["dataset", "val_size", "train_subset", "split_seed"]
+    if get("data", "dataset") not in DATASETS:  # only then: older studies keep their fingerprint
+        data_keys += ["root", "test_root", "test_frac", "image_size"]
     identity = {
         "space": space,
         "model": config.model,
         "metric": config.metric,
-        "data": {key: get("data", key) for key in
-                 ("dataset", "val_size", "train_subset", "split_seed")},
+        "data": {key: get("data", key) for key in data_keys},
         "training": {key: get("training", key) for key in ("epochs", "batch_size", "seed")},
     }
+    kwargs = getattr(config, "model_kwargs", None)
+    if kwargs:
+        identity["model_kwargs"] = kwargs
     auto = any(s.get("peak_lr") == AUTO for s in space["optimizers"].values())
     if auto:  # only then: older studies keep their fingerprint
         test = config.lr_range_test

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -41,6 +42,7 @@ from lrsearch.records import (
     trial_score,
 )
 from lrsearch.search._objective import INVALID_GRID_POINT, Objective, checkpoint_problems
+from lrsearch.search._preflight import load_checked, store_description
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._reseed import reseed_top
 from lrsearch.search._samplers import grid_walked
@@ -86,8 +88,8 @@ class RunSummary:
 
 
 def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | None = None,
-              callbacks: Sequence[TrialCallback] = (), raise_trial_errors: bool = False
-              ) -> RunSummary:
+              callbacks: Sequence[TrialCallback] = (), raise_trial_errors: bool = False,
+              make_objective: Callable[..., Any] | None = None) -> RunSummary:
     """Run (or resume) the study of ``config`` in this process.
 
     Args:
@@ -99,27 +101,33 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
             (e.g. a dashboard refresher).
         raise_trial_errors: Let an exception inside a trial end the run (for debugging)
             instead of failing that trial only.
+        make_objective: ``(config, space, on_epoch) -> objective`` for a training loop of the
+            user's own (``lrsearch.optimize``); then the study's data and model are not loaded.
 
     Raises:
         StudyError: Storage unreachable, search space changed, or trials keep failing.
         DataError: The data set cannot be found or read.
     """
-    from lrsearch.train import load_data
-
     optuna.logging.set_verbosity(logging.ERROR)
-    # Reach the storage first (fails fast), load the data before creating anything in it, so
-    # a missing data set leaves no half-made study (and no empty SQLite file) behind.
+    # Reach the storage first (fails fast), load the data and build the model once before
+    # creating anything in it, so missing data or a broken model leaves no half-made study
+    # (and no empty SQLite file) behind.
     check_storage(config.storage, config.storage_options)
     problems = checkpoint_problems(config)
     if problems:
         raise StudyError(problems[0])
-    data = load_data(config.data, config.training.device)
+    if make_objective is None:
+        data, described = load_checked(config, say=progress != "off")
     opened = open_study(config, worker_index, progress)
+    if make_objective is None:
+        store_description(opened.study, described)
     done = _count(opened.study, _FINISHED)
     interrupted = False
     with StudyProgress(config.n_trials, done, config.training.epochs, config.metric,
                        progress) as bar:
-        objective = Objective(config, opened.space, data, on_epoch=bar.epoch)
+        objective = (Objective(config, opened.space, data, on_epoch=bar.epoch)
+                     if make_objective is None else
+                     make_objective(config, opened.space, on_epoch=bar.epoch))
         try:
             _optimize(opened, objective, config, bar, [bar.finished, *callbacks],
                       () if raise_trial_errors else (Exception,))
@@ -127,8 +135,10 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
             interrupted = True
             _requeue_interrupted(opened.study, objective.trial_id,
                                  config.storage_options.max_retry)
-        # One process re-runs the top trials (worker 0: the others end with the study too).
-        if not interrupted and worker_index == 0 and _done(opened, config):
+        # One process re-runs the top trials (worker 0: the others end with the study too),
+        # with lrsearch's own training (a user's own loop is not ours to re-run).
+        if (not interrupted and worker_index == 0 and make_objective is None
+                and _done(opened, config)):
             try:
                 reseed_top(opened.study, config, data, on_run=bar.note, on_epoch=bar.epoch)
             except KeyboardInterrupt:

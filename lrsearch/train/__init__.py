@@ -24,7 +24,7 @@ from lrsearch.train._device import resolve_device
 from lrsearch.train._loop import train
 from lrsearch.train._lr_finder import ramp, range_test
 from lrsearch.train._lr_suggest import RULES, suggest
-from lrsearch.train._models import build_model, model_names
+from lrsearch.train._models import build_model, describe_model, model_names
 from lrsearch.train._optim import build_optimizer
 from lrsearch.train._probe import ProbeResult, ProbeSettings, cooldown_probe, probe_steps
 from lrsearch.train._range_result import RangeTestResult
@@ -45,6 +45,7 @@ __all__ = [
     "TrainSettings",
     "build_model",
     "build_optimizer",
+    "describe_model",
     "cooldown_probe",
     "load_data",
     "model_names",

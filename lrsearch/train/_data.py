@@ -1,4 +1,8 @@
-"""The data of a run as uint8 tensors on the training device, loaded once per process."""
+"""The data of a run as uint8 tensors on the training device, loaded once per process.
+
+CIFAR and the fake set are read here; a user's data (an ImageFolder, a function) by
+:mod:`lrsearch.train._user_data`, normalised with its own training split's statistics.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,12 @@ from pathlib import Path
 import torch
 
 from lrsearch.config import DataSettings
+from lrsearch.config._settings import DATASETS
+from lrsearch.errors import DataError
 from lrsearch.train._cifar import ARCHIVES, default_data_dir, find_or_download, read_split
 from lrsearch.train._device import canonical_device, resolve_device
 from lrsearch.train._split import split_indices, split_train_val
+from lrsearch.train._user_data import channel_stats, load_user_data
 
 __all__ = ["CifarData", "load_data", "fake_images", "FAKE_TRAIN_SIZE", "FAKE_TEST_SIZE",
            "FAKE_SOURCE"]
@@ -26,15 +33,19 @@ FAKE_TRAIN_SIZE = 10_000  # images in the fake training set (before the validati
 FAKE_TEST_SIZE = 2_000
 FAKE_SOURCE = "torchvision FakeData"
 _CACHE: dict[tuple, CifarData] = {}
+_DEVICE_SHARE = 0.5  # at most this share of a GPU's free memory holds the data
 
 
 @dataclass(frozen=True, eq=False)
 class CifarData:
-    """Images (uint8 ``[N, 3, 32, 32]``) and labels (int64 ``[N]``) of each split, on ``device``.
+    """Images (uint8 ``[N, C, H, W]``; CIFAR's 3x32x32) and labels (int64 ``[N]``) of each
+    split, on ``device``.
 
     ``mean`` and ``std`` are per channel, in units of full scale (0..1), for normalisation.
     ``split_seed`` is the seed of the validation split (and subset); ``source`` says where the
-    images came from (the folder read, or ``"torchvision FakeData"``). The tensors may be
+    images came from (the folder read, or ``"torchvision FakeData"``). ``streamed`` data stays
+    in host memory and is streamed to the training device by a DataLoader with
+    ``loader_workers`` worker processes. The tensors may be
     shared between callers (the data is cached): never modify them in place.
     """
 
@@ -46,15 +57,35 @@ class CifarData:
     test_x: torch.Tensor
     test_y: torch.Tensor
     num_classes: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
     split_seed: int = 0
     source: str = ""
+    streamed: bool = False
+    loader_workers: int = 0
 
     @property
     def device(self) -> torch.device:
         """Where the tensors live."""
         return self.train_x.device
+
+    def describe(self) -> str:
+        """One line: the data set, where from, the splits, image shape, classes and device.
+
+        Example:
+            >>> data = load_data(DataSettings(dataset="fake", val_size=100, train_subset=200))
+            >>> data.describe()
+            'fake (torchvision FakeData): 200 train / 100 val / 2000 test images of 3x32x32, \
+10 classes, 7.1 MB on cpu'
+        """
+        size = "x".join(str(n) for n in self.train_x.shape[1:])
+        megabytes = sum(t.numel() * t.element_size() for t in (
+            self.train_x, self.val_x, self.test_x)) / 1e6
+        where = (f"in host memory, streamed to the training device by a DataLoader with "
+                 f"{self.loader_workers} workers" if self.streamed else f"on {self.device}")
+        return (f"{self.dataset} ({self.source}): {len(self.train_y)} train / "
+                f"{len(self.val_y)} val / {len(self.test_y)} test images of {size}, "
+                f"{self.num_classes} classes, {megabytes:.1f} MB {where}")
 
 
 def fake_images(indices: torch.Tensor | range, random_offset: int,
@@ -113,15 +144,18 @@ def _read(settings: DataSettings, root: Path) -> tuple[tuple[torch.Tensor, ...],
     return (*split, *read_split(folder, settings.dataset, train=False)), str(folder.resolve())
 
 
-def load_data(settings: DataSettings, device: str | torch.device = "cpu") -> CifarData:
+def load_data(settings: DataSettings, device: str | torch.device = "cpu",
+              study_dir: str | None = None) -> CifarData:
     """Load, split and move ``settings``' data set to ``device``; cached per process.
 
-    The same settings, data directory and device give the same object back, so a study's
-    trials read the pickles once.
+    The same settings, data directory, study folder and device give the same object back, so
+    a study's trials read the files once.
 
     Args:
         settings: Data set, data directory, split sizes and seed.
         device: Where the tensors go (``"auto"`` and ``"cuda:N"`` accepted).
+        study_dir: Where a relative ``root`` and a ``module:function`` data set's module are
+            looked up first (None: the working directory).
 
     Raises:
         DataError: Data not found (saying where it looked), unreadable, or split sizes that do
@@ -134,19 +168,51 @@ def load_data(settings: DataSettings, device: str | torch.device = "cpu") -> Cif
     """
     device = resolve_device(device) if isinstance(device, str) else canonical_device(device)
     root = Path(settings.data_dir).expanduser() if settings.data_dir else default_data_dir()
-    key = (settings, str(root.resolve()), str(device))
+    key = (settings, str(root.resolve()), study_dir, str(device))
     if key not in _CACHE:
-        _CACHE[key] = _load(settings, root, device)
+        _CACHE[key] = _load(settings, root, device, study_dir)
     return _CACHE[key]
 
 
-def _load(settings: DataSettings, root: Path, device: torch.device) -> CifarData:
+def _fits(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...], device: torch.device) -> bool:
+    """Whether the data takes at most half of a GPU's free memory (the rest is the model's,
+    its activations' and the epoch's augmented copy); always on a CPU."""
+    if device.type != "cuda":
+        return True
+    needed = sum(t.numel() * t.element_size() for t in tensors)
+    return needed <= _DEVICE_SHARE * torch.cuda.mem_get_info(device)[0]
+
+
+def _check_fits(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...],
+                device: torch.device) -> None:
+    """Refuse ``placement: device`` data that does not :func:`_fits`."""
+    if not _fits(tensors, device):
+        needed = sum(t.numel() * t.element_size() for t in tensors)
+        free = torch.cuda.mem_get_info(device)[0]
+        raise DataError(f"data.placement: got 'device'; {needed / 1e9:.2f} GB of images and "
+                        f"labels do not fit in {_DEVICE_SHARE:.0%} of {device}'s free memory "
+                        f"({free / 1e9:.2f} GB): use placement auto or stream (streamed from "
+                        f"host memory), or lower data.image_size or data.train_subset")
+
+
+def _load(settings: DataSettings, root: Path, device: torch.device,
+          study_dir: str | None) -> CifarData:
+    problems = settings.problems()
+    if problems:
+        raise DataError("invalid data settings:\n" + "\n".join(f"  - {p}" for p in problems))
     if settings.dataset == "fake":
         tensors, source, num_classes = _fake(settings), FAKE_SOURCE, 10
-    else:
+    elif settings.dataset in DATASETS:
         tensors, source = _read(settings, root)
         num_classes = ARCHIVES[settings.dataset].num_classes
-    mean, std = _STATS[settings.dataset]
-    tensors = [t.to(device).contiguous() for t in tensors]
+    else:
+        tensors, source, num_classes = load_user_data(settings, study_dir)
+    mean, std = _STATS.get(settings.dataset) or channel_stats(tensors[0])
+    streamed = settings.placement == "stream" or (
+        settings.placement == "auto" and not _fits(tensors, device))
+    if not streamed:
+        _check_fits(tensors, device)
+    tensors = [t.to("cpu" if streamed else device).contiguous() for t in tensors]
     return CifarData(settings.dataset, *tensors, num_classes=num_classes, mean=mean, std=std,
-                     split_seed=settings.split_seed, source=source)
+                     split_seed=settings.split_seed, source=source, streamed=streamed,
+                     loader_workers=settings.loader_workers if streamed else 0)

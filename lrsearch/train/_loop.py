@@ -79,7 +79,7 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
     device = resolve_device(training.device)
     if isinstance(data, DataSettings):
         data = load_data(data, device)
-    elif not same_device(data.device, device):
+    elif not same_device(data.device, device) and not data.streamed:
         data = _moved(data, device)
     with kernel_mode(training.deterministic, device):
         run = TrainingRun(spec, optimizer, training, data)
@@ -188,15 +188,15 @@ def _resume(run: TrainingRun, checkpoint_path: str | os.PathLike | None,
 
 def _fingerprint(spec: ScheduleSpec, total_steps: int, optimizer: OptimizerSettings,
                  training: TrainSettings, data: CifarData) -> dict[str, Any]:
-    """What must match for a checkpoint to be resumed (device, compile, kernel mode and the
-    checkpoints' interval may change).
+    """What must match for a checkpoint to be resumed (device, compile, kernel mode, the
+    checkpoints' interval and the study's folder may change).
 
     The data part names the data set, its split (seed and sizes) and a digest of the split's
     labels: a different split of the same sizes must not continue weights trained on the other
     one, while the same data read from another folder (another machine's copy) may.
     """
     settings = training.model_dump(exclude={"device", "compile", "deterministic",
-                                            "checkpoint_every_s"})
+                                            "checkpoint_every_s", "study_dir"})
     return {"spec": spec.with_total_steps(total_steps).to_dict(),
             "optimizer": optimizer.to_dict(), "training": settings,
             "data": {"dataset": data.dataset, "num_classes": data.num_classes,

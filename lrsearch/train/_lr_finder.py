@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from lrsearch.config import DataSettings, RangeTestSettings, TrainSettings
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.train._augment import augment_epoch
 from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import device_name, kernel_mode, resolve_device
 from lrsearch.train._loop import _moved
@@ -71,7 +70,7 @@ def range_test(optimizer: OptimizerSettings, training: TrainSettings,
     device = resolve_device(training.device)
     if isinstance(data, DataSettings):
         data = load_data(data, device)
-    elif data.device != device:
+    elif data.device != device and not data.streamed:
         data = _moved(data, device)
     spec = ScheduleSpec("constant", peak_lr=settings.start_lr, total_steps=1)
     with kernel_mode(training.deterministic, device):
@@ -149,13 +148,8 @@ def _ramp_steps(run: TrainingRun, settings: RangeTestSettings, curve: _Curve,
 def _batches(run: TrainingRun) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Normalised training batches, epoch after epoch, drawn as ``TrainingRun.train_epoch``
     draws them (same augmentation, order and generator)."""
-    batch, data = run.training.batch_size, run.data
     while True:
-        train_x, train_y = augment_epoch(data.train_x, data.train_y, run.generator)
-        order = torch.randperm(len(train_y), device=run.device, generator=run.generator)
-        for index in range(run.steps_per_epoch):
-            rows = order[index * batch:(index + 1) * batch]
-            yield run.normalize(train_x.index_select(0, rows)), train_y.index_select(0, rows)
+        yield from run.epoch_batches()
 
 
 @contextlib.contextmanager

@@ -7,6 +7,10 @@
   16-32-64 channels, identity shortcuts with zero-padded channels ("option A").
 * ``resnet18``: torchvision's ResNet-18 with the CIFAR stem (3x3 conv, stride 1, no max-pool).
 
+A user's model is ``module:function``, called as ``function(num_classes=N, **kwargs)``
+(:mod:`lrsearch.user_code` imports it); :func:`check_outputs` runs it once on a small batch so
+a model of the wrong shape fails before any trial does.
+
 Every model ends in one ``nn.Linear``: the *classifier head* is the last ``nn.Linear`` in
 ``model.modules()`` (see :func:`head_parameters`), which is how per-layer LRs find it.
 """
@@ -14,14 +18,17 @@ Every model ends in one ``nn.Linear``: the *classifier head* is the last ``nn.Li
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lrsearch.config._settings import is_factory
 from lrsearch.errors import TrainingError
+from lrsearch.user_code import load_factory
 
-__all__ = ["build_model", "model_names", "head_module"]
+__all__ = ["build_model", "check_outputs", "describe_model", "model_names", "head_module"]
 
 
 def _conv_bn(in_channels: int, out_channels: int, stride: int = 1) -> list[nn.Module]:
@@ -124,26 +131,102 @@ def model_names() -> list[str]:
     return list(_BUILDERS)
 
 
-def build_model(name: str, num_classes: int) -> nn.Module:
-    """A freshly initialised model for 3x32x32 images (uses the global torch RNG).
+def build_model(name: str, num_classes: int, kwargs: dict[str, Any] | None = None,
+                study_dir: str | None = None) -> nn.Module:
+    """A freshly initialised model (uses the global torch RNG).
 
     Args:
-        name: One of :func:`model_names`.
+        name: One of :func:`model_names` (for 3x32x32 images), or ``module:function``.
         num_classes: Outputs of the classifier head.
+        kwargs: More keyword arguments of a ``module:function`` model.
+        study_dir: The folder searched first for its module (None: the working directory).
 
     Raises:
-        TrainingError: For an unknown name, listing the known ones.
+        TrainingError: For an unknown name (listing the known ones), a factory that does not
+            import, raises, or returns something that is not an ``nn.Module``.
 
     Example:
         >>> model = build_model("small_cnn", num_classes=10)
         >>> model(torch.zeros(2, 3, 32, 32)).shape
         torch.Size([2, 10])
     """
-    if name not in _BUILDERS:
-        raise TrainingError(f"model: got {name!r}; must be one of {model_names()}")
+    if name not in _BUILDERS and not is_factory(name):
+        raise TrainingError(f"model: got {name!r}; must be one of {model_names()} or "
+                            f"'module:function'")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise TrainingError(f"num_classes: got {num_classes!r}; must be an integer >= 2")
-    return _BUILDERS[name](num_classes)
+    if name in _BUILDERS:
+        return _BUILDERS[name](num_classes)
+    function = load_factory(name, study_dir, "model", TrainingError)
+    call = ", ".join([f"num_classes={num_classes}",
+                      *(f"{key}={value!r}" for key, value in (kwargs or {}).items())])
+    try:
+        model = function(num_classes=num_classes, **(kwargs or {}))
+    except Exception as exc:  # the user's code: any error is its own
+        raise TrainingError(f"model: {name}({call}) raised {type(exc).__name__}: {exc}"
+                            ) from exc
+    if not isinstance(model, nn.Module):
+        raise TrainingError(f"model: {name}({call}) returned a {type(model).__name__}; must "
+                            f"return a torch.nn.Module")
+    return model
+
+
+def check_outputs(model: nn.Module, name: str, image_shape: tuple[int, ...],
+                  num_classes: int, device: torch.device) -> None:
+    """Run ``model`` (in eval mode, no gradients) on 2 blank images: it must return logits of
+    shape ``[2, num_classes]``. Nothing of the model changes.
+
+    Raises:
+        TrainingError: It fails on such images, or returns another shape or type.
+
+    Example:
+        >>> check_outputs(build_model("small_cnn", 10), "small_cnn", (3, 32, 32), 3, "cpu")
+        Traceback (most recent call last):
+        ...
+        lrsearch.errors.TrainingError: model: small_cnn returns outputs of shape [2, 10] for 2 \
+images of 3x32x32; must return [2, 3] (one logit per class; the data has 3 classes)
+    """
+    size = "x".join(str(n) for n in image_shape)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros((2, *image_shape), device=device))
+    except Exception as exc:  # the user's code: any error is its own
+        raise TrainingError(f"model: {name} failed on a batch of 2 images of {size}: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        model.train(was_training)
+    if not isinstance(out, torch.Tensor):
+        raise TrainingError(f"model: {name} returns a {type(out).__name__} for a batch of "
+                            f"images; must return one tensor of logits [batch, {num_classes}]")
+    if tuple(out.shape) != (2, num_classes):
+        raise TrainingError(f"model: {name} returns outputs of shape {list(out.shape)} for 2 "
+                            f"images of {size}; must return [2, {num_classes}] (one logit per "
+                            f"class; the data has {num_classes} classes)")
+
+
+def describe_model(name: str, kwargs: dict[str, Any], study_dir: str | None,
+                   image_shape: tuple[int, ...], num_classes: int) -> str:
+    """Build the model once (the caller's RNG untouched), check its outputs (a user's model)
+    and its head; one line naming it and its size.
+
+    Raises:
+        TrainingError: As :func:`build_model`, :func:`check_outputs` and :func:`head_module`.
+
+    Example:
+        >>> describe_model("small_cnn", {}, None, (3, 32, 32), 10)
+        'small_cnn (94,762 parameters)'
+    """
+    with torch.random.fork_rng(devices=[]):
+        model = build_model(name, num_classes, kwargs, study_dir)
+    if is_factory(name):
+        check_outputs(model, name, image_shape, num_classes, torch.device("cpu"))
+    head_module(model)
+    call = "" if not is_factory(name) else "(" + ", ".join(
+        [f"num_classes={num_classes}", *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"
+    count = sum(p.numel() for p in model.parameters())
+    return f"{name}{call} ({count:,} parameters)"
 
 
 def head_module(model: nn.Module) -> nn.Linear:

@@ -128,10 +128,11 @@ def _cool_down(run: TrainingRun, steps: int, generator: torch.Generator) -> None
     while done < steps:
         count = min(run.steps_per_epoch, steps - done)
         order = torch.randperm(len(data.train_y), device=run.device, generator=generator)
-        rows = order[:count * batch]
+        rows = order[:count * batch].to(data.device)  # host memory's rows for streamed data
         # Augment only the images this pass uses (a probe is often shorter than an epoch).
-        images, labels = augment_epoch(data.train_x.index_select(0, rows),
-                                       data.train_y.index_select(0, rows), generator)
+        images, labels = augment_epoch(data.train_x.index_select(0, rows).to(run.device),
+                                       data.train_y.index_select(0, rows).to(run.device),
+                                       generator)
         # Shuffled again: on a CPU the augmentation returns the images sorted by crop offset.
         shuffle = torch.randperm(len(labels), device=run.device, generator=generator)
         for index in range(count):

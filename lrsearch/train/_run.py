@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -16,14 +17,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from lrsearch.config import TrainSettings
+from lrsearch.config._settings import is_factory
 from lrsearch.errors import DivergedError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._augment import Normalize, augment_epoch, crop_method
 from lrsearch.train._data import CifarData
-from lrsearch.train._device import autocast_dtype
-from lrsearch.train._models import build_model
+from lrsearch.train._device import autocast_dtype, resolve_device
+from lrsearch.train._models import build_model, check_outputs
 from lrsearch.train._optim import build_optimizer, is_schedule_free
+from lrsearch.train._stream import streamed_batches
 
 __all__ = ["TrainingRun", "EVAL_BATCH_SIZE", "resume_seed"]
 
@@ -51,12 +54,13 @@ class TrainingRun:
         spec: The schedule; laid onto ``total_steps = epochs * steps_per_epoch``.
         optimizer_settings: Optimizer and its hyperparameters.
         training: Model, epochs, batch size, precision, seed.
-        data: The data, already on the training device.
+        data: The data, already on the training device (or streamed to it from host memory).
     """
 
     def __init__(self, spec: ScheduleSpec, optimizer_settings: OptimizerSettings,
                  training: TrainSettings, data: CifarData) -> None:
-        self.data, self.training, self.device = data, training, data.device
+        self.data, self.training = data, training
+        self.device = resolve_device(training.device) if data.streamed else data.device
         self.steps_per_epoch = max(1, len(data.train_y) // training.batch_size)
         # Fewer training images than one batch: one smaller batch per epoch.
         self.images_per_epoch = self.steps_per_epoch * min(training.batch_size, len(data.train_y))
@@ -64,7 +68,11 @@ class TrainingRun:
         # Seed the weights without touching the caller's RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(training.seed)
-            model = build_model(training.model, data.num_classes)
+            model = build_model(training.model, data.num_classes, training.model_kwargs,
+                                training.study_dir)
+        if is_factory(training.model):  # a user's model: the wrong shape fails here, named
+            check_outputs(model, training.model, tuple(data.train_x.shape[1:]),
+                          data.num_classes, torch.device("cpu"))
         # channels_last: faster convolutions on GPUs, and measured faster on CPUs as well.
         self.model = model.to(self.device, memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if training.compile else self.model
@@ -126,18 +134,10 @@ class TrainingRun:
         self.model.train()
         if self.schedule_free:
             self.optimizer.train()  # back from the averaged weights to the training iterate
-        batch, data = self.training.batch_size, self.data
-        train_x, train_y = augment_epoch(data.train_x, data.train_y, self.generator,
-                                         self.augment_method)
-        order = torch.randperm(len(train_y), device=self.device, generator=self.generator)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
         pending: list[torch.Tensor] = []
-        for index in range(self.steps_per_epoch):
-            rows = order[index * batch:(index + 1) * batch]
-            # index_select copies whole images: far faster than train_x[rows] on a CPU.
-            images = self.normalize(train_x.index_select(0, rows))
-            labels = train_y.index_select(0, rows)
+        for index, (images, labels) in enumerate(self.epoch_batches()):
             lr = self._record_lr()
             with self.autocast():
                 logits = self.forward(images)
@@ -156,6 +156,21 @@ class TrainingRun:
         train_loss, train_acc = loss_sum.item() / seen, correct.item() / seen
         return train_loss, train_acc, lr, time.perf_counter() - start
 
+    def epoch_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch's ``steps_per_epoch`` normalised, augmented batches, in a fresh order:
+        from the device-resident data augmented at once, or streamed from host memory."""
+        if self.data.streamed:
+            yield from streamed_batches(self)
+            return
+        batch, data = self.training.batch_size, self.data
+        train_x, train_y = augment_epoch(data.train_x, data.train_y, self.generator,
+                                         self.augment_method)
+        order = torch.randperm(len(train_y), device=self.device, generator=self.generator)
+        for index in range(self.steps_per_epoch):
+            rows = order[index * batch:(index + 1) * batch]
+            # index_select copies whole images: far faster than train_x[rows] on a CPU.
+            yield self.normalize(train_x.index_select(0, rows)), train_y.index_select(0, rows)
+
     @torch.no_grad()
     def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
         """``(mean loss, accuracy)`` on un-augmented ``images``, in eval mode.
@@ -169,9 +184,11 @@ class TrainingRun:
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
         for begin in range(0, len(labels), EVAL_BATCH_SIZE):
-            batch_labels = labels[begin:begin + EVAL_BATCH_SIZE]
+            # .to: a no-op for device-resident data, one batch's copy for streamed data.
+            batch_labels = labels[begin:begin + EVAL_BATCH_SIZE].to(self.device)
+            batch = images[begin:begin + EVAL_BATCH_SIZE].to(self.device, non_blocking=True)
             with self.autocast():
-                logits = self.forward(self.normalize(images[begin:begin + EVAL_BATCH_SIZE]))
+                logits = self.forward(self.normalize(batch))
             loss_sum += F.cross_entropy(logits.float(), batch_labels, reduction="sum")
             correct += (logits.argmax(1) == batch_labels).sum()
         count = max(1, len(labels))
@@ -189,8 +206,9 @@ class TrainingRun:
         self.model.train()
         images = self.data.train_x[:_BN_RECALIBRATION_IMAGES]
         for begin in range(0, len(images) if norms else 0, EVAL_BATCH_SIZE):
+            batch = images[begin:begin + EVAL_BATCH_SIZE].to(self.device, non_blocking=True)
             with self.autocast():
-                self.forward(self.normalize(images[begin:begin + EVAL_BATCH_SIZE]))
+                self.forward(self.normalize(batch))
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum
 

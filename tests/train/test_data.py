@@ -106,7 +106,8 @@ def test_split_sizes_that_do_not_fit(val_size, subset, field) -> None:
 
 
 def test_settings_name_field_value_and_rule() -> None:
-    with pytest.raises(DataError, match=r"dataset: got 'mnist'; must be 'cifar10', 'cifar100'"):
+    with pytest.raises(DataError,
+                       match=r"dataset: got 'mnist'; must be one of \['cifar10', 'cifar100'"):
         DataSettings(dataset="mnist")
 
 
