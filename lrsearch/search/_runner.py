@@ -107,6 +107,7 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
     Raises:
         StudyError: Storage unreachable, search space changed, or trials keep failing.
         DataError: The data set cannot be found or read.
+        TrainingError: The model cannot be built, or does not fit the data.
     """
     optuna.logging.set_verbosity(logging.ERROR)
     # Reach the storage first (fails fast), load the data and build the model once before
