@@ -221,6 +221,12 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
                 f"{summary.best_family}{_runs_note(summary.best_runs)})")
         click.echo(f"study {summary.study_name!r} in {summary.storage}: {summary.complete} "
                    f"complete, {summary.pruned} pruned, {summary.failed} failed; {best}")
+        if summary.best_value is not None and not summary.interrupted:
+            where = f"--storage {summary.storage} --study {summary.study_name}"
+            click.echo(f"next: lrsearch report {where} --out report.html\n"
+                       f"      lrsearch export {where} --out best\n"
+                       f"      lrsearch confirm {where}\n"
+                       f"      lrsearch dashboard --storage {summary.storage}")
     if summary.interrupted:
         click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
     sys.exit(code)

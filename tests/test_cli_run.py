@@ -182,3 +182,15 @@ def test_families_lists_each_parameters_rule_default_and_search_range():
     assert "searched in [0.05, 0.7], log scale" in result.output
     assert "mode: amplitude policy" in result.output and "searched among ['triangular'" in \
         result.output
+
+
+@pytest.mark.slow
+def test_a_finished_run_says_what_to_run_next(tmp_path):
+    path = write_study(tmp_path, n_trials=1, baselines=[], pruner={"name": "none"},
+                       training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    result = invoke("run", path)
+    assert result.exit_code == 0, result.output
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    assert f"next: lrsearch report --storage {storage} --study tiny --out report.html" in \
+        result.output
+    assert f"lrsearch dashboard --storage {storage}" in result.output

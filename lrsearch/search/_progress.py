@@ -1,8 +1,11 @@
 """Progress of a study on the terminal: a rich bar, a line per trial in logs, or nothing.
 
-The bar shows finished trials out of the total, the best value so far and the running trial's
-epoch. Without a terminal (logs, CI) each finished trial prints one line instead. An LR range
-test gets a bar of its own, over its steps.
+Each finished trial prints one line that stays (number, state, family, value, why it did not
+complete, its minutes, the best so far): above the bar on a terminal, alone in logs. The bar
+shows finished trials out of the total, the best so far (from the start, after a resume too),
+an estimate of the time left from the trials' own durations, and the running trial's epoch.
+A trial stopped by Ctrl-C is shown as interrupted, not failed. An LR range test gets a bar of
+its own, over its steps.
 """
 
 from __future__ import annotations
@@ -13,7 +16,17 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from lrsearch.records import trial_baseline, trial_family, trial_reason
+from lrsearch.records import (
+    INTERRUPTED,
+    WALL_SECONDS_ATTR,
+    fail_reason,
+    rank_complete,
+    reseed_runs,
+    trial_baseline,
+    trial_family,
+    trial_reason,
+    trial_score,
+)
 
 __all__ = ["RangeTestProgress", "StudyProgress"]
 
@@ -39,11 +52,11 @@ class StudyProgress:
 
     def __enter__(self) -> StudyProgress:
         if self.mode == "bar":
-            self._progress = _bar("[bold]trials", "{task.fields[best]}",
+            self._progress = _bar("[bold]trials", "{task.fields[best]}", "{task.fields[eta]}",
                                   "{task.fields[trial]}")
             self._task = self._progress.add_task("trials", total=self.total,
                                                  completed=self.done, best=self._best,
-                                                 trial="")
+                                                 trial="", eta="")
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -67,17 +80,41 @@ class StudyProgress:
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
             self.done += 1
         self.set_best(study)
+        if self.mode == "off":
+            return
+        line = self.trial_line(trial)
         if self._progress is not None:
-            self._progress.update(self._task, completed=self.done, best=self._best)
-        elif self.mode == "lines":
-            value = "-" if trial.value is None else f"{trial.value:.4f}"
-            family = trial_family(trial) or "?"
-            if trial_baseline(trial) is not None:
-                family += f" [baseline {trial_baseline(trial)}]"
-            reason = trial_reason(trial)
-            print(f"trial {trial.number} {trial.state.name.lower()} {family} "
-                  f"{self.metric} {value}{f' ({reason})' if reason else ''}; {self._best}",
-                  file=sys.stderr, flush=True)
+            self._progress.update(self._task, completed=self.done, best=self._best,
+                                  eta=self._eta(study))
+            self._progress.console.print(line, markup=False, highlight=False)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def trial_line(self, trial: FrozenTrial) -> str:
+        """``trial 7 pruned wsd val_acc - (pruned after epoch 2) 0.4 min; best: ...``."""
+        interrupted = trial.state == TrialState.FAIL and fail_reason(trial) == INTERRUPTED
+        state = "interrupted" if interrupted else trial.state.name.lower()
+        value = "-" if trial.value is None else f"{trial.value:.4f}"
+        family = trial_family(trial) or "?"
+        if trial_baseline(trial) is not None:
+            family += f" [baseline {trial_baseline(trial)}]"
+        reason = None if interrupted else trial_reason(trial)
+        seconds = trial.user_attrs.get(WALL_SECONDS_ATTR)
+        took = f" {seconds / 60:.1f} min" if seconds is not None else ""
+        return (f"trial {trial.number} {state} {family} {self.metric} {value}"
+                f"{f' ({reason})' if reason else ''}{took}; {self._best}")
+
+    def _eta(self, study: optuna.Study) -> str:
+        """Time left: the trials still to run times the mean duration of those finished."""
+        if self.total is None or self.done >= self.total:
+            return ""
+        seconds = [t.user_attrs[WALL_SECONDS_ATTR] for t in study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+            if WALL_SECONDS_ATTR in t.user_attrs]
+        if not seconds:
+            return ""
+        left = (self.total - self.done) * sum(seconds) / len(seconds)
+        return f"~{left / 60:.0f} min left" if left >= 60 else f"~{left:.0f} s left"
 
     def note(self, text: str) -> None:
         """A message that must be seen even when quiet (a worker died): above the bar, or on
@@ -88,19 +125,24 @@ class StudyProgress:
             print(text, file=sys.stderr, flush=True)
 
     def update(self, done: int, study: optuna.Study) -> None:
-        """Set the count of finished trials (the parent of several workers polls it)."""
+        """Set the count of finished trials and the best so far (at the start of a run, so a
+        resume shows its best at once; the parent of several workers polls it)."""
         self.done = done
         self.set_best(study)
         if self._progress is not None:
-            self._progress.update(self._task, completed=done, best=self._best)
+            self._progress.update(self._task, completed=done, best=self._best,
+                                  eta=self._eta(study))
 
     def set_best(self, study: optuna.Study) -> None:
-        """Refresh the best value shown."""
-        try:
-            best = study.best_trial
-        except ValueError:  # no completed trial yet
+        """Refresh the best value shown: the winner as the summary names it (records)."""
+        attrs = study.user_attrs
+        ranked = rank_complete(study.get_trials(deepcopy=False), attrs,
+                               study.direction == optuna.study.StudyDirection.MAXIMIZE)
+        if not ranked:
             return
-        self._best = f"best: {best.value:.4f} (trial {best.number}, {trial_family(best)})"
+        best = ranked[0]
+        value = trial_score(best, reseed_runs(attrs))[0]
+        self._best = f"best: {value:.4f} (trial {best.number}, {trial_family(best)})"
 
 
 class RangeTestProgress:

@@ -126,6 +126,7 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
     interrupted = False
     with StudyProgress(config.n_trials, done, config.training.epochs, config.metric,
                        progress) as bar:
+        bar.update(done, opened.study)  # a resumed study shows its best at once
         objective = (Objective(config, opened.space, data, on_epoch=bar.epoch)
                      if make_objective is None else
                      make_objective(config, opened.space, on_epoch=bar.epoch))

@@ -171,6 +171,21 @@ def test_progress_lines_give_reasons_for_failed_and_pruned_trials_only(capsys):
     assert err[3] == "worker 1 (pid 7) stopped: killed by SIGKILL"
 
 
+def test_progress_lines_stay_above_the_bar_with_time_eta_best_and_interrupted(capsys):
+    study = optuna.create_study(direction="maximize")
+    for state, attrs, value in (
+            (TrialState.COMPLETE, {"wall_seconds": 30.0}, 0.6),
+            (TrialState.FAIL, {"fail_reason": "interrupted", "wall_seconds": 12.0}, None)):
+        study.add_trial(optuna.create_trial(state=state, user_attrs=attrs, value=value))
+    with StudyProgress(5, 1, 3, "val_acc", "bar") as bar:
+        bar.update(1, study)  # a resume: the best is known before any trial of this run ends
+        assert bar._best == "best: 0.6000 (trial 0, None)"
+        assert bar._eta(study) == "~2 min left"  # 4 trials to go at 30 s each
+        bar.finished(study, study.trials[1])
+    shown = capsys.readouterr()  # rich's console: stdout, where the bar is
+    assert "trial 1 interrupted ? val_acc - 0.2 min; best: 0.6000" in shown.out + shown.err
+
+
 def test_a_storage_error_while_recovering_is_a_study_error(tmp_path):
     from lrsearch.search import open_study
 
