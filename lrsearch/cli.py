@@ -109,13 +109,24 @@ def _searched(search) -> str:
 @click.option("--steps", type=int, default=None, help="Lay the spec onto this many steps.")
 @friendly_errors
 def show(spec_path: str, code: bool, steps: int | None) -> None:
-    """Check a schedule spec JSON and print it (or its PyTorch code)."""
+    """Check a schedule spec JSON: sketch its LR curve, sample LRs, and print the spec (or
+    its PyTorch code)."""
     from lrsearch.schedules import load_spec
+    from lrsearch.schedules._sketch import sample_lrs, sketch
 
     spec = load_spec(spec_path)
     if steps is not None:
         spec = spec.with_total_steps(steps)
-    click.echo(spec.to_torch_code() if code else json.dumps(spec.to_dict(), indent=2))
+    if code:
+        click.echo(spec.to_torch_code())
+        return
+    if spec.info.metric_driven:
+        click.echo(f"{spec.family}: driven by the validation metric, so no curve to draw")
+    else:
+        click.echo(f"{spec.family}, peak_lr {spec.peak_lr:g}, {spec.total_steps} steps")
+        click.echo(sketch(spec))
+        click.echo(sample_lrs(spec))
+    click.echo(json.dumps(spec.to_dict(), indent=2))
 
 
 @main.command()

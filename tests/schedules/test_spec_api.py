@@ -122,6 +122,12 @@ def test_cli_families_and_show(tmp_path):
     COSINE.save(path)
     result = CliRunner().invoke(main, ["show", str(path), "--code", "--steps", "500"])
     assert result.exit_code == 0 and "def build_scheduler(optimizer, total_steps)" in result.output
+    result = CliRunner().invoke(main, ["show", str(path), "--steps", "500"])
+    lines = result.output.splitlines()
+    assert result.exit_code == 0 and lines[0] == f"cosine, peak_lr {COSINE.peak_lr:g}, 500 steps"
+    assert lines[1].startswith(f"{COSINE.peak_lr:.3g} |") and lines[8].startswith("0")
+    assert f"step 250 (50%): {COSINE.with_total_steps(500).lr(250):.4g}" in lines[10]
+    assert json.loads("\n".join(lines[11:]))["total_steps"] == 500
     path.write_text(json.dumps({**COSINE.to_dict(), "peak_lr": "fast"}))
     result = CliRunner().invoke(main, ["show", str(path)])
     assert result.exit_code == 1
