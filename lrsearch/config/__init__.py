@@ -27,6 +27,7 @@ from lrsearch.config._models import (
     SearchSpaceConfig,
     StorageOptions,
     StudyConfig,
+    pruning_epochs,
 )
 from lrsearch.config._settings import (
     DEFAULT_RULE,
@@ -44,7 +45,7 @@ __all__ = [
     "AUTO", "DEFAULT_RULE", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH", "KNOT_POSITIONS",
     "RANGE_TEST_RULES", "BaselineConfig", "DataSettings", "FamilySearch", "LrRangeTestConfig",
     "OptimizerSpace", "ParamSearch", "ProbeSettings", "PrunerConfig", "Range", "RangeTestSettings",
-    "ReseedConfig",
+    "ReseedConfig", "pruning_epochs",
     "SamplerConfig", "SearchSpaceConfig", "StorageOptions", "StudyConfig", "TrainSettings",
     "TrainingConfig", "baseline_params", "load_study", "optimizer_space", "parse_study",
     "resolve_families",

@@ -36,6 +36,7 @@ from lrsearch.schedules import WARMUP_FRAC, WARMUP_START_DEFAULT
 
 __all__ = [
     "BaselineConfig", "OptimizerSpace", "PrunerConfig", "ReseedConfig", "SamplerConfig",
+    "pruning_epochs",
     "SearchSpaceConfig",
     "StorageOptions", "StudyConfig",
     "OPTIMIZERS", "SAMPLERS", "PRUNERS", "METRICS", "BASELINE_PRESETS", "Baseline", "JUDGES",
@@ -86,7 +87,7 @@ class PrunerConfig(_Strict):
     """Which Optuna pruner stops bad trials, when, and judged by which value.
 
     A trial is judged only at its pruning points, ``at_progress`` (fractions of training,
-    mapped to the nearest epoch; see :func:`lrsearch.search.pruning_epochs`). ``judge`` says by
+    mapped to the nearest epoch; see :func:`pruning_epochs`). ``judge`` says by
     what: ``probe``, the validation metric after a short cooldown (the LR decayed linearly to
     zero over ``probe_frac`` of the steps done so far, then the run restored), or ``raw``, the
     metric of the run as it is. Left out, it is ``probe`` when the search space holds more than
@@ -113,6 +114,29 @@ class PrunerConfig(_Strict):
     patience: int = Field(default=1, ge=0)
     min_delta: float = Field(default=0.0, ge=0.0)
     p_threshold: float = Field(default=0.1, gt=0.0, lt=1.0)
+
+
+def pruning_epochs(config: PrunerConfig, epochs: int) -> tuple[int, ...]:
+    """The 1-based epochs after which a trial is judged (and, with a probe judge, probed).
+
+    A point ``p`` (fraction of training) maps to the nearest epoch, halves up:
+    ``floor(p * epochs + 0.5)``, at least 1. The last epoch is dropped: the trial has cost all
+    it will by then. With ``name: none``: none.
+
+    Example:
+        >>> pruning_epochs(PrunerConfig(), epochs=6)
+        (2, 4)
+        >>> pruning_epochs(PrunerConfig(at_progress=[0.1, 0.5, 0.95]), 10)
+        (1, 5)
+        >>> pruning_epochs(PrunerConfig(name="wilcoxon"), epochs=6)  # every epoch from 1/3 on
+        (2, 3, 4, 5)
+    """
+    if config.name in ("none", "horizon"):
+        return ()
+    found = {max(1, int(p * epochs + 0.5)) for p in config.at_progress}
+    if config.name == "wilcoxon" and found:
+        found = set(range(min(found), epochs))
+    return tuple(sorted(e for e in found if e < epochs))
 
 
 class ReseedConfig(_Strict):

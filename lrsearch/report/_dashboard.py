@@ -15,6 +15,7 @@ from typing import Any
 
 import optuna
 
+from lrsearch.config import PrunerConfig, pruning_epochs
 from lrsearch.records import (
     DEVICE_NAME_ATTR,
     FINGERPRINT_ATTR,
@@ -67,7 +68,7 @@ def dashboard_note(study: optuna.Study) -> str:
         "optimizers": ", ".join(map(str, space.get("optimizers") or [])) or None,
         "baselines": ", ".join(map(_baseline_name, config.get("baselines") or [])) or None,
         "sampler": (config.get("sampler") or {}).get("name"),
-        "pruner": _pruner_fact(pruner),
+        "pruner": _pruner_fact(pruner, training.get("epochs")),
     }
     for key in _NOTE_PROVENANCE:
         facts[key.replace("_", " ")] = attrs.get(key)
@@ -77,8 +78,11 @@ def dashboard_note(study: optuna.Study) -> str:
               f"`lrsearch report --storage URL --study {study.study_name}`; the winner: "
               "`lrsearch export ...`."]
     if config:
-        lines += ["", "<details><summary>resolved config</summary>", "", "```json",
-                  json.dumps(config, indent=2), "```", "", "</details>"]
+        # The dashboard's Markdown shows HTML as text, so no collapsible block: the config is
+        # one line per section, each section's JSON on it.
+        lines += ["", "### Resolved config", ""]
+        lines += [f"- `{key}`: `{json.dumps(value, separators=(', ', ': '))}`"
+                  for key, value in config.items() if key != "storage"]
     return "\n".join(lines) + "\n"
 
 
@@ -90,13 +94,21 @@ def _baseline_name(baseline: Any) -> str:
     return str(baseline)
 
 
-def _pruner_fact(pruner: dict[str, Any]) -> str | None:
-    """``median, judged by probe values at 33%, 50%, 67% of training`` (or just the name)."""
+def _pruner_fact(pruner: dict[str, Any], epochs: int | None) -> str | None:
+    """``median, judged by probe values after epochs 2, 3 of 5`` (or just the name): the
+    epochs the points map to, as the run judged them."""
     name, judge = pruner.get("name"), pruner.get("judge")
-    if name in (None, "none") or judge is None:
+    if name == "horizon":
+        return (f"horizon rungs: whole schedules at shorter horizons first, the best "
+                f"1/{pruner.get('reduction_factor', 3)} go on")
+    if name in (None, "none") or judge is None or not epochs:
         return name
-    points = ", ".join(f"{p:.0%}" for p in pruner.get("at_progress") or [])
-    return f"{name}, judged by {judge} values at {points} of training"
+    known = {key: pruner[key] for key in PrunerConfig.model_fields if key in pruner}
+    judged = pruning_epochs(PrunerConfig(**known), int(epochs))
+    if not judged:
+        return f"{name} (no pruning point before the last epoch)"
+    return (f"{name}, judged by {judge} values after epoch{'s' if len(judged) > 1 else ''} "
+            f"{', '.join(map(str, judged))} of {epochs}")
 
 
 def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,

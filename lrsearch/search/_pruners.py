@@ -15,33 +15,10 @@ import warnings
 
 import optuna
 
-from lrsearch.config import PrunerConfig
+from lrsearch.config import PrunerConfig, pruning_epochs
 from lrsearch.search._horizon import HorizonPruner
 
 __all__ = ["build_pruner", "pruning_epochs", "resolve_judge", "reported_kind"]
-
-
-def pruning_epochs(config: PrunerConfig, epochs: int) -> tuple[int, ...]:
-    """The 1-based epochs after which a trial is judged (and, with a probe judge, probed).
-
-    A point ``p`` (fraction of training) maps to the nearest epoch, halves up:
-    ``floor(p * epochs + 0.5)``, at least 1. The last epoch is dropped: the trial has cost all
-    it will by then. With ``name: none``: none.
-
-    Example:
-        >>> pruning_epochs(PrunerConfig(), epochs=6)
-        (2, 4)
-        >>> pruning_epochs(PrunerConfig(at_progress=[0.1, 0.5, 0.95]), 10)
-        (1, 5)
-        >>> pruning_epochs(PrunerConfig(name="wilcoxon"), epochs=6)  # every epoch from 1/3 on
-        (2, 3, 4, 5)
-    """
-    if config.name in ("none", "horizon"):
-        return ()
-    found = {max(1, int(p * epochs + 0.5)) for p in config.at_progress}
-    if config.name == "wilcoxon" and found:
-        found = set(range(min(found), epochs))
-    return tuple(sorted(e for e in found if e < epochs))
 
 
 def resolve_judge(config: PrunerConfig, family_count: int) -> str:

@@ -82,6 +82,10 @@ def test_lrsearch_run_leaves_figures_and_note_that_the_server_returns(real_url):
     note = detail["note"]["body"]
     assert "## lrsearch study `tiny`" in note and "small_cnn" in note
     assert "**baselines**: cosine, step, schedulefree" in note  # the preset is a plain string
+    # Facts as the run had them (the tiny study prunes from the first epoch of 3), and no HTML:
+    # the dashboard's Markdown would show it as text.
+    assert "judged by probe values after epochs 1, 2 of 3" in note
+    assert "<" not in note and "- `training`: `{" in note
 
 
 def test_note_names_preset_baselines_and_publish_saves_it(synthetic_url):
