@@ -247,6 +247,52 @@ def _runs_note(runs: int | None) -> str:
     return f", mean of {runs} seeds" if runs and runs > 1 else ""
 
 
+@main.command()
+@click.argument("study_file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--workers", type=click.IntRange(min=1), required=True,
+              help="Array tasks, one worker each.")
+@click.option("--time", "time_limit", help="Time limit per task, e.g. 4:00:00.")
+@click.option("--partition", help="Slurm partition.")
+@click.option("--cpus-per-task", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--gpus-per-task", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--mem", help="Memory per task, e.g. 16G.")
+@device_option
+@data_dir_option
+@click.option("--out", "script_path", type=click.Path(dir_okay=False),
+              help="Where to write the sbatch script (default: lrsearch-NAME.sbatch next to "
+                   "the study file).")
+@click.option("--submit/--no-submit", default=True, show_default=True,
+              help="Submit it with sbatch, or only write it.")
+@friendly_errors
+def slurm(study_file: str, workers: int, time_limit: str | None, partition: str | None,
+          cpus_per_task: int, gpus_per_task: int, mem: str | None, device: str | None,
+          data_dir: str | None, script_path: str | None, submit: bool) -> None:
+    """Run a study as a Slurm job array: each array task is one worker (its own index)."""
+    from pathlib import Path
+
+    from lrsearch.config import load_study
+    from lrsearch.search import check_workers
+    from lrsearch.search.parallel._slurm import SlurmJob, sbatch_script
+    from lrsearch.search.parallel._slurm import submit as submit_job
+
+    study = Path(study_file).resolve()
+    config = load_study(study)
+    check_workers(config.storage, workers, option=f"--workers {workers}")
+    run_options = (*(("--device", device) if device else ()),
+                   *(("--data-dir", str(Path(data_dir).resolve())) if data_dir else ()))
+    job = SlurmJob(study, config.name, workers, study.parent / "slurm-logs", time_limit,
+                   partition, cpus_per_task, gpus_per_task, mem, run_options)
+    script = Path(script_path) if script_path else study.with_name(f"lrsearch-{config.name}.sbatch")
+    job.log_dir.mkdir(parents=True, exist_ok=True)
+    script.write_text(sbatch_script(job))
+    if not submit:
+        click.echo(f"wrote {script}: submit it with sbatch {script}")
+        return
+    job_id = submit_job(script)
+    click.echo(f"submitted job {job_id}: {workers} workers of study {config.name!r} (wrote "
+               f"{script}); watch: squeue -j {job_id}; logs in {job.log_dir}")
+
+
 @main.command("find-lr")
 @click.argument("study_file", type=click.Path(dir_okay=False))
 @click.option("--optimizer", "optimizer_name",
