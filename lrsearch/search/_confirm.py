@@ -84,7 +84,7 @@ def pick_candidates(study: optuna.Study, top_k: int) -> list[Candidate]:
                             f"study further first")
     top = [t for t in complete if trial_baseline(t) is None][:top_k]
     baselines: dict[str, FrozenTrial] = {}
-    for trial in complete:
+    for trial in sorted(complete, key=lambda t: t.number):  # each baseline's first run
         if trial_baseline(trial) is not None:
             baselines.setdefault(trial_baseline(trial), trial)
     return [_candidate(t, runs) for t in [*top, *baselines.values()]]

@@ -108,7 +108,8 @@ def test_report_shows_confirmation_and_test_accuracy(study_url):
 
 def test_confirm_of_a_study_without_complete_trials_says_so(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    optuna.create_study(study_name="tiny", storage=url)
+    study = optuna.create_study(study_name="tiny", storage=url)
+    study.set_user_attr("config", {"name": "tiny"})  # as `lrsearch run` made it
     result = confirm(url)
     assert result.exit_code == 1 and "no complete trial to confirm" in result.output
 
