@@ -82,6 +82,8 @@ def parse_args() -> argparse.Namespace:
                         help="also pickle the searches and confirmations here (a shard)")
     parser.add_argument("--combine", nargs="+", metavar="PATH",
                         help="report the shards saved with --save together, training nothing")
+    parser.add_argument("--methods", default=None, metavar="A,B,...",
+                        help="run only these methods (e.g. to redo some; --combine joins)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: unharmed by other work on the machine)")
     parser.add_argument("--quick", action="store_true", help="fake data, tiny budget")
@@ -149,7 +151,8 @@ def run_search(config, data, budget_epochs: float) -> list[tuple[float, object, 
     spent, incumbents, best = 0.0, [], None
     while spent < budget_epochs - reserve - 1e-9:
         opened.study.optimize(objective, n_trials=1)
-        trial = opened.study.trials[-1]
+        # The trial just run (not the study's last one: priors are queued at the start).
+        trial = opened.study._storage.get_trial(objective.trial_id)
         spent += trial_cost_epochs(trial)
         if trial.state == optuna.trial.TrialState.COMPLETE and (
                 best is None or trial.value > best.value):
@@ -273,7 +276,10 @@ def search_all(args, config, data, budget: float, baseline_budget: float, folder
     """Every method on every search seed of this run, in seed order."""
     configs = {"lrsearch": config, **{name: base_config(args, folder, name)
                                       for name in parse_variants(args.variant)}}
-    runs = {method: [] for method in (*configs, *SEARCHES[1:], *BASELINES)}
+    methods = (*configs, *SEARCHES[1:], *BASELINES)
+    if args.methods:
+        methods = tuple(m for m in methods if m in args.methods.split(","))
+    runs = {method: [] for method in methods}
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for method in runs:
             own = baseline_budget if method in BASELINES else budget
@@ -284,8 +290,9 @@ def search_all(args, config, data, budget: float, baseline_budget: float, folder
 
 
 def combine(paths: list[str], confirm) -> dict:
-    """The shards' searches in seed order (pass them in that order), their confirmations in
-    ``confirm``'s cache: the reports then train only what no shard confirmed."""
+    """The shards' searches in seed order (pass them in that order; a method's histories come
+    from the shards that hold it), their confirmations in ``confirm``'s cache: the reports
+    then train only what no shard confirmed."""
     runs: dict = {}
     for path in paths:
         with open(path, "rb") as handle:
