@@ -254,6 +254,11 @@ def main() -> None:
             runs = combine(args.combine, confirm)
         else:
             runs = search_all(args, config, data, budget, baseline_budget, Path(folder), start)
+            if args.save:  # the searches first: nothing after them can lose them
+                save(args.save, runs, confirm)
+        if "random" not in runs:  # a shard of some methods only: --combine reports it
+            print(f"saved {args.save}; bench wall time {time.perf_counter() - start:.0f} s")
+            return
         report_spread(runs["random"])
         report_curves(runs, confirm, budget)
         report_needed(runs, confirm, budget)
@@ -265,10 +270,15 @@ def main() -> None:
         report_trials(runs)
         print(f"\nconfirmation cost: {confirm.epochs_spent} epochs of training")
         if args.save:
-            with open(args.save, "wb") as handle:
-                pickle.dump({"runs": runs, "cache": confirm.cache,
-                             "epochs_spent": confirm.epochs_spent}, handle)
+            save(args.save, runs, confirm)
     print(f"bench wall time {time.perf_counter() - start:.0f} s")
+
+
+def save(path: str, runs, confirm) -> None:
+    """Pickle the searches and the confirmations so far (``--combine`` reads them)."""
+    with open(path, "wb") as handle:
+        pickle.dump({"runs": runs, "cache": confirm.cache,
+                     "epochs_spent": confirm.epochs_spent}, handle)
 
 
 def search_all(args, config, data, budget: float, baseline_budget: float, folder: Path,
