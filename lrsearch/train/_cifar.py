@@ -179,9 +179,11 @@ class _BatchUnpickler(pickle.Unpickler):
     """Unpickles what a CIFAR batch holds (dicts, lists, bytes, numbers and numpy arrays) and
     nothing else: a pickle naming any other global (how a pickle runs code) is refused."""
 
+    # Protocol-2 pickles written by Python 3 (CIFAR's own are Python 2's) store an array's bytes
+    # as _codecs.encode(text, "latin1"): harmless, and it returns bytes only.
     _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray",
                                                             "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype")}
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) not in self._ALLOWED:
