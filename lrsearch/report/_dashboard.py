@@ -33,6 +33,9 @@ FIGURE_IDS = {"lr_curves": "lrsearch-lr-curves", "families": "lrsearch-families"
 """``graph_object_id`` of each figure; saving again replaces the figure."""
 
 _DASHBOARD_TOP_K = 5
+# optuna-dashboard (0.16-0.21) draws a user figure in a div 450 px high, in a card half the
+# page wide (about 620 px at a 1400 px window, 880 at 1920); the figure is laid out to fill it.
+CARD_HEIGHT_PX = 450
 # What the note shows of where the study ran, in this order.
 _NOTE_PROVENANCE = (DEVICE_NAME_ATTR, LRSEARCH_VERSION_ATTR, TORCH_VERSION_ATTR,
                     OPTUNA_VERSION_ATTR, GIT_SHA_ATTR, FINGERPRINT_ATTR)
@@ -111,6 +114,26 @@ def _pruner_fact(pruner: dict[str, Any], epochs: int | None) -> str | None:
             f"{', '.join(map(str, judged))} of {epochs}")
 
 
+def _fit_card(fig: Any, title: str) -> Any:
+    """The report's figure laid out for a dashboard card: its height, the width the card has,
+    the title at the top left (the dashboard's tool bar is at the top right), any buttons
+    under it and above the subplot titles, and the legend in a band under the plots instead
+    of beside them, where it took 40% of the width."""
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top",
+               "font": {"size": 14}},
+        height=CARD_HEIGHT_PX, width=None, autosize=True,
+        margin={"l": 55, "r": 15, "t": 88, "b": 10},
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.16, "yanchor": "top",
+                "font": {"size": 9}})
+    fig.update_annotations(font_size=11)  # subplot titles
+    if fig.layout.updatemenus:
+        fig.update_layout(updatemenus=[{"x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+                                        "pad": {"t": 0, "b": 22}, "font": {"size": 10}}])
+    fig.update_xaxes(automargin=True, title_standoff=4)
+    return fig
+
+
 def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,
                          top_k: int = _DASHBOARD_TOP_K) -> bool:
     """Save lrsearch's figures and note into ``study`` for optuna-dashboard.
@@ -137,10 +160,9 @@ def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,
 
     try:
         data = extract_report(study, top_k, importances=False, analyses=False)
-        curves = lr_curves_figure(data)
-        curves.update_layout(title=f"lrsearch: LR curves of the best {len(data.top)} schedules")
-        families = family_figure(data)
-        families.update_layout(title="lrsearch: schedule families")
+        curves = _fit_card(lr_curves_figure(data),
+                           f"lrsearch: LR curves of the best {len(data.top)} schedules")
+        families = _fit_card(family_figure(data), "lrsearch: schedule families")
         dashboard.save_plotly_graph_object(study, curves, graph_object_id=FIGURE_IDS["lr_curves"])
         dashboard.save_plotly_graph_object(study, families,
                                            graph_object_id=FIGURE_IDS["families"])
