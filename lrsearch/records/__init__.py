@@ -61,6 +61,7 @@ from lrsearch.records._attrs import (
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
 )
+from lrsearch.records._curves import CURVE_PREFIX, set_curve
 from lrsearch.records._paired import (
     MIN_INTERVAL_VALUES,
     Summary,
@@ -99,6 +100,7 @@ from lrsearch.records._storage import (
 from lrsearch.records._winner import rank_complete, reseed_runs, trial_score
 
 __all__ = [
+    "CURVE_PREFIX", "set_curve",
     "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DATA_ATTR", "DEFAULT_METRIC",
     "DEVICE_NAME_ATTR", "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
     "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",

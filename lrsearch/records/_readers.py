@@ -27,6 +27,7 @@ from lrsearch.records._attrs import (
     SCHEDULE_ATTR,
     WORKER_ATTR,
 )
+from lrsearch.records._curves import curve
 
 __all__ = ["fail_reason", "is_baseline", "is_preset", "is_prior", "probe_key", "stored_config",
            "stored_epochs", "stored_metric", "trial_baseline", "trial_cost_epochs",
@@ -82,7 +83,7 @@ def is_prior(trial: Any) -> bool:
 
 def trial_epochs(trial: Any) -> list[dict[str, Any]]:
     """The trial's rows per epoch so far (``epoch``, ``step``, metrics), oldest first."""
-    return trial.user_attrs.get(EPOCHS_ATTR) or []
+    return curve(trial, EPOCHS_ATTR) or []
 
 
 def trial_cost_epochs(trial: Any) -> float:
@@ -117,7 +118,7 @@ def probe_key(metric: str) -> str:
 
 def trial_lr_curve(trial: Any) -> list[list[float]]:
     """The ``[step, lr]`` pairs the trial recorded (all of a pruned trial's, if any)."""
-    return trial.user_attrs.get(LR_CURVE_ATTR) or []
+    return curve(trial, LR_CURVE_ATTR) or []
 
 
 def trial_worker(trial: Any) -> dict[str, Any] | None:

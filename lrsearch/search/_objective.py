@@ -46,6 +46,7 @@ from lrsearch.records import (
     WORKER_ATTR,
     is_baseline,
     probe_key,
+    set_curve,
     trial_baseline,
     trial_epochs,
 )
@@ -186,7 +187,7 @@ class Objective:
             _finish(trial, started, ckpt, pruned=result.stopped, lr_curve=result.lr_curve)
             raise optuna.TrialPruned(result.stopped)
         data = result.to_dict()
-        trial.set_user_attr(LR_CURVE_ATTR, data["lr_curve"])
+        set_curve(trial, LR_CURVE_ATTR, data["lr_curve"])
         trial.set_user_attr(DEVICE_NAME_ATTR, str(data["device_name"]))
         trial.set_user_attr(IMAGES_PER_SECOND_ATTR, float(data["images_per_second"]))
         if DEVICE_NAME_ATTR not in trial.study.user_attrs:
@@ -233,7 +234,7 @@ class Objective:
                                 "steps": int(result.epochs[-1].step)}
                 trial.set_user_attr(RUNGS_ATTR, [done[e] for e in sorted(done)])
                 # The LR curve of the latest horizon run: what a trial pruned here ran last.
-                trial.set_user_attr(LR_CURVE_ATTR, [[int(step), float(lr)]
+                set_curve(trial, LR_CURVE_ATTR, [[int(step), float(lr)]
                                                     for step, lr in result.lr_curve])
             value = done[epochs]["value"]
             with warnings.catch_warnings():
@@ -262,7 +263,7 @@ class Objective:
         row = {key: _plain(v) for key, v in asdict(result).items()}
         # A retry that restarts without a checkpoint replaces the epochs it inherited.
         epochs[:] = [e for e in epochs if e["epoch"] < row["epoch"]] + [row]
-        trial.set_user_attr(EPOCHS_ATTR, epochs)
+        set_curve(trial, EPOCHS_ATTR, epochs)
         epoch = row["epoch"]
         # Horizon rungs report each rung's end only: the full run's epochs would share steps.
         judged = None if self.rungs else self._judged_value(row)
@@ -302,7 +303,7 @@ def _finish(trial: optuna.Trial, started: float, ckpt: Path, pruned: str | None 
     if pruned is not None:
         trial.set_user_attr(PRUNE_REASON_ATTR, pruned)
         if lr_curve:
-            trial.set_user_attr(LR_CURVE_ATTR, [[int(step), float(lr)] for step, lr in lr_curve])
+            set_curve(trial, LR_CURVE_ATTR, [[int(step), float(lr)] for step, lr in lr_curve])
     if failed is not None:
         trial.set_user_attr(FAIL_REASON_ATTR, failed)
     ckpt.unlink(missing_ok=True)

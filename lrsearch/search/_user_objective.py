@@ -39,6 +39,7 @@ from lrsearch.records import (
     WORKER_ATTR,
     is_baseline,
     probe_key,
+    set_curve,
     trial_baseline,
 )
 from lrsearch.schedules import ScheduleSpec
@@ -89,7 +90,7 @@ class Trial:
         self._trial.set_user_attr(SCHEDULE_ATTR, self.spec.to_dict())
         every = self._config.training.lr_record_every
         steps = sorted({*range(0, self.spec.total_steps, every), self.spec.total_steps - 1})
-        self._trial.set_user_attr(LR_CURVE_ATTR, [[s, float(self.spec.lr(s))] for s in steps])
+        set_curve(self._trial, LR_CURVE_ATTR, [[s, float(self.spec.lr(s))] for s in steps])
         return self.spec.to_torch(optimizer, total_steps=self.spec.total_steps)
 
     def report(self, epoch: int, step: int | None = None, *, model: Any = None,
@@ -122,7 +123,7 @@ class Trial:
         probing = self._evaluate is not None and row["epoch"] in self._prune_epochs
         if probing:
             row.update(self._probe(row, model, optimizer, train_step))
-        self._trial.set_user_attr(EPOCHS_ATTR, self.rows)
+        set_curve(self._trial, EPOCHS_ATTR, self.rows)
         # A probe judge hears probe values only: raw ones between would mix two kinds.
         value = row[probe_key(self.metric)] if probing else (
             None if self._evaluate is not None else row[self.metric])

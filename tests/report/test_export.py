@@ -15,6 +15,7 @@ from click.testing import CliRunner
 import lrsearch
 from lrsearch.cli import main
 from lrsearch.errors import LrsearchError
+from lrsearch.records import trial_epochs
 from lrsearch.report import export_best, load_report_study, optimizer_code
 from lrsearch.search import redact_url
 from lrsearch.train import OptimizerSettings, build_optimizer
@@ -113,7 +114,7 @@ def test_real_study_exports_its_real_length(real_url, tmp_path):
     assert export(real_url, "tiny", tmp_path).exit_code == 0
     document = json.loads((tmp_path / "best_schedule.json").read_text())
     study = load_report_study(real_url, "tiny")
-    assert document["schedule"]["total_steps"] == study.best_trial.user_attrs["epochs"][-1]["step"]
+    assert document["schedule"]["total_steps"] == trial_epochs(study.best_trial)[-1]["step"]
     assert document["source"]["storage"].startswith("sqlite:///")
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import optuna
 from click.testing import CliRunner
 
 from lrsearch.cli import main
 from lrsearch.errors import StudyError
-from lrsearch.records import load_report_study
+from lrsearch.records import load_report_study, trial_epochs, trial_lr_curve
 from lrsearch.report import build_panels, extract_report, render_report
 from tests.report._studies import make_study
 
@@ -90,6 +91,19 @@ def test_a_plain_optuna_study_is_refused_not_labelled_as_lrsearch_s(tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
-def test_optunas_trials_dataframe_works_out_of_the_box(real_url):
-    frame = load_report_study(real_url, "tiny").trials_dataframe()
+def test_optunas_trials_dataframe_and_cli_tables_stay_readable(real_url):
+    study = load_report_study(real_url, "tiny")
+    frame = study.trials_dataframe()
     assert len(frame) == 6 and {"number", "value", "state", "params_family"} <= set(frame.columns)
+    # The curves are kept out of the user attributes, so no column holds one, ...
+    assert not {"user_attrs_epochs", "user_attrs_lr_curve"} & set(frame.columns)
+    assert all(trial_epochs(t) and trial_lr_curve(t) for t in study.trials)  # ... still stored
+    # ... and Optuna's own CLI prints a table a wide terminal shows without a curve in it.
+    optuna_cli = str(Path(sys.executable).with_name("optuna"))  # the venv's console script
+    done = subprocess.run([optuna_cli, "trials", "--storage", real_url,
+                           "--study-name", "tiny", "-f", "table"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 6 + 4 and "train_loss" not in done.stdout  # a key of every epoch
+    assert max(map(len, lines)) < 1500, max(map(len, lines))

@@ -15,6 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 from lrsearch.config import load_study
+from lrsearch.records import trial_epochs
 from lrsearch.search import run_workers
 from tests.search._processes import act_mid_trial, kill
 
@@ -77,7 +78,7 @@ def _check_retried(url, victim, reason_start):
     assert retry.state == TrialState.COMPLETE and retry.user_attrs["retry_of"] == victim.number
     assert retry.params == victim.params and "fail_reason" not in retry.user_attrs
     # Continued from the checkpoint: its first epoch is the killed run's, timing and all.
-    assert retry.user_attrs["epochs"][0] == failed.user_attrs["epochs"][0]
+    assert trial_epochs(retry)[0] == trial_epochs(failed)[0]
     return trials
 
 

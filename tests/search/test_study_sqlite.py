@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from lrsearch.cli import main
 from lrsearch.config import load_study
 from lrsearch.errors import TrainingError
+from lrsearch.records import trial_epochs, trial_lr_curve
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import retry_trial, run_study, space_changes, worker_id
 from tests.search._processes import act_mid_trial, kill
@@ -52,20 +53,20 @@ def test_end_to_end_then_resume_continues_the_count(tiny_study):
         assert spec.family == trial.params["family"]
         assert spec.total_steps == 3 * (256 // 64)  # laid onto the real length
         assert trial.user_attrs["optimizer"]["name"] == "sgd"
-        assert trial.user_attrs["epochs"][0]["epoch"] == 1
+        assert trial_epochs(trial)[0]["epoch"] == 1
         assert trial.intermediate_values
     for trial in trials:
         assert trial.user_attrs["worker"]["pid"] > 0  # who ran it (recovery of dead workers)
         if trial.state == TrialState.PRUNED:  # the reason and the part of the curve it ran
             assert trial.user_attrs["prune_reason"].startswith("pruned after epoch")
-            assert trial.user_attrs["lr_curve"][0][0] == 0
+            assert trial_lr_curve(trial)[0][0] == 0
             assert "fail_reason" not in trial.user_attrs
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     for trial in complete:
-        assert len(trial.user_attrs["epochs"]) == 3
+        assert len(trial_epochs(trial)) == 3
         assert all(isinstance(s, int) and isinstance(lr, float)
-                   for s, lr in trial.user_attrs["lr_curve"])
-        assert trial.value == trial.user_attrs["epochs"][-1]["val_acc"]
+                   for s, lr in trial_lr_curve(trial))
+        assert trial.value == trial_epochs(trial)[-1]["val_acc"]
     attrs = study.user_attrs
     assert {"config", "search_space_fingerprint", "lrsearch_version", "torch_version",
             "optuna_version", "git_sha", "device_name"} <= set(attrs)
@@ -108,7 +109,7 @@ def test_diverged_trials_are_pruned_with_the_reason(tiny_study):
     assert trial.user_attrs["fail_reason"].startswith("diverged")
     # In its first epoch, before any checkpoint: the curve comes with the divergence.
     assert "(epoch 1, step" in trial.user_attrs["fail_reason"]
-    assert trial.user_attrs["lr_curve"] == [[0, 1.0e4]]
+    assert trial_lr_curve(trial) == [[0, 1.0e4]]
 
 
 def test_several_families_are_judged_by_probe_values_at_the_points(tiny_study):
@@ -119,7 +120,7 @@ def test_several_families_are_judged_by_probe_values_at_the_points(tiny_study):
     trials = study.get_trials()
     assert {TrialState.COMPLETE, TrialState.PRUNED} <= {t.state for t in trials}
     for trial in trials:
-        rows = {row["epoch"]: row for row in trial.user_attrs["epochs"]}
+        rows = {row["epoch"]: row for row in trial_epochs(trial)}
         assert set(trial.intermediate_values) == {1, 2} & set(rows)
         for epoch, value in trial.intermediate_values.items():
             assert value == rows[epoch]["probe_val_acc"]  # what the pruner judged
@@ -144,7 +145,7 @@ def test_one_family_is_judged_by_raw_values_without_probes(tiny_study):
     study = load(path)
     assert study.user_attrs["config"]["pruner"]["judge"] == "raw"
     for trial in study.get_trials():
-        rows = trial.user_attrs["epochs"]
+        rows = trial_epochs(trial)
         assert trial.intermediate_values == {r["epoch"]: r["val_acc"] for r in rows}
         assert all(r["probe_val_acc"] is None for r in rows)
 
@@ -245,7 +246,7 @@ def test_a_killed_run_is_continued_at_once_on_sqlite(tiny_study):
     assert retry.state == TrialState.COMPLETE and retry.user_attrs["retry_of"] == victim.number
     assert "fail_reason" not in retry.user_attrs and retry.params == victim.params
     # Continued from the checkpoint: its first epoch is the killed run's, timing and all.
-    assert retry.user_attrs["epochs"][0] == failed.user_attrs["epochs"][0]
+    assert trial_epochs(retry)[0] == trial_epochs(failed)[0]
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
 
 
