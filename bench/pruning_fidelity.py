@@ -218,14 +218,14 @@ def _print_costs(args: argparse.Namespace, runs: dict, points: tuple[int, ...]) 
 
 
 def _report(args: argparse.Namespace, runs: dict, seconds: float | None) -> None:
-    points = pruning_epochs(PrunerConfig(), args.epochs)
+    points = pruning_epochs(PrunerConfig(name="median"), args.epochs)
     took = "" if seconds is None else f"; {seconds / 60:.1f} min in all"
     print(f"\n{len(runs)} seed(s) x {len(next(iter(runs.values())))} schedules, {args.epochs} "
           f"epochs, {args.train_images}/{args.val_images} train/val images, batch "
           f"{args.batch_size}, {args.model} on {args.device_name}, {args.threads_used} "
           f"thread(s){took}")
     _print_taus(args, runs, points)
-    progress = [round(p, 3) for p in PrunerConfig().at_progress]
+    progress = [round(p, 3) for p in PrunerConfig(name="median").at_progress]
     print(f"* = a default pruning point (at_progress {progress} -> epochs {list(points)})")
     _print_costs(args, runs, points)
     print("\nfinal val_acc per seed:")

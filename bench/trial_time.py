@@ -42,7 +42,7 @@ def time_trial(data, training: TrainSettings, epochs: int, checkpoint_every_s: f
     ``probes``: at the study's pruning points, as a study with ``judge: probe`` (the default)
     runs them; by design they cost about ``probe_frac`` of the steps, 10%.
     """
-    pruner = PrunerConfig()
+    pruner = PrunerConfig(name="median")
     settings = training.model_copy(update={"epochs": epochs,
                                            "checkpoint_every_s": checkpoint_every_s})
     probe = ProbeSettings(epochs=pruning_epochs(pruner, epochs) if probes else (),

@@ -74,7 +74,7 @@ def _worker(args, model: str, device: str, threads: int, barrier, ends) -> None:
 
     torch.set_num_threads(threads)
     data = load_data(_data_settings(args), torch.device(device))
-    pruner = PrunerConfig()
+    pruner = PrunerConfig(name="median")
     probe = ProbeSettings(epochs=pruning_epochs(pruner, args.epochs), frac=pruner.probe_frac)
     with tempfile.TemporaryDirectory() as folder:
         for index in range(-1, args.trials):  # -1: the warm-up

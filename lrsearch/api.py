@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lrsearch.config import StudyConfig, load_study, parse_study
+from lrsearch.config import OWN_LOOP_PRUNER, StudyConfig, load_study, parse_study
 from lrsearch.errors import ConfigError
 
 __all__ = ["optimize"]
@@ -51,7 +51,9 @@ def optimize(study: str | Path | Mapping[str, Any] | StudyConfig,
 
     Raises:
         ConfigError: A bad study, or one that needs lrsearch's own training loop
-            (``peak_lr: auto``; ``pruner.judge: probe`` without ``evaluate``).
+            (``peak_lr: auto``; ``pruner.name: horizon``; ``pruner.judge: probe`` without
+            ``evaluate``). A study that names no pruner gets ``median`` here, not the
+            horizon rungs ``lrsearch run`` defaults to.
         StudyError: The storage cannot be reached, or the study cannot be resumed.
     """
     from lrsearch.search import SearchSpace, run_study
@@ -59,11 +61,11 @@ def optimize(study: str | Path | Mapping[str, Any] | StudyConfig,
 
     overrides = {"n_trials": n_trials, "storage": storage, "timeout_s": timeout_s}
     if isinstance(study, StudyConfig):
-        config = parse_study(study.model_dump(mode="json", exclude_none=True), overrides)
-    elif isinstance(study, Mapping):
-        config = parse_study(dict(study), overrides, source="study")
+        study = study.model_dump(mode="json", exclude_unset=True)
+    if isinstance(study, Mapping):
+        config = parse_study(dict(study), overrides, source="study", own_loop=True)
     else:
-        config = load_study(study, overrides)
+        config = load_study(study, overrides, own_loop=True)
     config = _own_loop(config, SearchSpace.from_config(config).auto_optimizers,
                        probe=evaluate is not None)
 
@@ -78,10 +80,17 @@ def _own_loop(config: StudyConfig, auto: Any, probe: bool) -> StudyConfig:
     """``config`` for the user's loop: judged by raw values unless it can ``probe``; refused
     where it needs lrsearch's own training."""
     problems = []
+    pruner = config.pruner
+    if pruner.name == "horizon":
+        problems.append(f"pruner.name: got 'horizon'; horizon rungs train each trial's whole "
+                        f"schedule at shorter lengths, which only lrsearch's own training "
+                        f"loop can do, while your train_fn reports per epoch: use "
+                        f"{OWN_LOOP_PRUNER!r} (the default with your own loop) or another "
+                        f"per-epoch pruner")
     if auto:
         problems.append(f"search_space.peak_lr: got 'auto' (for {list(auto)}); the LR range "
                         f"test trains lrsearch's own model: give a range with your own loop")
-    if config.pruner.judge == "probe" and not probe:
+    if pruner.judge == "probe" and not probe:
         problems.append("pruner.judge: got 'probe'; a cooldown probe of your own loop needs "
                         "lrsearch.optimize(..., evaluate=...): give it, or use judge: raw (the "
                         "default without evaluate)")
@@ -89,5 +98,4 @@ def _own_loop(config: StudyConfig, auto: Any, probe: bool) -> StudyConfig:
         raise ConfigError(problems, source="study for lrsearch.optimize")
     if probe:
         return config
-    pruner = config.pruner.model_copy(update={"judge": "raw"})
-    return config.model_copy(update={"pruner": pruner})
+    return config.model_copy(update={"pruner": pruner.model_copy(update={"judge": "raw"})})

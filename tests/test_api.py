@@ -15,8 +15,14 @@ from optuna.trial import TrialState
 
 import lrsearch
 from lrsearch.cli import main
+from lrsearch.config import parse_study
 from lrsearch.errors import ConfigError, StudyError
-from lrsearch.records import EPOCHS_ATTR, FAIL_REASON_ATTR, PRUNE_REASON_ATTR, SCHEDULE_ATTR
+from lrsearch.records import (
+    FAIL_REASON_ATTR,
+    PRUNE_REASON_ATTR,
+    SCHEDULE_ATTR,
+    trial_epochs,
+)
 from tests.conftest import REPO
 
 
@@ -40,7 +46,7 @@ def test_the_readme_example_runs_learns_and_reports_and_exports(tmp_path):
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     assert study.best_value > 0.7  # two classes: chance is 0.5
     assert all(t.user_attrs[SCHEDULE_ATTR]["total_steps"] == 4 * 12 for t in complete)
-    assert [row["epoch"] for row in complete[0].user_attrs[EPOCHS_ATTR]] == [1, 2, 3, 4]
+    assert [row["epoch"] for row in trial_epochs(complete[0])] == [1, 2, 3, 4]
     runner = CliRunner()
     result = runner.invoke(main, ["report", "--storage", storage, "--study", "my-model",
                                   "--out", str(tmp_path / "report.html")])
@@ -79,7 +85,7 @@ def test_raw_values_prune_and_every_trial_is_stored(tmp_path):
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
     assert all(t.user_attrs[PRUNE_REASON_ATTR].startswith("pruned after epoch 2 (val_acc ")
                for t in pruned)
-    assert all(len(t.user_attrs[EPOCHS_ATTR]) == 2 for t in pruned)
+    assert all(len(trial_epochs(t)) == 2 for t in pruned)
     more = lrsearch.optimize(study(tmp_path), by_peak_lr, n_trials=10)  # resumes
     assert more.complete + more.pruned == 10
 
@@ -92,6 +98,20 @@ def test_what_needs_lrsearchs_own_loop_is_refused(tmp_path):
     assert "search_space.peak_lr: got 'auto'" in str(caught.value)
     assert "pruner.judge: got 'probe'" in str(caught.value)
     assert not (tmp_path / "own.db").exists()
+
+
+def test_a_study_naming_no_pruner_gets_the_per_epoch_one_and_horizon_rungs_are_refused(
+        tmp_path):
+    plain = {key: value for key, value in study(tmp_path).items() if key != "pruner"}
+    lrsearch.optimize(plain, by_peak_lr, n_trials=3)
+    stored = optuna.load_study(study_name="own-loop", storage=plain["storage"])
+    assert stored.user_attrs["config"]["pruner"]["name"] == "median"
+    assert parse_study(plain).pruner.name == "horizon"  # what lrsearch run gets
+    rungs = study(tmp_path, name="rungs", pruner={"name": "horizon"})
+    with pytest.raises(ConfigError, match=r"pruner.name: got 'horizon'; horizon rungs") as caught:
+        lrsearch.optimize(rungs, by_peak_lr)
+    assert "'median' (the default with your own loop)" in str(caught.value)
+    assert "rungs" not in optuna.get_all_study_names(plain["storage"])
 
 
 def test_a_failing_loop_fails_its_trial_saying_why(tmp_path):
@@ -157,12 +177,12 @@ def test_an_evaluate_callback_judges_pruning_points_by_a_probe_that_changes_noth
     raw = optuna.load_study(study_name="raw", storage=storage)
     assert probed.user_attrs["config"]["pruner"]["judge"] == "probe"
     assert raw.user_attrs["config"]["pruner"]["judge"] == "raw"
-    rows = probed.trials[0].user_attrs[EPOCHS_ATTR]
+    rows = trial_epochs(probed.trials[0])
     assert [("probe_val_acc" in row) for row in rows] == [False, True, False, False]
     assert rows[1]["probe_steps"] == 2  # 10% of the 16 steps done, rounded
     # The probe restored the run: the same trial without probes reports the same values.
     assert [row["val_acc"] for row in rows] == \
-        [row["val_acc"] for row in raw.trials[0].user_attrs[EPOCHS_ATTR]]
+        [row["val_acc"] for row in trial_epochs(raw.trials[0])]
 
 
 def test_a_probe_without_what_it_needs_is_named(tmp_path):

@@ -18,7 +18,9 @@ from lrsearch.config._families import (
 )
 from lrsearch.config._loader import load_study, parse_study
 from lrsearch.config._models import (
+    DEFAULT_PRUNER,
     DEFAULT_STORAGE,
+    OWN_LOOP_PRUNER,
     BaselineConfig,
     OptimizerSpace,
     PrunerConfig,
@@ -42,7 +44,8 @@ from lrsearch.config._settings import (
 from lrsearch.config._types import AUTO, Range
 
 __all__ = [
-    "AUTO", "DEFAULT_RULE", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH", "KNOT_POSITIONS",
+    "AUTO", "DEFAULT_PRUNER", "DEFAULT_RULE", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH",
+    "KNOT_POSITIONS", "OWN_LOOP_PRUNER",
     "RANGE_TEST_RULES", "BaselineConfig", "DataSettings", "FamilySearch", "LrRangeTestConfig",
     "OptimizerSpace", "ParamSearch", "ProbeSettings", "PrunerConfig", "Range", "RangeTestSettings",
     "ReseedConfig", "pruning_epochs",

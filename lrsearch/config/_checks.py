@@ -63,9 +63,12 @@ def _check_pruner(config: StudyConfig) -> list[str]:
     rungs judge whole schedules: a judge would be ignored."""
     pruner = config.pruner
     if pruner.name == "horizon" and pruner.judge is not None:
-        return [f"pruner.judge: got {pruner.judge!r} with pruner.name 'horizon'; horizon "
-                f"rungs judge each trial by where its whole schedule ends at a shorter "
-                f"horizon, never by a probe or a mid-run value; leave judge out"]
+        named = ("with pruner.name 'horizon'" if "name" in pruner.model_fields_set
+                 else "and no pruner.name, so the default 'horizon'")
+        return [f"pruner.judge: got {pruner.judge!r} {named}; horizon rungs judge each trial "
+                f"by where its whole schedule ends at a shorter horizon, never by a probe or "
+                f"a mid-run value; leave judge out, or name a per-epoch pruner (e.g. "
+                f"pruner.name: median) to judge by {pruner.judge!r}"]
     if pruner.name != "wilcoxon" or pruner.judge != "probe":
         return []
     # All differences of one sign give the one-sided signed-rank test its smallest p, 2**-n.

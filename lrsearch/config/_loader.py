@@ -15,14 +15,15 @@ from pydantic import ValidationError
 from lrsearch.config._checks import check_study
 from lrsearch.config._families import resolve_families
 from lrsearch.config._messages import describe
-from lrsearch.config._models import StudyConfig
+from lrsearch.config._models import OWN_LOOP_PRUNER, StudyConfig
 from lrsearch.config._yaml import StudyFileError, load_yaml, read_text
 from lrsearch.errors import ConfigError
 
 __all__ = ["load_study", "parse_study"]
 
 
-def load_study(path: str | Path, overrides: dict[str, Any] | None = None) -> StudyConfig:
+def load_study(path: str | Path, overrides: dict[str, Any] | None = None,
+               own_loop: bool = False) -> StudyConfig:
     """Load, override and check a study file.
 
     ``study_dir`` is set to the file's folder (a given relative one starts there), so
@@ -33,6 +34,8 @@ def load_study(path: str | Path, overrides: dict[str, Any] | None = None) -> Stu
         path: The YAML study file.
         overrides: Dotted keys to set before checking, e.g. ``{"training.device": "cpu"}``
             (``None`` values are ignored), so command-line options are checked like the file.
+        own_loop: The trials run the user's own loop (:func:`lrsearch.optimize`): a study
+            that names no pruner gets ``OWN_LOOP_PRUNER`` instead of ``DEFAULT_PRUNER``.
 
     Raises:
         ConfigError: Listing every problem of the file.
@@ -63,11 +66,11 @@ def load_study(path: str | Path, overrides: dict[str, Any] | None = None) -> Stu
         given = data.get("study_dir")
         if given is None or isinstance(given, str):  # another type: its own problem is listed
             data = {**data, "study_dir": str(folder / given if given else folder)}
-    return parse_study(data, overrides, source=source)
+    return parse_study(data, overrides, source=source, own_loop=own_loop)
 
 
 def parse_study(data: Any, overrides: dict[str, Any] | None = None,
-                source: str = "study file") -> StudyConfig:
+                source: str = "study file", own_loop: bool = False) -> StudyConfig:
     """Check already-parsed study data (a dict); see :func:`load_study`."""
     if data is None:
         data = {}
@@ -76,6 +79,9 @@ def parse_study(data: Any, overrides: dict[str, Any] | None = None,
                            f"mapping of keys such as name, data, training, search_space"],
                           source=source)
     data = _apply_overrides(data, overrides or {})
+    pruner = data.get("pruner", {})
+    if own_loop and isinstance(pruner, dict) and "name" not in pruner:
+        data = {**data, "pruner": {**pruner, "name": OWN_LOOP_PRUNER}}
     try:
         config, errors = StudyConfig.model_validate(data), []
     except ValidationError as exc:

@@ -40,6 +40,7 @@ __all__ = [
     "SearchSpaceConfig",
     "StorageOptions", "StudyConfig",
     "OPTIMIZERS", "SAMPLERS", "PRUNERS", "METRICS", "BASELINE_PRESETS", "Baseline", "JUDGES",
+    "DEFAULT_PRUNER", "OWN_LOOP_PRUNER",
 ]
 
 OPTIMIZERS = optimizer_names()
@@ -50,6 +51,11 @@ METRICS = ("val_acc", "val_loss")
 # Ready-made baselines, by name (lrsearch.search._baselines says what each one runs).
 BASELINE_PRESETS = ("cosine", "linear", "onecycle", "step", "schedulefree")
 JUDGES = ("probe", "raw")
+# The pruner a study gets when it names none: horizon rungs measured best (docs/search_quality.md).
+# A study whose trials run the user's own loop (lrsearch.optimize) cannot train rungs: it gets
+# the per-epoch pruner instead.
+DEFAULT_PRUNER = "horizon"
+OWN_LOOP_PRUNER = "median"
 # Pruning points as fractions of training: a third and two thirds (why: docs/pruning.md).
 DEFAULT_PRUNING_PROGRESS = (1 / 3, 2 / 3)
 
@@ -100,10 +106,11 @@ class PrunerConfig(_Strict):
     ``horizon`` is successive halving over horizon rungs: a trial trains the whole schedule at
     ``epochs / reduction_factor**2`` and ``epochs / reduction_factor`` first and goes on only
     while it ranks in the best ``1 / reduction_factor`` at each (:mod:`lrsearch.search._horizon`);
-    it needs no judge.
+    it needs no judge. It is the default (``DEFAULT_PRUNER``), except for studies run by
+    :func:`lrsearch.optimize`, whose own loops report per epoch (``OWN_LOOP_PRUNER``).
     """
 
-    name: Literal[PRUNERS] = "median"
+    name: Literal[PRUNERS] = DEFAULT_PRUNER
     judge: Literal[JUDGES] | None = None
     at_progress: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
         default_factory=lambda: list(DEFAULT_PRUNING_PROGRESS))
@@ -124,9 +131,9 @@ def pruning_epochs(config: PrunerConfig, epochs: int) -> tuple[int, ...]:
     it will by then. With ``name: none``: none.
 
     Example:
-        >>> pruning_epochs(PrunerConfig(), epochs=6)
+        >>> pruning_epochs(PrunerConfig(name="median"), epochs=6)
         (2, 4)
-        >>> pruning_epochs(PrunerConfig(at_progress=[0.1, 0.5, 0.95]), 10)
+        >>> pruning_epochs(PrunerConfig(name="median", at_progress=[0.1, 0.5, 0.95]), 10)
         (1, 5)
         >>> pruning_epochs(PrunerConfig(name="wilcoxon"), epochs=6)  # every epoch from 1/3 on
         (2, 3, 4, 5)

@@ -29,7 +29,8 @@ def resolve_judge(config: PrunerConfig, family_count: int) -> str:
     cost nothing extra; across families only the probe does (docs/pruning.md).
 
     Example:
-        >>> resolve_judge(PrunerConfig(), 5), resolve_judge(PrunerConfig(), 1)
+        >>> median = PrunerConfig(name="median")
+        >>> resolve_judge(median, 5), resolve_judge(median, 1)
         ('probe', 'raw')
         >>> resolve_judge(PrunerConfig(judge="raw"), 5), resolve_judge(
         ...     PrunerConfig(name="wilcoxon"), 5)
@@ -47,9 +48,10 @@ def reported_kind(config: PrunerConfig, family_count: int) -> str:
     ones (whole schedules at a rung's horizon).
 
     Example:
-        >>> reported_kind(PrunerConfig(name="none"), 5), reported_kind(PrunerConfig(), 5)
+        >>> reported_kind(PrunerConfig(name="none"), 5), reported_kind(
+        ...     PrunerConfig(name="median"), 5)
         ('raw', 'probe')
-        >>> reported_kind(PrunerConfig(name="horizon"), 5)
+        >>> reported_kind(PrunerConfig(), 5)  # the default: horizon rungs
         'horizon'
     """
     if config.name == "horizon":

@@ -26,10 +26,18 @@ def test_minimal_study_gets_defaults():
     assert config.direction == "maximize"
     assert config.storage == "sqlite:///lrsearch.db"
     pruner = config.pruner
-    assert pruner.name == "median" and pruner.judge is None  # resolved per search space
+    assert pruner.name == "horizon" and pruner.judge is None  # horizon rungs need no judge
     assert pruner.at_progress == pytest.approx([1 / 3, 2 / 3])
     assert pruner.probe_frac == 0.1
     assert parse_study({"name": "d", "metric": "val_loss"}).direction == "minimize"
+
+
+def test_judge_without_pruner_name_says_the_default_is_horizon():
+    problem = one_problem({"name": "d", "pruner": {"judge": "probe"}})
+    assert problem.startswith("pruner.judge: got 'probe' and no pruner.name, so the default "
+                              "'horizon'")
+    assert "pruner.name: median" in problem
+    assert parse_study({"name": "d", "pruner": {"name": "median", "judge": "probe"}})
 
 
 def test_unknown_key_names_the_known_keys():

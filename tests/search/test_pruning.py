@@ -8,6 +8,7 @@ import pytest
 
 from lrsearch.config import PrunerConfig, parse_study
 from lrsearch.errors import ConfigError
+from lrsearch.records import trial_lr_curve
 from lrsearch.search import (
     Objective,
     SearchSpace,
@@ -29,21 +30,25 @@ from lrsearch.search import (
     ({"name": "none"}, 6, ()),
 ])
 def test_points_map_to_the_nearest_epoch_before_the_last(pruner, epochs, expected):
-    assert pruning_epochs(PrunerConfig(**pruner), epochs) == expected
+    assert pruning_epochs(PrunerConfig(**{"name": "median", **pruner}), epochs) == expected
+    assert pruning_epochs(PrunerConfig(**{**pruner, "name": "horizon"}), epochs) == ()
 
 
 def test_probe_is_the_default_for_several_families_only():
-    several = parse_study({"name": "d", "search_space": {"families": ["cosine", "wsd"]}})
-    one = parse_study({"name": "d", "search_space": {"families": ["cosine"]}})
+    median = {"name": "median"}
+    several = parse_study({"name": "d", "pruner": median,
+                           "search_space": {"families": ["cosine", "wsd"]}})
+    one = parse_study({"name": "d", "pruner": median, "search_space": {"families": ["cosine"]}})
     assert resolve_judge(several.pruner, 2) == "probe"
     assert resolve_judge(one.pruner, 1) == "raw"
-    forced = parse_study({"name": "d", "pruner": {"judge": "raw"}})
+    forced = parse_study({"name": "d", "pruner": {**median, "judge": "raw"}})
     assert resolve_judge(forced.pruner, 5) == "raw"
     assert reported_kind(PrunerConfig(name="none", judge="probe"), 5) == "raw"
 
 
 def _objective(pruner: dict, families: list[str]) -> Objective:
-    config = parse_study({"name": "d", "training": {"epochs": 6}, "pruner": pruner,
+    config = parse_study({"name": "d", "training": {"epochs": 6},
+                          "pruner": {"name": "median", **pruner},
                           "search_space": {"families": families}})
     return Objective(config, SearchSpace.from_config(config), data=None)
 
@@ -54,6 +59,7 @@ def test_objective_probes_at_the_points_only_when_judging_by_probe():
     assert probing.probe.frac == 0.1
     assert _objective({}, ["cosine"]).probe is None  # one family: raw, no probe
     assert _objective({"name": "none"}, ["cosine", "step"]).probe is None  # no cost at all
+    assert _objective({"name": "horizon"}, ["cosine", "step"]).probe is None  # the default
     row = {"epoch": 4, "val_acc": 0.5, "probe_val_acc": 0.6}
     assert probing._judged_value(row) == 0.6
     assert probing._judged_value({"epoch": 1, "val_acc": 0.5, "probe_val_acc": None}) is None
@@ -61,7 +67,7 @@ def test_objective_probes_at_the_points_only_when_judging_by_probe():
 
 
 def test_pruners_warm_up_until_the_first_point():
-    pruner = build_pruner(PrunerConfig(at_progress=[0.5, 0.75]), epochs=8)
+    pruner = build_pruner(PrunerConfig(name="median", at_progress=[0.5, 0.75]), epochs=8)
     assert isinstance(pruner, optuna.pruners.MedianPruner)
     assert pruner._n_warmup_steps == 4
 
@@ -106,7 +112,7 @@ def test_every_pruner_runs_a_tiny_study(tiny_config, name):
         assert trial.intermediate_values  # raw values, every epoch it ran
         if trial.state == optuna.trial.TrialState.PRUNED:
             assert trial.user_attrs["prune_reason"].startswith("pruned after epoch 1")
-            assert trial.user_attrs["lr_curve"][0][0] == 0  # the part it ran
+            assert trial_lr_curve(trial)[0][0] == 0  # the part it ran
 
 
 def _low_and_high_lr_study(tiny_config, pruner: dict, epochs: int, **training):
@@ -139,7 +145,7 @@ def test_a_clearly_worse_trial_is_pruned_keeping_its_reason_and_curve(tiny_confi
     assert value > trials[0].intermediate_values[1]
     assert pruned.user_attrs["prune_reason"] == f"pruned after epoch 1 (val_loss {value:.4f})"
     # The part it ran: epoch 1's 4 steps (recorded every step), at its constant LR.
-    assert pruned.user_attrs["lr_curve"] == [[step, pytest.approx(0.1)] for step in range(4)]
+    assert trial_lr_curve(pruned) == [[step, pytest.approx(0.1)] for step in range(4)]
 
 
 @pytest.mark.slow
@@ -157,7 +163,7 @@ def test_wilcoxon_prunes_a_trial_worse_at_every_epoch(tiny_config):
     assert sorted(pruned.intermediate_values) == [1, 2, 3, 4]
     # The part it ran: the points a whole run records (every 10 steps, and the last step)
     # within its 4 epochs of 4 steps, at its constant LR.
-    whole = [step for step, _ in by_lr[1e-5].user_attrs["lr_curve"]]
+    whole = [step for step, _ in trial_lr_curve(by_lr[1e-5])]
     assert whole == [0, 10, 20, 23]
-    curve = pruned.user_attrs["lr_curve"]
+    curve = trial_lr_curve(pruned)
     assert curve == [[step, pytest.approx(0.1)] for step in whole if step < 4 * 4]
