@@ -230,8 +230,11 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
         best = ("no completed trial yet" if summary.best_value is None else
                 f"best {config.metric} {summary.best_value:.4f} (trial {summary.best_trial}, "
                 f"{summary.best_family}{_runs_note(summary.best_runs)})")
+        stopped = (f", {summary.interrupted_trials} interrupted (the next run continues it)"
+                   if summary.interrupted_trials else "")
         click.echo(f"study {summary.study_name!r} in {summary.storage}: {summary.complete} "
-                   f"complete, {summary.pruned} pruned, {summary.failed} failed; {best}")
+                   f"complete, {summary.pruned} pruned, {summary.failed} failed{stopped}; "
+                   f"{best}")
         if summary.best_value is not None and not summary.interrupted:
             where = f"--storage {summary.storage} --study {summary.study_name}"
             click.echo(f"next: lrsearch report {where} --out report.html\n"

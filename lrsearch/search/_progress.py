@@ -85,7 +85,7 @@ class StudyProgress:
         line = self.trial_line(trial)
         if self._progress is not None:
             self._progress.update(self._task, completed=self.done, best=self._best,
-                                  eta=self._eta(study))
+                                  eta=self._eta(study), trial="")  # until the next epoch
             self._progress.console.print(line, markup=False, highlight=False)
         else:
             print(line, file=sys.stderr, flush=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import optuna
@@ -67,12 +67,14 @@ class RunSummary:
         storage: Its storage URL as lrsearch opens it (driver named, password hidden).
         complete: Completed trials.
         pruned: Pruned trials (diverged ones included).
-        failed: Failed trials (interrupted or crashed).
+        failed: Failed trials (crashed, diverged into an error; not the interrupted ones).
         best_value: Best value so far (the winner's mean over its runs), or None.
         best_trial: Number of the best trial, or None.
         best_runs: How many runs that value is the mean of (1: not re-run), or None.
         best_family: Family of the best trial, or None.
         interrupted: The run was stopped by Ctrl-C.
+        interrupted_trials: Trials this run's Ctrl-C stopped (0 or 1); each has a queued copy
+            that the next run continues. Interrupted trials never count as failed.
     """
 
     study_name: str
@@ -85,6 +87,7 @@ class RunSummary:
     best_family: str | None
     interrupted: bool = False
     best_runs: int | None = None
+    interrupted_trials: int = 0
 
 
 def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | None = None,
@@ -123,7 +126,7 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
     if make_objective is None:
         store_description(opened.study, described)
     done = _count(opened.study, _FINISHED)
-    interrupted = False
+    interrupted, stopped_here = False, 0
     with StudyProgress(config.n_trials, done, config.training.epochs, config.metric,
                        progress) as bar:
         bar.update(done, opened.study)  # a resumed study shows its best at once
@@ -135,8 +138,11 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
                       () if raise_trial_errors else (Exception,))
         except KeyboardInterrupt:
             interrupted = True
-            _requeue_interrupted(opened.study, objective.trial_id,
-                                 config.storage_options.max_retry)
+            stopped = _requeue_interrupted(opened.study, objective.trial_id,
+                                           config.storage_options.max_retry)
+            if stopped is not None:  # Optuna calls no callback for it: its line, here
+                bar.finished(opened.study, stopped)
+                stopped_here = 1
         # One process re-runs the top trials (worker 0: the others end with the study too),
         # with lrsearch's own training (a user's own loop is not ours to re-run).
         if (not interrupted and worker_index == 0 and make_objective is None
@@ -145,7 +151,8 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
                 reseed_top(opened.study, config, data, on_run=bar.note, on_epoch=bar.epoch)
             except KeyboardInterrupt:
                 interrupted = True  # the re-runs stored so far stay; the next run goes on
-    return summarise(opened.study, config.storage, interrupted)
+    return replace(summarise(opened.study, config.storage, interrupted),
+                   interrupted_trials=stopped_here)
 
 
 def _done(opened: OpenedStudy, config: StudyConfig) -> bool:
@@ -211,14 +218,16 @@ def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int)
 
 
 def _requeue_interrupted(study: optuna.Study, trial_id: int | None,
-                         max_retry: int | None) -> None:
-    """Queue a copy of the trial Ctrl-C stopped, so the next run continues it."""
+                         max_retry: int | None) -> FrozenTrial | None:
+    """Queue a copy of the trial Ctrl-C stopped, so the next run continues it; that trial,
+    or None when none was stopped."""
     if trial_id is None:
-        return
+        return None
     trial = study._storage.get_trial(trial_id)
     if trial.state != TrialState.FAIL or fail_reason(trial) != INTERRUPTED:
-        return
+        return None
     retry_trial(study, trial, max_retry)
+    return trial
 
 
 def _count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
@@ -230,6 +239,7 @@ def summarise(study: optuna.Study, storage_url: str, interrupted: bool = False
     """Counts and best trial of ``study``, stored at ``storage_url`` (shown redacted)."""
     trials = study.get_trials(deepcopy=False)
     counts = {state: sum(t.state == state for t in trials) for state in TrialState}
+    stopped = sum(t.state == TrialState.FAIL and fail_reason(t) == INTERRUPTED for t in trials)
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     ranked = rank_complete(trials, study.user_attrs, maximize)
     best = ranked[0] if ranked else None
@@ -237,7 +247,7 @@ def summarise(study: optuna.Study, storage_url: str, interrupted: bool = False
     return RunSummary(
         study_name=study.study_name, storage=redact_url(normalise_url(storage_url)),
         complete=counts[TrialState.COMPLETE], pruned=counts[TrialState.PRUNED],
-        failed=counts[TrialState.FAIL],
+        failed=counts[TrialState.FAIL] - stopped,
         best_value=None if best is None else score[0],
         best_runs=None if best is None else score[1],
         best_trial=None if best is None else best.number,
