@@ -41,16 +41,12 @@ def _one_line(exc: Exception) -> str:
     from optuna.exceptions import StorageInternalError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from lrsearch.records import redact_url
+    from lrsearch.records import storage_cause
 
     if isinstance(exc, LrsearchError):
         return str(exc)
     if isinstance(exc, (SQLAlchemyError, StorageInternalError)):
-        # Optuna wraps the database's error: its cause says what happened.
-        inner = exc.__cause__ if isinstance(exc, StorageInternalError) and exc.__cause__ \
-            else exc
-        text = str(getattr(inner, "orig", None) or inner).strip() or type(inner).__name__
-        cause = redact_url(text.splitlines()[0])[:300]
+        cause = storage_cause(exc)  # Optuna wraps the database's error: its cause says what
         return (f"the study storage failed: {cause} ({type(exc).__name__}); check the "
                 f"database (disk space, connection, rights), then run the same command to "
                 f"resume: trials finished so far are kept")

@@ -97,10 +97,17 @@ from lrsearch.records._storage import (
     open_storage,
     study_names,
 )
+from lrsearch.records._storage_faults import (
+    STORAGE_ERRORS,
+    apply_pending_failures,
+    fail_after_storage_error,
+    storage_cause,
+)
 from lrsearch.records._winner import rank_complete, reseed_runs, trial_score
 
 __all__ = [
     "CURVE_PREFIX", "set_curve",
+    "STORAGE_ERRORS", "apply_pending_failures", "fail_after_storage_error", "storage_cause",
     "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DATA_ATTR", "DEFAULT_METRIC",
     "DEVICE_NAME_ATTR", "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
     "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",

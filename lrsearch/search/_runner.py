@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -31,7 +32,10 @@ from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.records import (
     INTERRUPTED,
+    STORAGE_ERRORS,
+    apply_pending_failures,
     check_storage,
+    fail_after_storage_error,
     fail_reason,
     normalise_url,
     rank_complete,
@@ -171,6 +175,10 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
     deadline = None if config.timeout_s is None else time.monotonic() + config.timeout_s
     failures = 0
     starting = True
+    pending_dir = Path(config.checkpoint_dir) / study.study_name
+    for number in apply_pending_failures(study, pending_dir):
+        bar.note(f"trial #{number} failed: the study storage failed while an earlier run ran "
+                 f"it (its cause is stored on it)")
     while deadline is None or time.monotonic() < deadline:
         others.recover(starting)
         starting = False
@@ -190,6 +198,15 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
         ran_before = objective.trial_id
         try:
             study.optimize(objective, n_trials=1, callbacks=callbacks, catch=catch)
+        except (*STORAGE_ERRORS, UnboundLocalError) as exc:
+            # Optuna's trial loop, its storage failing while it ends a trial, raises an
+            # UnboundLocalError of its own; the storage's error is what happened.
+            cause = _storage_error_in(exc)
+            if cause is None:
+                raise
+            if objective.trial_id != ran_before:  # it says why, once the storage can say it
+                fail_after_storage_error(study, objective.trial_id, cause, pending_dir)
+            raise cause from cause.__cause__  # the driver's error: storage_cause reads it
         except ValueError:  # Optuna's "Cannot tell a FAIL trial": was it failed under us?
             lost = others.lost_trial(objective.trial_id, ran_before)
             if lost is None:
@@ -215,6 +232,16 @@ def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int)
                          f"trial; fix the cause (lrsearch --debug run shows the traceback) "
                          f"and run the same command to resume")
     return failures
+
+
+def _storage_error_in(exc: BaseException) -> BaseException | None:
+    """``exc`` or the first storage error among what it was raised from or during."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, STORAGE_ERRORS):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _requeue_interrupted(study: optuna.Study, trial_id: int | None,
