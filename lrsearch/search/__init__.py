@@ -14,7 +14,7 @@ Example:
     >>> sorted(SearchSpace.from_config(config).as_dict()["families"])
     ['cosine', 'linear', 'multistep', 'onecycle', 'wsd']
     >>> type(build_pruner(config.pruner, epochs=8)).__name__
-    'MedianPruner'
+    'HorizonPruner'
 """
 
 from lrsearch.records import (
