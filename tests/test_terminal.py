@@ -15,6 +15,7 @@ import sys
 import termios
 import time
 
+from tests.search._processes import hears_ctrl_c
 from tests.search.conftest import write_study
 
 COLUMNS = 150
@@ -32,7 +33,8 @@ def run_on_a_terminal(args: list[str], interrupt_when: str | None = None,
            "OMP_NUM_THREADS": "1"}
     env.pop("CI", None)  # rich would treat CI as a non-interactive terminal
     proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", *args], stdin=slave,
-                            stdout=slave, stderr=slave, env=env, close_fds=True)
+                            stdout=slave, stderr=slave, env=env, close_fds=True,
+                            preexec_fn=hears_ctrl_c)
     os.close(slave)
     out, sent, deadline = b"", False, time.monotonic() + timeout_s
     try:

@@ -122,7 +122,9 @@ def test_workers_import_the_model_from_the_study_folder(study_folder, server_url
     module = model_module(study_folder)
     config = load_study(own_study(study_folder, module, n_trials=4), {"storage": server_url})
     summary, code = run_workers(config, 2, progress="off")
-    assert code == 0 and summary.complete == 4
+    # Workers stop once finished + running trials reach n_trials; two deciding at the same
+    # moment may add one (the documented contract: tests/search/test_study_servers.py).
+    assert code == 0 and 4 <= summary.complete + summary.pruned <= 5
     study = optuna.load_study(study_name="tiny", storage=server_url)
     assert study.user_attrs[MODEL_ATTR].startswith(f"{module}:tiny(num_classes=3, width=8)")
     assert len({t.user_attrs["worker"]["pid"] for t in study.trials}) == 2
