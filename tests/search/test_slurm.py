@@ -117,7 +117,10 @@ def test_a_job_array_runs_the_study_one_worker_per_task(slurm, server_url, tmp_p
     assert len(logs) == 2, logs
     trials = optuna.load_study(study_name="slurm-tiny", storage=server_url).get_trials()
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    assert len(finished) == 6, [log.read_text()[-1500:] for log in logs]
+    # Workers stop once finished + running trials reach n_trials; two deciding at the same
+    # moment may add one (the documented contract: tests/search/test_study_servers.py).
+    assert 6 <= len(finished) <= 7, [log.read_text()[-1500:] for log in logs]
+    assert len(finished) == len(trials)  # nothing failed or left running
     workers = {t.user_attrs[WORKER_ATTR]["pid"] for t in finished}
     assert len(workers) == 2  # both array tasks ran trials: one worker each
 
