@@ -36,26 +36,36 @@ def _get(url: str) -> dict:
         return json.loads(response.read())
 
 
-def _serve_and_read(storage: str, study_name: str) -> tuple[dict, str]:
-    """Start ``lrsearch dashboard --no-refresh`` (so it shows only what the run stored), read
-    the study's detail from its HTTP API; return it and the command's first output line."""
+def start_dashboard(storage: str, study_name: str, output: int = subprocess.PIPE
+                    ) -> tuple[subprocess.Popen, str, int]:
+    """Start ``lrsearch dashboard --no-refresh`` (so it shows only what the run stored) and wait
+    until it answers: the server process (its output to ``output``: DEVNULL where many
+    requests would fill a pipe nobody reads), its base URL and the study's id."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "lrsearch.cli", "dashboard", "--storage", storage,
          "--port", str(port), "--no-refresh"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=output, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            studies = _get(f"{base}/api/studies")["study_summaries"]
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() >= deadline:
+                server.kill()
+                said, _ = server.communicate(timeout=10)
+                raise AssertionError(f"optuna-dashboard did not start in 60 s: {said}") from None
+            time.sleep(0.5)
+    return server, base, next(s["study_id"] for s in studies if s["study_name"] == study_name)
+
+
+def _serve_and_read(storage: str, study_name: str) -> tuple[dict, str]:
+    """The study's detail from the dashboard's HTTP API, and the command's first output line."""
+    server, base, study_id = start_dashboard(storage, study_name)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                studies = _get(f"http://127.0.0.1:{port}/api/studies")["study_summaries"]
-                break
-            except OSError:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "optuna-dashboard did not start in 60 s"
-                time.sleep(0.5)
-        study_id = next(s["study_id"] for s in studies if s["study_name"] == study_name)
-        detail = _get(f"http://127.0.0.1:{port}/api/studies/{study_id}")
+        detail = _get(f"{base}/api/studies/{study_id}")
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=10)

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
-import time
 
 import pytest
 
 from lrsearch.report import FIGURE_IDS
 from lrsearch.report._dashboard import CARD_HEIGHT_PX
 from tests.report.test_browser import _chromium
-from tests.report.test_dashboard import _free_port, _get, _need_dashboard
+from tests.report.test_dashboard import _need_dashboard, start_dashboard
 
 pytestmark = pytest.mark.slow
 
@@ -26,26 +24,12 @@ _NUMBER = r"(-?[\d.]+)"
 def dashboard(real_url):
     """``lrsearch dashboard --no-refresh`` on the real study: its base URL and study id."""
     _need_dashboard()
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lrsearch.cli", "dashboard", "--storage", real_url,
-         "--port", str(port), "--no-refresh"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    server, base, study_id = start_dashboard(real_url, "tiny", subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                studies = _get(f"{base}/api/studies")["study_summaries"]
-                break
-            except OSError:
-                assert server.poll() is None, "the dashboard exited"
-                assert time.monotonic() < deadline, "optuna-dashboard did not start in 60 s"
-                time.sleep(0.5)
-        yield base, next(s["study_id"] for s in studies if s["study_name"] == "tiny")
+        yield base, study_id
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.communicate(timeout=10)
 
 
 def _browse(url: str, width: int, folder, shot: str) -> str:
