@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
 
 import click
 
@@ -41,17 +42,21 @@ def _one_line(exc: Exception) -> str:
     from optuna.exceptions import StorageInternalError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from lrsearch.records import storage_cause
+    from lrsearch.records import storage_failed_line
 
     if isinstance(exc, LrsearchError):
         return str(exc)
     if isinstance(exc, (SQLAlchemyError, StorageInternalError)):
-        cause = storage_cause(exc)  # Optuna wraps the database's error: its cause says what
-        return (f"the study storage failed: {cause} ({type(exc).__name__}); check the "
-                f"database (disk space, connection, rights), then run the same command to "
-                f"resume: trials finished so far are kept")
+        # Optuna wraps the database's error: storage_failed_line reads its cause.
+        context = click.get_current_context()
+        return storage_failed_line(context.meta.get(_STORAGE_META) or
+                                   context.params.get("storage"), exc)
     where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
     return f"{exc.strerror or exc}{where}"
+
+
+# Where a command keeps the storage URL it uses when a study file names it (not --storage).
+_STORAGE_META = "lrsearch.storage_url"
 
 
 def storage_option(overrides_file: bool = False):
@@ -74,6 +79,13 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
 @click.option("--debug", is_flag=True, help="Show tracebacks of lrsearch's own errors.")
 def main(debug: bool) -> None:
     """Find the best learning-rate schedule for a model, and take it home."""
+    if not debug:  # a warning is one line, as an error is (Python's names the source line)
+        click.get_current_context().with_resource(warnings.catch_warnings())
+        warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.secho(f"warning: {message}", fg="yellow", err=True)
 
 
 @main.command()
@@ -137,12 +149,13 @@ def validate(study_file: str) -> None:
     from lrsearch.config import load_study
     from lrsearch.config._settings import is_factory
     from lrsearch.errors import ConfigError
+    from lrsearch.records import storage_problems
     from lrsearch.search import SearchSpace, checkpoint_problems, grid_size, sampler_problems
     from lrsearch.user_code import user_code_problems
 
     config = load_study(study_file)
     problems = (sampler_problems(config) + checkpoint_problems(config)
-                + user_code_problems(config))
+                + storage_problems(config.storage) + user_code_problems(config))
     if problems:
         raise ConfigError(problems, source=f"study file {study_file}")
     space = SearchSpace.from_config(config)
@@ -194,6 +207,7 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
     config = load_study(study_file, {"storage": storage, "n_trials": n_trials,  # None: as filed
                                      "timeout_s": timeout, "training.device": device,
                                      "data.data_dir": data_dir})
+    click.get_current_context().meta[_STORAGE_META] = config.storage
     asked = None
     if trials_per_gpu is not None:
         from lrsearch.search.parallel import gpu_count, workers_per_gpu

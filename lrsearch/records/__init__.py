@@ -95,19 +95,28 @@ from lrsearch.records._storage import (
     load_report_study,
     open_report_storage,
     open_storage,
+    storage_problems,
     study_names,
 )
 from lrsearch.records._storage_faults import (
+    DISK_ERRNOS,
     STORAGE_ERRORS,
+    StorageLost,
     apply_pending_failures,
+    disk_error_in,
     fail_after_storage_error,
     storage_cause,
+    storage_error_in,
+    storage_failed_line,
+    storage_hint,
 )
 from lrsearch.records._winner import rank_complete, reseed_runs, trial_score
 
 __all__ = [
     "CURVE_PREFIX", "set_curve",
-    "STORAGE_ERRORS", "apply_pending_failures", "fail_after_storage_error", "storage_cause",
+    "DISK_ERRNOS", "STORAGE_ERRORS", "StorageLost", "apply_pending_failures", "disk_error_in",
+    "fail_after_storage_error", "storage_cause", "storage_error_in", "storage_failed_line",
+    "storage_hint",
     "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DATA_ATTR", "DEFAULT_METRIC",
     "DEVICE_NAME_ATTR", "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
     "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",
@@ -119,7 +128,8 @@ __all__ = [
     "SETUP_DONE_ATTR", "SHOWN_PROVENANCE_ATTRS", "Summary", "TEST_ACC_ATTR", "TORCH_VERSION_ATTR",
     "WALL_SECONDS_ATTR", "WORKER_ATTR", "check_storage", "fail_reason", "is_baseline", "is_preset",
     "is_prior", "is_sqlite", "load_report_study", "normalise_url", "open_report_storage",
-    "open_storage", "paired_margin", "probe_key", "redact_url", "retry_trial", "stored_config",
+    "open_storage", "storage_problems", "paired_margin", "probe_key", "redact_url",
+    "retry_trial", "stored_config",
     "stored_epochs", "stored_metric", "study_names", "summarise_values", "t_quantile_975",
     "MIN_INTERVAL_VALUES", "trial_baseline", "trial_cost_epochs", "trial_epochs", "trial_family",
     "MODEL_ATTR", "TRAINING_LOOP_ATTR", "trial_lr_curve", "trial_optimizer", "trial_reason",

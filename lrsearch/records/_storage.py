@@ -11,6 +11,7 @@ database), and an unknown study name lists the studies the storage holds.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import warnings
@@ -24,9 +25,10 @@ from lrsearch.config._urls import is_sqlite, normalise_url, redact_url
 from lrsearch.errors import StudyError
 from lrsearch.records._attrs import CONFIG_ATTR, FAIL_REASON_ATTR, LOST_PREFIX
 from lrsearch.records._retry import RetryTrial
+from lrsearch.records._storage_faults import storage_cause, storage_hint
 
 __all__ = ["check_storage", "load_report_study", "open_report_storage", "open_storage",
-           "study_names"]
+           "storage_problems", "study_names"]
 
 _CONNECT_TIMEOUT_S = 10
 
@@ -41,9 +43,47 @@ def check_storage(url: str, options: StorageOptions) -> None:
         StudyError: As :func:`open_storage`.
     """
     if is_sqlite(normalise_url(url)):
-        _check_sqlite_folder(normalise_url(url))
+        problems = storage_problems(url)
+        if problems:
+            raise StudyError(problems[0])
     else:
         open_storage(url, options).remove_session()
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def storage_problems(url: str) -> list[str]:
+    """Why a run could not write the SQLite file of ``url``, found without opening it (for
+    ``lrsearch validate`` and the run's start); [] for a server database, which only a
+    connection can tell."""
+    url = normalise_url(url)
+    database = make_url(url).database if is_sqlite(url) else None
+    if not database or database == ":memory:":
+        return []
+    path = Path(database).expanduser().resolve()
+    named = f"storage: got {redact_url(url)!r}"
+    if not path.parent.is_dir():
+        return [f"{named}; the folder {path.parent} does not exist"]
+    if path.exists():
+        if not path.is_file():
+            return [f"{named}; {path} is not a file"]
+        try:
+            with path.open("rb") as file:
+                header = file.read(len(_SQLITE_HEADER))
+        except OSError as exc:
+            return [f"{named}; {path} cannot be read ({exc.strerror})"]
+        if header and header != _SQLITE_HEADER:
+            return [f"{named}; {path} is not a SQLite database (its first bytes say so): name "
+                    f"another file, lrsearch creates it"]
+        if not os.access(path, os.W_OK):
+            return [f"{named}; the SQLite file {path} is read-only here, and lrsearch run "
+                    f"writes every trial to it: make it writable or run on a copy (lrsearch "
+                    f"report and export read it as it is)"]
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return [f"{named}; its folder {path.parent} is not writable, and SQLite writes the "
+                f"database and its journal there: name a writable folder"]
+    return []
 
 
 def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorage:
@@ -68,14 +108,13 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
                              f"installed ({cause}); use postgresql+psycopg2:// or "
                              f"mysql+pymysql://") from None
         except Exception as exc:  # SQLAlchemy's OperationalError, ArgumentError, Optuna's
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else \
-                type(exc).__name__
+            reason = storage_cause(exc)  # the driver's words, not Optuna's wrapper's
             if _RACED_CREATE.search(reason) and attempt + 1 < _CREATE_ATTEMPTS:
                 # Another worker created the tables at the same moment: they exist now.
                 time.sleep(0.2 * (attempt + 1))
                 continue
             raise StudyError(f"storage: cannot open {redact_url(given)}: {reason}; "
-                             f"{_hint(reason)}") from None
+                             f"{storage_hint(reason)}") from None
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
@@ -84,18 +123,6 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
 _RACED_CREATE = re.compile(r"pg_type_typname_nsp_index|already exists|Duplicate|"
                            r"UniqueViolation", re.IGNORECASE)
 _CREATE_ATTEMPTS = 5
-
-
-def _hint(reason: str) -> str:
-    """What to do about a storage that cannot be opened, by its reason."""
-    lowered = reason.lower()
-    if "malformed" in lowered or "not a database" in lowered:
-        return ("the SQLite file is damaged or not a database: restore it from a backup, or "
-                "name another file")
-    if "permission denied" in lowered or "access denied" in lowered or "readonly" in lowered:
-        return ("the database refuses this user or the file is read-only: grant the rights "
-                "(create tables, insert, update) or use another storage")
-    return "check the URL and that the database server runs and accepts you"
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:

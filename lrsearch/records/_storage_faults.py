@@ -8,6 +8,7 @@ it before anything else.
 
 from __future__ import annotations
 
+import errno
 import json
 import time
 from pathlib import Path
@@ -20,22 +21,84 @@ from sqlalchemy.exc import SQLAlchemyError
 from lrsearch.config._urls import redact_url
 from lrsearch.records._attrs import FAIL_REASON_ATTR
 
-__all__ = ["STORAGE_ERRORS", "FAIL_RETRY_S", "apply_pending_failures", "fail_after_storage_error",
-           "storage_cause"]
+__all__ = ["DISK_ERRNOS", "STORAGE_ERRORS", "FAIL_RETRY_S", "StorageLost",
+           "apply_pending_failures", "disk_error_in", "fail_after_storage_error",
+           "storage_cause", "storage_error_in", "storage_failed_line", "storage_hint"]
 
 STORAGE_ERRORS = (SQLAlchemyError, StorageInternalError)
 FAIL_RETRY_S = 30.0
 _PENDING_FILE = "storage-failures.json"
+# A full disk, a quota, a file-size limit, a read-only file system: no trial can get past them.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
+class StorageLost(BaseException):
+    """A storage error inside a trial, carried past Optuna's ``catch`` to the runner.
+
+    Not an ``Exception``: Optuna would fail the trial itself, storing its own guess at the
+    cause ("e.g. exceeding max length") or, the storage refusing writes, leave it RUNNING
+    and raise an error of its own. The runner fails the trial with the real cause instead.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(storage_cause(cause))
+        self.cause = cause
+
+
+def _chain(exc: BaseException | None):
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+
+
+def storage_error_in(exc: BaseException) -> BaseException | None:
+    """``exc`` or the first storage error it was raised from or during, else None."""
+    if isinstance(exc, StorageLost):
+        return exc.cause
+    return next((seen for seen in _chain(exc) if isinstance(seen, STORAGE_ERRORS)), None)
+
+
+def disk_error_in(exc: BaseException | None) -> OSError | None:
+    """The disk-full or read-only-file-system ``OSError`` in ``exc``'s chain, else None."""
+    return next((seen for seen in _chain(exc)
+                 if isinstance(seen, OSError) and seen.errno in DISK_ERRNOS), None)
+
+
+def storage_hint(cause: str) -> str:
+    """What to do about a storage error, by the database's own words ``cause``."""
+    lowered = cause.lower()
+    if "malformed" in lowered or "not a database" in lowered:
+        return ("the SQLite file is damaged or not a database: restore it from a backup, or "
+                "name another file")
+    if "readonly" in lowered or "read-only" in lowered:
+        return ("the database or its file is read-only: make it writable (the file and its "
+                "folder, for SQLite) or run on a copy; lrsearch report and export read it as "
+                "it is")
+    if any(words in lowered for words in ("disk i/o", "disk is full", "no space",
+                                          "file too large", "quota")):
+        return "the disk holding the database is full or failing: free space or move it"
+    if "permission denied" in lowered or "access denied" in lowered or \
+            "command denied" in lowered:
+        return ("the database refuses this user: grant it the rights a study needs (create "
+                "tables; select, insert, update and delete on them) or use another user")
+    return "check the URL and that the database server runs and accepts you"
+
+
+def storage_failed_line(url: str | None, exc: BaseException) -> str:
+    """The one line a command ends with when the storage at ``url`` fails under it."""
+    cause = storage_cause(exc)
+    where = f" {redact_url(url)}" if url else ""
+    return (f"the study storage{where} failed: {cause}; {storage_hint(cause)}; then run the "
+            f"same command again: trials finished so far are kept")
 
 
 def storage_cause(exc: BaseException) -> str:
     """The database's own words for ``exc``: one line, at most 300 characters, no password."""
-    inner, seen = exc, exc  # Optuna's wrapper says "e.g. exceeding max length" whatever
-    while seen is not None:  # happened: the database driver's error it was raised from says
-        if isinstance(seen, SQLAlchemyError):
-            inner = seen
-            break
-        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    if isinstance(exc, StorageLost):
+        exc = exc.cause
+    # Optuna's wrapper says "e.g. exceeding max length" whatever happened: the database
+    # driver's error it was raised from says what.
+    inner = next((seen for seen in _chain(exc) if isinstance(seen, SQLAlchemyError)), exc)
     text = str(getattr(inner, "orig", None) or inner).strip() or type(inner).__name__
     return redact_url(text.splitlines()[0])[:300]
 

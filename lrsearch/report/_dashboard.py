@@ -23,6 +23,8 @@ from lrsearch.records import (
     LRSEARCH_VERSION_ATTR,
     OPTUNA_VERSION_ATTR,
     TORCH_VERSION_ATTR,
+    storage_cause,
+    storage_error_in,
     stored_config,
     stored_metric,
 )
@@ -170,7 +172,9 @@ def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,
         if dashboard.get_note(study) != note:
             dashboard.save_note(study, note)
     except Exception as exc:  # a figure is not worth a study of hours
-        warnings.warn(f"lrsearch: could not publish figures to the dashboard: "
-                      f"{type(exc).__name__}: {exc}", stacklevel=2)
+        cause = (f"the study storage failed: {storage_cause(exc)}"
+                 if storage_error_in(exc) is not None else f"{type(exc).__name__}: {exc}")
+        warnings.warn(f"lrsearch: could not publish figures to the dashboard: {cause}",
+                      stacklevel=2)
         return False
     return True

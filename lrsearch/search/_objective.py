@@ -44,9 +44,11 @@ from lrsearch.records import (
     SCHEDULE_ATTR,
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
+    StorageLost,
     is_baseline,
     probe_key,
     set_curve,
+    storage_error_in,
     trial_baseline,
     trial_epochs,
 )
@@ -106,6 +108,7 @@ class Objective:
         self.data = data
         self.on_epoch = on_epoch
         self.trial_id: int | None = None  # storage id of the latest trial this worker ran
+        self.last_error: Exception | None = None  # what failed the latest failed trial
         self.prune_epochs = pruning_epochs(config.pruner, config.training.epochs)
         self.judge = resolve_judge(config.pruner, len(space.families))
         probing = self.judge == "probe" and bool(self.prune_epochs)
@@ -123,12 +126,17 @@ class Objective:
                             if train_images else None)
 
     def __call__(self, trial: optuna.Trial) -> float:
+        self.last_error = None
         try:
             return self._run(trial)
         except (optuna.TrialPruned, optuna.exceptions.UpdateFinishedTrialError):
             raise
         except Exception as exc:
+            lost = storage_error_in(exc)
+            if lost is not None:  # not this trial's fault: the runner fails it with the cause
+                raise StorageLost(lost) from exc
             # Whatever failed, before training or inside it, the trial says why.
+            self.last_error = exc
             if FAIL_REASON_ATTR not in trial.user_attrs:
                 trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
             raise
@@ -180,8 +188,9 @@ class Objective:
             trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
             raise
         except Exception as exc:
-            trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
-            trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
+            if storage_error_in(exc) is None:  # the storage's own failure: nothing to store
+                trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
+                trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
             raise
         if result.stopped is not None:  # pruned: the curve is of the part that ran
             _finish(trial, started, ckpt, pruned=result.stopped, lr_curve=result.lr_curve)

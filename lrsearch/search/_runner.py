@@ -33,8 +33,10 @@ from lrsearch.errors import StudyError
 from lrsearch.records import (
     INTERRUPTED,
     STORAGE_ERRORS,
+    StorageLost,
     apply_pending_failures,
     check_storage,
+    disk_error_in,
     fail_after_storage_error,
     fail_reason,
     normalise_url,
@@ -42,6 +44,8 @@ from lrsearch.records import (
     redact_url,
     reseed_runs,
     retry_trial,
+    storage_error_in,
+    storage_failed_line,
     trial_family,
     trial_score,
 )
@@ -198,15 +202,21 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
         ran_before = objective.trial_id
         try:
             study.optimize(objective, n_trials=1, callbacks=callbacks, catch=catch)
-        except (*STORAGE_ERRORS, UnboundLocalError) as exc:
-            # Optuna's trial loop, its storage failing while it ends a trial, raises an
-            # UnboundLocalError of its own; the storage's error is what happened.
-            cause = _storage_error_in(exc)
+        except (StorageLost, *STORAGE_ERRORS, UnboundLocalError, AssertionError) as exc:
+            # The storage failing: inside the trial (StorageLost), or under Optuna's trial
+            # loop while it ends one, which then raises an error of its own ("Should not
+            # reach", or an UnboundLocalError) from the storage's.
+            cause = storage_error_in(exc)
             if cause is None:
                 raise
+            line = storage_failed_line(config.storage, cause)
             if objective.trial_id != ran_before:  # it says why, once the storage can say it
-                fail_after_storage_error(study, objective.trial_id, cause, pending_dir)
-            raise cause from cause.__cause__  # the driver's error: storage_cause reads it
+                if fail_after_storage_error(study, objective.trial_id, cause, pending_dir):
+                    line += "; the trial that was running is failed with this cause"
+                else:
+                    line += ("; the trial that was running is failed with this cause by the "
+                             "next run on this machine")
+            raise StudyError(line) from None
         except ValueError:  # Optuna's "Cannot tell a FAIL trial": was it failed under us?
             lost = others.lost_trial(objective.trial_id, ran_before)
             if lost is None:
@@ -226,22 +236,18 @@ def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int)
     if trial.state != TrialState.FAIL or reason.startswith(INVALID_GRID_POINT):
         return 0  # a grid's invalid points are expected, and few
     failures += 1
+    disk = disk_error_in(getattr(objective, "last_error", None))
+    if disk is not None:  # a full or read-only disk fails every trial after this one too
+        raise StudyError(f"study {study.study_name!r}: trial {trial.number} failed with: "
+                         f"{reason}; the disk is full or read-only ({disk.strerror}: "
+                         f"{disk.filename or 'no file named'}): free space there (checkpoints "
+                         f"are under checkpoint_dir), then run the same command to resume")
     if failures >= _MAX_FAILURES_IN_A_ROW:
         raise StudyError(f"study {study.study_name!r}: {failures} trials in a row failed, the "
                          f"last (trial {trial.number}) with: {reason}; this is not one bad "
                          f"trial; fix the cause (lrsearch --debug run shows the traceback) "
                          f"and run the same command to resume")
     return failures
-
-
-def _storage_error_in(exc: BaseException) -> BaseException | None:
-    """``exc`` or the first storage error among what it was raised from or during."""
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, STORAGE_ERRORS):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _requeue_interrupted(study: optuna.Study, trial_id: int | None,

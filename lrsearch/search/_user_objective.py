@@ -37,9 +37,11 @@ from lrsearch.records import (
     TRAINING_LOOP_ATTR,
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
+    StorageLost,
     is_baseline,
     probe_key,
     set_curve,
+    storage_error_in,
     trial_baseline,
 )
 from lrsearch.schedules import ScheduleSpec
@@ -185,6 +187,15 @@ class UserObjective:
         self.trial_id: int | None = None  # storage id of the latest trial this worker ran
 
     def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            return self._run(trial)
+        except Exception as exc:
+            lost = storage_error_in(exc)
+            if lost is not None:  # not this trial's fault: the runner fails it with the cause
+                raise StorageLost(lost) from exc
+            raise
+
+    def _run(self, trial: optuna.Trial) -> float:
         self.trial_id = trial._trial_id
         trial.set_user_attr(WORKER_ATTR, worker_id())
         if TRAINING_LOOP_ATTR not in trial.study.user_attrs:
@@ -204,7 +215,7 @@ class UserObjective:
         trial.set_user_attr(OPTIMIZER_ATTR, optimizer)
         handle = Trial(trial, spec, OptimizerSettings(**optimizer), self.config, self.on_epoch,
                        self.evaluate)
-        started = time.perf_counter()
+        started, storage_down = time.perf_counter(), False
         try:
             self.train_fn(handle)
             if not handle.rows:
@@ -217,8 +228,12 @@ class UserObjective:
             trial.set_user_attr(FAIL_REASON_ATTR, INTERRUPTED)
             raise
         except Exception as exc:  # the user's code: the trial fails, saying why
+            storage_down = storage_error_in(exc) is not None
+            if storage_down:
+                raise  # the storage's own failure: nothing can be stored
             trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
             raise
         finally:
-            trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
+            if not storage_down:
+                trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
         return float(handle.rows[-1][self.config.metric])

@@ -25,16 +25,39 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    writer = None
     try:
         with os.fdopen(handle, "wb") as file:
-            torch.save(state, file)
+            writer = _Writes(file)
+            torch.save(state, writer)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp_name, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp_name).unlink(missing_ok=True)
+        failed = getattr(writer, "error", None)
+        if failed is not None and failed is not exc:  # torch says "unexpected pos 704 vs 598"
+            raise OSError(failed.errno, failed.strerror, str(path)) from None
         raise
     _fsync_folder(path.parent)  # the rename itself survives a power cut
+
+
+class _Writes:
+    """A file that remembers the ``OSError`` its write raised: torch turns a full disk into a
+    RuntimeError that does not say so."""
+
+    def __init__(self, file) -> None:
+        self.file, self.error = file, None
+
+    def write(self, data) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
 
 
 def remove_stale_temp_files(path: str | os.PathLike) -> list[Path]:

@@ -46,37 +46,73 @@ def _cut(database: str) -> None:
            f"'{database}' AND pid <> pg_backend_pid()")
 
 
-def test_a_cut_connection_fails_the_running_trial_with_its_cause(tiny_study, postgres_url):
-    database = postgres_url.rsplit("/", 1)[1]
-    path = tiny_study(**LONG)
+def _break_mid_trial(path, url: str, break_it, mend_it) -> str:
+    """Run the study at ``path`` on ``url``, ``break_it()`` the storage during trial 0's
+    training and ``mend_it()`` 3 s later; the run's one error line."""
     proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path),
-                             "--storage", postgres_url], stdout=subprocess.PIPE,
+                             "--storage", url], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
-    back = threading.Timer(3.0, _admin, [f"ALTER DATABASE {database} ALLOW_CONNECTIONS true"])
+    back = threading.Timer(3.0, mend_it)
     try:
-        def cut(trial, pid):
-            _cut(database)
-            back.start()  # the storage takes connections again 3 s later
+        def act(trial, pid):
+            break_it()
+            back.start()
 
-        act_mid_trial(postgres_url, proc, cut, when=lambda t: t.number == 0 and
+        act_mid_trial(url, proc, act, when=lambda t: t.number == 0 and
                       t.state == TrialState.RUNNING and bool(t.intermediate_values))
         out, err = proc.communicate(timeout=120)
     finally:
-        back.join()
-        _admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        if back.is_alive() or back.finished.is_set():
+            back.join()
+        mend_it()
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 1, err[-3000:]
     assert "Traceback" not in err and len(err) < 20_000, err[-3000:]
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and errors[0].startswith("error: the study storage failed: ")
+    assert len(errors) == 1, err[-3000:]
+    assert errors[0].startswith(f"error: the study storage {url} failed: "), errors[0]
     assert "exceeding max length" not in errors[0]  # Optuna's guess, not the cause
+    assert errors[0].endswith("the trial that was running is failed with this cause")
+    return errors[0]
+
+
+def test_a_cut_connection_fails_the_running_trial_with_its_cause(tiny_study, postgres_url):
+    database = postgres_url.rsplit("/", 1)[1]
+    _break_mid_trial(tiny_study(**LONG), postgres_url, lambda: _cut(database),
+                     lambda: _admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true"))
     trial = optuna.load_study(study_name="tiny", storage=postgres_url).trials[0]
     assert trial.state == TrialState.FAIL
     reason = trial.user_attrs[FAIL_REASON_ATTR]
     assert reason.startswith("the study storage failed during this trial: "), reason
     assert "connection" in reason.lower() or "terminat" in reason.lower(), reason
+
+
+def test_a_storage_that_reads_but_refuses_writes_fails_the_trial_with_its_cause(
+        tiny_study, postgres_url):
+    """What a full disk does to a database: reads still work, every write is refused. Optuna
+    then ends its trial loop on "AssertionError: Should not reach" and leaves the trial
+    RUNNING, to be blamed later on a dead worker."""
+    database = postgres_url.rsplit("/", 1)[1]
+    ends = (f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+            f"'{database}' AND pid <> pg_backend_pid()")
+
+    def read_only():
+        _admin(f"ALTER DATABASE {database} SET default_transaction_read_only = on")
+        _admin(ends)  # sessions take the setting when they start
+
+    def writable():
+        _admin(f"ALTER DATABASE {database} RESET default_transaction_read_only")
+        _admin(ends)
+
+    line = _break_mid_trial(tiny_study(**LONG), postgres_url, read_only, writable)
+    assert "read-only" in line, line
+    trial = optuna.load_study(study_name="tiny", storage=postgres_url).trials[0]
+    assert trial.state == TrialState.FAIL
+    reason = trial.user_attrs[FAIL_REASON_ATTR]
+    assert reason.startswith("the study storage failed during this trial: cannot execute "), reason
+    assert reason.endswith("in a read-only transaction"), reason
 
 
 def test_a_storage_down_longer_keeps_the_cause_for_the_next_run(tmp_path, postgres_url):
@@ -101,3 +137,67 @@ def test_a_storage_down_longer_keeps_the_cause_for_the_next_run(tmp_path, postgr
         "the study storage failed during this trial: ")
     assert not (tmp_path / "storage-failures.json").exists()
     assert apply_pending_failures(study, tmp_path) == []
+
+
+SECRET = "hunter2-secret"
+
+
+def _server_admin(url: str, statements: list[str]) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_a_user_without_rights_gets_one_line_saying_so(tiny_study, server_url):
+    """Opening, running and reporting as a database user that lacks the rights: one line
+    naming the refusal and the rights to grant; with SELECT only, the report works."""
+    from click.testing import CliRunner
+
+    from lrsearch.cli import main
+
+    path = tiny_study(n_trials=1, baselines=[], pruner={"name": "none"},
+                      training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    assert CliRunner().invoke(main, ["run", str(path), "--storage", server_url,
+                                     "--quiet"]).exit_code == 0
+    user, database = f"u{server_url[-10:]}", server_url.rsplit("/", 1)[1]
+    admin, rest = server_url.split("://", 1)
+    user_url = f"{admin}://{user}:{SECRET}@{rest.split('@', 1)[1]}"
+    postgres = server_url.startswith("postgresql")
+    if postgres:
+        create = [f"CREATE ROLE {user} LOGIN PASSWORD '{SECRET}'"]
+        grant = [f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user}"]
+        drop = [f"DROP OWNED BY {user}", f"DROP ROLE {user}"]
+    else:
+        create = [f"CREATE USER '{user}'@'%' IDENTIFIED BY '{SECRET}'"]
+        grant = [f"GRANT SELECT ON {database}.* TO '{user}'@'%'"]
+        drop = [f"DROP USER '{user}'@'%'"]
+    _server_admin(server_url, create)
+    before = [(t.number, t.state) for t in optuna.load_study(study_name="tiny",
+                                                             storage=server_url).trials]
+    out = str(path.parent / "report.html")
+    try:
+        def answer(*command: str):
+            result = CliRunner().invoke(main, [*command])
+            assert "Traceback" not in result.output and SECRET not in result.output
+            return result
+
+        for command in (["run", str(path), "--storage", user_url, "--n-trials", "2"],
+                        ["report", "--storage", user_url, "--out", out]):
+            result = answer(*command)
+            assert result.exit_code == 1, result.output
+            assert "denied" in result.output and "grant it the rights" in result.output, \
+                result.output
+        _server_admin(server_url, grant)
+        result = answer("report", "--storage", user_url, "--out", out)
+        assert result.exit_code == 0, result.output
+        result = answer("run", str(path), "--storage", user_url, "--n-trials", "2")
+        assert result.exit_code == 1 and "grant it the rights" in result.output, result.output
+    finally:
+        _server_admin(server_url, drop)
+    after = [(t.number, t.state) for t in optuna.load_study(study_name="tiny",
+                                                            storage=server_url).trials]
+    assert after == before
