@@ -172,6 +172,25 @@ def validate(study_file: str) -> None:
     if any(is_factory(ref) for ref in (config.model, config.data.dataset)):
         click.echo("  your model and data functions import; their outputs are checked when "
                    "lrsearch run starts (that needs torch)")
+    for problem in _device_problems(config.training.device):  # the run may be on another machine
+        click.secho(f"warning: {problem}; a run on this machine would stop there", fg="yellow",
+                    err=True)
+
+
+def _device_problems(device: str) -> list[str]:
+    """The training device's problem on this machine, checked as a run would (where torch is
+    installed)."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return []
+    from lrsearch.train import resolve_device
+
+    try:
+        resolve_device(device)
+    except LrsearchError as exc:
+        return [str(exc)]
+    return []
 
 
 @main.command()

@@ -35,7 +35,9 @@ class ConfigError(LrsearchError, ValueError):
     """A study file is invalid; ``problems`` lists every problem with its dotted path."""
 
     def __init__(self, problems: Iterable[str], source: str = "study file") -> None:
-        self.problems = [_bounded(p) for p in problems]
+        from lrsearch.config._urls import redact_text  # here: config imports this module
+
+        self.problems = [_bounded(redact_text(p)) for p in problems]
         shown = self.problems[:_MAX_PROBLEMS_SHOWN]
         lines = "\n".join(f"  - {p}" for p in shown)
         if len(self.problems) > len(shown):

@@ -6,6 +6,7 @@ traceback, bounded output, no password, and the line that names the problem.
 
 from __future__ import annotations
 
+import gzip
 import pickle
 import sqlite3
 from pathlib import Path
@@ -78,6 +79,137 @@ BAD_FILES = [
      "more"),
     ("judge with horizon rungs", "name: x\npruner: {name: horizon, judge: raw}\n",
      "pruner.judge"),
+    # The document itself
+    ("empty file", "", "name: missing"),
+    ("only comments", "# nothing here\n", "name: missing"),
+    ("a number", "42\n", "must be a mapping"),
+    ("a string", "hello\n", "must be a mapping"),
+    ("two documents", "---\nname: a\n---\nname: b\n", "not valid YAML"),
+    ("python object tag", "name: !!python/object/apply:os.system ['touch pwned']\n",
+     "not valid YAML"),
+    ("a number too long", "name: x\nn_trials: " + "9" * 5000 + "\n", "5,000 characters long"),
+    ("nul byte", "name: x\n\x00\n", "not valid YAML"),
+    # name
+    ("empty name", "name: ''\n", "name"),
+    ("null name", "name: ~\n", "name"),
+    ("name a number", "name: 123\n", "name: got 123"),
+    ("name a date", "name: 2001-12-14\n", "name: got datetime.date"),
+    ("name with a newline", 'name: "a\\nb"\n', "name"),
+    ("name dot dot", "name: '..'\n", "name"),
+    ("name of spaces", "name: '   '\n", "name"),
+    # counts and numbers
+    ("negative n_trials", "name: x\nn_trials: -1\n", "n_trials"),
+    ("n_trials a word", "name: x\nn_trials: ten\n", "n_trials"),
+    ("n_trials absurd", "name: x\nn_trials: 1000000000000\n", "n_trials"),
+    ("n_trials yes", "name: x\nn_trials: yes\n", "n_trials: got True; must be a number"),
+    ("n_trials infinite", "name: x\nn_trials: .inf\n", "n_trials"),
+    ("n_trials fractional", "name: x\nn_trials: 2.5\n", "n_trials"),
+    ("negative timeout", "name: x\ntimeout_s: -5\n", "timeout_s"),
+    ("nan timeout", "name: x\ntimeout_s: .nan\n", "timeout_s"),
+    ("epochs a word", "name: x\ntraining: {epochs: 3x}\n", "training.epochs"),
+    ("epochs fractional", "name: x\ntraining: {epochs: 2.5}\n", "training.epochs"),
+    ("epochs true", "name: x\ntraining: {epochs: true}\n", "training.epochs: got True"),
+    ("epochs null", "name: x\ntraining: {epochs: null}\n", "training.epochs"),
+    ("zero batch size", "name: x\ntraining: {batch_size: 0}\n", "training.batch_size"),
+    ("absurd batch size", "name: x\ntraining: {batch_size: 1000000000}\n",
+     "training.batch_size"),
+    ("device tpu", "name: x\ntraining: {device: tpu}\n", "training.device"),
+    ("training a list", "name: x\ntraining: [1, 2]\n", "training"),
+    ("seed a word", "name: x\ntraining: {seed: x}\n", "training.seed"),
+    ("seed fractional", "name: x\ntraining: {seed: 1.5}\n", "training.seed"),
+    ("sampler seed 2**64", "name: x\nsampler: {seed: 18446744073709551616}\n", "sampler.seed"),
+    ("weight decay true", "name: x\nsearch_space: {weight_decay: true}\n",
+     "search_space.weight_decay"),
+    # data and model
+    ("unknown dataset", "name: x\ndata: {dataset: nope}\n", "data.dataset"),
+    ("dataset a path", "name: x\ndata: {dataset: ../../etc/passwd}\n", "data.dataset"),
+    ("dataset module missing", "name: x\ndata: {dataset: 'nomodule_xyz:make'}\n",
+     "nomodule_xyz"),
+    ("dataset function missing", "name: x\ndata: {dataset: 'os:nofunc_xyz'}\n", "nofunc_xyz"),
+    ("negative val_size", "name: x\ndata: {dataset: fake, val_size: -1}\n", "data.val_size"),
+    ("zero train_subset", "name: x\ndata: {dataset: fake, train_subset: 0}\n",
+     "data.train_subset"),
+    ("unknown model", "name: x\nmodel: nope\n", "model"),
+    ("model a list", "name: x\nmodel: [a]\n", "model"),
+    ("model module missing", "name: x\nmodel: 'nomodule_xyz:f'\n", "nomodule_xyz"),
+    # search space
+    ("no families", "name: x\nsearch_space: {families: []}\n", "at least one family"),
+    ("families a string", "name: x\nsearch_space: {families: cosine}\n",
+     "search_space.families"),
+    ("family a number", "name: x\nsearch_space: {families: [123]}\n", "search_space.families"),
+    ("range reversed", "name: x\nsearch_space: {peak_lr: {low: 0.1, high: 0.01}}\n",
+     "must be >= low"),
+    ("log range from zero", "name: x\nsearch_space: {peak_lr: {low: 0, high: 1, log: true}}\n",
+     "search_space.peak_lr"),
+    ("negative peak lr", "name: x\nsearch_space: {peak_lr: {low: -1, high: 1}}\n",
+     "search_space.peak_lr"),
+    ("peak lr a word", "name: x\nsearch_space: {peak_lr: fast}\n", "search_space.peak_lr"),
+    ("peak lr underflows", "name: x\nsearch_space: {peak_lr: {low: 1e-400, high: 0.1}}\n",
+     "search_space.peak_lr"),
+    ("infinite range end", "name: x\nsearch_space: {peak_lr: {low: 0.1, high: .inf}}\n",
+     "search_space.peak_lr"),
+    ("warmup above one", "name: x\nsearch_space: {warmup_frac: {low: 0, high: 2}}\n",
+     "search_space.warmup_frac"),
+    ("negative weight decay", "name: x\nsearch_space: {weight_decay: -1}\n",
+     "search_space.weight_decay"),
+    ("unknown optimizer", "name: x\nsearch_space: {optimizers: [nope]}\n",
+     "search_space.optimizers"),
+    ("no optimizers", "name: x\nsearch_space: {optimizers: []}\n", "at least one optimizer"),
+    ("unknown search key", "name: x\nsearch_space: {foo: 1}\n", "search_space.foo"),
+    # sampler, pruner, re-runs
+    ("unknown sampler", "name: x\nsampler: {name: nope}\n", "sampler.name"),
+    ("negative startup", "name: x\nsampler: {n_startup_trials: -1}\n",
+     "sampler.n_startup_trials"),
+    ("unknown pruner", "name: x\npruner: {name: nope}\n", "pruner.name"),
+    ("percentile 150", "name: x\npruner: {name: percentile, percentile: 150}\n",
+     "pruner.percentile"),
+    ("reduction factor 1", "name: x\npruner: {name: horizon, reduction_factor: 1}\n",
+     "pruner.reduction_factor"),
+    ("unknown judge", "name: x\npruner: {name: median, judge: nope}\n", "pruner.judge"),
+    ("negative re-runs", "name: x\nreseed: {top_k: -1}\n", "reseed.top_k"),
+    ("zero seeds", "name: x\nreseed: {seeds: 0}\n", "reseed.seeds"),
+    # baselines
+    ("empty baseline", "name: x\nbaselines: [{}]\n", "baselines.0"),
+    ("baseline of no family", "name: x\nbaselines: [{name: a, family: nope}]\n",
+     "baselines.0.family"),
+    ("baseline negative lr", "name: x\nbaselines: [{name: a, family: cosine, peak_lr: -1}]\n",
+     "baselines.0.peak_lr"),
+    ("two baselines one name", "name: x\nbaselines: [{name: a, family: cosine, peak_lr: 0.1}, "
+     "{name: a, family: linear, peak_lr: 0.1}]\n", "baseline names must be unique"),
+    ("milestones out of order", "name: x\nbaselines: [{name: a, family: multistep, peak_lr: "
+     "0.1, params: {milestones: [0.9, 0.2]}}]\n", "milestones"),
+    ("milestone past the end", "name: x\nbaselines: [{name: a, family: multistep, peak_lr: "
+     "0.1, params: {milestones: [1.5]}}]\n", "milestones"),
+    ("negative gamma", "name: x\nbaselines: [{name: a, family: multistep, peak_lr: 0.1, "
+     "params: {milestones: [0.5], gamma: -1}}]\n", "gamma"),
+    ("unknown baseline param", "name: x\nbaselines: [{name: a, family: cosine, peak_lr: 0.1, "
+     "params: {foo: 1}}]\n", "foo"),
+    ("unknown preset", "name: x\nbaselines: [nope]\n", "baselines"),
+    # storage and folders
+    ("empty storage", "name: x\nstorage: ''\n", "storage"),
+    ("storage folder missing", "name: x\nstorage: 'sqlite:////nonexistent_xyz/x.db'\n",
+     "does not exist"),
+    ("storage port out of range", f"name: x\nstorage: 'postgresql://u:{SECRET}@h:99999/db'\n",
+     "storage"),
+    ("storage unknown dialect", f"name: x\nstorage: 'redis://u:{SECRET}@h/0'\n", "storage"),
+    ("storage a mapping", f"name: x\nstorage: {{url: 'postgresql://u@h/db', password: "
+     f"{SECRET}}}\n", "storage"),
+    ("storage a list", f"name: x\nstorage: ['postgresql://u:{SECRET}@h/db']\n", "storage"),
+    ("storage unknown driver", f"name: x\nstorage: 'postgresql+nodriver://u:{SECRET}@h/db'\n",
+     "storage"),
+    ("storage with spaces", f"name: x\nstorage: ' postgresql://u:{SECRET}@h/db '\n", "storage"),
+    ("negative retries", "name: x\nstorage_options: {max_retry: -1}\n",
+     "storage_options.max_retry"),
+    ("a password among storage options", f"name: x\nstorage_options: {{password: {SECRET}}}\n",
+     "storage_options.password: unknown key"),
+    ("a password at the top", f"name: x\npassword: {SECRET}\n", "password: unknown key"),
+    ("a URL as the name", f"name: 'postgresql://u:{SECRET}@h/db'\n", "name"),
+    ("a URL as the model", f"name: x\nmodel: 'postgresql://u:{SECRET}@h/db'\n", "model"),
+    ("checkpoint under /dev/null", "name: x\ncheckpoint_dir: '/dev/null/x'\n",
+     "checkpoint_dir"),
+    ("unknown metric", "name: x\nmetric: nope\n", "metric"),
+    ("unknown direction", "name: x\ndirection: sideways\n", "direction"),
+    ("typo in a key", "name: x\nn_trail: 5\n", "n_trail: unknown key"),
 ]
 
 
@@ -165,6 +297,64 @@ def test_a_hostile_or_broken_data_batch_is_refused_without_running_it(tmp_path, 
     assert not touched.exists()
 
 
+def _images(count: int = 10, dtype=np.uint8) -> np.ndarray:
+    return np.zeros((count, 3072), dtype)
+
+
+# (case, how the data folder is broken, what the answer names)
+BROKEN_FOLDERS = [
+    ("a batch missing", lambda f: (f / "data_batch_3").unlink(), "lacks ['data_batch_3']"),
+    ("the test batch missing", lambda f: (f / "test_batch").unlink(), "lacks ['test_batch']"),
+    ("a batch a folder", lambda f: ((f / "data_batch_2").unlink(), (f / "data_batch_2").mkdir()),
+     "lacks ['data_batch_2']"),
+    ("a batch a symlink loop", lambda f: ((f / "data_batch_5").unlink(),
+                                          (f / "data_batch_5").symlink_to(f / "data_batch_5")),
+     "lacks ['data_batch_5']"),
+    ("an empty batch file", lambda f: (f / "data_batch_1").write_bytes(b""), "Ran out of input"),
+    ("a text file", lambda f: (f / "data_batch_1").write_text("hello\n"), "data_batch_1"),
+    ("a gzipped batch", lambda f: (f / "data_batch_1").write_bytes(
+        gzip.compress(pickle.dumps({"data": _images(), "labels": [0] * 10}))), "data_batch_1"),
+    ("labels past the classes", lambda f: _put(f, {"data": _images(), "labels": [10] * 10}),
+     "labels range over [0, 10]"),
+    ("negative labels", lambda f: _put(f, {"data": _images(), "labels": [-1] * 10}),
+     "labels range over [-1, 0]"),
+    ("fractional labels", lambda f: _put(f, {"data": _images(), "labels": [0.5] * 10}),
+     "must be a list of integers"),
+    ("labels too large", lambda f: _put(f, {"data": _images(), "labels": [10**30] * 10}),
+     "must be a list of integers"),
+    ("labels words", lambda f: _put(f, {"data": _images(), "labels": ["cat"] * 10}),
+     "must be a list of integers"),
+    ("too few labels", lambda f: _put(f, {"data": _images(), "labels": [0] * 5}),
+     "5 labels for 10 images"),
+    ("float images", lambda f: _put(f, {"data": _images(dtype=np.float64), "labels": [0] * 10}),
+     "dtype float64"),
+    ("flat images", lambda f: _put(f, {"data": np.zeros(30720, np.uint8), "labels": [0] * 10}),
+     "shape (30720,)"),
+    ("object images", lambda f: _put(f, {"data": np.array([object()] * 10), "labels": [0] * 10}),
+     "refused: loading it could run code"),
+    ("images as bytes", lambda f: _put(f, {"data": b"\x00" * 30720, "labels": [0] * 10}),
+     "must be uint8 with shape (N, 3072)"),
+    ("keys as bytes", lambda f: _put(f, {b"data": _images(), b"labels": [0] * 10}),
+     "KeyError: 'data'"),
+]
+
+
+def _put(folder: Path, entry: dict) -> None:
+    (folder / "data_batch_1").write_bytes(pickle.dumps(entry, protocol=2))
+
+
+@pytest.mark.parametrize("case, breaks, expect", BROKEN_FOLDERS,
+                         ids=[c[0] for c in BROKEN_FOLDERS])
+def test_a_broken_data_folder_is_named_in_one_line(tmp_path, case, breaks, expect):
+    root = _data_folder(tmp_path, {"data": _images(), "labels": [0] * 10})
+    breaks(root / "cifar-10-batches-py")
+    study = tmp_path / "study.yaml"
+    study.write_text(f"name: x\nstorage: 'sqlite:///{tmp_path / 's.db'}'\n"
+                     f"data: {{dataset: cifar10, data_dir: '{root}'}}\n")
+    _check_answer(CliRunner().invoke(main, ["run", str(study)]), expect, code=1)
+    assert not (tmp_path / "s.db").exists()  # refused before a study was made
+
+
 @pytest.mark.parametrize("directions, expect", [
     (["maximize", "minimize"], "has 2 objectives"),
     (["maximize"], "was not made by `lrsearch run`"),
@@ -197,7 +387,9 @@ def test_a_storage_broken_under_a_study_gets_one_line_not_a_traceback(tmp_path):
         connection.execute("drop table trial_user_attributes")
         connection.execute("create table trial_user_attributes (x integer)")
     for command in commands:
-        _check_answer(CliRunner().invoke(main, command), "the study storage failed")
+        _check_answer(CliRunner().invoke(main, command), f"the study storage {url} failed: no "
+                      f"such column: trial_user_attributes.trial_id; the database's tables are "
+                      f"not Optuna's")
     # A corrupt disk: every page but the first is garbage; refused when the storage opens.
     with sqlite3.connect(db) as connection:
         page = connection.execute("pragma page_size").fetchone()[0]
@@ -236,3 +428,106 @@ def test_a_trial_that_fails_before_training_says_why(tmp_path):
     (trial,) = opened.study.trials
     assert trial.state == optuna.trial.TrialState.FAIL
     assert fail_reason(trial).startswith(("FileExistsError", "NotADirectoryError"))
+
+
+# (case, storage URL; tmp is the test's folder, which holds a file "afile", an empty file
+# "empty.db" and a text file "text.db")
+BAD_URLS = [
+    ("empty", ""),
+    ("not a url", f"u:{SECRET}@nothing"),
+    ("http", "http://example.com/x"),
+    ("redis", f"redis://u:{SECRET}@h/0"),
+    ("nothing listens", f"postgresql://u:{SECRET}@127.0.0.1:1/db"),
+    ("port out of range", f"postgresql://u:{SECRET}@127.0.0.1:99999/db"),
+    ("port a word", f"postgresql://u:{SECRET}@127.0.0.1:abc/db"),
+    ("broken host", f"postgresql://u:{SECRET}@[::1/db"),
+    ("unknown driver", f"postgresql+nodriver://u:{SECRET}@h/db"),
+    ("password in the query", f"postgresql://u@127.0.0.1:1/db?password={SECRET}"),
+    ("mysql, nothing listens", f"mysql+pymysql://u:{SECRET}@127.0.0.1:1/db"),
+    ("unicode", "postgresql://ü:ß@höst/db"),
+    ("a newline", f"postgresql://u:{SECRET}@h/db\nx"),
+    ("spaces", "   "),
+    ("sqlite missing", "sqlite:///{tmp}/missing.db"),
+    ("sqlite a folder", "sqlite:///{tmp}"),
+    ("sqlite under a file", "sqlite:///{tmp}/afile/x.db"),
+    ("sqlite empty file", "sqlite:///{tmp}/empty.db"),
+    ("sqlite text file", "sqlite:///{tmp}/text.db"),
+    ("sqlite in memory", "sqlite://"),
+    ("sqlite in memory, named", "sqlite:///:memory:"),
+    ("sqlite no study", "sqlite:///{tmp}/nostudy.db"),
+    ("sqlite path too long", "sqlite:///" + "p" * 5000),
+]
+
+
+@pytest.mark.parametrize("command", ["report", "export", "confirm"])
+@pytest.mark.parametrize("case, url", BAD_URLS, ids=[c[0] for c in BAD_URLS])
+def test_a_hostile_storage_url_gets_one_clear_line_and_changes_no_file(tmp_path, case, url,
+                                                                       command):
+    import optuna
+
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "empty.db").write_bytes(b"")
+    (tmp_path / "text.db").write_text("hello, not a database\n" * 50)
+    optuna.create_study(storage=f"sqlite:///{tmp_path / 'nostudy.db'}", study_name="gone")
+    optuna.delete_study(study_name="gone", storage=f"sqlite:///{tmp_path / 'nostudy.db'}")
+    files = {path: path.read_bytes() for path in tmp_path.iterdir()}
+    url = url.replace("{tmp}", str(tmp_path))
+    args = [command, "--storage", url] + ([] if command == "confirm" else
+                                          ["--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(main, args)
+    _check_answer(result, "storage" if case != "sqlite no study" else "holds no study")
+    assert {path: path.read_bytes() for path in tmp_path.iterdir()} == files
+
+
+def _cli_cases(study: Path, db: Path) -> list[tuple[str, list[str], str]]:
+    url = f"sqlite:///{db}"
+    return [
+        ("n-trials 0", ["run", str(study), "--n-trials", "0"], "--n-trials"),
+        ("n-trials a word", ["run", str(study), "--n-trials", "abc"], "--n-trials"),
+        ("negative timeout", ["run", str(study), "--timeout", "-1"], "--timeout"),
+        ("device tpu", ["run", str(study), "--device", "tpu"], "--device"),
+        ("zero workers", ["run", str(study), "--workers", "0"], "--workers"),
+        ("workers on sqlite", ["run", str(study), "--workers", "2"], "PostgreSQL"),
+        ("a broken storage override", ["run", str(study), "--storage", f"u:{SECRET}@x"],
+         "storage"),
+        ("study file a folder", ["run", str(study.parent)], "is a directory"),
+        ("study file missing", ["run", str(study.parent / "nope.yaml")], "nope.yaml"),
+        ("validate a folder", ["validate", str(study.parent)], "is a directory"),
+        ("validate /dev/zero", ["validate", "/dev/zero"], "larger than"),
+        ("data dir a file", ["run", str(study), "--data-dir", str(db)], "--data-dir"),
+        ("report an unknown study", ["report", "--storage", url, "--study", "nope", "--out",
+                                     str(study.parent / "r.html")], "nope"),
+        ("export trial -1", ["export", "--storage", url, "--trial", "-1", "--out",
+                             str(study.parent / "e")], "-1"),
+        ("dashboard port a word", ["dashboard", "--storage", url, "--port", "abc"], "--port"),
+        ("dashboard port too large", ["dashboard", "--storage", url, "--port", "99999"],
+         "--port"),
+        ("dashboard negative port", ["dashboard", "--storage", url, "--port", "-1"], "--port"),
+        ("find-lr of no file", ["find-lr", str(study.parent / "nope.yaml")], "nope.yaml"),
+        ("slurm zero workers", ["slurm", str(study), "--workers", "0"], "--workers"),
+        ("confirm zero seeds", ["confirm", "--storage", url, "--seeds", "0"], "--seeds"),
+        ("confirm top-k 0", ["confirm", "--storage", url, "--top-k", "0"], "--top-k"),
+        ("report top-k 0", ["report", "--storage", url, "--top-k", "0", "--out",
+                            str(study.parent / "r.html")], "--top-k"),
+        ("unknown command", ["nope"], "No such command"),
+        ("unknown option", ["run", str(study), "--nope"], "No such option"),
+    ]
+
+
+CLI_CASES = [case[0] for case in _cli_cases(Path("s.yaml"), Path("s.db"))]
+
+
+@pytest.mark.parametrize("case", CLI_CASES)
+def test_a_hostile_command_line_gets_one_clear_line(tmp_path, case):
+    import optuna
+
+    db = tmp_path / "s.db"
+    optuna.create_study(storage=f"sqlite:///{db}", study_name="plain")
+    study = tmp_path / "study.yaml"
+    study.write_text(f"name: x\nstorage: 'sqlite:///{db}'\ndata: {{dataset: fake}}\n")
+    before = db.read_bytes()
+    _, args, expect = next(c for c in _cli_cases(study, db) if c[0] == case)
+    result = CliRunner().invoke(main, args)
+    _check_answer(result, expect, code=result.exit_code)
+    assert result.exit_code in (1, 2)  # 2: click's usage errors
+    assert db.read_bytes() == before

@@ -142,6 +142,10 @@ def _family_problems(data: dict[str, Any]) -> list[str]:
     return resolve_families(families, "search_space.families")[1]
 
 
+# The databases Optuna's RDB storage is tested on (MariaDB through the mysql dialect too).
+STORAGE_BACKENDS = ("sqlite", "postgresql", "mysql", "mariadb")
+
+
 def _storage_problems(url: str) -> list[str]:
     """What makes ``url`` no storage to keep a study in (the password never shown)."""
     from sqlalchemy.engine import make_url
@@ -157,6 +161,16 @@ def _storage_problems(url: str) -> list[str]:
         return [f"storage: got {shown!r}; must be a SQLAlchemy URL such as "
                 f"sqlite:///lrsearch.db, postgresql://user:password@host:5432/db or "
                 f"mysql+pymysql://user:password@host:3306/db (a port is a number)"]
+    if parsed.get_backend_name() not in STORAGE_BACKENDS:
+        return [f"storage: got {shown!r}; lrsearch keeps studies in {list(STORAGE_BACKENDS)} "
+                f"databases (Optuna's RDB storage), not {parsed.get_backend_name()!r}"]
+    try:
+        parsed.get_dialect()
+    except ArgumentError as exc:  # an unknown driver ("postgresql+nodriver")
+        return [f"storage: got {shown!r}; {exc}; e.g. postgresql+psycopg2:// or "
+                f"mysql+pymysql://"]
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return [f"storage: got {shown!r}; the port must be in 1..65535"]
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
         return [f"storage: got {shown!r}; an in-memory SQLite database is lost when the run "
                 f"ends (report, export and resume would find nothing); name a file: "

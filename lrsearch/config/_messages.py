@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lrsearch.config._types import UNION_TAGS
+from lrsearch.config._urls import is_secret_name
 
 __all__ = ["describe", "problems_of", "shown"]
 
@@ -49,7 +50,8 @@ def describe(error: dict[str, Any], root: type[BaseModel]) -> str:
     message = message.replace("Input should be", "must be")
     if error["type"] == "extra_forbidden":
         known = _known_keys(root, error["loc"][:-1])
-        return f"{path}: unknown key (got {shown(error.get('input'))}); known keys here are {known}"
+        got = "a value, not shown" if is_secret_name(loc[-1]) else shown(error.get("input"))
+        return f"{path}: unknown key (got {got}); known keys here are {known}"
     if error["type"] == "missing":
         return f"{path}: missing; this key is required"
     what = "got key" if key_error else "got"

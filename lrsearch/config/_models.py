@@ -23,6 +23,7 @@ from lrsearch.config._settings import (
 )
 from lrsearch.config._types import (
     MAX_SEED,
+    MAX_TRIALS,
     Number,
     PeakLr,
     Range,
@@ -232,6 +233,13 @@ class SearchSpaceConfig(_Strict):
     _numbers = field_validator("peak_lr", "warmup_frac", "warmup_start", "weight_decay",
                                "head_lr_mult")(check_number)
 
+    @field_validator("optimizers")
+    @classmethod
+    def _some_optimizer(cls, optimizers: Any) -> Any:
+        if not optimizers:
+            raise ValueError(f"must name at least one optimizer, of {list(OPTIMIZERS)}")
+        return optimizers
+
 
 class BaselineConfig(_Strict):
     """A fixed schedule run as one of the first trials: the study's own yardstick.
@@ -276,7 +284,7 @@ class StudyConfig(_Strict):
     storage_options: StorageOptions = Field(default_factory=StorageOptions)
     metric: Literal[METRICS] = "val_acc"
     direction: Literal["maximize", "minimize"] | None = None
-    n_trials: int | None = Field(default=20, ge=1)
+    n_trials: int | None = Field(default=20, ge=1, le=MAX_TRIALS)
     timeout_s: float | None = Field(default=None, gt=0)
     sampler: SamplerConfig = Field(default_factory=SamplerConfig)
     pruner: PrunerConfig = Field(default_factory=PrunerConfig)

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from lrsearch.config._messages import problems_of
-from lrsearch.config._types import MAX_EPOCHS, MAX_SEED, Strict
+from lrsearch.config._types import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, Strict
 from lrsearch.errors import DataError, LrsearchError, TrainingError
 
 __all__ = ["DATASETS", "DEFAULT_MODEL", "DEFAULT_RULE", "FACTORY_PATTERN", "IMAGEFOLDER",
@@ -187,7 +187,7 @@ class TrainingConfig(_Settings):
     _what: ClassVar[str] = "training settings"
 
     epochs: int = Field(default=10, ge=1, le=MAX_EPOCHS)
-    batch_size: int = Field(default=256, ge=1)
+    batch_size: int = Field(default=256, ge=1, le=MAX_BATCH_SIZE)
     device: str = Field(default="auto", pattern=r"^(auto|cpu(:\d+)?|cuda(:\d+)?)$")
     precision: Literal[PRECISIONS] = "auto"
     compile: bool = False

@@ -7,7 +7,8 @@ for the optimizer's), so a study file and the code that uses the value check it 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union
 
 from pydantic import (
     AfterValidator,
@@ -23,13 +24,15 @@ from lrsearch.optimizers import GROUP_PARAMS, list_optimizers
 from lrsearch.schedules import WARMUP_FRAC, WARMUP_START, ParamInfo
 from lrsearch.schedules._fields import PEAK_LR
 
-__all__ = ["AUTO", "MAX_EPOCHS", "MAX_SEED", "Number", "PeakLr", "Range", "Strict", "UNION_TAGS",
-           "check_number", "number_info", "shape_tag"]
+__all__ = ["AUTO", "MAX_BATCH_SIZE", "MAX_EPOCHS", "MAX_SEED", "MAX_TRIALS", "Number", "PeakLr",
+           "Range", "Strict", "UNION_TAGS", "check_number", "number_info", "shape_tag"]
 
 MAX_SEED = 2**31 - 1
 """Largest seed a study file takes: numpy's and Optuna's samplers take seeds below 2**32, and
 workers add their offsets (1000 per worker index, plus the trials so far) to a sampler seed."""
 MAX_EPOCHS = 10_000  # epochs per trial: past this a study file holds a typo, not a plan
+MAX_TRIALS = 1_000_000  # trials per study: past this, Optuna's samplers cannot keep up
+MAX_BATCH_SIZE = 1_048_576  # images per step: past this, a typo
 
 AUTO = "auto"
 """``peak_lr: auto``: the search range is set from an LR range test at the start of the study."""
@@ -39,9 +42,30 @@ UNION_TAGS = ("mapping", "value", AUTO)
 
 
 class Strict(BaseModel):
-    """A model that rejects unknown keys."""
+    """A model that rejects unknown keys, and ``true``/``false`` where a number belongs
+    (pydantic would read ``epochs: yes`` as 1 epoch)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_yes_no_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            kinds = _kinds(cls.model_fields[info.field_name].annotation)
+            if kinds & {int, float} and not kinds & {bool, Any}:
+                raise ValueError("must be a number, not true/false")
+        return value
+
+
+def _kinds(annotation: Any) -> set[Any]:
+    """The plain types an annotation admits (through unions, ``Annotated`` and ``Optional``)."""
+    args = getattr(annotation, "__args__", None)
+    if getattr(annotation, "__metadata__", None) is not None:  # Annotated[T, ...]
+        return _kinds(getattr(annotation, "__origin__", annotation))
+    if args and getattr(annotation, "__origin__", None) in (None, Union, UnionType) or \
+            isinstance(annotation, UnionType):
+        return set().union(*(_kinds(arg) for arg in args))
+    return {annotation}
 
 
 class Range(Strict):

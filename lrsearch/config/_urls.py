@@ -43,7 +43,34 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-_SECRET_QUERY = re.compile(r"(pass|pwd|secret|token|key)", re.IGNORECASE)
+_SECRET_NAME = r"(?:pass|pwd|secret|token|key)"  # in a key or query name: its value is secret
+
+
+def _hide_secret_values(text: str) -> str:
+    """``text`` with the value after each ``<secret name>=`` (a query) or ``'<secret name>':``
+    (a mapping's repr) hidden."""
+    text = re.sub(rf"({_SECRET_NAME}[\w-]*=)[^&\s'\"]+", r"\1***", text, flags=re.IGNORECASE)
+    return re.sub(rf"(['\"]\w*{_SECRET_NAME}[\w-]*['\"]:\s*)('[^']*'|\"[^\"]*\"|[^,}}\s]+)",
+                  r"\1'***'", text, flags=re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with whatever looks like a password hidden: in each ``scheme://user:pass@``,
+    and after each ``password=`` (or another secret-sounding name), for messages that echo
+    what a user wrote.
+
+    Example:
+        >>> redact_text("got 'postgresql://me:hunter2@db/x?token=abc'; must be ...")
+        "got 'postgresql://me:***@db/x?token=***'; must be ..."
+        >>> redact_text("got {'url': 'db', 'password': 'hunter2'}")
+        "got {'url': 'db', 'password': '***'}"
+    """
+    return _hide_secret_values(re.sub(r"(://[^:/@\s'\"]*):[^@\s'\"]*@", r"\1:***@", text))
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a key or query name says its value is a secret (``password``, ``sslkey``)."""
+    return re.search(_SECRET_NAME, name, flags=re.IGNORECASE) is not None
 
 
 def redact_url(url: str) -> str:
@@ -61,11 +88,9 @@ def redact_url(url: str) -> str:
     """
     try:
         parsed = make_url(url)
-        hidden = {k: "***" for k in parsed.query if _SECRET_QUERY.search(k)}
+        hidden = {k: "***" for k in parsed.query if is_secret_name(k)}
         if hidden:
             parsed = parsed.update_query_dict(hidden)
         return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
     except Exception:  # not parseable: hide what looks like a password all the same
-        text = re.sub(r":[^:@/]*@", ":***@", url)
-        return re.sub(r"((?:pass|pwd|secret|token|key)[^=&]*=)[^&]*", r"\1***", text,
-                      flags=re.IGNORECASE)
+        return _hide_secret_values(re.sub(r":[^:@/]*@", ":***@", url))

@@ -106,6 +106,17 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _construct_int(loader: _Loader, node: Any) -> int:
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:  # Python's limit on the digits of an int read from text
+        raise StudyFileError(f"line {node.start_mark.line + 1}: a number {len(node.value):,} "
+                             f"characters long; no setting needs one") from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def _check_size(root: Any) -> None:
     """Refuse a document that, every alias followed, holds over :data:`MAX_NODES` values or
     nests over :data:`MAX_DEPTH` levels (aliases can nest what each anchor alone does not).

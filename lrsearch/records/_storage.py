@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import time
 import warnings
 from pathlib import Path
@@ -53,16 +54,20 @@ def check_storage(url: str, options: StorageOptions) -> None:
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def storage_problems(url: str) -> list[str]:
-    """Why a run could not write the SQLite file of ``url``, found without opening it (for
-    ``lrsearch validate`` and the run's start); [] for a server database, which only a
-    connection can tell."""
+def storage_problems(url: str, to_write: bool = True) -> list[str]:
+    """Why a run could not write the SQLite file of ``url`` (or, ``to_write`` False, a report
+    read it), found without opening it (for ``lrsearch validate`` and the run's start); []
+    for a server database, which only a connection can tell."""
     url = normalise_url(url)
     database = make_url(url).database if is_sqlite(url) else None
     if not database or database == ":memory:":
         return []
     path = Path(database).expanduser().resolve()
     named = f"storage: got {redact_url(url)!r}"
+    try:
+        path.exists()
+    except OSError as exc:  # a name too long for the file system
+        return [f"{named}; {exc.strerror}"]
     if not path.parent.is_dir():
         return [f"{named}; the folder {path.parent} does not exist"]
     if path.exists():
@@ -76,11 +81,13 @@ def storage_problems(url: str) -> list[str]:
         if header and header != _SQLITE_HEADER:
             return [f"{named}; {path} is not a SQLite database (its first bytes say so): name "
                     f"another file, lrsearch creates it"]
+        if not to_write:
+            return []
         if not os.access(path, os.W_OK):
             return [f"{named}; the SQLite file {path} is read-only here, and lrsearch run "
                     f"writes every trial to it: make it writable or run on a copy (lrsearch "
                     f"report and export read it as it is)"]
-    if not os.access(path.parent, os.W_OK | os.X_OK):
+    if to_write and not os.access(path.parent, os.W_OK | os.X_OK):
         return [f"{named}; its folder {path.parent} is not writable, and SQLite writes the "
                 f"database and its journal there: name a writable folder"]
     return []
@@ -240,9 +247,34 @@ def _check_sqlite_folder(url: str) -> None:
 
 
 def _check_sqlite_file(storage_url: str) -> None:
+    """A SQLite file to read must be there, and a database of Optuna's: opening anything else
+    would write Optuna's tables into it."""
     database = make_url(storage_url).database
-    if database and database != ":memory:" and not Path(database).expanduser().is_file():
-        raise StudyError(f"storage: got {storage_url!r}; the SQLite file "
-                         f"{Path(database).expanduser().resolve()} does not exist (run a "
-                         f"study first, or check the path: sqlite:///relative.db, "
-                         f"sqlite:////absolute.db)")
+    if not database or database == ":memory:":
+        raise StudyError(f"storage: got {redact_url(storage_url)!r}; an in-memory SQLite "
+                         f"database starts empty: name the file a study ran on")
+    path = Path(database).expanduser().resolve()
+    named = f"storage: got {redact_url(storage_url)!r}; the SQLite file {path}"
+    try:
+        path.is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise StudyError(f"{named}: {exc.strerror}") from None
+    if not path.is_file():
+        raise StudyError(f"{named} does not exist (run a study first, or check the path: "
+                         f"sqlite:///relative.db, sqlite:////absolute.db)")
+    problem = storage_problems(storage_url, to_write=False)
+    if problem:
+        raise StudyError(problem[0])
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise StudyError(f"{named} cannot be read: {exc}; {storage_hint(str(exc))}") from None
+    if "studies" not in tables:
+        what = "is empty" if not tables else f"holds tables {sorted(tables)[:5]} but no study"
+        raise StudyError(f"{named} {what}: it is not an Optuna study storage (run a study "
+                         f"first, or check the path)")

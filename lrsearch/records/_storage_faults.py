@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import time
 from pathlib import Path
 
@@ -77,6 +78,12 @@ def storage_hint(cause: str) -> str:
     if any(words in lowered for words in ("disk i/o", "disk is full", "no space",
                                           "file too large", "quota")):
         return "the disk holding the database is full or failing: free space or move it"
+    if re.search(r"database \S+ does not exist|unknown database", lowered):
+        return "the database is not there: create it (lrsearch creates the tables) or fix the URL"
+    if "no such table" in lowered or "no such column" in lowered or \
+            re.search(r"(table|column) \S+ (does not exist|doesn't exist)", lowered):
+        return ("the database's tables are not Optuna's as lrsearch expects (damaged, or made "
+                "by another program or Optuna version): restore it, or name another database")
     if "permission denied" in lowered or "access denied" in lowered or \
             "command denied" in lowered:
         return ("the database refuses this user: grant it the rights a study needs (create "

@@ -96,6 +96,12 @@ def find_or_download(dataset: str, root: Path, download: bool, *, base_url: str 
     for folder in _candidates(root, archive):
         if _complete(folder, archive):
             return folder
+    names = archive.train_files + archive.test_files
+    for folder in _candidates(root, archive):  # a folder of the data set, but not all of it
+        if folder.is_dir() and any((folder / name).exists() for name in names):
+            missing = [name for name in names if not (folder / name).is_file()]
+            raise DataError(f"{dataset}: {folder} lacks {missing} (missing, or not a file); "
+                            f"restore them from the official {archive.filename}")
     looked = ", ".join(str(f) for f in _candidates(root, archive))
     if not download:
         raise DataError(f"{dataset}: not found (looked in {looked}); {_how_to_supply(archive)}")
@@ -180,10 +186,13 @@ class _BatchUnpickler(pickle.Unpickler):
     nothing else: a pickle naming any other global (how a pickle runs code) is refused."""
 
     # Protocol-2 pickles written by Python 3 (CIFAR's own are Python 2's) store an array's bytes
-    # as _codecs.encode(text, "latin1"): harmless, and it returns bytes only.
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray",
-                                                            "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+    # as _codecs.encode(text, "latin1"): harmless, and it returns bytes only. Protocol 5 (a
+    # batch re-saved by today's numpy) rebuilds an array with _frombuffer, which takes bytes,
+    # a dtype and a shape, and refuses object arrays.
+    _ALLOWED = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                for name in ("_reconstruct",)} | {
+        (module, "_frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")} | {
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) not in self._ALLOWED:
@@ -217,8 +226,11 @@ def read_split(folder: Path, dataset: str, train: bool) -> tuple[torch.Tensor, t
             raise DataError(f"{folder / name}: data has dtype {data.dtype} and shape "
                             f"{data.shape}; must be uint8 with shape (N, 3072)")
         try:
-            batch_y = torch.as_tensor(batch_labels, dtype=torch.int64).reshape(-1)
-        except (TypeError, ValueError, RuntimeError):
+            given = np.asarray(batch_labels)
+            if given.size and given.dtype.kind not in "iu":  # 0.5 would become class 0
+                raise TypeError(given.dtype)
+            batch_y = torch.as_tensor(given, dtype=torch.int64).reshape(-1)
+        except (TypeError, ValueError, RuntimeError, OverflowError):
             raise DataError(f"{folder / name}: its labels are {type(batch_labels).__name__}; "
                             f"must be a list of integers, one per image") from None
         if len(batch_y) != data.shape[0]:

@@ -34,14 +34,15 @@ def resolve_device(name: str) -> torch.device:
     except (RuntimeError, TypeError):
         device = None
     if device is None or device.type not in ("cpu", "cuda"):
-        raise TrainingError(f"device: got {name!r}; must be 'auto', 'cpu', 'cuda' or 'cuda:N'")
+        raise TrainingError(f"training.device: got {name!r}; must be 'auto', 'cpu', 'cuda' or "
+                            f"'cuda:N'")
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise TrainingError(f"device: got {name!r}; torch sees no CUDA device here "
+            raise TrainingError(f"training.device: got {name!r}; torch sees no CUDA device here "
                                 f"(use 'cpu' or 'auto')")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise TrainingError(f"device: got {name!r}; only {torch.cuda.device_count()} CUDA "
-                                f"device(s) here")
+            raise TrainingError(f"training.device: got {name!r}; only "
+                                f"{torch.cuda.device_count()} CUDA device(s) here")
     return canonical_device(device)
 
 

@@ -38,6 +38,20 @@ def test_reads_pickles_into_one_uint8_tensor(tiny_cifar10: Path) -> None:
     assert y[:20].tolist() == entry["labels"]
 
 
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_a_batch_saved_again_by_todays_numpy_reads_alike(tiny_cifar10: Path, protocol) -> None:
+    """Re-saved with another pickle protocol (5 rebuilds arrays with numpy's _frombuffer), a
+    batch reads as the official one does: the restricted unpickler admits each way."""
+    folder = tiny_cifar10 / "cifar-10-batches-py"
+    before = read_split(folder, "cifar10", train=False)
+    with open(folder / "test_batch", "rb") as handle:
+        entry = pickle.load(handle, encoding="latin1")
+    with open(folder / "test_batch", "wb") as handle:
+        pickle.dump(entry, handle, protocol=protocol)
+    after = read_split(folder, "cifar10", train=False)
+    assert torch.equal(before[0], after[0]) and torch.equal(before[1], after[1])
+
+
 def test_load_data_splits_and_caches(tiny_cifar10: Path) -> None:
     settings = DataSettings(data_dir=str(tiny_cifar10), val_size=30, train_subset=50)
     data = load_data(settings)
