@@ -201,3 +201,31 @@ def test_a_user_without_rights_gets_one_line_saying_so(tiny_study, server_url):
     after = [(t.number, t.state) for t in optuna.load_study(study_name="tiny",
                                                             storage=server_url).trials]
     assert after == before
+
+
+def test_a_password_in_the_url_is_neither_printed_nor_stored(tiny_study, postgres_url,
+                                                             tmp_path):
+    """PostgreSQL here trusts local users, so any password gets in: the run, its summary, the
+    study's attributes, the report and the export never hold it."""
+    from click.testing import CliRunner
+
+    from lrsearch.cli import main
+
+    url = postgres_url.replace("postgres@", f"postgres:{SECRET}@", 1)
+    path = tiny_study(n_trials=1, baselines=[], pruner={"name": "none"},
+                      training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    outputs = [CliRunner().invoke(main, ["run", str(path), "--storage", url])]
+    outputs.append(CliRunner().invoke(main, ["report", "--storage", url, "--out",
+                                             str(tmp_path / "report.html")]))
+    outputs.append(CliRunner().invoke(main, ["export", "--storage", url, "--out",
+                                             str(tmp_path / "best")]))
+    for result in outputs:
+        assert result.exit_code == 0, result.output
+        assert SECRET not in result.output
+    assert "postgres:***@" in outputs[0].output
+    study = optuna.load_study(study_name="tiny", storage=postgres_url)
+    stored = [study.user_attrs, study._storage.get_study_system_attrs(study._study_id)] + [
+        (t.user_attrs, t.system_attrs) for t in study.trials]
+    assert SECRET not in repr(stored)
+    for written in [tmp_path / "report.html", *(tmp_path / "best").iterdir()]:
+        assert SECRET not in written.read_text(), written
