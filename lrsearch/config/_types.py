@@ -8,7 +8,7 @@ for the optimizer's), so a study file and the code that uses the value check it 
 from __future__ import annotations
 
 from types import UnionType
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -59,12 +59,11 @@ class Strict(BaseModel):
 
 def _kinds(annotation: Any) -> set[Any]:
     """The plain types an annotation admits (through unions, ``Annotated`` and ``Optional``)."""
-    args = getattr(annotation, "__args__", None)
-    if getattr(annotation, "__metadata__", None) is not None:  # Annotated[T, ...]
-        return _kinds(getattr(annotation, "__origin__", annotation))
-    if args and getattr(annotation, "__origin__", None) in (None, Union, UnionType) or \
-            isinstance(annotation, UnionType):
-        return set().union(*(_kinds(arg) for arg in args))
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _kinds(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return set().union(*(_kinds(arg) for arg in get_args(annotation)))
     return {annotation}
 
 
