@@ -381,7 +381,8 @@ def test_a_storage_broken_under_a_study_gets_one_line_not_a_traceback(tmp_path):
     db = tmp_path / "studies.db"
     url = f"sqlite:///{db}"
     commands = (["report", "--storage", url, "--study", "tiny", "--out", str(tmp_path / "r")],
-                ["export", "--storage", url, "--study", "tiny", "--out", str(tmp_path / "e")])
+                ["export", "--storage", url, "--study", "tiny", "--out", str(tmp_path / "e")],
+                ["run", str(path), "--n-trials", "2"])
     # A table Optuna reads after opening the storage, damaged: every read of it fails.
     with sqlite3.connect(db) as connection:
         connection.execute("drop table trial_user_attributes")
@@ -395,8 +396,9 @@ def test_a_storage_broken_under_a_study_gets_one_line_not_a_traceback(tmp_path):
         page = connection.execute("pragma page_size").fetchone()[0]
     data = db.read_bytes()
     db.write_bytes(data[:page] + bytes(i % 251 for i in range(len(data) - page)))
-    for command in commands:
-        _check_answer(CliRunner().invoke(main, command), "malformed")
+    for command in (*commands, ["validate", str(path)]):
+        _check_answer(CliRunner().invoke(main, command), "is damaged (database disk image is "
+                      "malformed)")
 
 
 def test_a_checkpoint_dir_that_cannot_be_made_is_named_by_validate_and_run(tmp_path):

@@ -34,6 +34,21 @@ __all__ = ["check_storage", "load_report_study", "open_report_storage", "open_st
 _CONNECT_TIMEOUT_S = 10
 
 
+def _sqlite_damage(path: Path) -> str | None:
+    """SQLite's own first complaint about the file at ``path`` (read only), None if sound."""
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            row = connection.execute("PRAGMA quick_check(1)").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.OperationalError as exc:
+        return None if "locked" in str(exc) else str(exc)[:200]  # locked: in use, not damaged
+    except sqlite3.Error as exc:
+        return str(exc)[:200]
+    return None if row and row[0] == "ok" else f"SQLite's quick_check: {row[0]!s:.200}"
+
+
 def check_storage(url: str, options: StorageOptions) -> None:
     """Fail fast on a storage that cannot be opened, creating nothing on SQLite.
 
@@ -81,6 +96,10 @@ def storage_problems(url: str, to_write: bool = True) -> list[str]:
         if header and header != _SQLITE_HEADER:
             return [f"{named}; {path} is not a SQLite database (its first bytes say so): name "
                     f"another file, lrsearch creates it"]
+        damage = _sqlite_damage(path) if header else None
+        if damage:
+            return [f"{named}; {path} is damaged ({damage}): restore it from a backup, or name "
+                    f"another file"]
         if not to_write:
             return []
         if not os.access(path, os.W_OK):
