@@ -26,7 +26,7 @@ from lrsearch.config._urls import is_sqlite, normalise_url, redact_url
 from lrsearch.errors import StudyError
 from lrsearch.records._attrs import CONFIG_ATTR, FAIL_REASON_ATTR, LOST_PREFIX
 from lrsearch.records._retry import RetryTrial
-from lrsearch.records._storage_faults import storage_cause, storage_hint
+from lrsearch.records._storage_faults import STORAGE_ERRORS, storage_cause, storage_hint
 
 __all__ = ["check_storage", "load_report_study", "open_report_storage", "open_storage",
            "storage_problems", "study_names"]
@@ -229,13 +229,23 @@ def _heartbeat_kwargs(url: str, options: StorageOptions) -> dict:
 
 
 class _ReasonedStorage(optuna.storages.RDBStorage):
-    """Optuna's RDBStorage, which gives a heartbeat-stale trial its ``fail_reason``.
+    """Optuna's RDBStorage, which gives a heartbeat-stale trial its ``fail_reason``, and whose
+    heartbeat survives a storage that fails for a while.
 
     Optuna fails a stale trial and only then calls the stale-trial callback, when the trial is
     finished and its attributes can no longer be written; so the reason is written here, while
     the trial is still RUNNING, just before Optuna fails it. Its grace period is the one
     :func:`_heartbeat_kwargs` gave it.
     """
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        # Optuna's heartbeat thread has no handler: one failed write would print a traceback
+        # and end the beats for good. A beat missed is harmless within the grace period; the
+        # trial's own next write reports the outage.
+        try:
+            super().record_heartbeat(trial_id)
+        except STORAGE_ERRORS:
+            pass
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         stale = super()._get_stale_trial_ids(study_id)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import optuna
 import pytest
@@ -113,6 +114,43 @@ def test_a_storage_that_reads_but_refuses_writes_fails_the_trial_with_its_cause(
     reason = trial.user_attrs[FAIL_REASON_ATTR]
     assert reason.startswith("the study storage failed during this trial: cannot execute "), reason
     assert reason.endswith("in a read-only transaction"), reason
+
+
+def test_the_heartbeat_outlives_a_storage_outage(postgres_url):
+    """Optuna's heartbeat thread has no handler: one failed beat would print a traceback and
+    stop the beats, so the trial would later be failed as a dead worker's."""
+    from optuna.storages._heartbeat import HeartbeatThread
+
+    from lrsearch.config import StorageOptions
+    from lrsearch.records import open_storage
+
+    database = postgres_url.rsplit("/", 1)[1]
+    storage = open_storage(postgres_url, StorageOptions(heartbeat_interval_s=1))
+    study_id = storage.create_new_study([optuna.study.StudyDirection.MAXIMIZE], "beats")
+    trial_id = storage.create_new_trial(study_id)
+    errors = []
+    old_hook, threading.excepthook = threading.excepthook, errors.append
+    beats = HeartbeatThread(trial_id, storage)
+    try:
+        beats.start()
+        _cut(database)
+        time.sleep(2.5)  # two beats fail
+        _admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        time.sleep(2.5)
+        assert beats._thread.is_alive() and not errors, errors
+        engine = create_engine(postgres_url)
+        with engine.connect() as connection:
+            last = connection.execute(text(
+                "SELECT heartbeat FROM trial_heartbeats WHERE trial_id = :t"), {"t": trial_id})
+            beat_at = last.scalar_one()
+            now = connection.execute(text("SELECT LOCALTIMESTAMP")).scalar_one()
+        engine.dispose()
+        assert (now - beat_at).total_seconds() < 2.5  # it beats again after the outage
+    finally:
+        _admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        beats.join()
+        threading.excepthook = old_hook
+        storage.remove_session()
 
 
 def test_a_storage_down_longer_keeps_the_cause_for_the_next_run(tmp_path, postgres_url):
