@@ -11,6 +11,7 @@ database), and an unknown study name lists the studies the storage holds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -34,14 +35,17 @@ __all__ = ["check_storage", "load_report_study", "open_report_storage", "open_st
 _CONNECT_TIMEOUT_S = 10
 
 
+def _read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
+    """A read-only connection to the SQLite file at ``path`` (it can write nothing), closed
+    after the ``with`` block."""
+    return contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10))
+
+
 def _sqlite_damage(path: Path) -> str | None:
     """SQLite's own first complaint about the file at ``path`` (read only), None if sound."""
     try:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
-        try:
+        with _read_only(path) as connection:
             row = connection.execute("PRAGMA quick_check(1)").fetchone()
-        finally:
-            connection.close()
     except sqlite3.OperationalError as exc:
         return None if "locked" in str(exc) else str(exc)[:200]  # locked: in use, not damaged
     except sqlite3.Error as exc:
@@ -71,8 +75,9 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 
 def storage_problems(url: str, to_write: bool = True) -> list[str]:
     """Why a run could not write the SQLite file of ``url`` (or, ``to_write`` False, a report
-    read it), found without opening it (for ``lrsearch validate`` and the run's start); []
-    for a server database, which only a connection can tell."""
+    read it), found without writing or creating anything (the file is only read, by SQLite's
+    quick_check), for ``lrsearch validate`` and the run's start; [] for a server database,
+    which only a connection can tell."""
     url = normalise_url(url)
     database = make_url(url).database if is_sqlite(url) else None
     if not database or database == ":memory:":
@@ -285,22 +290,19 @@ def _check_sqlite_file(storage_url: str) -> None:
     path = Path(database).expanduser().resolve()
     named = f"storage: got {redact_url(storage_url)!r}; the SQLite file {path}"
     try:
-        path.is_file()
+        is_file = path.is_file()
     except OSError as exc:  # a name too long for the file system
         raise StudyError(f"{named}: {exc.strerror}") from None
-    if not path.is_file():
+    if not is_file:
         raise StudyError(f"{named} does not exist (run a study first, or check the path: "
                          f"sqlite:///relative.db, sqlite:////absolute.db)")
     problem = storage_problems(storage_url, to_write=False)
     if problem:
         raise StudyError(problem[0])
     try:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-        try:
+        with _read_only(path) as connection:
             tables = {row[0] for row in connection.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            connection.close()
     except sqlite3.Error as exc:
         raise StudyError(f"{named} cannot be read: {exc}; {storage_hint(str(exc))}") from None
     if "studies" not in tables:

@@ -189,10 +189,10 @@ class _BatchUnpickler(pickle.Unpickler):
     # as _codecs.encode(text, "latin1"): harmless, and it returns bytes only. Protocol 5 (a
     # batch re-saved by today's numpy) rebuilds an array with _frombuffer, which takes bytes,
     # a dtype and a shape, and refuses object arrays.
-    _ALLOWED = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
-                for name in ("_reconstruct",)} | {
-        (module, "_frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")} | {
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"),
+                ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) not in self._ALLOWED:
