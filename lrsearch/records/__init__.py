@@ -105,6 +105,7 @@ from lrsearch.records._storage_faults import (
     apply_pending_failures,
     disk_error_in,
     fail_after_storage_error,
+    raise_if_storage_lost,
     storage_cause,
     storage_error_in,
     storage_failed_line,
@@ -115,8 +116,8 @@ from lrsearch.records._winner import rank_complete, reseed_runs, trial_score
 __all__ = [
     "CURVE_PREFIX", "set_curve",
     "DISK_ERRNOS", "STORAGE_ERRORS", "StorageLost", "apply_pending_failures", "disk_error_in",
-    "fail_after_storage_error", "storage_cause", "storage_error_in", "storage_failed_line",
-    "storage_hint",
+    "fail_after_storage_error", "raise_if_storage_lost", "storage_cause", "storage_error_in",
+    "storage_failed_line", "storage_hint",
     "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DATA_ATTR", "DEFAULT_METRIC",
     "DEVICE_NAME_ATTR", "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
     "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",

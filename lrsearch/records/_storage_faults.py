@@ -24,7 +24,8 @@ from lrsearch.records._attrs import FAIL_REASON_ATTR
 
 __all__ = ["DISK_ERRNOS", "STORAGE_ERRORS", "FAIL_RETRY_S", "StorageLost",
            "apply_pending_failures", "disk_error_in", "fail_after_storage_error",
-           "storage_cause", "storage_error_in", "storage_failed_line", "storage_hint"]
+           "raise_if_storage_lost", "storage_cause", "storage_error_in", "storage_failed_line",
+           "storage_hint"]
 
 STORAGE_ERRORS = (SQLAlchemyError, StorageInternalError)
 FAIL_RETRY_S = 30.0
@@ -57,6 +58,14 @@ def storage_error_in(exc: BaseException) -> BaseException | None:
     if isinstance(exc, StorageLost):
         return exc.cause
     return next((seen for seen in _chain(exc) if isinstance(seen, STORAGE_ERRORS)), None)
+
+
+def raise_if_storage_lost(exc: BaseException) -> None:
+    """Raise :class:`StorageLost` from ``exc`` when a storage error is in its chain: the trial
+    is not to blame, and the runner fails it with the storage's cause."""
+    lost = storage_error_in(exc)
+    if lost is not None:
+        raise StorageLost(lost) from exc
 
 
 def disk_error_in(exc: BaseException | None) -> OSError | None:

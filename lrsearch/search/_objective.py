@@ -44,9 +44,9 @@ from lrsearch.records import (
     SCHEDULE_ATTR,
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
-    StorageLost,
     is_baseline,
     probe_key,
+    raise_if_storage_lost,
     set_curve,
     storage_error_in,
     trial_baseline,
@@ -132,9 +132,7 @@ class Objective:
         except (optuna.TrialPruned, optuna.exceptions.UpdateFinishedTrialError):
             raise
         except Exception as exc:
-            lost = storage_error_in(exc)
-            if lost is not None:  # not this trial's fault: the runner fails it with the cause
-                raise StorageLost(lost) from exc
+            raise_if_storage_lost(exc)
             # Whatever failed, before training or inside it, the trial says why.
             self.last_error = exc
             if FAIL_REASON_ATTR not in trial.user_attrs:

@@ -37,9 +37,9 @@ from lrsearch.records import (
     TRAINING_LOOP_ATTR,
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
-    StorageLost,
     is_baseline,
     probe_key,
+    raise_if_storage_lost,
     set_curve,
     storage_error_in,
     trial_baseline,
@@ -190,9 +190,7 @@ class UserObjective:
         try:
             return self._run(trial)
         except Exception as exc:
-            lost = storage_error_in(exc)
-            if lost is not None:  # not this trial's fault: the runner fails it with the cause
-                raise StorageLost(lost) from exc
+            raise_if_storage_lost(exc)
             raise
 
     def _run(self, trial: optuna.Trial) -> float:
