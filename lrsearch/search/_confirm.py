@@ -168,7 +168,7 @@ def _study_config(study: optuna.Study, overrides: dict[str, Any]):
                             f"config); nothing to confirm")
     # The stored storage URL has its password hidden; confirmation writes through `study`.
     data = {key: value for key, value in stored.items() if key != "storage"}
-    return parse_study(data, overrides, source="the study's stored config")
+    return parse_study(data, overrides, source=f"stored config of study {study.study_name!r}")
 
 
 def _full_training_set(data):

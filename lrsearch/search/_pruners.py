@@ -21,9 +21,10 @@ from lrsearch.search._horizon import HorizonPruner
 __all__ = ["build_pruner", "pruning_epochs", "resolve_judge", "reported_kind"]
 
 
-def resolve_judge(config: PrunerConfig, family_count: int) -> str:
+def resolve_judge(config: PrunerConfig, family_count: int) -> str | None:
     """``config.judge``, or when left out: ``probe`` for several families, else ``raw``
-    (``raw`` always for wilcoxon, which needs a value every epoch).
+    (``raw`` always for wilcoxon, which needs a value every epoch); None for ``horizon``,
+    whose rungs judge whole schedules, so the study stores no judge it would refuse.
 
     Within one family the raw values rank trials fairly well (their LRs fall alike) and
     cost nothing extra; across families only the probe does (docs/pruning.md).
@@ -32,13 +33,17 @@ def resolve_judge(config: PrunerConfig, family_count: int) -> str:
         >>> median = PrunerConfig(name="median")
         >>> resolve_judge(median, 5), resolve_judge(median, 1)
         ('probe', 'raw')
-        >>> resolve_judge(PrunerConfig(judge="raw"), 5), resolve_judge(
+        >>> resolve_judge(PrunerConfig(name="median", judge="raw"), 5), resolve_judge(
         ...     PrunerConfig(name="wilcoxon"), 5)
         ('raw', 'raw')
+        >>> resolve_judge(PrunerConfig(name="horizon"), 5) is None
+        True
     """
+    if config.name == "horizon":
+        return None
     if config.judge is not None:
         return config.judge
-    if config.name in ("wilcoxon", "horizon"):
+    if config.name == "wilcoxon":
         return "raw"
     return "probe" if family_count > 1 else "raw"
 
