@@ -281,6 +281,7 @@ def _runs_note(runs: int | None) -> str:
 
 @main.command()
 @click.argument("study_file", type=click.Path(dir_okay=False, exists=True))
+@storage_option(overrides_file=True)
 @click.option("--workers", type=click.IntRange(min=1), required=True,
               help="Array tasks, one worker each.")
 @click.option("--time", "time_limit", help="Time limit per task, e.g. 4:00:00.")
@@ -296,27 +297,30 @@ def _runs_note(runs: int | None) -> str:
 @click.option("--submit/--no-submit", default=True, show_default=True,
               help="Submit it with sbatch, or only write it.")
 @friendly_errors
-def slurm(study_file: str, workers: int, time_limit: str | None, partition: str | None,
-          cpus_per_task: int, gpus_per_task: int, mem: str | None, device: str | None,
-          data_dir: str | None, script_path: str | None, submit: bool) -> None:
+def slurm(study_file: str, storage: str | None, workers: int, time_limit: str | None,
+          partition: str | None, cpus_per_task: int, gpus_per_task: int, mem: str | None,
+          device: str | None, data_dir: str | None, script_path: str | None,
+          submit: bool) -> None:
     """Run a study as a Slurm job array: each array task is one worker (its own index)."""
     from pathlib import Path
 
     from lrsearch.config import load_study
     from lrsearch.search import check_workers
-    from lrsearch.search.parallel._slurm import SlurmJob, sbatch_script
+    from lrsearch.search.parallel._slurm import SlurmJob, task_options, write_script
     from lrsearch.search.parallel._slurm import submit as submit_job
 
     study = Path(study_file).resolve()
-    config = load_study(study)
+    config = load_study(study, {"storage": storage, "training.device": device,  # None: as filed
+                                "data.data_dir": data_dir})
+    click.get_current_context().meta[_STORAGE_META] = config.storage
     check_workers(config.storage, workers, option=f"--workers {workers}")
-    run_options = (*(("--device", device) if device else ()),
-                   *(("--data-dir", str(Path(data_dir).resolve())) if data_dir else ()))
-    job = SlurmJob(study, config.name, workers, study.parent / "slurm-logs", time_limit,
-                   partition, cpus_per_task, gpus_per_task, mem, run_options)
+    work_dir = Path.cwd()
+    job = SlurmJob(study, config.name, workers, study.parent / "slurm-logs", work_dir,
+                   time_limit, partition, cpus_per_task, gpus_per_task, mem,
+                   task_options(config, work_dir, storage is not None, device))
     script = Path(script_path) if script_path else study.with_name(f"lrsearch-{config.name}.sbatch")
     job.log_dir.mkdir(parents=True, exist_ok=True)
-    script.write_text(sbatch_script(job))
+    write_script(job, script)
     if not submit:
         click.echo(f"wrote {script}: submit it with sbatch {script}")
         return
