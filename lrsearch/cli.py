@@ -217,6 +217,7 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
         quiet: bool, worker_index: int) -> None:
     """Run or resume a study (the same name and storage resume it)."""
     from lrsearch.config import load_study
+    from lrsearch.records import score_text
     from lrsearch.report import DashboardRefresher
     from lrsearch.search import check_workers, run_study, run_workers
 
@@ -257,8 +258,8 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
         sys.exit(130)
     if not quiet:
         best = ("no completed trial yet" if summary.best_value is None else
-                f"best {config.metric} {summary.best_value:.4f} (trial {summary.best_trial}, "
-                f"{summary.best_family}{_runs_note(summary.best_runs)})")
+                f"best {config.metric} {score_text(summary.best_seed_values)} (trial "
+                f"{summary.best_trial}, {summary.best_family})")
         stopped = (f", {summary.interrupted_trials} interrupted (the next run continues it)"
                    if summary.interrupted_trials else "")
         click.echo(f"study {summary.study_name!r} in {summary.storage}: {summary.complete} "
@@ -273,10 +274,6 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
     if summary.interrupted:
         click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
     sys.exit(code)
-
-
-def _runs_note(runs: int | None) -> str:
-    return f", mean of {runs} seeds" if runs and runs > 1 else ""
 
 
 @main.command()
@@ -452,7 +449,7 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
 @friendly_errors
 def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> None:
     """Write best_schedule.json (spec + optimizer) and best_schedule.py (plain PyTorch)."""
-    from lrsearch.records import redact_url, trial_reason
+    from lrsearch.records import redact_url, score_text, trial_reason
     from lrsearch.report import export_best, load_report_study, write_export
 
     study = load_report_study(storage, study_name)
@@ -464,8 +461,9 @@ def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> No
         click.secho(f"warning: trial {chosen.number} is {chosen.state.name.lower()}"
                     f"{f' ({why})' if why else ''}: its schedule never ran to the end, so no "
                     f"value says it is good", fg="yellow", err=True)
+    value = score_text(source["seed_values"]) if source["seed_values"] else "no value"
     click.echo(f"trial {source['trial']} ({result.spec.family}, {source['metric']} "
-               f"{source['value']}): wrote " + ", ".join(str(p) for p in result.paths))
+               f"{value}): wrote " + ", ".join(str(p) for p in result.paths))
 
 
 @main.command()

@@ -79,6 +79,7 @@ from lrsearch.records._readers import (
     stored_config,
     stored_epochs,
     stored_metric,
+    stored_reported_kind,
     trial_baseline,
     trial_cost_epochs,
     trial_epochs,
@@ -111,7 +112,13 @@ from lrsearch.records._storage_faults import (
     storage_failed_line,
     storage_hint,
 )
-from lrsearch.records._winner import rank_complete, reseed_runs, trial_score
+from lrsearch.records._winner import (
+    rank_complete,
+    reseed_runs,
+    score_text,
+    trial_score,
+    trial_seed_values,
+)
 
 __all__ = [
     "CURVE_PREFIX", "set_curve",
@@ -124,14 +131,16 @@ __all__ = [
     "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LRSEARCH_VERSION_ATTR",
     "LR_CURVE_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM", "OPTUNA_VERSION_ATTR", "PRIOR_ATTR",
     "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR", "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX",
-    "RESEEDS_ATTR", "rank_complete", "reseed_runs", "trial_score", "RETRY_OF_ATTR", "RUNGS_ATTR",
+    "RESEEDS_ATTR", "rank_complete", "reseed_runs", "score_text", "trial_score",
+    "trial_seed_values", "RETRY_OF_ATTR", "RUNGS_ATTR",
     "RUN_ONLY_ATTRS", "RetryTrial", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SERVER_URL_EXAMPLES",
     "SETUP_DONE_ATTR", "SHOWN_PROVENANCE_ATTRS", "Summary", "TEST_ACC_ATTR", "TORCH_VERSION_ATTR",
     "WALL_SECONDS_ATTR", "WORKER_ATTR", "check_storage", "fail_reason", "is_baseline", "is_preset",
     "is_prior", "is_sqlite", "load_report_study", "normalise_url", "open_report_storage",
     "open_storage", "storage_problems", "paired_margin", "probe_key", "redact_url",
     "retry_trial", "stored_config",
-    "stored_epochs", "stored_metric", "study_names", "summarise_values", "t_quantile_975",
+    "stored_epochs", "stored_metric", "stored_reported_kind", "study_names", "summarise_values",
+    "t_quantile_975",
     "MIN_INTERVAL_VALUES", "trial_baseline", "trial_cost_epochs", "trial_epochs", "trial_family",
     "MODEL_ATTR", "TRAINING_LOOP_ATTR", "trial_lr_curve", "trial_optimizer", "trial_reason",
     "trial_schedule", "trial_worker",

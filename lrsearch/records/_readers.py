@@ -30,7 +30,8 @@ from lrsearch.records._attrs import (
 from lrsearch.records._curves import curve
 
 __all__ = ["fail_reason", "is_baseline", "is_preset", "is_prior", "probe_key", "stored_config",
-           "stored_epochs", "stored_metric", "trial_baseline", "trial_cost_epochs",
+           "stored_epochs", "stored_metric", "stored_reported_kind", "trial_baseline",
+           "trial_cost_epochs",
            "trial_epochs", "trial_family", "trial_lr_curve", "trial_optimizer", "trial_reason",
            "trial_schedule", "trial_worker", "DEFAULT_METRIC"]
 
@@ -169,3 +170,20 @@ def stored_metric(attrs: Mapping[str, Any]) -> str:
         ('val_loss', 'val_acc')
     """
     return str((stored_config(attrs) or {}).get("metric", DEFAULT_METRIC))
+
+
+def stored_reported_kind(attrs: Mapping[str, Any]) -> str:
+    """What the study's intermediate values are: ``horizon`` (whole schedules at a rung's
+    horizon, the step being the rung's epochs), ``probe`` (cooldown probes at pruning points)
+    or ``raw`` (the metric per epoch).
+
+    Example:
+        >>> stored_reported_kind({CONFIG_ATTR: {"pruner": {"name": "horizon"}}})
+        'horizon'
+        >>> stored_reported_kind({CONFIG_ATTR: {"pruner": {"name": "median", "judge": "probe"}}})
+        'probe'
+    """
+    pruner = (stored_config(attrs) or {}).get("pruner") or {}
+    if pruner.get("name") == "horizon":
+        return "horizon"
+    return "probe" if pruner.get("name") != "none" and pruner.get("judge") == "probe" else "raw"

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.records._attrs import RESEEDS_ATTR
 
-__all__ = ["rank_complete", "reseed_runs", "trial_score"]
+__all__ = ["rank_complete", "reseed_runs", "score_text", "trial_score", "trial_seed_values"]
 
 
 def reseed_runs(study_attrs: Mapping[str, Any]) -> dict[int, dict[int, float]]:
@@ -28,6 +28,26 @@ def reseed_runs(study_attrs: Mapping[str, Any]) -> dict[int, dict[int, float]]:
     stored = study_attrs.get(RESEEDS_ATTR) or {}
     return {int(number): {int(seed): float(v) for seed, v in runs.items()}
             for number, runs in (stored.get("runs") or {}).items()}
+
+
+def trial_seed_values(trial: FrozenTrial, runs: Mapping[int, Mapping[int, float]]
+                      ) -> list[float]:
+    """The trial's value in the search, then its re-runs' values by seed."""
+    reruns = runs.get(trial.number, {})
+    return [float(trial.value), *(float(reruns[seed]) for seed in sorted(reruns))]
+
+
+def score_text(values: Sequence[float]) -> str:
+    """How every command shows a trial's score: its one value, or the mean with each seed's.
+
+    Example:
+        >>> score_text([0.573]), score_text([0.573, 0.5605])
+        ('0.5730', '0.5668 (mean of 2 seeds: 0.5730, 0.5605)')
+    """
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    seeds = ", ".join(f"{v:.4f}" for v in values)
+    return f"{statistics.fmean(values):.4f} (mean of {len(values)} seeds: {seeds})"
 
 
 def trial_score(trial: FrozenTrial, runs: Mapping[int, Mapping[int, float]]
@@ -42,7 +62,7 @@ def trial_score(trial: FrozenTrial, runs: Mapping[int, Mapping[int, float]]
         >>> round(mean, 6), n
         (0.4, 3)
     """
-    values = [float(trial.value), *runs.get(trial.number, {}).values()]
+    values = trial_seed_values(trial, runs)
     return statistics.fmean(values), len(values)
 
 

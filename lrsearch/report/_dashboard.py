@@ -23,10 +23,15 @@ from lrsearch.records import (
     LRSEARCH_VERSION_ATTR,
     OPTUNA_VERSION_ATTR,
     TORCH_VERSION_ATTR,
+    rank_complete,
+    reseed_runs,
+    score_text,
     storage_cause,
     storage_error_in,
     stored_config,
     stored_metric,
+    trial_family,
+    trial_seed_values,
 )
 
 __all__ = ["FIGURE_IDS", "dashboard_module", "dashboard_note", "publish_to_dashboard"]
@@ -78,10 +83,12 @@ def dashboard_note(study: optuna.Study) -> str:
     for key in _NOTE_PROVENANCE:
         facts[key.replace("_", " ")] = attrs.get(key)
     lines += [f"- **{key}**: {value}" for key, value in facts.items() if value is not None]
-    lines += ["", "Figures *lrsearch-lr-curves* and *lrsearch-families* are refreshed while "
+    lines += ["", *_best_lines(study), ""]
+    where = f"--storage {config.get('storage') or 'URL'} --study {study.study_name}"
+    lines += ["Figures *lrsearch-lr-curves* and *lrsearch-families* are refreshed while "
               "`lrsearch run` runs (every half minute or so, and when it ends). Full report: "
-              f"`lrsearch report --storage URL --study {study.study_name}`; the winner: "
-              "`lrsearch export ...`."]
+              f"`lrsearch report {where} --out report.html`; the winner: "
+              f"`lrsearch export {where} --out best`."]
     if config:
         # The dashboard's Markdown shows HTML as text, so no collapsible block: the config is
         # one line per section, each section's JSON on it.
@@ -89,6 +96,23 @@ def dashboard_note(study: optuna.Study) -> str:
         lines += [f"- `{key}`: `{json.dumps(value, separators=(', ', ': '))}`"
                   for key, value in config.items() if key != "storage"]
     return "\n".join(lines) + "\n"
+
+
+def _best_lines(study: optuna.Study) -> list[str]:
+    """The winner as lrsearch names it, and why Optuna's own "Best Trial" may differ."""
+    ranked = rank_complete(study.get_trials(deepcopy=False), study.user_attrs,
+                           study.direction == optuna.study.StudyDirection.MAXIMIZE)
+    if not ranked:
+        return ["**Best so far**: no complete trial yet."]
+    best = ranked[0]
+    value = score_text(trial_seed_values(best, reseed_runs(study.user_attrs)))
+    return [f"**Best so far** (lrsearch): trial {best.number} ({trial_family(best)}), "
+            f"`{stored_metric(study.user_attrs)}` {value}.",
+            "",
+            "lrsearch names the best by the mean over each top trial's training seeds (the "
+            "top trials are re-run before the winner is named). Optuna's own *Best Trial* and "
+            "history read one value per trial, the search's single seed, so they may show a "
+            "luckier value or another trial."]
 
 
 def _baseline_name(baseline: Any) -> str:
@@ -162,8 +186,11 @@ def publish_to_dashboard(study: optuna.Study, trial: Any = None, *,
 
     try:
         data = extract_report(study, top_k, importances=False, analyses=False)
+        extra = (f" and {len(data.baseline_curves)} baseline"
+                 f"{'s' if len(data.baseline_curves) > 1 else ''} (dotted)"
+                 if data.baseline_curves else "")
         curves = _fit_card(lr_curves_figure(data),
-                           f"lrsearch: LR curves of the best {len(data.top)} schedules")
+                           f"lrsearch: LR curves of the best {len(data.top)} schedules{extra}")
         families = _fit_card(family_figure(data), "lrsearch: schedule families")
         dashboard.save_plotly_graph_object(study, curves, graph_object_id=FIGURE_IDS["lr_curves"])
         dashboard.save_plotly_graph_object(study, families,

@@ -21,7 +21,10 @@ class TrialSummary:
         number: Optuna's trial number.
         state: ``COMPLETE``, ``PRUNED``, ``FAIL``, ``RUNNING`` or ``WAITING``.
         family: Schedule family, or None when the trial never sampled one.
-        value: Final validation metric (complete trials), else None.
+        value: Final validation metric (complete trials): the mean over ``seed_values``,
+            as the winner is ranked; else None.
+        seed_values: The value of each training seed: the search's run, then its re-runs
+            (one entry where the trial was not re-run); empty unless complete.
         test_acc: Test accuracy where it was measured (mean over seeds for several), else None.
         test_acc_std: Standard deviation of ``test_acc`` over seeds, when there are several.
         baseline: Name of the baseline this trial runs, or None.
@@ -35,6 +38,7 @@ class TrialSummary:
     state: str
     family: str | None = None
     value: float | None = None
+    seed_values: list[float] = field(default_factory=list)
     test_acc: float | None = None
     test_acc_std: float | None = None
     baseline: str | None = None
@@ -81,7 +85,7 @@ class FamilyStats:
         complete: Completed trials.
         pruned: Pruned trials (diverged ones included).
         failed: Failed trials.
-        values: Final metric of each complete trial.
+        values: Final metric of each complete trial (its mean over seeds where re-run).
         numbers: Trial number of each entry of ``values``.
         best_value: Best of ``values`` by the study direction, or None.
         best_trial: Number of the trial with ``best_value``, or None.
@@ -109,23 +113,28 @@ class IntermediateCurve:
 
 @dataclass
 class History:
-    """Complete trials in order: value and best-so-far per trial number."""
+    """Complete trials in order: value (mean over seeds where re-run) and best-so-far per trial
+    number; pruned trials apart, with the value they were pruned at (a rung's or an epoch's)."""
 
     numbers: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     best_so_far: list[float] = field(default_factory=list)
     families: list[str | None] = field(default_factory=list)
     baselines: list[str | None] = field(default_factory=list)
+    pruned_numbers: list[int] = field(default_factory=list)
+    pruned_values: list[float] = field(default_factory=list)
 
 
 @dataclass
 class BaselineResult:
-    """A baseline trial: its name, number, state and final value (None unless complete)."""
+    """A baseline trial: its name, number, state and final value (None unless complete; the
+    mean over ``seed_values`` where it was re-run)."""
 
     name: str
     number: int
     state: str
     value: float | None
+    seed_values: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -184,6 +193,8 @@ class ReportData:
         confirmation: The test-set confirmation (``lrsearch confirm``), or None.
         rank_bias: Kendall tau of the value after each epoch against the final value, for all
             complete trials and per family (``RankCurve``), when enough trials completed.
+        reported: What the intermediate values are (:func:`lrsearch.records.
+            stored_reported_kind`): ``horizon`` rungs, ``probe`` values or ``raw`` ones.
     """
 
     study_name: str
@@ -207,3 +218,4 @@ class ReportData:
     fidelity: list[FidelityPoint] = field(default_factory=list)
     confirmation: Any = None  # a ConfirmationData (lrsearch.report._confirmation)
     rank_bias: list[Any] = field(default_factory=list)  # RankCurve (report._rank_bias)
+    reported: str = "raw"

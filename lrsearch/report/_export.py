@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.errors import LrsearchError
 from lrsearch.records import (
     TEST_ACC_ATTR,
     rank_complete,
+    reseed_runs,
     stored_epochs,
     stored_metric,
     trial_baseline,
     trial_optimizer,
     trial_schedule,
+    trial_seed_values,
 )
 from lrsearch.report._extract import trial_total_steps
 from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
@@ -105,8 +108,13 @@ def export_best(study: optuna.Study, trial: int | None = None, storage: str = ""
     spec = trial_spec(study, frozen)
     optimizer = resolve_optimizer(dict(trial_optimizer(frozen) or {}))
     attrs = study.user_attrs
+    seed_values = (trial_seed_values(frozen, reseed_runs(attrs))
+                   if frozen.state == TrialState.COMPLETE and frozen.value is not None else [])
     source = {"storage": storage, "study": study.study_name, "trial": frozen.number,
-              "state": frozen.state.name.lower(), "value": frozen.value,
+              "state": frozen.state.name.lower(),
+              # The mean over the trial's seeds, as the winner is ranked; each seed's value.
+              "value": statistics.fmean(seed_values) if seed_values else frozen.value,
+              "seed_values": seed_values,
               "metric": stored_metric(attrs), "test_acc": frozen.user_attrs.get(TEST_ACC_ATTR),
               "baseline": trial_baseline(frozen), "epochs": stored_epochs(attrs),
               "total_steps": spec.total_steps, "lrsearch_version": __version__}

@@ -21,15 +21,18 @@ from lrsearch.records import (
     WALL_SECONDS_ATTR,
     fail_reason,
     rank_complete,
+    reseed_runs,
     stored_config,
     stored_epochs,
     stored_metric,
+    stored_reported_kind,
     trial_baseline,
     trial_epochs,
     trial_family,
     trial_lr_curve,
     trial_optimizer,
     trial_schedule,
+    trial_seed_values,
 )
 from lrsearch.report._confirmation import extract_confirmation
 from lrsearch.report._data import (
@@ -73,6 +76,7 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
     trials = study.get_trials(deepcopy=False)
     attrs = study.user_attrs
     config = stored_config(attrs)
+    runs = reseed_runs(attrs)
     counts: dict[str, int] = {}
     families: dict[str, FamilyStats] = {}
     history = History()
@@ -82,29 +86,37 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
     for trial in trials:
         counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
         family = trial_family(trial)
+        done = trial.state == TrialState.COMPLETE and _finite(trial.value)
+        seeds = trial_seed_values(trial, runs) if done else []
         if family is not None:
-            _count_family(families.setdefault(family, FamilyStats(family)), trial, maximize)
+            _count_family(families.setdefault(family, FamilyStats(family)), trial, seeds,
+                          maximize)
         if trial.intermediate_values:
             epochs = sorted(trial.intermediate_values)
             intermediate.append(IntermediateCurve(
                 trial.number, trial.state.name, epochs,
                 [float(trial.intermediate_values[e]) for e in epochs]))
         baseline = trial_baseline(trial)
-        value = trial.value if trial.state == TrialState.COMPLETE else None
+        value = statistics.fmean(seeds) if seeds else None
         if baseline is not None:
-            baselines.append(BaselineResult(baseline, trial.number, trial.state.name, value))
-        if trial.state == TrialState.COMPLETE and _finite(trial.value):
+            baselines.append(BaselineResult(baseline, trial.number, trial.state.name, value,
+                                            seeds))
+        if done:
             complete.append(trial)
-            _add_history(history, trial, family, maximize)
+            _add_history(history, trial, family, value, maximize)
+        elif trial.state == TrialState.PRUNED and trial.intermediate_values:
+            history.pruned_numbers.append(trial.number)
+            history.pruned_values.append(
+                float(trial.intermediate_values[max(trial.intermediate_values)]))
     # Ranked as the winner is named: by the mean over its re-runs where the study re-ran it.
     complete = rank_complete(complete, attrs, maximize)
     metric = stored_metric(attrs)
-    top = [_top_trial(rank, trial, metric)
+    top = [_top_trial(rank, trial, metric, runs)
            for rank, trial in enumerate(complete[:top_k], start=1)]
-    baseline_curves = [_top_trial(rank, trial, metric) for rank, trial in
+    baseline_curves = [_top_trial(rank, trial, metric, runs) for rank, trial in
                        enumerate(complete, start=1) if rank > top_k and
                        trial_baseline(trial) is not None]
-    best = top[0].trial if top else (summarise_trial(complete[0]) if complete else None)
+    best = top[0].trial if top else (summarise_trial(complete[0], runs) if complete else None)
     best_baseline = _best_baseline(baselines, maximize)
     margin = None
     if best is not None and best_baseline is not None:
@@ -123,7 +135,8 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
         config=config,
         fidelity=extract_fidelity(complete, metric, epochs) if analyses else [],
         rank_bias=extract_rank_bias(complete, metric, trial_family, epochs) if analyses else [],
-        confirmation=_confirmed(attrs, [*top, *baseline_curves]) if analyses else None)
+        confirmation=_confirmed(attrs, [*top, *baseline_curves]) if analyses else None,
+        reported=stored_reported_kind(attrs))
 
 
 def _confirmed(attrs: dict[str, Any], shown: list[TopTrial]) -> Any:
@@ -139,14 +152,18 @@ def _confirmed(attrs: dict[str, Any], shown: list[TopTrial]) -> Any:
     return confirmation
 
 
-def summarise_trial(trial: FrozenTrial) -> TrialSummary:
-    """A trial as the report shows it (see :class:`TrialSummary`)."""
+def summarise_trial(trial: FrozenTrial, runs: dict[int, dict[int, float]] | None = None
+                    ) -> TrialSummary:
+    """A trial as the report shows it (see :class:`TrialSummary`); ``runs``: the study's
+    re-runs (:func:`lrsearch.records.reseed_runs`), whose values join the trial's mean."""
     attrs = trial.user_attrs
+    seeds = (trial_seed_values(trial, runs or {})
+             if trial.state == TrialState.COMPLETE and _finite(trial.value) else [])
     test_acc, test_std = _test_accuracy(attrs.get(TEST_ACC_ATTR))
     wall = attrs.get(WALL_SECONDS_ATTR)
     return TrialSummary(
         number=trial.number, state=trial.state.name, family=trial_family(trial),
-        value=trial.value if trial.state == TrialState.COMPLETE else None,
+        value=statistics.fmean(seeds) if seeds else None, seed_values=seeds,
         test_acc=test_acc, test_acc_std=test_std, baseline=trial_baseline(trial),
         schedule=trial_schedule(trial), optimizer=trial_optimizer(trial),
         wall_seconds=None if wall is None else float(wall), fail_reason=fail_reason(trial))
@@ -177,22 +194,23 @@ def _better(a: float, b: float, maximize: bool) -> bool:
     return a > b if maximize else a < b
 
 
-def _count_family(stats: FamilyStats, trial: FrozenTrial, maximize: bool) -> None:
-    if trial.state == TrialState.COMPLETE and _finite(trial.value):
+def _count_family(stats: FamilyStats, trial: FrozenTrial, seeds: list[float],
+                  maximize: bool) -> None:
+    if seeds:
+        value = statistics.fmean(seeds)
         stats.complete += 1
-        stats.values.append(float(trial.value))
+        stats.values.append(value)
         stats.numbers.append(trial.number)
-        if stats.best_value is None or _better(trial.value, stats.best_value, maximize):
-            stats.best_value, stats.best_trial = float(trial.value), trial.number
+        if stats.best_value is None or _better(value, stats.best_value, maximize):
+            stats.best_value, stats.best_trial = value, trial.number
     elif trial.state == TrialState.PRUNED:
         stats.pruned += 1
     elif trial.state == TrialState.FAIL:
         stats.failed += 1
 
 
-def _add_history(history: History, trial: FrozenTrial, family: str | None,
+def _add_history(history: History, trial: FrozenTrial, family: str | None, value: float,
                  maximize: bool) -> None:
-    value = float(trial.value)
     best = history.best_so_far[-1] if history.best_so_far else value
     history.numbers.append(trial.number)
     history.values.append(value)
@@ -224,9 +242,10 @@ def _test_accuracy(raw: Any) -> tuple[float | None, float | None]:
     return None, None
 
 
-def _top_trial(rank: int, trial: FrozenTrial, metric: str) -> TopTrial:
+def _top_trial(rank: int, trial: FrozenTrial, metric: str,
+               runs: dict[int, dict[int, float]]) -> TopTrial:
     lr, source = _lr_curve(trial)
-    return TopTrial(rank, summarise_trial(trial), lr, source, _metric_curve(trial, metric))
+    return TopTrial(rank, summarise_trial(trial, runs), lr, source, _metric_curve(trial, metric))
 
 
 def _metric_curve(trial: FrozenTrial, metric: str) -> Curve:

@@ -113,7 +113,8 @@ def family_figure(data: ReportData) -> Any:
 
 
 def history_figure(data: ReportData) -> Any:
-    """Optimisation history: each complete trial's value (by family), baselines as stars, and
+    """Optimisation history: each complete trial's value (by family; the mean over seeds where
+    re-run), baselines as stars, pruned trials as crosses at the value they were pruned at, and
     the best so far."""
     import plotly.graph_objects as go
 
@@ -139,9 +140,20 @@ def history_figure(data: ReportData) -> Any:
                                 "line": {"width": 1.5, "color": "black"}},
                         hovertemplate=f"baseline {name}<br>trial %{{x}}<br>{data.metric} "
                                       f"%{{y:.4f}}<extra></extra>")
+    if history.pruned_numbers:
+        fig.add_scatter(x=history.pruned_numbers, y=history.pruned_values, mode="markers",
+                        name="pruned (value where pruned)",
+                        marker={"symbol": "x", "size": 6, "color": _STATE_COLOURS["PRUNED"],
+                                "opacity": 0.6},
+                        hovertemplate=f"trial %{{x}} pruned<br>{data.metric} %{{y:.4f}}"
+                                      "<extra></extra>")
     fig.add_scatter(x=history.numbers, y=history.best_so_far, mode="lines", name="best so far",
                     line={"color": "black", "shape": "hv"})
-    fig.update_layout(height=420, xaxis_title="trial", yaxis_title=data.metric)
+    # The legend below the plot, in rows: a side legend of many families and baselines
+    # became a clipped scroll box.
+    fig.update_layout(height=460, xaxis_title="trial", yaxis_title=data.metric,
+                      legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.18,
+                              "yanchor": "top"}, margin={"b": 120})
     return fig
 
 
@@ -164,6 +176,10 @@ def intermediate_figure(data: ReportData) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    # Horizon rungs report each whole schedule at the rung's length: points, not one run.
+    horizon = data.reported == "horizon"
+    x_name = "horizon (epochs)" if horizon else "epoch"
+    hover = f"%{{text}}<br>{x_name} %{{x}}<br>%{{y:.4f}}<extra></extra>"
     for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING"):
         curves = [c for c in data.intermediate if c.state == state]
         if not curves:
@@ -178,15 +194,16 @@ def intermediate_figure(data: ReportData) -> Any:
         colour = _STATE_COLOURS.get(state, "#8c8c8c")
         # Markers too: a trial pruned at its first report has one point and no line.
         fig.add_scatter(x=xs, y=ys, text=text, mode="lines+markers", name=state.lower(),
-                        line={"color": colour, "width": 1}, marker={"size": 4}, opacity=0.6,
-                        hovertemplate="%{text}<br>epoch %{x}<br>%{y:.4f}<extra></extra>")
+                        line={"color": colour, "width": 1, "dash": "dot" if horizon else
+                              "solid"}, marker={"size": 4}, opacity=0.6, hovertemplate=hover)
         if state == "PRUNED":
             fig.add_scatter(x=[c.epochs[-1] for c in curves], y=[c.values[-1] for c in curves],
                             text=[f"trial {c.number} pruned" for c in curves], mode="markers",
                             name="pruned here", marker={"symbol": "x", "size": 8,
                                                         "color": colour},
-                            hovertemplate="%{text}<br>epoch %{x}<br>%{y:.4f}<extra></extra>")
-    fig.update_layout(height=420, xaxis_title="epoch", yaxis_title=data.metric)
+                            hovertemplate=hover)
+    title = ("rung: the whole schedule trained for this many epochs" if horizon else "epoch")
+    fig.update_layout(height=420, xaxis_title=title, yaxis_title=data.metric)
     fig.update_xaxes(**_epoch_ticks([e for c in data.intermediate for e in c.epochs]))
     return fig
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
 from lrsearch.errors import LrsearchError
+from lrsearch.records import score_text
 from lrsearch.report._data import ReportData, TopTrial
 from lrsearch.report._panels import Panel, build_panels
 
@@ -18,7 +20,9 @@ body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f4f4f4; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.seeds { color: #666; font-size: 11px; }
 code, pre { font-size: 12px; } .note { color: #666; font-style: italic; }
 .summary { font-size: 15px; line-height: 1.5; } .baseline { background: #fff7e0; }
 """
@@ -50,15 +54,28 @@ def _summary(data: ReportData) -> str:
     else:
         best = data.best
         lines.append(f"Best: trial {best.number} ({html.escape(str(best.family))}), "
-                     f"{data.metric} <b>{_fmt(best.value)}</b>.")
+                     f"{data.metric} <b>{_score(best.seed_values)}</b>.")
     if data.best_baseline is not None and data.margin is not None:
         base = data.best_baseline
         lines.append(f"Best baseline: {html.escape(base.name)} (trial {base.number}), "
-                     f"{_fmt(base.value)}; margin of the best over it: "
+                     f"{_score(base.seed_values)}; margin of the best over it: "
                      f"<b>{data.margin:+.4f}</b>.")
     elif data.baselines:
         lines.append("No baseline has completed yet.")
     return "<p class='summary'>" + "<br>".join(lines) + "</p>"
+
+
+def _score(seed_values: list[float]) -> str:
+    return html.escape(score_text(seed_values)) if seed_values else "—"
+
+
+def _value_cell(seed_values: list[float]) -> str:
+    """The mean, with its seeds' values in a tooltip and their count beside it."""
+    if len(seed_values) < 2:
+        return _score(seed_values)
+    seeds = ", ".join(f"{v:.4f}" for v in seed_values)
+    return (f"<span title='seeds: {seeds}'>{_fmt(statistics.fmean(seed_values))}</span>"
+            f"<span class='seeds'> ({len(seed_values)} seeds)</span>")
 
 
 def _row(top: TopTrial) -> str:
@@ -68,7 +85,7 @@ def _row(top: TopTrial) -> str:
     cells = [str(top.rank), str(t.number), html.escape(str(t.family)),
              html.escape(t.baseline or ""), _fmt(spec.get("peak_lr")),
              _fmt(spec.get("warmup_frac")), _compact(spec.get("params")),
-             _compact(t.optimizer), _fmt(t.value), test, _fmt(t.wall_seconds, 1)]
+             _compact(t.optimizer), _value_cell(t.seed_values), test, _fmt(t.wall_seconds, 1)]
     numeric = {0, 1, 4, 5, 8, 9, 10}
     tds = "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
                   for i, c in enumerate(cells))
@@ -90,7 +107,7 @@ def _baseline_table(data: ReportData) -> str:
     if not data.baselines:
         return "<p class='note'>This study has no baselines.</p>"
     rows = "".join(f"<tr><td>{html.escape(b.name)}</td><td class='num'>{b.number}</td>"
-                   f"<td>{b.state.lower()}</td><td class='num'>{_fmt(b.value)}</td></tr>"
+                   f"<td>{b.state.lower()}</td><td class='num'>{_score(b.seed_values)}</td></tr>"
                    for b in data.baselines)
     return f"<table><tr><th>baseline</th><th>trial</th><th>state</th>" \
            f"<th>{html.escape(data.metric)}</th></tr>{rows}</table>"

@@ -33,9 +33,13 @@ def build_panels(data: ReportData) -> list[Panel]:
     """The report's figures in page order, each with its note."""
     importances = importance_figure(data)
     fidelity = fidelity_figure(data)
-    judge = ((data.config or {}).get("pruner") or {}).get("judge")
-    reported = (f"probe {data.metric} at the pruning points" if judge == "probe"
-                else f"{data.metric} per epoch")
+    reported = {"probe": f"probe {data.metric} at the pruning points",
+                "horizon": f"{data.metric} of whole schedules at each rung's horizon"
+                }.get(data.reported, f"{data.metric} per epoch")
+    no_probe = ("the study prunes by horizon rungs, which train whole schedules and need no "
+                "probe; the intermediate values above show the rungs" if data.reported ==
+                "horizon" else "the study judges raw values: pruner.judge raw, or "
+                "pruner.name none")
     bias = rank_bias_figure(data)
     return [
         Panel("curves", f"Top {len(data.top)} schedules: LR curves and validation curves",
@@ -51,8 +55,7 @@ def build_panels(data: ReportData) -> list[Panel]:
               "against the final value", fidelity,
               f"{survivors_note(data)} A judge that ranks them as they ended lines its "
               "points up from bottom left to top right (tau near +1)." if fidelity is not None
-              else "Not shown: no complete trial holds cooldown-probe values (the study "
-                   "judges raw values: pruner.judge raw, or pruner.name none)."),
+              else f"Not shown: no complete trial holds cooldown-probe values ({no_probe})."),
         Panel("rank-bias", "Pruning bias: how well the rank mid-training foretells the final "
               "rank, overall and per family", bias,
               f"{survivors_note(data)} Kendall tau-b of each epoch's value against their "

@@ -49,6 +49,10 @@ class StudyProgress:
         self._progress: Any = None
         self._task: Any = None
         self._best = "best: -"
+        self._best_trial: int | None = None  # the winner as named, and its seed count
+        self._best_value: float | None = None
+        self._best_seeds = 0
+        self._maximize = True
 
     def __enter__(self) -> StudyProgress:
         if self.mode == "bar":
@@ -102,7 +106,18 @@ class StudyProgress:
         seconds = trial.user_attrs.get(WALL_SECONDS_ATTR)
         took = f" {seconds / 60:.1f} min" if seconds is not None else ""
         return (f"trial {trial.number} {state} {family} {self.metric} {value}"
-                f"{f' ({reason})' if reason else ''}{took}; {self._best}")
+                f"{f' ({reason})' if reason else ''}{took}; {self._best}{self._why_not(trial)}")
+
+    def _why_not(self, trial: FrozenTrial) -> str:
+        """Why a complete trial above the best value is not the best: one seed against the
+        winner's mean over re-runs (re-run trials rank first, records._winner)."""
+        if (trial.state != TrialState.COMPLETE or trial.value is None or self._best_seeds < 2
+                or trial.number == self._best_trial or self._best_value is None):
+            return ""
+        above = trial.value > self._best_value if self._maximize else \
+            trial.value < self._best_value
+        return (f" (trial {trial.number} has one seed; the best is the mean over re-runs, "
+                f"and re-run trials rank first)" if above else "")
 
     def _eta(self, study: optuna.Study) -> str:
         """Time left: the trials still to run times the mean duration of those finished."""
@@ -141,8 +156,12 @@ class StudyProgress:
         if not ranked:
             return
         best = ranked[0]
-        value = trial_score(best, reseed_runs(attrs))[0]
-        self._best = f"best: {value:.4f} (trial {best.number}, {trial_family(best)})"
+        self._best_value, self._best_seeds = trial_score(best, reseed_runs(attrs))
+        self._best_trial = best.number
+        self._maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+        seeds = f", mean of {self._best_seeds} seeds" if self._best_seeds > 1 else ""
+        self._best = (f"best: {self._best_value:.4f} (trial {best.number}, "
+                      f"{trial_family(best)}{seeds})")
 
 
 class RangeTestProgress:

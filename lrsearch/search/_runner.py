@@ -19,6 +19,7 @@ names the winner (:mod:`lrsearch.search._reseed`).
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -47,7 +48,7 @@ from lrsearch.records import (
     storage_error_in,
     storage_failed_line,
     trial_family,
-    trial_score,
+    trial_seed_values,
 )
 from lrsearch.search._objective import INVALID_GRID_POINT, Objective, checkpoint_problems
 from lrsearch.search._preflight import load_checked, store_description
@@ -78,7 +79,8 @@ class RunSummary:
         failed: Failed trials (crashed, diverged into an error; not the interrupted ones).
         best_value: Best value so far (the winner's mean over its runs), or None.
         best_trial: Number of the best trial, or None.
-        best_runs: How many runs that value is the mean of (1: not re-run), or None.
+        best_seed_values: The winner's value of each training seed (its search run, then its
+            re-runs); ``best_value`` is their mean. Empty when there is no winner.
         best_family: Family of the best trial, or None.
         interrupted: The run was stopped by Ctrl-C.
         interrupted_trials: Trials this run's Ctrl-C stopped (0 or 1); each has a queued copy
@@ -94,7 +96,7 @@ class RunSummary:
     best_trial: int | None
     best_family: str | None
     interrupted: bool = False
-    best_runs: int | None = None
+    best_seed_values: tuple[float, ...] = ()
     interrupted_trials: int = 0
 
 
@@ -276,13 +278,12 @@ def summarise(study: optuna.Study, storage_url: str, interrupted: bool = False
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     ranked = rank_complete(trials, study.user_attrs, maximize)
     best = ranked[0] if ranked else None
-    score = None if best is None else trial_score(best, reseed_runs(study.user_attrs))
+    seeds = () if best is None else tuple(trial_seed_values(best, reseed_runs(study.user_attrs)))
     return RunSummary(
         study_name=study.study_name, storage=redact_url(normalise_url(storage_url)),
         complete=counts[TrialState.COMPLETE], pruned=counts[TrialState.PRUNED],
         failed=counts[TrialState.FAIL] - stopped,
-        best_value=None if best is None else score[0],
-        best_runs=None if best is None else score[1],
+        best_value=statistics.fmean(seeds) if seeds else None, best_seed_values=seeds,
         best_trial=None if best is None else best.number,
         best_family=None if best is None else trial_family(best),
         interrupted=interrupted)

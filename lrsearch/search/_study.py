@@ -111,6 +111,9 @@ def open_study(config: StudyConfig, worker_index: int = 0,
 def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
                 new_fingerprint: str) -> None:
     study.set_user_attr(FINGERPRINT_ATTR, new_fingerprint)
+    with warnings.catch_warnings():  # experimental in Optuna; names the dashboard's axes
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([config.metric])
     stored = resolved_config(config)
     stored["pruner"]["judge"] = resolve_judge(config.pruner, len(space.families))
     study.set_user_attr(CONFIG_ATTR, stored)

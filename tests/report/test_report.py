@@ -94,7 +94,9 @@ def test_a_plain_optuna_study_is_refused_not_labelled_as_lrsearch_s(tmp_path):
 def test_optunas_trials_dataframe_and_cli_tables_stay_readable(real_url):
     study = load_report_study(real_url, "tiny")
     frame = study.trials_dataframe()
-    assert len(frame) == 6 and {"number", "value", "state", "params_family"} <= set(frame.columns)
+    # The study names its metric (the dashboard's axes), so the value column is named by it.
+    assert len(frame) == 6 and {"number", "value_val_acc", "state", "params_family"} <= set(
+        frame.columns)
     # The curves are kept out of the user attributes, so no column holds one, ...
     assert not {"user_attrs_epochs", "user_attrs_lr_curve"} & set(frame.columns)
     assert all(trial_epochs(t) and trial_lr_curve(t) for t in study.trials)  # ... still stored
