@@ -50,3 +50,48 @@ def test_report_of_a_real_study_draws_in_chromium(real_url, tmp_path):
         start = dom.index(f'id="fig-{panel.key}"')
         assert 'class="main-svg"' in dom[start:start + 20000], panel.key
     assert dom.count('class="main-svg"') >= len(figures)
+
+
+# Measures the laid-out page a while after load (plotly draws asynchronously).
+_LAYOUT_PROBE = """<script>window.addEventListener('load', () => setTimeout(() => {
+  const heights = [...document.querySelectorAll('th')].map(th => th.getBoundingClientRect().height);
+  const bars = [...document.querySelectorAll('#fig-history .legend .scrollbar')]
+    .map(b => b.getBoundingClientRect().height);
+  const axes = [...document.querySelectorAll('#fig-intermediate .xtitle')].map(t => t.textContent);
+  const p = document.createElement('pre'); p.id = 'layout';
+  p.textContent = 'LAYOUT:' + JSON.stringify({heights, bars, axes});
+  document.body.appendChild(p); }, 3000));</script>"""
+
+
+def test_a_horizon_studys_report_lays_out_in_chromium(tmp_path):
+    """Headers on one line, the history's legend whole (no scroll box), rungs called rungs."""
+    import json
+
+    from click.testing import CliRunner
+
+    from lrsearch.cli import main
+    from tests.search.conftest import TINY_STUDY, write_study
+
+    browser = _chromium()
+    families = ["cosine", "linear", "multistep", "wsd", "onecycle", "exponential", "constant"]
+    path = write_study(tmp_path, name="rungs", n_trials=14, pruner={"name": "horizon"},
+                       baselines=[*TINY_STUDY["baselines"], "schedulefree"],
+                       sampler={"name": "random", "seed": 0},
+                       search_space={**TINY_STUDY["search_space"], "families": families})
+    result = CliRunner().invoke(main, ["run", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    data = extract_report(load_report_study(f"sqlite:///{tmp_path / 'studies.db'}", "rungs"))
+    page = write_report(data, tmp_path / "report.html")
+    page.write_text(page.read_text().replace("<head>", "<head>" + _LAYOUT_PROBE, 1))
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,1000",
+         "--virtual-time-budget=15000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    layout = json.loads(re.search(r"LAYOUT:(.*?)</pre>", result.stdout).group(1))
+    heights = layout["heights"]
+    assert heights and max(heights) < 1.6 * min(heights), heights  # no header wraps
+    assert not [h for h in layout["bars"] if h > 0], layout["bars"]  # no legend scroll box
+    assert any(axis.startswith("rung") for axis in layout["axes"]), layout["axes"]
