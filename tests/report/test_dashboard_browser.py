@@ -103,3 +103,14 @@ def test_the_note_renders_as_markdown_with_the_runs_facts(dashboard, tmp_path):
     assert "&lt;details" not in dom and "&lt;summary" not in dom
     items = [re.sub(r"<[^>]+>", "", item) for item in re.findall(r"<li>(.*?)</li>", dom)]
     assert any(item.startswith("pruner: percentile, judged by ") for item in items), items
+
+
+def test_the_history_axis_names_the_metric_and_the_note_names_the_best_and_the_url(
+        dashboard, tmp_path):
+    base, study_id = dashboard
+    dom = _browse(f"{base}/dashboard/studies/{study_id}/analytics", 1400, tmp_path,
+                  "analytics.png")
+    assert "Objective 0" not in dom
+    note = _browse(f"{base}/dashboard/studies/{study_id}/note", 1400, tmp_path, "note.png")
+    text = re.sub(r"<[^>]+>", "", note)
+    assert "Best so far (lrsearch): trial " in text and "--storage URL" not in text
