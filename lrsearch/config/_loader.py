@@ -19,7 +19,9 @@ from lrsearch.config._models import OWN_LOOP_PRUNER, StudyConfig
 from lrsearch.config._yaml import StudyFileError, load_yaml, read_text
 from lrsearch.errors import ConfigError
 
-__all__ = ["load_study", "parse_study"]
+__all__ = ["EXTENSION_PREFIX", "load_study", "parse_study"]
+
+EXTENSION_PREFIX = "x-"  # top-level keys lrsearch ignores: anchors for YAML merge keys
 
 
 def load_study(path: str | Path, overrides: dict[str, Any] | None = None,
@@ -62,6 +64,9 @@ def load_study(path: str | Path, overrides: dict[str, Any] | None = None,
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{where}: not valid YAML ({problem})"], source=source) from None
     if isinstance(data, dict):
+        # Extension keys, as in Docker Compose files: blocks to share with `<<: *name`.
+        data = {key: value for key, value in data.items()
+                if not (isinstance(key, str) and key.startswith(EXTENSION_PREFIX))}
         folder = Path(path).resolve().parent  # user factories and data roots start here
         given = data.get("study_dir")
         if given is None or isinstance(given, str):  # another type: its own problem is listed

@@ -1,5 +1,5 @@
 """Read a study file's text and YAML with limits: UTF-8 only, bounded size, depth and aliases,
-no duplicate keys.
+no duplicate keys; merge keys (``<<: *defaults``) as YAML defines them.
 
 A study file is small and flat. A file that is not UTF-8, a key given twice (YAML keeps the last
 one silently), nesting deep enough to exhaust the parser's recursion, or aliases that expand
@@ -73,6 +73,9 @@ def load_yaml(text: str) -> Any:
         loader.dispose()
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys and counts nesting while composing."""
 
@@ -94,6 +97,8 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:  # `<<: *defaults`: its keys may be overridden here
+                continue
             key = self.construct_object(key_node, deep=True)
             try:
                 first = seen.get(key)

@@ -257,3 +257,26 @@ def test_each_optimizer_entry_is_checked_on_its_own():
         "search_space.optimizers.sgd_schedulefree.momentum: got 0.0; must be a number in (0, 1)",
         "search_space.optimizers.sgd.nesterov: got True with momentum 0.0; Nesterov momentum "
         "needs momentum > 0"]
+
+
+def test_yaml_merge_keys_share_a_block_and_x_keys_hold_it(tmp_path):
+    path = tmp_path / "merge.yaml"
+    path.write_text("""\
+x-step: &step {family: multistep, params: {milestones: [0.5, 0.75]}, warmup_frac: 0.0}
+name: merged
+baselines:
+  - {<<: *step, name: step-sgd, peak_lr: 0.1}
+  - {<<: *step, name: step-low, peak_lr: 0.01, warmup_frac: 0.05}
+""")
+    config = load_study(path)
+    first, second = config.baselines
+    assert (first.family, first.params, first.warmup_frac) == (
+        "multistep", {"milestones": [0.5, 0.75]}, 0.0)
+    assert (second.peak_lr, second.warmup_frac) == (0.01, 0.05)  # a key given beside the merge
+    path.write_text("x-a: &a {family: cosine}\nname: m\nbaselines: [{<<: *a, name: b, "
+                    "name: c}]\n")
+    with pytest.raises(ConfigError, match="key 'name' given twice"):
+        load_study(path)
+    path.write_text("y-a: 1\nname: m\n")  # only x- keys are set aside
+    with pytest.raises(ConfigError, match="y-a"):
+        load_study(path)
