@@ -58,6 +58,10 @@ def load_factory(ref: str, study_dir: str | os.PathLike | None, field: str,
                         f"on sys.path") from exc
         raise error(f"{where}; module {module_name!r} failed to import: "
                     f"{type(exc).__name__}: {exc}") from exc
+    except SystemExit as exc:  # sys.exit() at import would end lrsearch without a word
+        raise error(f"{where}; module {module_name!r} called sys.exit({exc.code!r}) while "
+                    f"being imported; guard its script part with "
+                    f"`if __name__ == \"__main__\":`") from None
     except Exception as exc:  # the user's module: any error at all is its own
         raise error(f"{where}; module {module_name!r} failed to import: "
                     f"{type(exc).__name__}: {exc}") from exc

@@ -533,3 +533,18 @@ def test_a_hostile_command_line_gets_one_clear_line(tmp_path, case):
     _check_answer(result, expect, code=result.exit_code)
     assert result.exit_code in (1, 2)  # 2: click's usage errors
     assert db.read_bytes() == before
+
+
+def test_a_spec_file_that_is_not_utf8_gets_one_line(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_bytes(b'{"family": "cosine", "peak_lr": 0.1, "total_steps": 10}\xff\xfe')
+    _check_answer(CliRunner().invoke(main, ["show", str(spec)]), "not UTF-8 (byte 0xff")
+
+
+def test_a_model_module_that_exits_at_import_is_named_by_validate(tmp_path):
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(3)\n\ndef build(num_classes):\n"
+                                       "    pass\n")
+    study = tmp_path / "s.yaml"
+    study.write_text('name: s\nmodel: "exits:build"\n')
+    _check_answer(CliRunner().invoke(main, ["validate", str(study)]),
+                  "module 'exits' called sys.exit(3) while being imported")

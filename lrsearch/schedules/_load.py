@@ -23,11 +23,16 @@ def load_spec(path: str | Path) -> ScheduleSpec:
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LrsearchError(f"{path}: no such file; expected a schedule spec JSON") from None
     except json.JSONDecodeError as exc:
         raise LrsearchError(f"{path}: not valid JSON ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise LrsearchError(f"{path}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset "
+                            f"{exc.start}); a spec is a JSON file, which is UTF-8") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise LrsearchError(f"{path}: cannot read it ({exc.strerror})") from None
     if isinstance(data, dict) and "schedule" in data and "family" not in data:
         data = data["schedule"]
     try:
