@@ -59,9 +59,15 @@ def _one_line(exc: Exception) -> str:
 _STORAGE_META = "lrsearch.storage_url"
 
 
+# The storage URL from the environment: a password kept out of the command line (`ps`).
+STORAGE_ENV = "LRSEARCH_STORAGE"
+
+
 def storage_option(overrides_file: bool = False):
-    """``--storage URL``: required, except where it overrides the study file's (``run``)."""
-    return click.option("--storage", required=not overrides_file,
+    """``--storage URL`` or ``$LRSEARCH_STORAGE``: required, except where it overrides the
+    study file's (``run``)."""
+    return click.option("--storage", required=not overrides_file, envvar=STORAGE_ENV,
+                        show_envvar=True,
                         help="SQLAlchemy URL of the study storage"
                              + (" (overrides the file)." if overrides_file else "."))
 

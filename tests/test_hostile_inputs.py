@@ -548,3 +548,40 @@ def test_a_model_module_that_exits_at_import_is_named_by_validate(tmp_path):
     study.write_text('name: s\nmodel: "exits:build"\n')
     _check_answer(CliRunner().invoke(main, ["validate", str(study)]),
                   "module 'exits' called sys.exit(3) while being imported")
+
+
+def test_an_unencoded_at_in_a_password_is_named_and_its_tail_never_shown(tmp_path):
+    url = "postgresql://me:se@cr3t@127.0.0.1:5432/db"
+    study = tmp_path / "s.yaml"
+    study.write_text(f'name: s\nstorage: "{url}"\n')
+    for args in (["validate", str(study)], ["report", "--storage", url, "--study", "s"],
+                 ["export", "--storage", url, "--study", "s"]):
+        result = CliRunner().invoke(main, args)
+        _check_answer(result, "holds '@' more than once: write an '@' in the password as %40")
+        assert "cr3t" not in result.output
+
+
+def test_the_storage_url_may_come_from_the_environment(tmp_path):
+    from tests.search.conftest import write_study
+
+    url = f"sqlite:///{tmp_path / 'from-env.db'}"
+    env = {"LRSEARCH_STORAGE": url}
+    result = CliRunner().invoke(main, ["run", str(write_study(tmp_path, n_trials=2)),
+                                       "--quiet"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "from-env.db").exists() and not (tmp_path / "studies.db").exists()
+    result = CliRunner().invoke(main, ["report", "--study", "tiny", "--out",
+                                       str(tmp_path / "r.html")], env=env)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_wrong_password_on_mariadb_is_called_a_login_problem_not_rights():
+    from tests.conftest import unavailable
+
+    result = CliRunner().invoke(main, ["report", "--storage",
+                                       f"mysql+pymysql://root:{SECRET}@127.0.0.1:3306/test",
+                                       "--study", "s"])
+    if "Can't connect" in result.output:
+        unavailable("MariaDB unreachable at 127.0.0.1:3306")
+    _check_answer(result, "the server refuses this login: check the user and password")
+    assert "grant it the rights" not in result.output

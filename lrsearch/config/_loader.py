@@ -156,9 +156,12 @@ def _storage_problems(url: str) -> list[str]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from lrsearch.config._urls import redact_url
+    from lrsearch.config._urls import redact_url, unencoded_at_problem
 
     shown = redact_url(url)
+    at_sign = unencoded_at_problem(url)
+    if at_sign is not None:
+        return [at_sign]
     try:
         parsed = make_url(url)
         parsed.port  # noqa: B018 -- parsed lazily: a port that is no number raises here

@@ -10,7 +10,8 @@ import re
 
 from sqlalchemy.engine import make_url
 
-__all__ = ["SERVER_URL_EXAMPLES", "is_sqlite", "normalise_url", "redact_url"]
+__all__ = ["SERVER_URL_EXAMPLES", "is_sqlite", "normalise_url", "redact_url",
+           "unencoded_at_problem"]
 
 SERVER_URL_EXAMPLES = ("postgresql://user:password@host:5432/db",
                        "mysql+pymysql://user:password@host:3306/db")
@@ -65,12 +66,34 @@ def redact_text(text: str) -> str:
         >>> redact_text("got {'url': 'db', 'password': 'hunter2'}")
         "got {'url': 'db', 'password': '***'}"
     """
-    return _hide_secret_values(re.sub(r"(://[^:/@\s'\"]*):[^@\s'\"]*@", r"\1:***@", text))
+    # Up to the last `@` of the authority: a password may hold an unencoded `@` itself.
+    return _hide_secret_values(re.sub(r"(://[^:/@\s'\"]*):[^\s'\"/]*@", r"\1:***@", text))
 
 
 def is_secret_name(name: str) -> bool:
     """Whether a key or query name says its value is a secret (``password``, ``sslkey``)."""
     return re.search(_SECRET_NAME, name, flags=re.IGNORECASE) is not None
+
+
+def unencoded_at(url: str) -> bool:
+    """Whether the URL's user part holds an ``@`` that is not percent-encoded (``%40``): the
+    authority (between ``://`` and the next ``/``) has more than one.
+
+    Example:
+        >>> unencoded_at("postgresql://me:p@ss@db/x"), unencoded_at("postgresql://me:p%40ss@db/x")
+        (True, False)
+    """
+    _, sep, rest = url.partition("://")
+    return bool(sep) and rest.partition("/")[0].count("@") > 1
+
+
+def unencoded_at_problem(url: str) -> str | None:
+    """The problem line of a URL with an unencoded ``@`` in its user part, else None: the
+    driver would take the password's tail for the host (and echo it in its error)."""
+    if not unencoded_at(url):
+        return None
+    return (f"storage: got {redact_url(url)!r}; its user part holds '@' more than once: write "
+            f"an '@' in the password as %40 (and ':' as %3A, '/' as %2F, '%' as %25)")
 
 
 def redact_url(url: str) -> str:
@@ -85,7 +108,11 @@ def redact_url(url: str) -> str:
         'postgresql://me@db/test?password=***&sslmode=require'
         >>> redact_url("postgresql//me:secret@db/test?pwd=x")  # not a URL: no ://
         'postgresql//me:***@db/test?pwd=***'
+        >>> redact_url("postgresql://me:se@cret@db/test")  # an unencoded @ in the password
+        'postgresql://me:***@db/test'
     """
+    if unencoded_at(url):  # SQLAlchemy would read the password's tail as the host
+        return redact_text(url)
     try:
         parsed = make_url(url)
         hidden = {k: "***" for k in parsed.query if is_secret_name(k)}

@@ -23,7 +23,7 @@ import optuna
 from sqlalchemy.engine import make_url
 
 from lrsearch.config import StorageOptions
-from lrsearch.config._urls import is_sqlite, normalise_url, redact_url
+from lrsearch.config._urls import is_sqlite, normalise_url, redact_url, unencoded_at_problem
 from lrsearch.errors import StudyError
 from lrsearch.records._attrs import CONFIG_ATTR, FAIL_REASON_ATTR, LOST_PREFIX
 from lrsearch.records._retry import RetryTrial
@@ -124,6 +124,8 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
         StudyError: When the database cannot be reached or opened, naming the (redacted) URL.
     """
     given, url = url, normalise_url(url)
+    if unencoded_at_problem(given) is not None:  # before the driver echoes the password's tail
+        raise StudyError(unencoded_at_problem(given))
     if is_sqlite(url):
         _check_sqlite_folder(url)
     engine_kwargs = {"pool_pre_ping": True, "connect_args": _connect_args(url)}

@@ -93,6 +93,12 @@ def storage_hint(cause: str) -> str:
             re.search(r"(table|column) \S+ (does not exist|doesn't exist)", lowered):
         return ("the database's tables are not Optuna's as lrsearch expects (damaged, or made "
                 "by another program or Optuna version): restore it, or name another database")
+    # MariaDB/MySQL 1045 and PostgreSQL's failed authentication: a login, not rights.
+    if re.search(r"\(1045,|access denied for user .*using password|password authentication "
+                 r"failed|no password supplied", lowered):
+        return ("the server refuses this login: check the user and password (a password with "
+                "@, :, / or % percent-encoded in the URL; or PGPASSWORD / ~/.pgpass for "
+                "PostgreSQL, or the URL in $LRSEARCH_STORAGE to keep it off the command line)")
     if "permission denied" in lowered or "access denied" in lowered or \
             "command denied" in lowered:
         return ("the database refuses this user: grant it the rights a study needs (create "
