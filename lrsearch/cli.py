@@ -225,7 +225,13 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
     from lrsearch.config import load_study
     from lrsearch.records import score_text
     from lrsearch.report import DashboardRefresher
-    from lrsearch.search import check_workers, run_study, run_workers
+    from lrsearch.search import (
+        TERMINATED_EXIT_CODE,
+        check_workers,
+        run_study,
+        run_workers,
+        stop_on_sigterm,
+    )
 
     if trials_per_gpu is not None and workers != 1:
         raise click.UsageError(f"--workers {workers} and --trials-per-gpu {trials_per_gpu}: "
@@ -247,21 +253,26 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
     # lrsearch's figures and note in the study for optuna-dashboard, kept current while trials
     # finish: by this process, one per machine (the parent of --workers K, not each worker).
     refresher = DashboardRefresher()
-    try:
+    # SIGTERM (kill, timeout, Slurm, docker stop) stops the run as Ctrl-C does, exit code 143.
+    with stop_on_sigterm() as sigterm:
         try:
-            if workers > 1:
-                summary, code = run_workers(config, workers, debug=debug, progress=progress,
-                                            callbacks=[refresher])
-            else:
-                # Without --debug an exception inside a trial fails that trial only.
-                summary = run_study(config, worker_index=worker_index, progress=progress,
-                                    raise_trial_errors=debug, callbacks=[refresher])
-                code = 130 if summary.interrupted else 0
-        finally:
-            refresher.flush()
-    except KeyboardInterrupt:
-        click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
-        sys.exit(130)
+            try:
+                if workers > 1:
+                    summary, code = run_workers(config, workers, debug=debug,
+                                                progress=progress, callbacks=[refresher])
+                else:
+                    # Without --debug an exception inside a trial fails that trial only.
+                    summary = run_study(config, worker_index=worker_index, progress=progress,
+                                        raise_trial_errors=debug, callbacks=[refresher])
+                    code = 130 if summary.interrupted else 0
+            finally:
+                refresher.flush()
+        except KeyboardInterrupt:
+            click.secho(f"{_stopped_by(sigterm.fired)}: run the same command to resume",
+                        fg="yellow", err=True)
+            sys.exit(TERMINATED_EXIT_CODE if sigterm.fired else 130)
+    if sigterm.fired and summary.interrupted:
+        code = TERMINATED_EXIT_CODE
     if not quiet:
         best = ("no completed trial yet" if summary.best_value is None else
                 f"best {config.metric} {score_text(summary.best_seed_values)} (trial "
@@ -278,8 +289,13 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
                        f"      lrsearch confirm {where}\n"
                        f"      lrsearch dashboard --storage {summary.storage}")
     if summary.interrupted:
-        click.secho("interrupted: run the same command to resume", fg="yellow", err=True)
+        click.secho(f"{_stopped_by(sigterm.fired)}: run the same command to resume",
+                    fg="yellow", err=True)
     sys.exit(code)
+
+
+def _stopped_by(sigterm: bool) -> str:
+    return "terminated (SIGTERM)" if sigterm else "interrupted"
 
 
 @main.command()

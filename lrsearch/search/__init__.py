@@ -46,9 +46,18 @@ from lrsearch.search._samplers import build_sampler, grid_walked, sampler_proble
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
 from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search._user_objective import Trial, UserObjective
-from lrsearch.search.parallel import check_workers, fail_dead_workers, run_workers, worker_id
+from lrsearch.search.parallel import (
+    TERMINATED_EXIT_CODE,
+    Terminated,
+    check_workers,
+    fail_dead_workers,
+    run_workers,
+    stop_on_sigterm,
+    worker_id,
+)
 
 __all__ = [
+    "TERMINATED_EXIT_CODE", "Terminated", "stop_on_sigterm",
     "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS", "Objective",
     "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace", "TrialCallback", "auto_range",
     "build_pruner", "build_sampler", "check_storage", "check_workers", "checkpoint_path",

@@ -6,7 +6,8 @@ the parent passes it: the storage URL and its password stay off the command line
 shows command lines to every user of the machine), and the worker runs exactly the config
 the parent checked, with no study file read again and no option rebuilt. It runs quietly and
 publishes nothing to the dashboard (its parent does, once per machine), and exits as
-``lrsearch run`` does: 0, 130 after Ctrl-C, 1 after one line naming an lrsearch error
+``lrsearch run`` does: 0, 130 after Ctrl-C, 143 after SIGTERM (also sent to it when its
+parent dies), 1 after one line naming an lrsearch error
 (its traceback with ``--debug``, which also lets an exception inside a trial end the run).
 """
 
@@ -19,6 +20,11 @@ from pathlib import Path
 
 from lrsearch.config import StudyConfig, parse_study
 from lrsearch.errors import LrsearchError
+from lrsearch.search.parallel._termination import (
+    TERMINATED_EXIT_CODE,
+    die_with_parent,
+    stop_on_sigterm,
+)
 
 __all__ = ["main", "read_config"]
 
@@ -42,25 +48,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("config", help="the resolved config as JSON: a file, or - for stdin")
     parser.add_argument("--worker-index", type=int, default=0, help="offsets the seeds")
     parser.add_argument("--debug", action="store_true", help="tracebacks, trial errors end it")
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="stop (as on SIGTERM) when this process, the parent, dies")
     args = parser.parse_args(argv)
     from lrsearch.search import run_study  # looked up at each call (tests replace it)
 
-    try:
-        summary = run_study(read_config(args.config), worker_index=args.worker_index,
-                            progress="off", raise_trial_errors=args.debug)
-    except KeyboardInterrupt:
+    with stop_on_sigterm() as sigterm:
+        if args.parent_pid is not None:
+            die_with_parent(args.parent_pid)
+        try:
+            summary = run_study(read_config(args.config), worker_index=args.worker_index,
+                                progress="off", raise_trial_errors=args.debug)
+        except KeyboardInterrupt:
+            summary = None
+        except LrsearchError as exc:
+            if args.debug:
+                raise
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return 1
+    if summary is None or summary.interrupted:
         print(_INTERRUPTED, file=sys.stderr, flush=True)
-        return 130
-    except LrsearchError as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 1
-    if summary.interrupted:
-        print(_INTERRUPTED, file=sys.stderr, flush=True)
-        return 130
+        return TERMINATED_EXIT_CODE if sigterm.fired else 130
     return 0
-
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -34,6 +34,7 @@ from lrsearch.errors import StudyError
 from lrsearch.records import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, trial_epochs
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search.parallel._recovery import fail_dead_workers
+from lrsearch.search.parallel._termination import Terminated
 
 if TYPE_CHECKING:
     from lrsearch.search._runner import RunSummary, TrialCallback
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["check_workers", "gpu_count", "run_workers", "worker_config", "workers_per_gpu"]
 
 _POLL_S = 2.0
+_STOP_WAIT_S = 20.0  # for a stopping worker, before SIGTERM, then SIGKILL (Slurm: 30 s grace)
 _WORKER_MAIN = "lrsearch.search.parallel._worker_main"
 
 
@@ -108,9 +110,14 @@ def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
             while any(p.poll() is None for p in procs):
                 watch.look(bar)
                 time.sleep(_POLL_S)
-        except KeyboardInterrupt:
-            # The workers got the same Ctrl-C; let each mark and requeue its trial.
+        except KeyboardInterrupt as exc:
+            # Ctrl-C reached the workers too (the terminal signals the whole process group);
+            # SIGTERM came to this process alone: pass it on. Each marks and requeues its trial.
             interrupted = True
+            if isinstance(exc, Terminated):
+                for proc in procs:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.terminate()
             for proc in procs:
                 _wait(proc)
         watch.look(bar)
@@ -140,7 +147,7 @@ def _command(index: int, debug: bool) -> list[str]:
     """Worker ``index``'s command line: its config comes on stdin, never on the command line,
     where ``ps`` would show the storage password to every user of the machine."""
     return [sys.executable, "-m", _WORKER_MAIN, "-", "--worker-index", str(index),
-            *(["--debug"] if debug else [])]
+            "--parent-pid", str(os.getpid()), *(["--debug"] if debug else [])]
 
 
 def _start(index: int, data: dict[str, Any], debug: bool,
@@ -178,15 +185,17 @@ def _env(index: int, workers: int, gpus: int, environ: Mapping[str, str]) -> dic
     return env
 
 
-def _wait(proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
-    while True:
+def _wait(proc: subprocess.Popen, timeout_s: float = _STOP_WAIT_S) -> None:
+    """Wait for a worker that was asked to stop; SIGTERM it after ``timeout_s``, then SIGKILL
+    (a worker must not outlive the run, and Slurm's SIGKILL comes 30 s after its SIGTERM)."""
+    for stop in (proc.terminate, proc.kill):
         try:
             proc.wait(timeout=timeout_s)
             return
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting politely
-            proc.terminate()
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):  # or a second Ctrl-C
+            with contextlib.suppress(ProcessLookupError):
+                stop()
+    proc.wait()
 
 
 @dataclass
