@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["check_workers", "gpu_count", "run_workers", "worker_config", "workers_per_gpu"]
 
 _POLL_S = 2.0
-_STOP_WAIT_S = 20.0  # for a stopping worker, before SIGTERM, then SIGKILL (Slurm: 30 s grace)
+_STOP_WAIT_S = 12.0  # per step for a stopping worker: SIGTERM, then SIGKILL (in Slurm's 30 s)
 _WORKER_MAIN = "lrsearch.search.parallel._worker_main"
 
 
