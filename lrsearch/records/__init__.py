@@ -91,6 +91,7 @@ from lrsearch.records._readers import (
     trial_worker,
 )
 from lrsearch.records._retry import RetryTrial, retry_trial
+from lrsearch.records._run_lock import sqlite_run_lock
 from lrsearch.records._storage import (
     check_storage,
     load_report_study,
@@ -131,7 +132,7 @@ __all__ = [
     "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LRSEARCH_VERSION_ATTR",
     "LR_CURVE_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM", "OPTUNA_VERSION_ATTR", "PRIOR_ATTR",
     "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR", "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX",
-    "RESEEDS_ATTR", "rank_complete", "reseed_runs", "score_text", "trial_score",
+    "RESEEDS_ATTR", "sqlite_run_lock", "rank_complete", "reseed_runs", "score_text", "trial_score",
     "trial_seed_values", "RETRY_OF_ATTR", "RUNGS_ATTR",
     "RUN_ONLY_ATTRS", "RetryTrial", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SERVER_URL_EXAMPLES",
     "SETUP_DONE_ATTR", "SHOWN_PROVENANCE_ATTRS", "Summary", "TEST_ACC_ATTR", "TORCH_VERSION_ATTR",

@@ -45,6 +45,7 @@ from lrsearch.records import (
     redact_url,
     reseed_runs,
     retry_trial,
+    sqlite_run_lock,
     storage_error_in,
     storage_failed_line,
     trial_family,
@@ -127,6 +128,15 @@ def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | Non
     # creating anything in it, so missing data or a broken model leaves no half-made study
     # (and no empty SQLite file) behind.
     check_storage(config.storage, config.storage_options)
+    with sqlite_run_lock(config.storage):  # a second run on the same SQLite file: refused
+        return _run_locked(config, worker_index, progress, callbacks, raise_trial_errors,
+                           make_objective)
+
+
+def _run_locked(config: StudyConfig, worker_index: int, progress: str | None,
+                callbacks: Sequence[TrialCallback], raise_trial_errors: bool,
+                make_objective: Callable[..., Any] | None) -> RunSummary:
+    """:func:`run_study` once the storage is reachable and this run holds it."""
     problems = checkpoint_problems(config)
     if problems:
         raise StudyError(problems[0])
@@ -186,7 +196,9 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
         bar.note(f"trial #{number} failed: the study storage failed while an earlier run ran "
                  f"it (its cause is stored on it)")
     while deadline is None or time.monotonic() < deadline:
-        others.recover(starting)
+        for number in others.recover(starting):
+            bar.note(f"trial #{number} failed: its worker was lost (killed?) while it ran; "
+                     f"a retry queued now continues it from its checkpoint")
         starting = False
         trials = study.get_trials(deepcopy=False)
         finished = sum(t.state in _FINISHED for t in trials)

@@ -104,3 +104,26 @@ def test_workers_stop_when_their_parent_is_killed(tiny_study, server_url):
     trials = _trials(server_url)
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     assert len([t for t in trials if t.user_attrs.get("fail_reason") == "interrupted"]) == 2
+
+
+def test_a_second_run_on_the_same_sqlite_file_is_refused_and_fails_nothing(tiny_study):
+    path = tiny_study(n_trials=20, **LONG)
+    url = f"sqlite:///{path.parent / 'studies.db'}"
+    first = _run(path)
+    act_mid_trial(url, first, lambda trial, pid: None,
+                  when=lambda trial: trial.number == 0 and running_with_an_epoch(trial))
+    second = subprocess.run([sys.executable, "-m", "lrsearch.cli", "run", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1, second.stderr
+    assert f"is in use by another lrsearch run (pid {first.pid} on " in second.stderr
+    assert "Traceback" not in second.stdout + second.stderr
+    assert first.poll() is None  # the first goes on, its trial untouched
+    assert _trials(url)[0].state == TrialState.RUNNING
+    first.kill()  # SIGKILL: the kernel drops its lock, so the next run is not blocked
+    first.communicate(timeout=30)
+    rerun = subprocess.run([sys.executable, "-m", "lrsearch.cli", "run", str(path),
+                            "--n-trials", "2"], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "in use" not in rerun.stderr
+    assert "trial #0 failed: its worker was lost (killed?) while it ran; a retry" in rerun.stderr
+    assert not (path.parent / "studies.db.lock").exists()

@@ -46,21 +46,24 @@ class OtherWorkers:
         self.study, self.heartbeat, self.max_retry = study, heartbeat, max_retry
         self.storage_url = storage_url
 
-    def recover(self, starting: bool = False) -> None:
+    def recover(self, starting: bool = False) -> list[int]:
         """Fail and retry the trials of dead workers: on this host now, elsewhere by heartbeat;
-        on SQLite, when this run is ``starting``, every RUNNING trial.
+        on SQLite, when this run is ``starting``, every RUNNING trial. Returns the numbers of
+        the trials failed here by pid or on SQLite (those failed by heartbeat are Optuna's).
 
         Raises:
             StudyError: The storage failed while reading or failing the trials.
         """
         try:
+            failed = []
             if starting and not self.heartbeat:
-                fail_orphaned_trials(self.study, self.max_retry)
-            fail_dead_workers(self.study, self.max_retry)
+                failed += fail_orphaned_trials(self.study, self.max_retry)
+            failed += fail_dead_workers(self.study, self.max_retry)
             if self.heartbeat:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                     optuna.storages.fail_stale_trials(self.study)
+            return failed
         except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as exc:
             reason = str(exc.__cause__ or exc).strip().splitlines()[0]
             raise StudyError(f"study {self.study.study_name!r} in "
