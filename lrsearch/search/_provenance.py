@@ -98,11 +98,22 @@ def _identity(config: Any, space: dict[str, Any], plain: bool = False) -> dict[s
     kwargs = getattr(config, "model_kwargs", None)
     if kwargs:
         identity["model_kwargs"] = kwargs
+    # The yardsticks of every margin: a baseline changed or added on resume is refused, by name.
+    identity["baselines"] = {
+        _baseline_name(b): b if isinstance(b, str) else b if plain else b.model_dump(mode="json")
+        for b in config.baselines or ()}
     auto = any(s.get("peak_lr") == AUTO for s in space["optimizers"].values())
     if auto:  # only then: older studies keep their fingerprint
         test = config.lr_range_test
         identity["lr_range_test"] = test if plain else test.model_dump()
     return identity
+
+
+def _baseline_name(baseline: Any) -> str:
+    """A preset's name, or a baseline mapping's ``name`` (stored JSON or a model)."""
+    if isinstance(baseline, str):
+        return baseline
+    return str(baseline["name"] if isinstance(baseline, dict) else baseline.name)
 
 
 def _diff(old: Any, new: Any, path: str) -> list[str]:

@@ -308,3 +308,19 @@ def test_a_trial_failed_under_its_worker_ends_and_the_worker_goes_on(tiny_study)
     (retry,) = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]
     assert retry.state == TrialState.COMPLETE
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
+
+
+def test_a_changed_or_added_baseline_is_refused_by_name(tiny_study):
+    """Baselines are the yardstick of every margin: one changed or added on resume would leave
+    the study measured against two yardsticks."""
+    from tests.search.conftest import TINY_STUDY
+
+    cosine, step = TINY_STUDY["baselines"]
+    path = tiny_study(n_trials=2)
+    assert run(path).exit_code == 0
+    path = tiny_study(n_trials=3, baselines=[cosine, {**step, "peak_lr": 0.2}, "linear"])
+    result = run(path)
+    assert result.exit_code == 1, result.output
+    assert "baselines.linear (added)" in result.output
+    assert "baselines.step.peak_lr (0.1 -> 0.2)" in result.output
+    assert len(load(path).trials) == 2  # nothing stored was touched
