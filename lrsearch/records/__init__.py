@@ -113,6 +113,7 @@ from lrsearch.records._storage_faults import (
     storage_failed_line,
     storage_hint,
 )
+from lrsearch.records._stored_json import check_readable
 from lrsearch.records._winner import (
     rank_complete,
     reseed_runs,
@@ -132,7 +133,8 @@ __all__ = [
     "IMAGES_PER_SECOND_ATTR", "INTERRUPTED", "LOST_PREFIX", "LRSEARCH_VERSION_ATTR",
     "LR_CURVE_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM", "OPTUNA_VERSION_ATTR", "PRIOR_ATTR",
     "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR", "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX",
-    "RESEEDS_ATTR", "sqlite_run_lock", "rank_complete", "reseed_runs", "score_text", "trial_score",
+    "RESEEDS_ATTR", "check_readable", "sqlite_run_lock", "rank_complete", "reseed_runs",
+    "score_text", "trial_score",
     "trial_seed_values", "RETRY_OF_ATTR", "RUNGS_ATTR",
     "RUN_ONLY_ATTRS", "RetryTrial", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SERVER_URL_EXAMPLES",
     "SETUP_DONE_ATTR", "SHOWN_PROVENANCE_ATTRS", "Summary", "TEST_ACC_ATTR", "TORCH_VERSION_ATTR",

@@ -28,6 +28,7 @@ from lrsearch.errors import StudyError
 from lrsearch.records._attrs import CONFIG_ATTR, FAIL_REASON_ATTR, LOST_PREFIX
 from lrsearch.records._retry import RetryTrial
 from lrsearch.records._storage_faults import STORAGE_ERRORS, storage_cause, storage_hint
+from lrsearch.records._stored_json import check_readable
 
 __all__ = ["check_storage", "load_report_study", "open_report_storage", "open_storage",
            "storage_problems", "study_names"]
@@ -198,6 +199,7 @@ def load_report_study(storage_url: str, study_name: str | None) -> optuna.Study:
         raise StudyError(f"study: got {study_name!r}; no such study in "
                          f"{redact_url(storage_url)}; {held}") from None
     where = f"study {study_name!r} in {redact_url(storage_url)}"
+    check_readable(study, where)
     if len(study.directions) > 1:
         raise StudyError(f"{where} has {len(study.directions)} objectives; lrsearch reads the "
                          f"single-objective studies of `lrsearch run` (optuna-dashboard shows "

@@ -25,6 +25,7 @@ from lrsearch.records import (
     FIXED_OPTIMIZER_ATTR,
     FIXED_SCHEDULE_ATTR,
     SEARCH_SPACE_ATTR,
+    check_readable,
     is_sqlite,
     normalise_url,
     open_storage,
@@ -96,6 +97,7 @@ def open_study(config: StudyConfig, worker_index: int = 0,
         study = optuna.load_study(study_name=config.name, storage=storage, sampler=sampler,
                                   pruner=pruner)
         created = False
+        check_readable(study, f"study {config.name!r} in {redact_url(config.storage)}")
     auto = bool(space.auto_optimizers)
     steps = _Steps(study, config, space, fingerprint(config, space), storage, progress)
     space, ran = set_up_study(study, steps, created, say=progress != "off")
