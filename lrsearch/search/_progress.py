@@ -84,12 +84,17 @@ class StudyProgress:
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
             self.done += 1
         self.set_best(study)
+        if self._progress is not None:
+            self._progress.update(self._task, completed=self.done, best=self._best,
+                                  eta=self._eta(study), trial="")  # until the next epoch
+        self.show(trial)
+
+    def show(self, trial: FrozenTrial) -> None:
+        """Print the trial's line (above the bar, or alone in logs; nothing when off)."""
         if self.mode == "off":
             return
         line = self.trial_line(trial)
         if self._progress is not None:
-            self._progress.update(self._task, completed=self.done, best=self._best,
-                                  eta=self._eta(study), trial="")  # until the next epoch
             self._progress.console.print(line, markup=False, highlight=False)
         else:
             print(line, file=sys.stderr, flush=True)

@@ -7,6 +7,7 @@ says, never on fixed sleeps, so a loaded machine makes them slower, not flaky.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -166,3 +167,18 @@ def test_workers_opening_an_empty_server_database_at_once_all_succeed(server_url
     assert opened[0].get_all_studies() == []
     for storage in opened:
         storage.engine.dispose()
+
+
+def test_workers_writing_to_a_file_print_a_line_per_trial(tiny_study, server_url, tmp_path):
+    """The parent of --workers K prints each finished trial's line, as one process does, when
+    its output goes to a file (a log, Slurm's output): it printed none."""
+    path = tiny_study(n_trials=4)
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        done = subprocess.run(command(path, server_url, "--workers", 2), stdout=out,
+                              stderr=subprocess.STDOUT, timeout=400)
+    text = log.read_text()
+    assert done.returncode == 0, text
+    finished = [t for t in trials_of(server_url) if t.state in FINISHED]
+    for trial in finished:
+        assert len(re.findall(rf"^trial {trial.number} (complete|pruned) ", text, re.M)) == 1, text

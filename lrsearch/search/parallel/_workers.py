@@ -34,7 +34,7 @@ from lrsearch.errors import StudyError
 from lrsearch.records import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, trial_epochs
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search.parallel._recovery import fail_dead_workers
-from lrsearch.search.parallel._termination import Terminated
+from lrsearch.search.parallel._termination import TERMINATED_EXIT_CODE, Terminated
 
 if TYPE_CHECKING:
     from lrsearch.search._runner import RunSummary, TrialCallback
@@ -104,8 +104,9 @@ def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
     watch = _Watch(study, procs, config.storage_options.max_retry, config.training.epochs,
                    callbacks)
     interrupted = False
+    # As run_study shows it: a bar on a terminal, a line per trial in logs, nothing if quiet.
     with StudyProgress(config.n_trials, 0, config.training.epochs, config.metric,
-                       "bar" if progress is None and sys.stderr.isatty() else "off") as bar:
+                       progress) as bar:
         try:
             while any(p.poll() is None for p in procs):
                 watch.look(bar)
@@ -223,7 +224,7 @@ class _Watch:
         """Name each worker that ended badly, once; its trial is failed and retried now."""
         for index, proc in enumerate(self.procs):
             code = proc.poll()
-            if code is None or code == 0 or code == 130 or index in self.reported:
+            if code in (None, 0, 130, TERMINATED_EXIT_CODE) or index in self.reported:
                 continue
             self.reported.add(index)
             how = (f"killed by {signal.Signals(-code).name}" if code < 0 and -code in
@@ -242,6 +243,7 @@ class _Watch:
         for trial in trials:
             if trial.state.is_finished() and trial.number not in self.seen:
                 self.seen.add(trial.number)
+                bar.show(trial)
                 for callback in self.callbacks:
                     callback(self.study, trial)
         # The stored epochs, not the intermediate values: a probe judge reports at points only.
