@@ -83,8 +83,14 @@ def _acquire(path: Path, url: str):
         except FileNotFoundError:
             same = False
         if same:
-            handle.truncate(0)
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-            handle.flush()
+            try:
+                handle.truncate(0)
+                handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+                handle.flush()
+            except OSError:  # a full disk: no lock file left behind; the run says why
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                handle.close()
+                raise
             return handle
         handle.close()

@@ -127,8 +127,10 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
     given, url = url, normalise_url(url)
     if unencoded_at_problem(given) is not None:  # before the driver echoes the password's tail
         raise StudyError(unencoded_at_problem(given))
+    new_file = None
     if is_sqlite(url):
         _check_sqlite_folder(url)
+        new_file = _new_sqlite_file(url)
     engine_kwargs = {"pool_pre_ping": True, "connect_args": _connect_args(url)}
     for attempt in range(_CREATE_ATTEMPTS):
         try:
@@ -147,9 +149,20 @@ def open_storage(url: str, options: StorageOptions) -> optuna.storages.RDBStorag
                 # Another worker created the tables at the same moment: they exist now.
                 time.sleep(0.2 * (attempt + 1))
                 continue
+            if new_file is not None and new_file.is_file() and new_file.stat().st_size == 0:
+                new_file.unlink()  # SQLite made it, then could not write (a full disk)
             raise StudyError(f"storage: cannot open {redact_url(given)}: {reason}; "
                              f"{storage_hint(reason)}") from None
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The SQLite file of ``url`` when it does not exist yet (opening will create it)."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    path = Path(database).expanduser().resolve()
+    return None if path.exists() else path
 
 
 # Two processes creating Optuna's tables on an empty server database at once: one of them

@@ -141,3 +141,13 @@ def test_an_existing_sqlite_file_on_a_read_only_mount(tiny_study, tmp_path):
         for item in [tmp_path, *tmp_path.iterdir()]:
             item.chmod(item.stat().st_mode | stat.S_IWUSR)
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_a_full_disk_at_the_studys_creation_leaves_no_empty_database(tiny_study):
+    path = tiny_study(n_trials=1, **ONE_EPOCH)
+    done = _run(path, 1)  # no page may be written: SQLite makes the file, then fails
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "the disk holding the database is full or failing" in done.stderr
+    assert "Traceback" not in done.stderr
+    left = sorted(p.name for p in path.parent.iterdir() if p.name.startswith("studies.db"))
+    assert left == [], left  # no 0-byte database, no lock file
