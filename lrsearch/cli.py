@@ -282,6 +282,10 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
         click.echo(f"study {summary.study_name!r} in {summary.storage}: {summary.complete} "
                    f"complete, {summary.pruned} pruned, {summary.failed} failed{stopped}; "
                    f"{best}")
+        if summary.checkpoints_left is not None:
+            folder, files, size = summary.checkpoints_left
+            click.echo(f"kept for trials that resume: {files} checkpoint file"
+                       f"{'s' if files > 1 else ''} ({size / 1e6:.1f} MB) in {folder}")
         if summary.best_value is not None and not summary.interrupted:
             where = f"--storage {summary.storage} --study {summary.study_name}"
             click.echo(f"next: lrsearch report {where} --out report.html\n"

@@ -12,7 +12,8 @@ torch scalars.
 from __future__ import annotations
 
 __all__ = [
-    "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DEVICE_NAME_ATTR",
+    "STUDY_UID_ATTR", "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR",
+    "DEVICE_NAME_ATTR",
     "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR", "FIXED_OPTIMIZER_ATTR",
     "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR", "IMAGES_PER_SECOND_ATTR", "INTERRUPTED",
     "LOST_PREFIX", "LR_CURVE_ATTR", "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM",
@@ -69,6 +70,7 @@ CLAIM_ATTR = "setup_claim"  # who sets the study up (range tests, baselines), an
 SETUP_DONE_ATTR = "setup_done"  # True once the set-up is complete
 CONFIRM_ATTR = "confirmation"  # lrsearch confirm's runs: seeds, metric, top_k, runs
 RESEEDS_ATTR = "reseeds"  # the top trials re-run before naming a winner: seeds, runs
+STUDY_UID_ATTR = "uid"  # a random id, so checkpoints belong to this study, not to its name
 
 LRSEARCH_VERSION_ATTR = "lrsearch_version"
 TORCH_VERSION_ATTR = "torch_version"

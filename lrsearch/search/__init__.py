@@ -35,9 +35,10 @@ from lrsearch.search._auto_lr import (
     run_range_test,
 )
 from lrsearch.search._baselines import preset_trial, reference_value
+from lrsearch.search._checkpoints import checkpoint_path, checkpoint_problems, study_folder
 from lrsearch.search._confirm import Candidate, confirm_study, pick_candidates
 from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
-from lrsearch.search._objective import Objective, checkpoint_path, checkpoint_problems
+from lrsearch.search._objective import Objective
 from lrsearch.search._progress import RangeTestProgress
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config, space_changes
 from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
@@ -61,7 +62,8 @@ __all__ = [
     "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS", "Objective",
     "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace", "TrialCallback", "auto_range",
     "build_pruner", "build_sampler", "check_storage", "check_workers", "checkpoint_path",
-    "checkpoint_problems", "confirm_study", "fail_dead_workers", "fingerprint", "Trial",
+    "checkpoint_problems", "study_folder", "confirm_study", "fail_dead_workers",
+    "fingerprint", "Trial",
     "UserObjective", "grid_size", "grid_walked", "is_sqlite", "normalise_url", "open_storage",
     "open_study", "pick_candidates", "preset_trial", "provenance", "pruning_epochs",
     "range_test_optimizer", "range_test_record", "redact_url", "reference_value", "reported_kind",

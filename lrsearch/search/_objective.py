@@ -15,7 +15,6 @@ nothing; in a grid space the others run their own values too (they need not be g
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Callable
@@ -53,40 +52,15 @@ from lrsearch.records import (
     trial_epochs,
 )
 from lrsearch.schedules import ScheduleSpec
+from lrsearch.search._checkpoints import checkpoint_path, remove_checkpoints, study_folder
 from lrsearch.search._horizon import horizon_epochs
 from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._space import SearchSpace
 from lrsearch.search.parallel import worker_id
 
-__all__ = ["Objective", "checkpoint_path", "checkpoint_problems", "INVALID_GRID_POINT"]
+__all__ = ["Objective", "INVALID_GRID_POINT"]
 
 INVALID_GRID_POINT = "not a valid schedule at this grid point"
-
-
-def checkpoint_path(folder: str | Path, study_name: str, trial_number: int) -> Path:
-    """Where trial ``trial_number`` of ``study_name`` keeps its checkpoint.
-
-    Example:
-        >>> checkpoint_path("ckpt", "demo", 3).as_posix()
-        'ckpt/demo/trial-3.pt'
-    """
-    return Path(folder) / study_name / f"trial-{trial_number}.pt"
-
-
-def checkpoint_problems(config: StudyConfig) -> list[str]:
-    """Why the study's checkpoints could not be written under ``checkpoint_dir`` (its nearest
-    existing folder must be a writable folder), for ``lrsearch validate`` and the run's start.
-    """
-    folder = Path(config.checkpoint_dir) / config.name
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
-        return []
-    why = "is a file, not a folder" if existing.exists() and not existing.is_dir() else \
-        "is not writable"
-    return [f"checkpoint_dir: got {config.checkpoint_dir!r}; {existing} {why}, so no trial "
-            f"could keep its checkpoint there; name a folder lrsearch may create and write"]
 
 
 class Objective:
@@ -157,7 +131,7 @@ class Objective:
         original = _retried_trial_number(trial)
         if original is not None:
             trial.set_user_attr(RETRY_OF_ATTR, original)
-        ckpt = checkpoint_path(self.config.checkpoint_dir, trial.study.study_name,
+        ckpt = checkpoint_path(study_folder(self.config.checkpoint_dir, trial.study),
                                trial.number if original is None else original)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         epochs = list(trial_epochs(trial)) if original is not None else []
@@ -189,6 +163,7 @@ class Objective:
             if storage_error_in(exc) is None:  # the storage's own failure: nothing to store
                 trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
                 trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
+                remove_checkpoints(ckpt)  # failed for good: nothing will resume it
             raise
         if result.stopped is not None:  # pruned: the curve is of the part that ran
             _finish(trial, started, ckpt, pruned=result.stopped, lr_curve=result.lr_curve)
@@ -313,7 +288,7 @@ def _finish(trial: optuna.Trial, started: float, ckpt: Path, pruned: str | None 
             set_curve(trial, LR_CURVE_ATTR, [[int(step), float(lr)] for step, lr in lr_curve])
     if failed is not None:
         trial.set_user_attr(FAIL_REASON_ATTR, failed)
-    ckpt.unlink(missing_ok=True)
+    remove_checkpoints(ckpt)
 
 
 def _retried_trial_number(trial: optuna.Trial) -> int | None:

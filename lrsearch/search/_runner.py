@@ -23,7 +23,6 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -51,7 +50,8 @@ from lrsearch.records import (
     trial_family,
     trial_seed_values,
 )
-from lrsearch.search._objective import INVALID_GRID_POINT, Objective, checkpoint_problems
+from lrsearch.search._checkpoints import checkpoint_problems, leftover_checkpoints, study_folder
+from lrsearch.search._objective import INVALID_GRID_POINT, Objective
 from lrsearch.search._preflight import load_checked, store_description
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._reseed import reseed_top
@@ -86,6 +86,8 @@ class RunSummary:
         interrupted: The run was stopped by Ctrl-C.
         interrupted_trials: Trials this run's Ctrl-C stopped (0 or 1); each has a queued copy
             that the next run continues. Interrupted trials never count as failed.
+        checkpoints_left: ``(folder, files, bytes)`` of the checkpoints kept on disk for
+            trials that will resume, or None when none is.
     """
 
     study_name: str
@@ -99,6 +101,7 @@ class RunSummary:
     interrupted: bool = False
     best_seed_values: tuple[float, ...] = ()
     interrupted_trials: int = 0
+    checkpoints_left: tuple[str, int, int] | None = None
 
 
 def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | None = None,
@@ -171,8 +174,11 @@ def _run_locked(config: StudyConfig, worker_index: int, progress: str | None,
                 reseed_top(opened.study, config, data, on_run=bar.note, on_epoch=bar.epoch)
             except KeyboardInterrupt:
                 interrupted = True  # the re-runs stored so far stay; the next run goes on
+    folder = study_folder(config.checkpoint_dir, opened.study)
+    files, size = leftover_checkpoints(folder)
     return replace(summarise(opened.study, config.storage, interrupted),
-                   interrupted_trials=stopped_here)
+                   interrupted_trials=stopped_here,
+                   checkpoints_left=(str(folder), files, size) if files else None)
 
 
 def _done(opened: OpenedStudy, config: StudyConfig) -> bool:
@@ -191,7 +197,7 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
     deadline = None if config.timeout_s is None else time.monotonic() + config.timeout_s
     failures = 0
     starting = True
-    pending_dir = Path(config.checkpoint_dir) / study.study_name
+    pending_dir = study_folder(config.checkpoint_dir, study)
     for number in apply_pending_failures(study, pending_dir):
         bar.note(f"trial #{number} failed: the study storage failed while an earlier run ran "
                  f"it (its cause is stored on it)")

@@ -25,6 +25,7 @@ from lrsearch.records import (
     FIXED_OPTIMIZER_ATTR,
     FIXED_SCHEDULE_ATTR,
     SEARCH_SPACE_ATTR,
+    STUDY_UID_ATTR,
     check_readable,
     is_sqlite,
     normalise_url,
@@ -35,6 +36,7 @@ from lrsearch.records import (
 )
 from lrsearch.search._auto_lr import resolve_auto_peak_lr
 from lrsearch.search._baselines import preset_trial
+from lrsearch.search._checkpoints import new_study_uid
 from lrsearch.search._priors import enqueue_priors, uses_priors
 from lrsearch.search._provenance import (
     fingerprint,
@@ -113,6 +115,7 @@ def open_study(config: StudyConfig, worker_index: int = 0,
 def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
                 new_fingerprint: str) -> None:
     study.set_user_attr(FINGERPRINT_ATTR, new_fingerprint)
+    study.set_user_attr(STUDY_UID_ATTR, new_study_uid())
     with warnings.catch_warnings():  # experimental in Optuna; names the dashboard's axes
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names([config.metric])

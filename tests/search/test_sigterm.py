@@ -127,3 +127,29 @@ def test_a_second_run_on_the_same_sqlite_file_is_refused_and_fails_nothing(tiny_
     assert "in use" not in rerun.stderr
     assert "trial #0 failed: its worker was lost (killed?) while it ran; a retry" in rerun.stderr
     assert not (path.parent / "studies.db.lock").exists()
+
+
+def test_checkpoints_belong_to_their_study_not_to_its_name(tiny_study):
+    """A stopped trial's checkpoint stays for its retry, said at the end; a new study of the
+    same name in the same folder never reads it (it continued the other study's weights)."""
+    path = tiny_study(n_trials=2, **LONG)
+    url = f"sqlite:///{path.parent / 'studies.db'}"
+    proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    act_mid_trial(url, proc, lambda trial, pid: os.kill(pid, signal.SIGTERM),
+                  when=lambda trial: trial.number == 0 and len(trial.intermediate_values) >= 3)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    kept = list((path.parent / "ckpt").glob("tiny-*/trial-0.pt"))
+    assert len(kept) == 1
+    assert f"kept for trials that resume: 1 checkpoint file (" in out
+    assert str(kept[0].parent) in out
+    (path.parent / "studies.db").unlink()  # the user starts over under the same name
+    rerun = subprocess.run([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet",
+                            "--n-trials", "1"], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    (trial,) = _trials(url)
+    assert trial.state == TrialState.COMPLETE and "retry_of" not in trial.user_attrs
+    assert min(trial.intermediate_values) == 1  # trained from its first epoch, not resumed
+    assert kept[0].exists()  # the old study's file is not this study's to touch
+    assert len(list((path.parent / "ckpt").glob("tiny-*"))) == 2

@@ -71,7 +71,8 @@ def test_end_to_end_then_resume_continues_the_count(tiny_study):
     assert {"config", "search_space_fingerprint", "lrsearch_version", "torch_version",
             "optuna_version", "git_sha", "device_name"} <= set(attrs)
     assert attrs["config"]["name"] == "tiny"
-    assert not list((path.parent / "ckpt" / "tiny").glob("*.pt"))  # finished: cleaned up
+    assert list((path.parent / "ckpt").glob("tiny-*"))  # the study's own folder ...
+    assert not list((path.parent / "ckpt").glob("tiny-*/*.pt"))  # ... emptied: finished
 
     result = run(path, "--n-trials", 8)
     assert result.exit_code == 0, result.output
@@ -176,10 +177,18 @@ def test_grid_with_a_dict_and_a_preset_baseline(tiny_study):
     assert len(points) == 8  # every grid point once
 
 
+def _checkpoints(path):
+    """The checkpoint folder of the study of ``path``, created (empty) to know its id."""
+    from lrsearch.search import open_study, study_folder
+
+    config = load_study(path)
+    return study_folder(config.checkpoint_dir, open_study(config, progress="off").study)
+
+
 def test_an_exception_in_a_trial_fails_that_trial_only(tiny_study, tmp_path):
     path = tiny_study(n_trials=3, baselines=[], pruner={"name": "none"},
                       training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
-    bad = tmp_path / "ckpt" / "tiny" / "trial-1.pt"  # trial 1 finds a foreign checkpoint
+    bad = _checkpoints(path) / "trial-1.pt"  # trial 1 finds a foreign checkpoint
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"not a checkpoint")
     result = run(path)
@@ -192,7 +201,7 @@ def test_an_exception_in_a_trial_fails_that_trial_only(tiny_study, tmp_path):
     assert "unreadable" in trials[1].user_attrs["fail_reason"]
 
     # --debug: the same exception ends the run and shows itself.
-    bad = tmp_path / "ckpt" / "tiny" / "trial-4.pt"
+    bad = _checkpoints(path) / "trial-4.pt"
     bad.write_bytes(b"not a checkpoint")
     result = run(path, "--n-trials", 4, debug=True)
     assert isinstance(result.exception, TrainingError)
@@ -201,8 +210,9 @@ def test_an_exception_in_a_trial_fails_that_trial_only(tiny_study, tmp_path):
 def test_trials_failing_in_a_row_end_the_run_with_the_reason(tiny_study, tmp_path):
     path = tiny_study(n_trials=5, baselines=[], pruner={"name": "none"},
                       training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    folder = _checkpoints(path)
     for number in range(3):
-        bad = tmp_path / "ckpt" / "tiny" / f"trial-{number}.pt"
+        bad = folder / f"trial-{number}.pt"
         bad.parent.mkdir(parents=True, exist_ok=True)
         bad.write_bytes(b"not a checkpoint")
     result = run(path)
