@@ -282,6 +282,8 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
         click.echo(f"study {summary.study_name!r} in {summary.storage}: {summary.complete} "
                    f"complete, {summary.pruned} pruned, {summary.failed} failed{stopped}; "
                    f"{best}")
+        for line in summary.missing_baselines:
+            click.secho(f"warning: {line}", fg="yellow", err=True)
         if summary.checkpoints_left is not None:
             folder, files, size = summary.checkpoints_left
             click.echo(f"kept for trials that resume: {files} checkpoint file"

@@ -57,6 +57,7 @@ from lrsearch.search._progress import StudyProgress
 from lrsearch.search._reseed import reseed_top
 from lrsearch.search._samplers import grid_walked
 from lrsearch.search._study import OpenedStudy, open_study
+from lrsearch.search._yardsticks import missing_baselines, requeue_failed_yardsticks
 from lrsearch.search.parallel import OtherWorkers
 
 __all__ = ["RunSummary", "run_study", "summarise", "TrialCallback"]
@@ -88,6 +89,7 @@ class RunSummary:
             that the next run continues. Interrupted trials never count as failed.
         checkpoints_left: ``(folder, files, bytes)`` of the checkpoints kept on disk for
             trials that will resume, or None when none is.
+        missing_baselines: A line for each baseline with no result, naming why.
     """
 
     study_name: str
@@ -102,6 +104,7 @@ class RunSummary:
     best_seed_values: tuple[float, ...] = ()
     interrupted_trials: int = 0
     checkpoints_left: tuple[str, int, int] | None = None
+    missing_baselines: tuple[str, ...] = ()
 
 
 def run_study(config: StudyConfig, *, worker_index: int = 0, progress: str | None = None,
@@ -158,7 +161,7 @@ def _run_locked(config: StudyConfig, worker_index: int, progress: str | None,
                      make_objective(config, opened.space, on_epoch=bar.epoch))
         try:
             _optimize(opened, objective, config, bar, [bar.finished, *callbacks],
-                      () if raise_trial_errors else (Exception,))
+                      () if raise_trial_errors else (Exception,), requeue=worker_index == 0)
         except KeyboardInterrupt:
             interrupted = True
             stopped = _requeue_interrupted(opened.study, objective.trial_id,
@@ -178,7 +181,8 @@ def _run_locked(config: StudyConfig, worker_index: int, progress: str | None,
     files, size = leftover_checkpoints(folder)
     return replace(summarise(opened.study, config.storage, interrupted),
                    interrupted_trials=stopped_here,
-                   checkpoints_left=(str(folder), files, size) if files else None)
+                   checkpoints_left=(str(folder), files, size) if files else None,
+                   missing_baselines=tuple(missing_baselines(opened.study)))
 
 
 def _done(opened: OpenedStudy, config: StudyConfig) -> bool:
@@ -190,7 +194,7 @@ def _done(opened: OpenedStudy, config: StudyConfig) -> bool:
 
 def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
               bar: StudyProgress, callbacks: list[TrialCallback],
-              catch: tuple[type[Exception], ...]) -> None:
+              catch: tuple[type[Exception], ...], requeue: bool) -> None:
     study = opened.study
     others = OtherWorkers(study, opened.heartbeat, config.storage_options.max_retry,
                           config.storage)
@@ -201,10 +205,14 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
     for number in apply_pending_failures(study, pending_dir):
         bar.note(f"trial #{number} failed: the study storage failed while an earlier run ran "
                  f"it (its cause is stored on it)")
+
     while deadline is None or time.monotonic() < deadline:
         for number in others.recover(starting):
             bar.note(f"trial #{number} failed: its worker was lost (killed?) while it ran; "
                      f"a retry queued now continues it from its checkpoint")
+        if starting and requeue:  # one process (worker 0), once, after the lost are retried
+            for line in requeue_failed_yardsticks(study, config.storage_options.max_retry):
+                bar.note(line)
         starting = False
         trials = study.get_trials(deepcopy=False)
         finished = sum(t.state in _FINISHED for t in trials)

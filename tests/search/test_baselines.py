@@ -71,3 +71,30 @@ def test_a_study_runs_every_preset_first_unpruned_and_exactly(tiny_study):
     searched = trials[5:]
     assert all(trial_family(t) == "wsd" for t in searched)
     assert any(t.state == TrialState.PRUNED for t in searched)  # pruning was on for them
+
+
+@pytest.mark.slow
+def test_a_failed_baseline_is_named_at_the_end_and_run_again_by_the_next_run(tiny_study):
+    """A baseline failed for a cause other than a lost worker (here a foreign checkpoint in its
+    place) was never run again, and the study ended without its yardstick, saying nothing."""
+    from lrsearch.config import load_study
+    from lrsearch.search import open_study, study_folder
+
+    path = tiny_study(n_trials=3, pruner={"name": "none"},
+                      training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    config = load_study(path)
+    folder = study_folder(config.checkpoint_dir, open_study(config, progress="off").study)
+    folder.mkdir(parents=True)
+    (folder / "trial-0.pt").write_bytes(b"not a checkpoint")  # trial 0: the cosine baseline
+    result = CliRunner().invoke(main, ["run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert ("warning: baseline 'cosine' has no result: trial 0 failed (TrainingError: "
+            "checkpoint ") in result.output
+    assert "the next run runs it again" in result.output
+    result = CliRunner().invoke(main, ["run", str(path), "--n-trials", 4])
+    assert result.exit_code == 0, result.output
+    assert "baseline 'cosine': trial 0 failed (TrainingError: checkpoint " in result.output
+    assert "queued again" in result.output and "has no result" not in result.output
+    study = optuna.load_study(study_name="tiny", storage=config.storage)
+    cosine = [t for t in study.trials if t.user_attrs.get("baseline") == "cosine"]
+    assert [t.state for t in cosine] == [TrialState.FAIL, TrialState.COMPLETE]
