@@ -103,6 +103,7 @@ from lrsearch.records._storage import (
 )
 from lrsearch.records._storage_faults import (
     DISK_ERRNOS,
+    FAIL_RETRY_S,
     STORAGE_ERRORS,
     StorageLost,
     apply_pending_failures,
@@ -125,7 +126,8 @@ from lrsearch.records._winner import (
 
 __all__ = [
     "CURVE_PREFIX", "set_curve",
-    "DISK_ERRNOS", "STORAGE_ERRORS", "StorageLost", "apply_pending_failures", "disk_error_in",
+    "DISK_ERRNOS", "FAIL_RETRY_S", "STORAGE_ERRORS", "StorageLost", "apply_pending_failures",
+    "disk_error_in",
     "fail_after_storage_error", "raise_if_storage_lost", "storage_cause", "storage_error_in",
     "storage_failed_line", "storage_hint",
     "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DATA_ATTR", "DEFAULT_METRIC",

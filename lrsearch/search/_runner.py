@@ -31,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.records import (
+    FAIL_RETRY_S,
     INTERRUPTED,
     STORAGE_ERRORS,
     StorageLost,
@@ -45,6 +46,7 @@ from lrsearch.records import (
     reseed_runs,
     retry_trial,
     sqlite_run_lock,
+    storage_cause,
     storage_error_in,
     storage_failed_line,
     trial_family,
@@ -67,6 +69,8 @@ TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 _MAX_FAILURES_IN_A_ROW = 3
+# Storage outages ridden out in a row (each back within FAIL_RETRY_S) before the run ends.
+_MAX_OUTAGES_IN_A_ROW = 3
 
 
 @dataclass
@@ -199,12 +203,13 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
     others = OtherWorkers(study, opened.heartbeat, config.storage_options.max_retry,
                           config.storage)
     deadline = None if config.timeout_s is None else time.monotonic() + config.timeout_s
-    failures = 0
+    failures = outages = 0
     starting = True
     pending_dir = study_folder(config.checkpoint_dir, study)
     for number in apply_pending_failures(study, pending_dir):
+        retry_trial(study, study.trials[number], config.storage_options.max_retry)
         bar.note(f"trial #{number} failed: the study storage failed while an earlier run ran "
-                 f"it (its cause is stored on it)")
+                 f"it (its cause is stored on it); it is retried from its checkpoint")
 
     while deadline is None or time.monotonic() < deadline:
         for number in others.recover(starting):
@@ -238,8 +243,12 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
             if cause is None:
                 raise
             line = storage_failed_line(config.storage, cause)
+            outages += 1
             if objective.trial_id != ran_before:  # it says why, once the storage can say it
                 if fail_after_storage_error(study, objective.trial_id, cause, pending_dir):
+                    if outages <= _MAX_OUTAGES_IN_A_ROW:  # back in time: ride it out
+                        _retry_after_outage(study, objective.trial_id, cause, config, bar)
+                        continue
                     line += "; the trial that was running is failed with this cause"
                 else:
                     line += ("; the trial that was running is failed with this cause by the "
@@ -253,6 +262,19 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
                      f"ran it ({fail_reason(lost)}); going on")
             continue
         failures = _failures_in_a_row(study, objective, failures)
+        outages = 0
+
+
+def _retry_after_outage(study: optuna.Study, trial_id: int, cause: BaseException,
+                        config: StudyConfig, bar: StudyProgress) -> None:
+    """The storage failed under a trial and came back within the retry window: the trial,
+    failed with the cause, is retried from its checkpoint (as a lost worker's), and the run
+    goes on (a routine database restart must not end every worker)."""
+    failed = study._storage.get_trial(trial_id)
+    retry_trial(study, failed, config.storage_options.max_retry)
+    bar.note(f"trial #{failed.number}: the study storage failed under it "
+             f"({storage_cause(cause)}) and was back within {FAIL_RETRY_S:.0f} s; the trial "
+             f"is retried from its checkpoint, and the run goes on")
 
 
 def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int) -> int:
