@@ -114,6 +114,7 @@ from lrsearch.records._storage_faults import (
     storage_error_in,
     storage_failed_line,
     storage_hint,
+    through_outage,
 )
 from lrsearch.records._stored_json import check_readable
 from lrsearch.records._winner import (
@@ -129,7 +130,7 @@ __all__ = [
     "DISK_ERRNOS", "FAIL_RETRY_S", "STORAGE_ERRORS", "StorageLost", "apply_pending_failures",
     "disk_error_in",
     "fail_after_storage_error", "raise_if_storage_lost", "storage_cause", "storage_error_in",
-    "storage_failed_line", "storage_hint",
+    "storage_failed_line", "storage_hint", "through_outage",
     "BASELINE_ATTR", "CLAIM_ATTR", "CONFIG_ATTR", "CONFIRM_ATTR", "DATA_ATTR", "DEFAULT_METRIC",
     "DEVICE_NAME_ATTR", "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR",
     "FIXED_OPTIMIZER_ATTR", "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR",

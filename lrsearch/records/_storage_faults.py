@@ -12,7 +12,9 @@ import errno
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import optuna
 from optuna.exceptions import StorageInternalError
@@ -25,7 +27,9 @@ from lrsearch.records._attrs import FAIL_REASON_ATTR
 __all__ = ["DISK_ERRNOS", "STORAGE_ERRORS", "FAIL_RETRY_S", "StorageLost",
            "apply_pending_failures", "disk_error_in", "fail_after_storage_error",
            "raise_if_storage_lost", "storage_cause", "storage_error_in", "storage_failed_line",
-           "storage_hint"]
+           "storage_hint", "through_outage"]
+
+T = TypeVar("T")
 
 STORAGE_ERRORS = (SQLAlchemyError, StorageInternalError)
 FAIL_RETRY_S = 30.0
@@ -150,6 +154,25 @@ def fail_after_storage_error(study: optuna.Study, trial_id: int | None, exc: Bas
     except (OSError, ValueError):
         pass  # the message the run ends with still names the cause
     return False
+
+
+def through_outage(read: Callable[[], T], retry_s: float = FAIL_RETRY_S) -> T:
+    """``read()``, tried again while the storage fails (a database restart), for up to
+    ``retry_s`` seconds; then its error is raised.
+
+    Example:
+        >>> through_outage(lambda: 42)
+        42
+    """
+    deadline, wait = time.monotonic() + retry_s, 0.5
+    while True:
+        try:
+            return read()
+        except STORAGE_ERRORS:
+            if time.monotonic() + wait > deadline:
+                raise
+            time.sleep(wait)
+            wait = min(wait * 2, 8.0)
 
 
 def apply_pending_failures(study: optuna.Study, pending_dir: Path) -> list[int]:

@@ -49,6 +49,7 @@ from lrsearch.records import (
     storage_cause,
     storage_error_in,
     storage_failed_line,
+    through_outage,
     trial_family,
     trial_seed_values,
 )
@@ -71,6 +72,7 @@ _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 _MAX_FAILURES_IN_A_ROW = 3
 # Storage outages ridden out in a row (each back within FAIL_RETRY_S) before the run ends.
 _MAX_OUTAGES_IN_A_ROW = 3
+_STOPPING_RETRY_S = 8.0  # how long a stopping run waits for the storage to queue its retry
 
 
 @dataclass
@@ -219,7 +221,7 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
             for line in requeue_failed_yardsticks(study, config.storage_options.max_retry):
                 bar.note(line)
         starting = False
-        trials = study.get_trials(deepcopy=False)
+        trials = through_outage(lambda: study.get_trials(deepcopy=False))
         finished = sum(t.state in _FINISHED for t in trials)
         running = [t for t in trials if t.state == TrialState.RUNNING]
         waiting = any(t.state == TrialState.WAITING for t in trials)
@@ -253,6 +255,10 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
                 else:
                     line += ("; the trial that was running is failed with this cause by the "
                              "next run on this machine")
+            elif outages <= _MAX_OUTAGES_IN_A_ROW and _back(study):  # between two trials
+                bar.note(f"the study storage failed between trials ({storage_cause(cause)}) "
+                         f"and was back within {FAIL_RETRY_S:.0f} s; the run goes on")
+                continue
             raise StudyError(line) from None
         except ValueError:  # Optuna's "Cannot tell a FAIL trial": was it failed under us?
             lost = others.lost_trial(objective.trial_id, ran_before)
@@ -263,6 +269,15 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
             continue
         failures = _failures_in_a_row(study, objective, failures)
         outages = 0
+
+
+def _back(study: optuna.Study) -> bool:
+    """Whether the storage answers again within the retry window."""
+    try:
+        through_outage(lambda: study.get_trials(deepcopy=False))
+    except STORAGE_ERRORS:
+        return False
+    return True
 
 
 def _retry_after_outage(study: optuna.Study, trial_id: int, cause: BaseException,
@@ -306,10 +321,13 @@ def _requeue_interrupted(study: optuna.Study, trial_id: int | None,
     or None when none was stopped."""
     if trial_id is None:
         return None
-    trial = study._storage.get_trial(trial_id)
-    if trial.state != TrialState.FAIL or fail_reason(trial) != INTERRUPTED:
+    try:  # briefly: a stopping run has seconds (Slurm's SIGKILL follows its SIGTERM in 30 s)
+        trial = through_outage(lambda: study._storage.get_trial(trial_id), _STOPPING_RETRY_S)
+        if trial.state != TrialState.FAIL or fail_reason(trial) != INTERRUPTED:
+            return None
+        through_outage(lambda: retry_trial(study, trial, max_retry), _STOPPING_RETRY_S)
+    except STORAGE_ERRORS:  # the storage is down: the next run retries it as a lost worker's
         return None
-    retry_trial(study, trial, max_retry)
     return trial
 
 

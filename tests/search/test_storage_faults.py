@@ -272,3 +272,39 @@ def test_a_password_in_the_url_is_neither_printed_nor_stored(tiny_study, postgre
     assert SECRET not in repr(stored)
     for written in [tmp_path / "report.html", *(tmp_path / "best").iterdir()]:
         assert SECRET not in written.read_text(), written
+
+
+def test_workers_ride_out_a_database_restart(tiny_study, postgres_url):
+    """A 10-s database restart (connections refused, the open ones ended) while two workers
+    train: both go on, the trials it hit are retried, and the study ends complete, rc 0 (every
+    worker used to end with rc 1, to be restarted by hand)."""
+    database = postgres_url.rsplit("/", 1)[1]
+    path = tiny_study(**{**LONG, "n_trials": 4,
+                         "training": {**LONG["training"], "epochs": 20}})
+    proc = subprocess.Popen([sys.executable, "-m", "lrsearch.cli", "run", str(path),
+                             "--storage", postgres_url, "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    back = threading.Timer(10.0, _admin, [f"ALTER DATABASE {database} ALLOW_CONNECTIONS true"])
+    try:
+        def act(trial, pid):
+            _cut(database)
+            back.start()
+
+        act_mid_trial(postgres_url, proc, act,
+                      pid_of=lambda trial: trial.user_attrs["worker"]["pid"],
+                      when=lambda t: t.state == TrialState.RUNNING and
+                      bool(t.intermediate_values))
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if back.is_alive() or back.finished.is_set():
+            back.join()
+        _admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert "Traceback" not in err and "error:" not in err, err[-3000:]
+    assert "and was back within 30 s" in err, err[-3000:]
+    trials = optuna.load_study(study_name="tiny", storage=postgres_url).trials
+    assert sum(t.state == TrialState.COMPLETE for t in trials) >= 4
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]

@@ -21,7 +21,14 @@ import sqlalchemy.exc
 from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.errors import StudyError
-from lrsearch.records import LOST_PREFIX, fail_reason, normalise_url, redact_url, trial_worker
+from lrsearch.records import (
+    LOST_PREFIX,
+    fail_reason,
+    normalise_url,
+    redact_url,
+    through_outage,
+    trial_worker,
+)
 from lrsearch.search.parallel._identity import worker_alive
 from lrsearch.search.parallel._recovery import fail_dead_workers, fail_orphaned_trials
 
@@ -55,15 +62,7 @@ class OtherWorkers:
             StudyError: The storage failed while reading or failing the trials.
         """
         try:
-            failed = []
-            if starting and not self.heartbeat:
-                failed += fail_orphaned_trials(self.study, self.max_retry)
-            failed += fail_dead_workers(self.study, self.max_retry)
-            if self.heartbeat:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    optuna.storages.fail_stale_trials(self.study)
-            return failed
+            return through_outage(lambda: self._recover(starting))  # a database restart
         except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as exc:
             reason = str(exc.__cause__ or exc).strip().splitlines()[0]
             raise StudyError(f"study {self.study.study_name!r} in "
@@ -71,6 +70,17 @@ class OtherWorkers:
                              f"failed while looking for trials of dead workers ({reason}); "
                              f"check that the database runs and accepts writes, then run the "
                              f"same command to resume") from None
+
+    def _recover(self, starting: bool) -> list[int]:
+        failed = []
+        if starting and not self.heartbeat:
+            failed += fail_orphaned_trials(self.study, self.max_retry)
+        failed += fail_dead_workers(self.study, self.max_retry)
+        if self.heartbeat:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(self.study)
+        return failed
 
     def wait_for(self, running: Sequence[FrozenTrial], bar: Any) -> bool:
         """Wait a poll interval for the ``running`` trials that will end (finish, or fail and

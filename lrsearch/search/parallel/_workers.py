@@ -31,7 +31,13 @@ from optuna.trial import TrialState
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
-from lrsearch.records import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, trial_epochs
+from lrsearch.records import (
+    SERVER_URL_EXAMPLES,
+    STORAGE_ERRORS,
+    is_sqlite,
+    normalise_url,
+    trial_epochs,
+)
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search.parallel._recovery import fail_dead_workers
 from lrsearch.search.parallel._termination import TERMINATED_EXIT_CODE, Terminated
@@ -109,7 +115,10 @@ def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
                        progress) as bar:
         try:
             while any(p.poll() is None for p in procs):
-                watch.look(bar)
+                try:
+                    watch.look(bar)
+                except STORAGE_ERRORS:  # a database restart: the workers ride it out or end
+                    pass
                 time.sleep(_POLL_S)
         except KeyboardInterrupt as exc:
             # Ctrl-C reached the workers too (the terminal signals the whole process group);
