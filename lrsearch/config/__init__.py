@@ -18,6 +18,7 @@ from lrsearch.config._families import (
 )
 from lrsearch.config._loader import load_study, parse_study
 from lrsearch.config._models import (
+    DEFAULT_METRIC,
     DEFAULT_PRUNER,
     DEFAULT_STORAGE,
     OWN_LOOP_PRUNER,
@@ -44,6 +45,7 @@ from lrsearch.config._settings import (
 from lrsearch.config._types import AUTO, Range
 
 __all__ = [
+    "DEFAULT_METRIC",
     "AUTO", "DEFAULT_PRUNER", "DEFAULT_RULE", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH",
     "KNOT_POSITIONS", "OWN_LOOP_PRUNER",
     "RANGE_TEST_RULES", "BaselineConfig", "DataSettings", "FamilySearch", "LrRangeTestConfig",

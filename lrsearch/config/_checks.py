@@ -11,7 +11,7 @@ from collections.abc import Collection
 from typing import Any
 
 from lrsearch.config._families import FINAL_KNOT_HIGH, FamilySearch, resolve_families
-from lrsearch.config._models import StudyConfig
+from lrsearch.config._models import METRIC_DIRECTIONS, StudyConfig
 from lrsearch.config._settings import is_factory
 from lrsearch.config._types import AUTO, Range
 from lrsearch.optimizers import get_optimizer
@@ -28,7 +28,7 @@ def check_study(config: StudyConfig, skip: Collection[str] = ()
     for them): checks that read one of them are left out, so they report nothing false.
     """
     problems = []
-    expected = "maximize" if config.metric == "val_acc" else "minimize"
+    expected = METRIC_DIRECTIONS[config.metric]
     if config.direction not in (None, expected) and not {"direction", "metric"} & set(skip):
         problems.append(f"direction: got {config.direction!r}; must be {expected!r} for metric "
                         f"{config.metric!r} (or left out)")

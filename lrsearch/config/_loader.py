@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from lrsearch.config._checks import check_study
 from lrsearch.config._families import resolve_families
 from lrsearch.config._messages import describe
-from lrsearch.config._models import OWN_LOOP_PRUNER, StudyConfig
+from lrsearch.config._models import METRIC_DIRECTIONS, OWN_LOOP_PRUNER, StudyConfig
 from lrsearch.config._yaml import StudyFileError, load_yaml, read_text
 from lrsearch.errors import ConfigError
 
@@ -105,7 +105,7 @@ def parse_study(data: Any, overrides: dict[str, Any] | None = None,
     if problems:
         raise ConfigError(problems, source=source)
     if config.direction is None:
-        config.direction = "maximize" if config.metric == "val_acc" else "minimize"
+        config.direction = METRIC_DIRECTIONS[config.metric]
     return config
 
 

@@ -41,14 +41,18 @@ __all__ = [
     "SearchSpaceConfig",
     "StorageOptions", "StudyConfig",
     "OPTIMIZERS", "SAMPLERS", "PRUNERS", "METRICS", "BASELINE_PRESETS", "Baseline", "JUDGES",
-    "DEFAULT_PRUNER", "OWN_LOOP_PRUNER",
+    "DEFAULT_PRUNER", "OWN_LOOP_PRUNER", "DEFAULT_METRIC", "METRIC_DIRECTIONS",
+    "WORKER_SEED_STRIDE",
 ]
 
 OPTIMIZERS = optimizer_names()
 SAMPLERS = ("tpe", "random", "gp", "cmaes", "qmc", "grid")
 PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "wilcoxon", "patient",
            "horizon", "none")
-METRICS = ("val_acc", "val_loss")
+# Each metric a study may search, and its direction.
+METRIC_DIRECTIONS = {"val_acc": "maximize", "val_loss": "minimize"}
+METRICS = tuple(METRIC_DIRECTIONS)
+DEFAULT_METRIC = "val_acc"
 # Ready-made baselines, by name (lrsearch.search._baselines says what each one runs).
 BASELINE_PRESETS = ("cosine", "linear", "onecycle", "step", "schedulefree")
 JUDGES = ("probe", "raw")
@@ -64,10 +68,14 @@ DEFAULT_STORAGE = "sqlite:///lrsearch.db"
 # A study's name is a folder of checkpoint_dir and a database value: short enough for both.
 MAX_NAME_CHARS = 128
 
+WORKER_SEED_STRIDE = 1000  # sampler seeds of workers i and i+1 lie this far apart
+
+
 class SamplerConfig(_Strict):
     """Which Optuna sampler proposes trials.
 
-    ``seed`` makes a single worker reproducible; worker ``i`` uses ``seed + i``.
+    ``seed`` makes a single worker reproducible; worker ``i`` draws from its own stream
+    (:meth:`worker_seed`).
     ``n_startup_trials`` (tpe, gp, cmaes) are random trials before the model kicks in (for
     tpe, baselines and priors come on top). ``good_fraction`` (tpe) is the share of finished
     trials its model counts as good (at most 25 of them).
@@ -88,6 +96,19 @@ class SamplerConfig(_Strict):
     points_per_param: int = Field(default=3, ge=2)
     qmc_type: Literal["sobol", "halton"] = "sobol"
     priors: bool | None = None
+
+    def worker_seed(self, worker_index: int, trials_before: int = 0) -> int | None:
+        """The sampler seed of worker ``worker_index``: ``seed + 1000 * worker_index``, plus
+        the trials the study held when this worker opened it after its creation (a resumed or
+        joining worker draws a fresh stream, not the first run's again); None: unseeded.
+
+        Example:
+            >>> SamplerConfig(seed=7).worker_seed(2), SamplerConfig(seed=7).worker_seed(0, 30)
+            (2007, 37)
+        """
+        if self.seed is None:
+            return None
+        return self.seed + WORKER_SEED_STRIDE * worker_index + trials_before
 
 
 class PrunerConfig(_Strict):
@@ -282,7 +303,7 @@ class StudyConfig(_Strict):
                       pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     storage: str = DEFAULT_STORAGE
     storage_options: StorageOptions = Field(default_factory=StorageOptions)
-    metric: Literal[METRICS] = "val_acc"
+    metric: Literal[METRICS] = DEFAULT_METRIC
     direction: Literal["maximize", "minimize"] | None = None
     n_trials: int | None = Field(default=20, ge=1, le=MAX_TRIALS)
     timeout_s: float | None = Field(default=None, gt=0)

@@ -12,6 +12,7 @@ from typing import Any
 
 from optuna.trial import TrialState
 
+from lrsearch.config import DEFAULT_METRIC
 from lrsearch.records._attrs import (
     BASELINE_ATTR,
     CONFIG_ATTR,
@@ -35,7 +36,6 @@ __all__ = ["fail_reason", "is_baseline", "is_preset", "is_prior", "probe_key", "
            "trial_epochs", "trial_family", "trial_lr_curve", "trial_optimizer", "trial_reason",
            "trial_schedule", "trial_worker", "DEFAULT_METRIC"]
 
-DEFAULT_METRIC = "val_acc"  # what a study without a stored config is taken to have searched
 
 
 def trial_family(trial: Any) -> str | None:

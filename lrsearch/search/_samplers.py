@@ -45,9 +45,10 @@ __all__ = ["build_sampler", "sampler_problems", "grid_walked", "MAX_GRID_SIZE"]
 Hidden = Callable[[FrozenTrial], bool]
 
 
-def build_sampler(config: SamplerConfig, space: SearchSpace,
-                  seed_offset: int = 0) -> optuna.samplers.BaseSampler:
-    """The sampler of ``config``; worker ``i`` passes ``seed_offset=i`` for its own stream.
+def build_sampler(config: SamplerConfig, space: SearchSpace, worker_index: int = 0,
+                  trials_before: int = 0) -> optuna.samplers.BaseSampler:
+    """The sampler of ``config`` for worker ``worker_index``, seeded by
+    :meth:`~lrsearch.config.SamplerConfig.worker_seed`.
 
     Raises:
         StudyError: When a grid is larger than :data:`MAX_GRID_SIZE` trials.
@@ -61,7 +62,7 @@ def build_sampler(config: SamplerConfig, space: SearchSpace,
     problems = _grid_problems(config, space)
     if problems:
         raise StudyError(problems[0])
-    seed = None if config.seed is None else config.seed + seed_offset
+    seed = config.worker_seed(worker_index, trials_before)
     with warnings.catch_warnings():
         # TPE's multivariate/group/constant_liar and BruteForceSampler are experimental.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

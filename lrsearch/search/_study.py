@@ -90,7 +90,7 @@ def open_study(config: StudyConfig, worker_index: int = 0,
     space = SearchSpace.from_config(config)
     storage = open_storage(config.storage, config.storage_options)
     pruner = build_pruner(config.pruner, config.training.epochs)
-    sampler = build_sampler(config.sampler, space, seed_offset=1000 * worker_index)
+    sampler = build_sampler(config.sampler, space, worker_index)
     try:
         study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner,
                                     study_name=config.name, direction=config.direction)
@@ -106,8 +106,8 @@ def open_study(config: StudyConfig, worker_index: int = 0,
     if not created or auto:
         # A resumed or joining worker draws a fresh random stream, not the first run's again;
         # a resolved auto peak LR is a new range for the sampler (and for a grid's values).
-        offset = 1000 * worker_index + (0 if created else len(study.trials))
-        study.sampler = build_sampler(config.sampler, space, seed_offset=offset)
+        study.sampler = build_sampler(config.sampler, space, worker_index,
+                                      0 if created else len(study.trials))
     heartbeat = not is_sqlite(normalise_url(config.storage))
     return OpenedStudy(study, space, created, heartbeat, tuple(ran))
 

@@ -167,3 +167,14 @@ def test_wilcoxon_prunes_a_trial_worse_at_every_epoch(tiny_config):
     assert whole == [0, 10, 20, 23]
     curve = trial_lr_curve(pruned)
     assert curve == [[step, pytest.approx(0.1)] for step in whole if step < 4 * 4]
+
+
+def test_every_pruner_name_has_a_builder_and_an_unknown_one_is_refused():
+    from lrsearch.config._models import PRUNERS
+
+    built = {name: type(build_pruner(PrunerConfig(name=name), epochs=9)).__name__
+             for name in PRUNERS}
+    assert built["patient"] == "PatientPruner" and built["wilcoxon"] == "WilcoxonPruner"
+    assert len(set(built.values())) == len(PRUNERS)  # no name falls through to another's
+    with pytest.raises(ValueError, match="pruner.name: got 'asha'"):
+        build_pruner(PrunerConfig.model_construct(name="asha"), epochs=9)
