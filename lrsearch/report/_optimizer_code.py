@@ -1,9 +1,10 @@
 """Standalone code that rebuilds a trial's optimizer with plain torch: ``build_optimizer``.
 
-It mirrors ``lrsearch.train.build_optimizer``: weight decay off normalisation and bias
-parameters, the classifier head (the model's last ``nn.Linear``) at ``head_lr_mult`` times the
-schedule's LR, and the optimizer's constructor line from the optimizer registry (the very
-line lrsearch evaluates to train). Ranger is RAdam inside a copy of lrsearch's Lookahead class.
+It is ``lrsearch.train.build_optimizer``'s own code: the param-group rule copied from
+:mod:`lrsearch.train._param_groups` (weight decay off normalisation and bias parameters, the
+classifier head at ``head_lr_mult`` times the schedule's LR) and the optimizer's constructor
+line from the optimizer registry (the very line lrsearch evaluates to train). Ranger is RAdam
+inside a copy of lrsearch's Lookahead class.
 """
 
 from __future__ import annotations
@@ -36,43 +37,18 @@ from torch import nn  # noqa: E402
 _TEMPLATE = '''\
 OPTIMIZER = {settings}
 
-_NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
-               nn.modules.instancenorm._InstanceNorm)
-
-
-def param_groups(model_or_params, peak_lr=PEAK_LR):
-    """Param groups: decay / no decay (norm layers, biases); the head at head_lr_mult.
-
-    A plain iterable of parameters gives one group with weight decay on everything.
-    """
-    o = OPTIMIZER
-    if not isinstance(model_or_params, nn.Module):
-        return [{{"params": list(model_or_params), "lr": peak_lr,
-                 "weight_decay": o["weight_decay"], "name": "all"}}]
-    model = model_or_params
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    head_ids = {{id(p) for p in linears[-1].parameters()}} if linears else set()
-    no_decay = {{id(p) for m in model.modules() for name, p in m.named_parameters(recurse=False)
-                if isinstance(m, _NORM_TYPES) or name == "bias"}}
-    buckets = {{"backbone": [], "backbone_no_decay": [], "head": [], "head_no_decay": []}}
-    for p in model.parameters():
-        if p.requires_grad:
-            part = "head" if id(p) in head_ids else "backbone"
-            buckets[part + ("_no_decay" if id(p) in no_decay else "")].append(p)
-    groups = []
-    for name, params in buckets.items():
-        if params:
-            mult = o["head_lr_mult"] if name.startswith("head") else 1.0
-            decay = 0.0 if name.endswith("no_decay") else o["weight_decay"]
-            groups.append({{"params": params, "lr": peak_lr * mult, "weight_decay": decay,
-                           "name": name}})
-    return groups
+{param_groups}
 
 
 def build_optimizer(model_or_params, peak_lr=PEAK_LR):
-    """The trial's {name} optimizer over a model (or an iterable of parameters)."""
+    """The trial's {name} optimizer over a model (or an iterable of parameters: one group,
+    weight decay on everything)."""
     o = OPTIMIZER
-    groups = param_groups(model_or_params, peak_lr)
+    if isinstance(model_or_params, nn.Module):
+        groups = param_groups(model_or_params, peak_lr, o["weight_decay"], o["head_lr_mult"])
+    else:
+        groups = [{{"params": list(model_or_params), "lr": peak_lr,
+                   "weight_decay": o["weight_decay"], "name": "all"}}]
     return {constructor}
 '''
 
@@ -96,6 +72,14 @@ def resolve_optimizer(settings: dict[str, Any]) -> dict[str, Any]:
     return OptimizerSettings(**settings).to_dict()
 
 
+def _param_group_rule() -> str:
+    """The training code's param-group rule, copied: its module's code below its imports."""
+    from lrsearch.train import _param_groups
+
+    source = inspect.getsource(_param_groups)
+    return source[source.index("\nNORM_TYPES"):].strip()
+
+
 def optimizer_code(settings: dict[str, Any]) -> str:
     """Source defining ``OPTIMIZER``, ``param_groups`` and ``build_optimizer(model_or_params)``.
 
@@ -105,7 +89,8 @@ def optimizer_code(settings: dict[str, Any]) -> str:
     optimizer = OptimizerSettings(**settings)
     resolved, info = optimizer.to_dict(), optimizer.info
     body = _TEMPLATE.format(settings=pprint.pformat(resolved, sort_dicts=False, width=96),
-                            name=info.name, constructor=info.constructor)
+                            param_groups=_param_group_rule(), name=info.name,
+                            constructor=info.constructor)
     parts = [_IMPORTS, body]
     if info.schedule_free:
         parts = [parts[0], _SCHEDULE_FREE_HEADER, *parts[1:]]

@@ -1,12 +1,6 @@
-"""Optimizers with per-layer LRs and weight decay kept off normalisation and bias parameters.
-
-Param groups, in this order (empty ones are left out):
-
-0. ``backbone``: backbone weights, with weight decay. Group 0 is the reference LR of the
-   schedule spec (``peak_lr``); the other groups keep their ratio to it.
-1. ``backbone_no_decay``: backbone biases and normalisation parameters.
-2. ``head``: the classifier head's weight (the last ``nn.Linear``), LR ``peak_lr * head_lr_mult``.
-3. ``head_no_decay``: the head's bias, same LR as the head.
+"""Optimizers with per-layer LRs and weight decay kept off normalisation and bias parameters:
+the registry's constructor over the param groups of :mod:`lrsearch.train._param_groups` (the
+rule ``lrsearch export`` copies into its code).
 """
 
 from __future__ import annotations
@@ -19,44 +13,23 @@ from torch import nn
 from lrsearch.errors import TrainingError
 from lrsearch.optimizers import OptimizerSettings, construct
 from lrsearch.train._models import head_module
+from lrsearch.train._param_groups import param_groups as group_rule
 
 __all__ = ["build_optimizer", "param_groups", "is_schedule_free"]
 
-_NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
-               nn.modules.instancenorm._InstanceNorm)
-
-
-def _no_decay_ids(model: nn.Module) -> set[int]:
-    """ids of parameters that take no weight decay: all of norm layers, and every bias."""
-    ids = set()
-    for module in model.modules():
-        for name, param in module.named_parameters(recurse=False):
-            if isinstance(module, _NORM_TYPES) or name == "bias":
-                ids.add(id(param))
-    return ids
-
-
 def param_groups(model: nn.Module, settings: OptimizerSettings,
                  peak_lr: float) -> list[dict[str, Any]]:
-    """The param groups described in the module docstring, each with a ``name``."""
-    head_ids = {id(p) for p in head_module(model).parameters()}
-    no_decay = _no_decay_ids(model)
-    buckets: dict[str, list[nn.Parameter]] = {
-        "backbone": [], "backbone_no_decay": [], "head": [], "head_no_decay": []}
-    for param in model.parameters():
-        if not param.requires_grad:
-            continue
-        part = "head" if id(param) in head_ids else "backbone"
-        buckets[part + ("_no_decay" if id(param) in no_decay else "")].append(param)
-    if not buckets["backbone"]:
+    """The trial's param groups (:func:`lrsearch.train._param_groups.param_groups`), each
+    with a ``name``.
+
+    Raises:
+        TrainingError: The model has no ``nn.Linear`` (no head) or no backbone weight.
+    """
+    head_module(model)  # says so when there is no head
+    groups = group_rule(model, peak_lr, settings.weight_decay, settings.head_lr_mult)
+    if not groups or groups[0]["name"] != "backbone":
         raise TrainingError("model: no backbone weight to train; group 0 (the schedule's "
                             "reference LR) must be the backbone")
-    groups = []
-    for name, params in buckets.items():
-        if params:
-            lr = peak_lr * (settings.head_lr_mult if name.startswith("head") else 1.0)
-            decay = 0.0 if name.endswith("no_decay") else settings.weight_decay
-            groups.append({"params": params, "lr": lr, "weight_decay": decay, "name": name})
     return groups
 
 

@@ -142,7 +142,7 @@ def test_checkpoints_belong_to_their_study_not_to_its_name(tiny_study):
     assert proc.returncode == 143, err
     kept = list((path.parent / "ckpt").glob("tiny-*/trial-0.pt"))
     assert len(kept) == 1
-    assert f"kept for trials that resume: 1 checkpoint file (" in out
+    assert "kept for trials that resume: 1 checkpoint file (" in out
     assert str(kept[0].parent) in out
     (path.parent / "studies.db").unlink()  # the user starts over under the same name
     rerun = subprocess.run([sys.executable, "-m", "lrsearch.cli", "run", str(path), "--quiet",
