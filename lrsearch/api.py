@@ -56,8 +56,7 @@ def optimize(study: str | Path | Mapping[str, Any] | StudyConfig,
             horizon rungs ``lrsearch run`` defaults to.
         StudyError: The storage cannot be reached, or the study cannot be resumed.
     """
-    from lrsearch.search import SearchSpace, run_study
-    from lrsearch.search._user_objective import UserObjective
+    from lrsearch.search import SearchSpace, UserObjective, run_study
 
     overrides = {"n_trials": n_trials, "storage": storage, "timeout_s": timeout_s}
     if isinstance(study, StudyConfig):

@@ -125,8 +125,7 @@ def _searched(search) -> str:
 def show(spec_path: str, code: bool, steps: int | None) -> None:
     """Check a schedule spec JSON: sketch its LR curve, sample LRs, and print the spec (or
     its PyTorch code)."""
-    from lrsearch.schedules import load_spec
-    from lrsearch.schedules._sketch import sample_lrs, sketch
+    from lrsearch.schedules import load_spec, sample_lrs, sketch
 
     spec = load_spec(spec_path)
     if steps is not None:
@@ -152,8 +151,7 @@ def validate(study_file: str) -> None:
     A ``module:function`` model or data set is imported, not called: its outputs and the
     images are checked when a run starts (that needs torch).
     """
-    from lrsearch.config import load_study
-    from lrsearch.config._settings import is_factory
+    from lrsearch.config import is_factory, load_study
     from lrsearch.errors import ConfigError
     from lrsearch.records import storage_problems
     from lrsearch.search import SearchSpace, checkpoint_problems, grid_size, sampler_problems

@@ -35,7 +35,7 @@ class ConfigError(LrsearchError, ValueError):
     """A study file is invalid; ``problems`` lists every problem with its dotted path."""
 
     def __init__(self, problems: Iterable[str], source: str = "study file") -> None:
-        from lrsearch.config._urls import redact_text  # here: config imports this module
+        from lrsearch.urls import redact_text  # here: it loads sqlalchemy
 
         self.problems = [_bounded(redact_text(p)) for p in problems]
         shown = self.problems[:_MAX_PROBLEMS_SHOWN]

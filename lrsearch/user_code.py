@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lrsearch.config import StudyConfig
-from lrsearch.config._settings import IMAGEFOLDER, is_factory
+from lrsearch.config import IMAGEFOLDER, StudyConfig, is_factory
 from lrsearch.errors import LrsearchError
 
 __all__ = ["load_factory", "search_folder", "user_code_problems"]

@@ -33,7 +33,9 @@ from lrsearch.config._models import (
     pruning_epochs,
 )
 from lrsearch.config._settings import (
+    DATASETS,
     DEFAULT_RULE,
+    IMAGEFOLDER,
     RANGE_TEST_RULES,
     DataSettings,
     LrRangeTestConfig,
@@ -41,10 +43,12 @@ from lrsearch.config._settings import (
     RangeTestSettings,
     TrainingConfig,
     TrainSettings,
+    is_factory,
 )
 from lrsearch.config._types import AUTO, Range
 
 __all__ = [
+    "DATASETS", "IMAGEFOLDER", "is_factory",
     "DEFAULT_METRIC",
     "AUTO", "DEFAULT_PRUNER", "DEFAULT_RULE", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH",
     "KNOT_POSITIONS", "OWN_LOOP_PRUNER",

@@ -156,7 +156,7 @@ def _storage_problems(url: str) -> list[str]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from lrsearch.config._urls import redact_url, unencoded_at_problem
+    from lrsearch.urls import redact_url, unencoded_at_problem
 
     shown = redact_url(url)
     at_sign = unencoded_at_problem(url)

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lrsearch.config._types import UNION_TAGS
-from lrsearch.config._urls import is_secret_name
+from lrsearch.urls import is_secret_name
 
 __all__ = ["describe", "problems_of", "shown"]
 

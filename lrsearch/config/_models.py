@@ -31,8 +31,7 @@ from lrsearch.config._types import (
     shape_tag,
 )
 from lrsearch.config._types import Strict as _Strict
-from lrsearch.optimizers import list_optimizers, optimizer_names
-from lrsearch.optimizers._params import HEAD_LR_MULT
+from lrsearch.optimizers import HEAD_LR_MULT, list_optimizers, optimizer_names
 from lrsearch.schedules import WARMUP_FRAC, WARMUP_START_DEFAULT
 
 __all__ = [

@@ -21,8 +21,7 @@ from pydantic import (
 )
 
 from lrsearch.optimizers import GROUP_PARAMS, list_optimizers
-from lrsearch.schedules import WARMUP_FRAC, WARMUP_START, ParamInfo
-from lrsearch.schedules._fields import PEAK_LR
+from lrsearch.schedules import PEAK_LR, WARMUP_FRAC, WARMUP_START, ParamInfo
 
 __all__ = ["AUTO", "MAX_BATCH_SIZE", "MAX_EPOCHS", "MAX_SEED", "MAX_TRIALS", "Number", "PeakLr",
            "Range", "Strict", "UNION_TAGS", "check_number", "number_info", "shape_tag"]

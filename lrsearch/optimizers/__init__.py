@@ -10,7 +10,7 @@ Example:
 """
 
 from lrsearch.optimizers._build import construct
-from lrsearch.optimizers._params import GROUP_PARAMS
+from lrsearch.optimizers._params import GROUP_PARAMS, HEAD_LR_MULT
 from lrsearch.optimizers._registry import (
     OptimizerInfo,
     get_optimizer,
@@ -19,5 +19,15 @@ from lrsearch.optimizers._registry import (
 )
 from lrsearch.optimizers._settings import OptimizerSettings, optimizer_problems
 
-__all__ = ["GROUP_PARAMS", "OptimizerInfo", "OptimizerSettings", "construct", "get_optimizer",
+__all__ = ["GROUP_PARAMS", "HEAD_LR_MULT", "Lookahead", "OptimizerInfo", "OptimizerSettings",
+           "construct", "get_optimizer",
            "list_optimizers", "optimizer_names", "optimizer_problems"]
+
+
+def __getattr__(name: str):
+    """``Lookahead`` (a torch optimizer) loads torch: only when it is asked for."""
+    if name == "Lookahead":
+        from lrsearch.optimizers._lookahead import Lookahead
+
+        return Lookahead
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,6 @@ Example:
     'postgresql://me:***@db/lrsearch'
 """
 
-from lrsearch.config._urls import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, redact_url
 from lrsearch.records._attrs import (
     BASELINE_ATTR,
     CLAIM_ATTR,
@@ -124,6 +123,7 @@ from lrsearch.records._winner import (
     trial_score,
     trial_seed_values,
 )
+from lrsearch.urls import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, redact_url
 
 __all__ = [
     "CURVE_PREFIX", "set_curve",

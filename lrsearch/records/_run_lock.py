@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from lrsearch.config._urls import is_sqlite, normalise_url, redact_url
 from lrsearch.errors import StudyError
+from lrsearch.urls import is_sqlite, normalise_url, redact_url
 
 __all__ = ["LOCK_SUFFIX", "sqlite_run_lock"]
 

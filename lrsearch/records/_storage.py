@@ -23,12 +23,12 @@ import optuna
 from sqlalchemy.engine import make_url
 
 from lrsearch.config import StorageOptions
-from lrsearch.config._urls import is_sqlite, normalise_url, redact_url, unencoded_at_problem
 from lrsearch.errors import StudyError
 from lrsearch.records._attrs import CONFIG_ATTR, FAIL_REASON_ATTR, LOST_PREFIX
 from lrsearch.records._retry import RetryTrial
 from lrsearch.records._storage_faults import STORAGE_ERRORS, storage_cause, storage_hint
 from lrsearch.records._stored_json import check_readable
+from lrsearch.urls import is_sqlite, normalise_url, redact_url, unencoded_at_problem
 
 __all__ = ["check_storage", "load_report_study", "open_report_storage", "open_storage",
            "storage_problems", "study_names"]

@@ -21,8 +21,8 @@ from optuna.exceptions import StorageInternalError
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from lrsearch.config._urls import redact_url
 from lrsearch.records._attrs import FAIL_REASON_ATTR
+from lrsearch.urls import redact_url
 
 __all__ = ["DISK_ERRNOS", "STORAGE_ERRORS", "FAIL_RETRY_S", "StorageLost",
            "apply_pending_failures", "disk_error_in", "fail_after_storage_error",

@@ -72,30 +72,24 @@ def resolve_optimizer(settings: dict[str, Any]) -> dict[str, Any]:
     return OptimizerSettings(**settings).to_dict()
 
 
-def _param_group_rule() -> str:
-    """The training code's param-group rule, copied: its module's code below its imports."""
-    from lrsearch.train import _param_groups
-
-    source = inspect.getsource(_param_groups)
-    return source[source.index("\nNORM_TYPES"):].strip()
-
-
 def optimizer_code(settings: dict[str, Any]) -> str:
     """Source defining ``OPTIMIZER``, ``param_groups`` and ``build_optimizer(model_or_params)``.
 
     Appended to ``ScheduleSpec.to_torch_code()`` (it uses that code's ``PEAK_LR``); imports
     only torch and the standard library, and ``schedulefree`` for a schedule-free optimizer.
     """
+    from lrsearch.train import param_group_code
+
     optimizer = OptimizerSettings(**settings)
     resolved, info = optimizer.to_dict(), optimizer.info
     body = _TEMPLATE.format(settings=pprint.pformat(resolved, sort_dicts=False, width=96),
-                            param_groups=_param_group_rule(), name=info.name,
+                            param_groups=param_group_code(), name=info.name,
                             constructor=info.constructor)
     parts = [_IMPORTS, body]
     if info.schedule_free:
         parts = [parts[0], _SCHEDULE_FREE_HEADER, *parts[1:]]
     if info.uses_lookahead:
-        from lrsearch.optimizers._lookahead import Lookahead
+        from lrsearch.optimizers import Lookahead
 
         source = textwrap.dedent(inspect.getsource(Lookahead)).strip() + "\n"
         parts = [parts[0], _LOOKAHEAD_HEADER, source, *parts[1:]]

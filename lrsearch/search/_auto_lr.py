@@ -33,7 +33,7 @@ from lrsearch.optimizers import OptimizerSettings
 from lrsearch.records import RANGE_TEST_ATTR_PREFIX
 from lrsearch.search._progress import RangeTestProgress
 from lrsearch.search._space import SearchSpace
-from lrsearch.search.parallel._setup_claim import SETTLE_S
+from lrsearch.search.parallel import SETTLE_S
 
 __all__ = ["auto_range", "range_test_optimizer", "range_test_record",
            "resolve_auto_peak_lr", "run_range_test"]

@@ -18,8 +18,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from lrsearch.config import AUTO, StudyConfig
-from lrsearch.config._settings import DATASETS
+from lrsearch.config import AUTO, DATASETS, StudyConfig
 from lrsearch.records import (
     CONFIG_ATTR,
     GIT_SHA_ATTR,

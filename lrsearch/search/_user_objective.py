@@ -143,7 +143,7 @@ class Trial:
     def _probe(self, row: dict[str, Any], model: Any, optimizer: Any,
                train_step: Callable[[], Any] | None) -> dict[str, Any]:
         """The probe's values for ``row``: ``probe_<metric>``, its steps and seconds."""
-        from lrsearch.train._user_probe import user_cooldown_probe
+        from lrsearch.train import user_cooldown_probe
 
         missing = [name for name, value in (("model", model), ("optimizer", optimizer),
                                             ("train_step", train_step)) if value is None]

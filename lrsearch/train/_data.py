@@ -12,8 +12,7 @@ from pathlib import Path
 
 import torch
 
-from lrsearch.config import DataSettings
-from lrsearch.config._settings import DATASETS
+from lrsearch.config import DATASETS, DataSettings
 from lrsearch.errors import DataError
 from lrsearch.train._cifar import ARCHIVES, default_data_dir, find_or_download, read_split
 from lrsearch.train._device import canonical_device, resolve_device

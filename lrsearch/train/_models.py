@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lrsearch.config._settings import is_factory
+from lrsearch.config import is_factory
 from lrsearch.errors import TrainingError
 from lrsearch.user_code import load_factory
 

@@ -5,6 +5,7 @@ rule ``lrsearch export`` copies into its code).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -12,10 +13,11 @@ from torch import nn
 
 from lrsearch.errors import TrainingError
 from lrsearch.optimizers import OptimizerSettings, construct
+from lrsearch.train import _param_groups
 from lrsearch.train._models import head_module
 from lrsearch.train._param_groups import param_groups as group_rule
 
-__all__ = ["build_optimizer", "param_groups", "is_schedule_free"]
+__all__ = ["build_optimizer", "param_group_code", "param_groups", "is_schedule_free"]
 
 def param_groups(model: nn.Module, settings: OptimizerSettings,
                  peak_lr: float) -> list[dict[str, Any]]:
@@ -67,3 +69,10 @@ def is_schedule_free(optimizer: torch.optim.Optimizer) -> bool:
     """
     return "train_mode" in optimizer.param_groups[0] and callable(getattr(optimizer, "eval",
                                                                             None))
+
+
+def param_group_code() -> str:
+    """The param-group rule's code as ``lrsearch export`` copies it: its module below the
+    imports (``NORM_TYPES`` and ``param_groups``)."""
+    source = inspect.getsource(_param_groups)
+    return source[source.index("\nNORM_TYPES"):].strip()

@@ -16,8 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lrsearch.config import TrainSettings
-from lrsearch.config._settings import is_factory
+from lrsearch.config import TrainSettings, is_factory
 from lrsearch.errors import DivergedError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec

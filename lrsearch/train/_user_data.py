@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lrsearch.config import DataSettings
-from lrsearch.config._settings import IMAGEFOLDER
+from lrsearch.config import IMAGEFOLDER, DataSettings
 from lrsearch.errors import DataError
 from lrsearch.train._imagefolder import read_image_folder
 from lrsearch.train._split import split_indices, split_train_val

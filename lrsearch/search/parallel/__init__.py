@@ -20,7 +20,7 @@ from lrsearch.search.parallel._identity import process_alive, worker_alive, work
 from lrsearch.search.parallel._others import OtherWorkers
 from lrsearch.search.parallel._recovery import fail_dead_workers, fail_orphaned_trials
 from lrsearch.search.parallel._set_up import SetUpSteps, set_up_study
-from lrsearch.search.parallel._setup_claim import SetupClaim, await_setup, is_set_up
+from lrsearch.search.parallel._setup_claim import SETTLE_S, SetupClaim, await_setup, is_set_up
 from lrsearch.search.parallel._termination import (
     TERMINATED_EXIT_CODE,
     Terminated,
@@ -35,7 +35,7 @@ from lrsearch.search.parallel._workers import (
 )
 
 __all__ = [
-    "TERMINATED_EXIT_CODE", "Terminated", "stop_on_sigterm",
+    "SETTLE_S", "TERMINATED_EXIT_CODE", "Terminated", "stop_on_sigterm",
     "OtherWorkers", "SetUpSteps", "SetupClaim", "await_setup", "check_workers",
     "fail_dead_workers", "fail_orphaned_trials", "gpu_count", "is_set_up", "process_alive",
     "run_workers", "set_up_study", "worker_alive", "worker_config", "worker_id",
