@@ -9,9 +9,12 @@ from __future__ import annotations
 import inspect
 import pprint
 import textwrap
+from typing import TYPE_CHECKING
 
 from lrsearch.schedules import _compose
-from lrsearch.schedules._spec import ScheduleSpec
+
+if TYPE_CHECKING:  # the spec loads this module lazily: no import back at run time
+    from lrsearch.schedules._spec import ScheduleSpec
 
 __all__ = ["torch_code"]
 

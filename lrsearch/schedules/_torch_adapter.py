@@ -5,13 +5,15 @@ Loaded lazily by :meth:`ScheduleSpec.to_torch`, so ``import lrsearch.schedules``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from lrsearch.errors import SpecError
 from lrsearch.schedules._compose import set_peak_lrs, warmup_multiplier
-from lrsearch.schedules._spec import ScheduleSpec
+
+if TYPE_CHECKING:  # the spec loads this module lazily: no import back at run time
+    from lrsearch.schedules._spec import ScheduleSpec
 
 __all__ = ["SpecLR", "WarmupReduceLROnPlateau", "build_scheduler"]
 
@@ -52,7 +54,7 @@ class SpecLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state = dict(state_dict)
-        spec = ScheduleSpec.from_dict(state.pop("spec"))
+        spec = type(self.spec).from_dict(state.pop("spec"))
         super().load_state_dict(state)
         self.spec = spec
         # Put the restored LRs back, so the optimizer is right even if its own state is not loaded.
