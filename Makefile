@@ -27,6 +27,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check lrsearch tests bench
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -221,15 +221,10 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
         quiet: bool, worker_index: int) -> None:
     """Run or resume a study (the same name and storage resume it)."""
     from lrsearch.config import load_study
+    from lrsearch.launch import TERMINATED_EXIT_CODE, check_workers, run_workers, stop_on_sigterm
     from lrsearch.records import score_text
     from lrsearch.report import DashboardRefresher
-    from lrsearch.search import (
-        TERMINATED_EXIT_CODE,
-        check_workers,
-        run_study,
-        run_workers,
-        stop_on_sigterm,
-    )
+    from lrsearch.search import run_study
 
     if trials_per_gpu is not None and workers != 1:
         raise click.UsageError(f"--workers {workers} and --trials-per-gpu {trials_per_gpu}: "
@@ -240,7 +235,7 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
     click.get_current_context().meta[_STORAGE_META] = config.storage
     asked = None
     if trials_per_gpu is not None:
-        from lrsearch.search.parallel import gpu_count, workers_per_gpu
+        from lrsearch.launch import gpu_count, workers_per_gpu
 
         gpus = 0 if config.training.device.startswith("cpu") else gpu_count()
         workers = workers_per_gpu(trials_per_gpu, gpus)
@@ -328,9 +323,8 @@ def slurm(study_file: str, storage: str | None, workers: int, time_limit: str | 
     from pathlib import Path
 
     from lrsearch.config import load_study
-    from lrsearch.search import check_workers
-    from lrsearch.search.parallel._slurm import SlurmJob, task_options, write_script
-    from lrsearch.search.parallel._slurm import submit as submit_job
+    from lrsearch.launch import SlurmJob, check_workers, task_options, write_script
+    from lrsearch.launch import submit as submit_job
 
     study = Path(study_file).resolve()
     config = load_study(study, {"storage": storage, "training.device": device,  # None: as filed

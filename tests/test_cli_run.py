@@ -143,10 +143,11 @@ def test_ctrl_c_marks_the_trial_and_the_next_run_continues_it(tmp_path):
 
 def test_one_dashboard_refresher_per_machine(tmp_path, monkeypatch):
     """The parent of --workers K keeps the dashboard's figures current; the workers it starts
-    (lrsearch.search.parallel._worker_main) do not each publish them too."""
+    (lrsearch.launch._worker_main) do not each publish them too."""
+    import lrsearch.launch as launch
     import lrsearch.search as search
+    from lrsearch.launch import _worker_main
     from lrsearch.report import DashboardRefresher
-    from lrsearch.search.parallel import _worker_main
 
     path = write_study(tmp_path)
     seen = {}
@@ -158,7 +159,7 @@ def test_one_dashboard_refresher_per_machine(tmp_path, monkeypatch):
             return (summary, 0) if name == "workers" else summary
         return call
 
-    monkeypatch.setattr(search, "run_workers", fake_run("workers"))
+    monkeypatch.setattr(launch, "run_workers", fake_run("workers"))
     monkeypatch.setattr(search, "run_study", fake_run("study"))
     result = invoke("run", path, "--workers", 2, "--storage", "postgresql://u@db/x", "--quiet")
     assert result.exit_code == 0, result.output

@@ -1,8 +1,8 @@
 """Search: study files turned into Optuna studies, trials, pruning, storage and workers.
 
-``run_study`` runs a study in this process; ``run_workers`` runs several worker processes
-(it lives in :mod:`lrsearch.search.parallel`, with all else that several processes on one
-study need); ``run_range_test`` runs a study's LR range test (``lrsearch find-lr``,
+``run_study`` runs a study in this process (:mod:`lrsearch.search.parallel` holds what a
+process needs to share a study with others; :mod:`lrsearch.launch`, a floor above, starts
+several); ``run_range_test`` runs a study's LR range test (``lrsearch find-lr``,
 ``peak_lr: auto``). The search space (``SearchSpace``), sampler and pruner factories, the
 objective and the storage opener (from :mod:`lrsearch.records`) are public for tests and for
 users who build their own loop.
@@ -39,7 +39,7 @@ from lrsearch.search._checkpoints import checkpoint_path, checkpoint_problems, s
 from lrsearch.search._confirm import Candidate, confirm_study, pick_candidates
 from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
 from lrsearch.search._objective import Objective
-from lrsearch.search._progress import RangeTestProgress
+from lrsearch.search._progress import RangeTestProgress, StudyProgress
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config, space_changes
 from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
 from lrsearch.search._runner import RunSummary, TrialCallback, run_study, summarise
@@ -47,27 +47,19 @@ from lrsearch.search._samplers import build_sampler, grid_walked, sampler_proble
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
 from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search._user_objective import Trial, UserObjective
-from lrsearch.search.parallel import (
-    TERMINATED_EXIT_CODE,
-    Terminated,
-    check_workers,
-    fail_dead_workers,
-    run_workers,
-    stop_on_sigterm,
-    worker_id,
-)
+from lrsearch.search.parallel import fail_dead_workers, worker_id
 
 __all__ = [
-    "TERMINATED_EXIT_CODE", "Terminated", "stop_on_sigterm",
+    "StudyProgress",
     "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS", "Objective",
     "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace", "TrialCallback", "auto_range",
-    "build_pruner", "build_sampler", "check_storage", "check_workers", "checkpoint_path",
+    "build_pruner", "build_sampler", "check_storage", "checkpoint_path",
     "checkpoint_problems", "study_folder", "confirm_study", "fail_dead_workers",
     "fingerprint", "Trial",
     "UserObjective", "grid_size", "grid_walked", "is_sqlite", "normalise_url", "open_storage",
     "open_study", "pick_candidates", "preset_trial", "provenance", "pruning_epochs",
     "range_test_optimizer", "range_test_record", "redact_url", "reference_value", "reported_kind",
     "resolve_auto_peak_lr", "resolve_judge", "resolved_config", "retry_trial", "run_range_test",
-    "run_study", "run_workers", "sampler_problems", "space_changes", "summarise", "trial_family",
+    "run_study", "sampler_problems", "space_changes", "summarise", "trial_family",
     "worker_id",
 ]

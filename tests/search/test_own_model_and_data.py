@@ -117,7 +117,7 @@ def test_validate_imports_the_factory_and_checks_the_folder(study_folder):
 @pytest.mark.parametrize("server_url", ["postgresql"], indirect=True)
 def test_workers_import_the_model_from_the_study_folder(study_folder, server_url):
     from lrsearch.config import load_study
-    from lrsearch.search import run_workers
+    from lrsearch.launch import run_workers
 
     module = model_module(study_folder)
     config = load_study(own_study(study_folder, module, n_trials=4), {"storage": server_url})

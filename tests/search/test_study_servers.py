@@ -16,8 +16,8 @@ import pytest
 from optuna.trial import TrialState
 
 from lrsearch.config import load_study
+from lrsearch.launch import run_workers
 from lrsearch.records import trial_epochs
-from lrsearch.search import run_workers
 from tests.search._processes import act_mid_trial, kill
 
 if not hasattr(pytest.importorskip("lrsearch.train"), "train"):

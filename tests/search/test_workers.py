@@ -7,10 +7,11 @@ report it under the user's ``CUDA_VISIBLE_DEVICES``.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from lrsearch.config import parse_study
-from lrsearch.search.parallel._workers import _command, _env, worker_config, workers_per_gpu
+from lrsearch.launch._workers import _command, _env, worker_config, workers_per_gpu
 
 
 def test_each_worker_gets_the_next_of_the_users_gpus():
@@ -41,10 +42,10 @@ def test_a_worker_that_sees_one_gpu_trains_on_cuda_not_cuda_n():
     # The worker runs the resolved config itself, the storage password included ...
     assert parse_study(pinned) == config.model_copy(update={
         "training": config.training.model_copy(update={"device": "cuda"})})
-    # ... which it reads on stdin: no password on a command line.
+    # ... which it reads on stdin: no password on a command line. It stops with its parent.
     assert _command(1, debug=False) == [
-        sys.executable, "-m", "lrsearch.search.parallel._worker_main", "-",
-        "--worker-index", "1"]
+        sys.executable, "-m", "lrsearch.launch._worker_main", "-",
+        "--worker-index", "1", "--parent-pid", str(os.getpid())]
     assert _command(0, debug=True)[-1] == "--debug"
     # One GPU for all (no pinning), or a device that is not an indexed GPU: as configured.
     assert worker_config(config, gpus=1) == config.model_dump(mode="json")

@@ -1,14 +1,13 @@
-"""Several processes on one study: set-up claims, dead workers, waiting, ``--workers K``.
+"""Several processes on one study, as each process sees it: set-up claims, dead workers,
+waiting for the others.
 
 The simple path (open the study, then ask, train and tell) is in :mod:`lrsearch.search`; it
 calls in here at a few points. :func:`set_up_study` decides which process sets a new study up
 (range tests, baselines) while the others wait or take over from one that stopped;
 :class:`OtherWorkers` fails and retries the trials of dead workers between a worker's trials,
 waits for the last trials running elsewhere, and spots a trial failed under this worker;
-:func:`worker_id` is what a trial records of the process running it; :func:`run_workers`
-starts ``--workers K`` processes on this machine (``python -m
-lrsearch.search.parallel._worker_main``, the resolved config on stdin) and watches them;
-:func:`workers_per_gpu` counts those of ``--trials-per-gpu K``.
+:func:`worker_id` is what a trial records of the process running it. Starting the processes
+is :mod:`lrsearch.launch`'s job, a floor above.
 
 Example:
     >>> from lrsearch.search.parallel import process_alive, worker_id
@@ -21,23 +20,9 @@ from lrsearch.search.parallel._others import OtherWorkers
 from lrsearch.search.parallel._recovery import fail_dead_workers, fail_orphaned_trials
 from lrsearch.search.parallel._set_up import SetUpSteps, set_up_study
 from lrsearch.search.parallel._setup_claim import SETTLE_S, SetupClaim, await_setup, is_set_up
-from lrsearch.search.parallel._termination import (
-    TERMINATED_EXIT_CODE,
-    Terminated,
-    stop_on_sigterm,
-)
-from lrsearch.search.parallel._workers import (
-    check_workers,
-    gpu_count,
-    run_workers,
-    worker_config,
-    workers_per_gpu,
-)
 
 __all__ = [
-    "SETTLE_S", "TERMINATED_EXIT_CODE", "Terminated", "stop_on_sigterm",
-    "OtherWorkers", "SetUpSteps", "SetupClaim", "await_setup", "check_workers",
-    "fail_dead_workers", "fail_orphaned_trials", "gpu_count", "is_set_up", "process_alive",
-    "run_workers", "set_up_study", "worker_alive", "worker_config", "worker_id",
-    "workers_per_gpu",
+    "SETTLE_S", "OtherWorkers", "SetUpSteps", "SetupClaim", "await_setup",
+    "fail_dead_workers", "fail_orphaned_trials", "is_set_up", "process_alive", "set_up_study",
+    "worker_alive", "worker_id",
 ]

@@ -1,6 +1,6 @@
 """One worker of ``lrsearch run --workers K``, started by its parent; not a user command.
 
-``python -m lrsearch.search.parallel._worker_main CONFIG --worker-index I [--debug]`` runs
+``python -m lrsearch.launch._worker_main CONFIG --worker-index I [--debug]`` runs
 the study of the resolved config in ``CONFIG``, a JSON file, or ``-`` for stdin, which is how
 the parent passes it: the storage URL and its password stay off the command line (``ps``
 shows command lines to every user of the machine), and the worker runs exactly the config
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lrsearch.config import StudyConfig, parse_study
 from lrsearch.errors import LrsearchError
-from lrsearch.search.parallel._termination import (
+from lrsearch.launch._termination import (
     TERMINATED_EXIT_CODE,
     die_with_parent,
     stop_on_sigterm,

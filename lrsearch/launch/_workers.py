@@ -31,6 +31,7 @@ from optuna.trial import TrialState
 
 from lrsearch.config import StudyConfig
 from lrsearch.errors import StudyError
+from lrsearch.launch._termination import TERMINATED_EXIT_CODE, Terminated
 from lrsearch.records import (
     SERVER_URL_EXAMPLES,
     STORAGE_ERRORS,
@@ -38,18 +39,16 @@ from lrsearch.records import (
     normalise_url,
     trial_epochs,
 )
-from lrsearch.search._progress import StudyProgress
-from lrsearch.search.parallel._recovery import fail_dead_workers
-from lrsearch.search.parallel._termination import TERMINATED_EXIT_CODE, Terminated
+from lrsearch.search import StudyProgress, fail_dead_workers, open_study, summarise
 
 if TYPE_CHECKING:
-    from lrsearch.search._runner import RunSummary, TrialCallback
+    from lrsearch.search import RunSummary, TrialCallback
 
 __all__ = ["check_workers", "gpu_count", "run_workers", "worker_config", "workers_per_gpu"]
 
 _POLL_S = 2.0
 _STOP_WAIT_S = 12.0  # per step for a stopping worker: SIGTERM, then SIGKILL (in Slurm's 30 s)
-_WORKER_MAIN = "lrsearch.search.parallel._worker_main"
+_WORKER_MAIN = "lrsearch.launch._worker_main"
 
 
 def check_workers(storage_url: str, workers: int, option: str | None = None) -> None:
@@ -97,10 +96,6 @@ def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
         callbacks: Called with ``(study, frozen_trial)`` for each trial that finishes while
             the workers run (polled every few seconds).
     """
-    # Imported here: the runner and the study opener use this package themselves.
-    from lrsearch.search._runner import summarise
-    from lrsearch.search._study import open_study
-
     check_workers(config.storage, workers)
     optuna.logging.set_verbosity(logging.ERROR)
     study = open_study(config, progress=progress).study
