@@ -15,7 +15,6 @@ nothing; in a grid space the others run their own values too (they need not be g
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict
@@ -31,24 +30,15 @@ from lrsearch.records import (
     DEVICE_NAME_ATTR,
     EPOCHS_ATTR,
     FAIL_REASON_ATTR,
-    FIXED_OPTIMIZER_ATTR,
-    FIXED_SCHEDULE_ATTR,
     IMAGES_PER_SECOND_ATTR,
-    INTERRUPTED,
     LR_CURVE_ATTR,
-    OPTIMIZER_ATTR,
     PRUNE_REASON_ATTR,
     RETRY_OF_ATTR,
     RUNGS_ATTR,
-    SCHEDULE_ATTR,
-    WALL_SECONDS_ATTR,
-    WORKER_ATTR,
     is_baseline,
     probe_key,
-    raise_if_storage_lost,
     set_curve,
     storage_error_in,
-    trial_baseline,
     trial_epochs,
 )
 from lrsearch.schedules import ScheduleSpec
@@ -56,15 +46,16 @@ from lrsearch.search._checkpoints import checkpoint_path, remove_checkpoints, st
 from lrsearch.search._horizon import horizon_epochs
 from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._space import SearchSpace
-from lrsearch.search.parallel import worker_id
+from lrsearch.search._trial import TrialProtocol
 
 __all__ = ["Objective", "INVALID_GRID_POINT"]
 
 INVALID_GRID_POINT = "not a valid schedule at this grid point"
 
 
-class Objective:
-    """Callable objective for ``study.optimize``.
+class Objective(TrialProtocol):
+    """lrsearch's own training of a trial (CIFAR or the study's data and model), on the one
+    trial protocol (:class:`~lrsearch.search._trial.TrialProtocol`).
 
     Args:
         config: The checked study config.
@@ -77,12 +68,9 @@ class Objective:
                  on_epoch: Callable[[int, Any], None] | None = None) -> None:
         from lrsearch.train import ProbeSettings
 
-        self.config = config
-        self.space = space
+        super().__init__(config, space)
         self.data = data
         self.on_epoch = on_epoch
-        self.trial_id: int | None = None  # storage id of the latest trial this worker ran
-        self.last_error: Exception | None = None  # what failed the latest failed trial
         self.prune_epochs = pruning_epochs(config.pruner, config.training.epochs)
         self.judge = resolve_judge(config.pruner, len(space.families))
         probing = self.judge == "probe" and bool(self.prune_epochs)
@@ -91,7 +79,6 @@ class Objective:
         # The shorter horizons a searched trial trains at first (none without horizon rungs).
         self.rungs = (horizon_epochs(config.training.epochs, config.pruner.reduction_factor)[:-1]
                       if config.pruner.name == "horizon" else ())
-        self.baselines = {b.name: b for b in config.baselines if not isinstance(b, str)}
         self.train_settings = config.train_settings()
         # The spec is stored laid onto the real length (the last partial batch is dropped).
         train_images = len(getattr(data, "train_y", ()))
@@ -99,35 +86,13 @@ class Objective:
                             * max(1, train_images // config.training.batch_size)
                             if train_images else None)
 
-    def __call__(self, trial: optuna.Trial) -> float:
-        self.last_error = None
-        try:
-            return self._run(trial)
-        except (optuna.TrialPruned, optuna.exceptions.UpdateFinishedTrialError):
-            raise
-        except Exception as exc:
-            raise_if_storage_lost(exc)
-            # Whatever failed, before training or inside it, the trial says why.
-            self.last_error = exc
-            if FAIL_REASON_ATTR not in trial.user_attrs:
-                trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
-            raise
+    def lay_out(self, spec: ScheduleSpec) -> ScheduleSpec:
+        return spec if self.total_steps is None else spec.with_total_steps(self.total_steps)
 
-    def _run(self, trial: optuna.Trial) -> float:
+    def train_trial(self, trial: optuna.Trial, spec: ScheduleSpec,
+                    optimizer: dict[str, Any]) -> float:
         from lrsearch.train import train
 
-        self.trial_id = trial._trial_id
-        trial.set_user_attr(WORKER_ATTR, worker_id())
-        fixed = trial.user_attrs.get(FIXED_SCHEDULE_ATTR)
-        if fixed is None:
-            spec, optimizer = self._suggest(trial)
-        else:  # a ready-made baseline: exactly its spec and optimizer, nothing sampled
-            spec = ScheduleSpec.from_dict(fixed)
-            optimizer = dict(trial.user_attrs[FIXED_OPTIMIZER_ATTR])
-        if self.total_steps is not None:
-            spec = spec.with_total_steps(self.total_steps)
-        trial.set_user_attr(SCHEDULE_ATTR, spec.to_dict())
-        trial.set_user_attr(OPTIMIZER_ATTR, optimizer)
         original = _retried_trial_number(trial)
         if original is not None:
             trial.set_user_attr(RETRY_OF_ATTR, original)
@@ -135,9 +100,8 @@ class Objective:
                                trial.number if original is None else original)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         epochs = list(trial_epochs(trial)) if original is not None else []
-        started = time.perf_counter()
         if self.rungs and not is_baseline(trial):
-            self._climb(trial, spec, optimizer, ckpt, started)
+            self._climb(trial, spec, optimizer, ckpt)
 
         def on_epoch(result: Any) -> str | None:
             return self._report(trial, result, epochs)
@@ -146,27 +110,16 @@ class Objective:
             result = train(spec, OptimizerSettings(**optimizer), self.train_settings, self.data,
                            on_epoch=on_epoch, checkpoint_path=str(ckpt), probe=self.probe)
         except DivergedError as exc:
-            _finish(trial, started, ckpt, pruned=f"diverged: {exc}", failed=f"diverged: {exc}",
+            _finish(trial, ckpt, pruned=f"diverged: {exc}", failed=f"diverged: {exc}",
                     lr_curve=exc.lr_curve)
             raise optuna.TrialPruned(f"diverged: {exc}") from None
-        except optuna.exceptions.UpdateFinishedTrialError:
-            # Another process failed this trial (it judged this worker dead) and queued its
-            # retry, which continues from the checkpoint: nothing more to store; the runner
-            # says so and goes on.
-            raise
-        except KeyboardInterrupt:
-            # The checkpoint stays: the runner queues a retry that continues from it.
-            trial.set_user_attr(FAIL_REASON_ATTR, INTERRUPTED)
-            trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
-            raise
-        except Exception as exc:
-            if storage_error_in(exc) is None:  # the storage's own failure: nothing to store
-                trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
-                trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
+        except Exception as exc:  # interrupted or lost: the checkpoint stays for the retry
+            if storage_error_in(exc) is None and not isinstance(
+                    exc, optuna.exceptions.UpdateFinishedTrialError):
                 remove_checkpoints(ckpt)  # failed for good: nothing will resume it
             raise
         if result.stopped is not None:  # pruned: the curve is of the part that ran
-            _finish(trial, started, ckpt, pruned=result.stopped, lr_curve=result.lr_curve)
+            _finish(trial, ckpt, pruned=result.stopped, lr_curve=result.lr_curve)
             raise optuna.TrialPruned(result.stopped)
         data = result.to_dict()
         set_curve(trial, LR_CURVE_ATTR, data["lr_curve"])
@@ -174,12 +127,12 @@ class Objective:
         trial.set_user_attr(IMAGES_PER_SECOND_ATTR, float(data["images_per_second"]))
         if DEVICE_NAME_ATTR not in trial.study.user_attrs:
             trial.study.set_user_attr(DEVICE_NAME_ATTR, str(data["device_name"]))
-        _finish(trial, started, ckpt)
+        _finish(trial, ckpt)
         return float(getattr(result.epochs[-1], self.config.metric))
 
-    def _suggest(self, trial: optuna.Trial) -> tuple[ScheduleSpec, dict[str, Any]]:
+    def suggest(self, trial: optuna.Trial) -> tuple[ScheduleSpec, dict[str, Any]]:
         try:
-            return self.space.suggest(trial, self._grid_baseline(trial))
+            return super().suggest(trial)
         except SpecError as exc:
             if self.space.grid_points is None:
                 raise
@@ -190,7 +143,7 @@ class Objective:
             raise SpecError(exc.problems) from None
 
     def _climb(self, trial: optuna.Trial, spec: ScheduleSpec, optimizer: dict[str, Any],
-               ckpt: Path, started: float) -> None:
+               ckpt: Path) -> None:
         """Train the whole schedule at each shorter rung's horizon; raise ``TrialPruned`` at
         the first rung where the trial does not rank among the best (a retry re-reports the
         rungs its first run finished instead of training them again)."""
@@ -206,7 +159,7 @@ class Objective:
                                    checkpoint_path=str(rung_ckpt), on_epoch=self._progress(trial))
                 except DivergedError as exc:
                     rung_ckpt.unlink(missing_ok=True)
-                    _finish(trial, started, ckpt, pruned=f"diverged at the {epochs}-epoch "
+                    _finish(trial, ckpt, pruned=f"diverged at the {epochs}-epoch "
                             f"horizon: {exc}", failed=f"diverged: {exc}", lr_curve=exc.lr_curve)
                     raise optuna.TrialPruned(f"diverged: {exc}") from None
                 rung_ckpt.unlink(missing_ok=True)
@@ -225,19 +178,13 @@ class Objective:
             if trial.should_prune():
                 reason = (f"pruned at the {epochs}-epoch horizon ({self.config.metric} "
                           f"{value:.4f})")
-                _finish(trial, started, ckpt, pruned=reason)
+                _finish(trial, ckpt, pruned=reason)
                 raise optuna.TrialPruned(reason)
 
     def _progress(self, trial: optuna.Trial) -> Callable[[Any], None] | None:
         if self.on_epoch is None:
             return None
         return lambda result: self.on_epoch(trial.number, result)
-
-    def _grid_baseline(self, trial: optuna.Trial) -> Any:
-        """The baseline a grid space's trial runs (its values need not be grid values)."""
-        if self.space.grid_points is None:
-            return None
-        return self.baselines.get(trial_baseline(trial))
 
     def _report(self, trial: optuna.Trial, result: Any, epochs: list[dict[str, Any]]
                 ) -> str | None:
@@ -278,10 +225,10 @@ def _plain(value: Any) -> Any:
     return float(value)
 
 
-def _finish(trial: optuna.Trial, started: float, ckpt: Path, pruned: str | None = None,
+def _finish(trial: optuna.Trial, ckpt: Path, pruned: str | None = None,
             failed: str | None = None, lr_curve: list | None = None) -> None:
-    """Store the wall time (and why it was pruned: the reason and the LR curve it ran)."""
-    trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
+    """The trial is done with its checkpoint; when pruned, store why and the LR curve it
+    ran (and, when it diverged, the failure it counts as)."""
     if pruned is not None:
         trial.set_user_attr(PRUNE_REASON_ATTR, pruned)
         if lr_curve:

@@ -13,7 +13,6 @@ takes the model, the optimizer and a ``train_step`` to cool it down with
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -26,28 +25,17 @@ from lrsearch.errors import LrsearchError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.records import (
     EPOCHS_ATTR,
-    FAIL_REASON_ATTR,
-    FIXED_OPTIMIZER_ATTR,
-    FIXED_SCHEDULE_ATTR,
-    INTERRUPTED,
     LR_CURVE_ATTR,
-    OPTIMIZER_ATTR,
-    PRUNE_REASON_ATTR,
     SCHEDULE_ATTR,
     TRAINING_LOOP_ATTR,
-    WALL_SECONDS_ATTR,
-    WORKER_ATTR,
     is_baseline,
     probe_key,
-    raise_if_storage_lost,
     set_curve,
-    storage_error_in,
-    trial_baseline,
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._space import SearchSpace
-from lrsearch.search.parallel import worker_id
+from lrsearch.search._trial import TrialProtocol
 
 __all__ = ["Trial", "UserObjective"]
 
@@ -163,8 +151,10 @@ class Trial:
         return {**probed, "probe_steps": int(steps), "probe_seconds": float(seconds)}
 
 
-class UserObjective:
-    """Callable objective for ``study.optimize`` that trains with the user's ``train_fn``.
+class UserObjective(TrialProtocol):
+    """A trial trained by the user's ``train_fn``, on the one trial protocol
+    (:class:`~lrsearch.search._trial.TrialProtocol`): the same stored attributes, fail reasons
+    and storage-fault handling as lrsearch's own training.
 
     Args:
         config: The checked study config (its ``model`` and ``data`` are not used).
@@ -180,58 +170,22 @@ class UserObjective:
                  train_fn: Callable[[Trial], Any],
                  on_epoch: Callable[[int, Any], None] | None = None,
                  evaluate: Callable[[Any], Any] | None = None) -> None:
-        self.config, self.space, self.train_fn, self.on_epoch = config, space, train_fn, on_epoch
+        super().__init__(config, space)
+        self.train_fn, self.on_epoch = train_fn, on_epoch
         judge = resolve_judge(config.pruner, len(space.families))
         self.evaluate = evaluate if judge == "probe" and config.pruner.name != "none" else None
-        self.baselines = {b.name: b for b in config.baselines if not isinstance(b, str)}
-        self.trial_id: int | None = None  # storage id of the latest trial this worker ran
 
-    def __call__(self, trial: optuna.Trial) -> float:
-        try:
-            return self._run(trial)
-        except Exception as exc:
-            raise_if_storage_lost(exc)
-            raise
-
-    def _run(self, trial: optuna.Trial) -> float:
-        self.trial_id = trial._trial_id
-        trial.set_user_attr(WORKER_ATTR, worker_id())
+    def train_trial(self, trial: optuna.Trial, spec: ScheduleSpec,
+                    optimizer: dict[str, Any]) -> float:
         if TRAINING_LOOP_ATTR not in trial.study.user_attrs:
             function = self.train_fn
             name = getattr(function, "__qualname__", type(function).__name__)
             trial.study.set_user_attr(TRAINING_LOOP_ATTR,
                                       f"{function.__module__}.{name} (lrsearch.optimize)")
-        fixed = trial.user_attrs.get(FIXED_SCHEDULE_ATTR)
-        if fixed is None:
-            grid = self.space.grid_points is not None
-            spec, optimizer = self.space.suggest(
-                trial, self.baselines.get(trial_baseline(trial)) if grid else None)
-        else:  # a ready-made baseline: exactly its spec and optimizer, nothing sampled
-            spec = ScheduleSpec.from_dict(fixed)
-            optimizer = dict(trial.user_attrs[FIXED_OPTIMIZER_ATTR])
-        trial.set_user_attr(SCHEDULE_ATTR, spec.to_dict())
-        trial.set_user_attr(OPTIMIZER_ATTR, optimizer)
         handle = Trial(trial, spec, OptimizerSettings(**optimizer), self.config, self.on_epoch,
                        self.evaluate)
-        started, storage_down = time.perf_counter(), False
-        try:
-            self.train_fn(handle)
-            if not handle.rows:
-                raise LrsearchError(f"trial {trial.number}: train_fn reported no epoch; call "
-                                    f"trial.report(epoch, {self.config.metric}=...) after each")
-        except optuna.TrialPruned as exc:
-            trial.set_user_attr(PRUNE_REASON_ATTR, str(exc))
-            raise
-        except KeyboardInterrupt:
-            trial.set_user_attr(FAIL_REASON_ATTR, INTERRUPTED)
-            raise
-        except Exception as exc:  # the user's code: the trial fails, saying why
-            storage_down = storage_error_in(exc) is not None
-            if storage_down:
-                raise  # the storage's own failure: nothing can be stored
-            trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}"[:1000])
-            raise
-        finally:
-            if not storage_down:
-                trial.set_user_attr(WALL_SECONDS_ATTR, float(time.perf_counter() - started))
+        self.train_fn(handle)
+        if not handle.rows:
+            raise LrsearchError(f"trial {trial.number}: train_fn reported no epoch; call "
+                                f"trial.report(epoch, {self.config.metric}=...) after each")
         return float(handle.rows[-1][self.config.metric])
