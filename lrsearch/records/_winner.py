@@ -41,8 +41,8 @@ def score_text(values: Sequence[float]) -> str:
     """How every command shows a trial's score: its one value, or the mean with each seed's.
 
     Example:
-        >>> score_text([0.573]), score_text([0.573, 0.5605])
-        ('0.5730', '0.5668 (mean of 2 seeds: 0.5730, 0.5605)')
+        >>> score_text([0.573]), score_text([0.574, 0.5605])
+        ('0.5730', '0.5673 (mean of 2 seeds: 0.5740, 0.5605)')
     """
     if len(values) == 1:
         return f"{values[0]:.4f}"
