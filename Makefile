@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH := torch==2.14.1 torchvision==0.29.1
 # Use the shared CIFAR-10 copy when it is there; otherwise lrsearch downloads CIFAR-10.
 SHARED_CIFAR := ../shared/data/cifar10-jpeg-fallback
-DATA_ARG := $(if $(wildcard $(SHARED_CIFAR)/cifar-10-batches-py),--data-dir $(SHARED_CIFAR),)
+DATA_ARG := $(if $(wildcard $(SHARED_CIFAR)/cifar-10-batches-py),--data-dir $(abspath $(SHARED_CIFAR)),)
 
 .PHONY: install quickstart test lint clean
 

@@ -74,10 +74,30 @@ def storage_option(overrides_file: bool = False):
 
 study_option = click.option("--study", "study_name",
                             help="Name of the study (optional when the storage holds one).")
-device_option = click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]),
-                             help="Training device.")
-data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
+
+
+def _checked_device(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--device`` takes what a study file's ``training.device`` takes."""
+    import re
+
+    from lrsearch.config import DEVICE_PATTERN
+
+    if value is not None and not re.fullmatch(DEVICE_PATTERN, value):
+        raise click.BadParameter(f"got {value!r}; one of auto, cpu, cuda or cuda:N (a GPU's "
+                                 f"index), as training.device in a study file")
+    return value
+
+
+device_option = click.option("--device", callback=_checked_device, metavar="auto|cpu|cuda|cuda:N",
+                             help="Training device (overrides training.device).")
+# Resolved where the command runs: a relative folder is stored absolute in the study's config.
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, resolve_path=True),
                                help="Folder of the data set.")
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1),
+    help="CPU threads of the training (overrides training.threads; default: torch's choice, at "
+         "most the cores this process may use; --workers share them). On a machine others "
+         "use too, give your share.")
 
 
 @click.group()
@@ -205,6 +225,7 @@ def _device_problems(device: str) -> list[str]:
               help="Start no trial after this many seconds.")
 @device_option
 @data_dir_option
+@threads_option
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes on this machine (needs PostgreSQL or MySQL storage).")
 @click.option("--trials-per-gpu", type=click.IntRange(min=1), default=None,
@@ -217,8 +238,8 @@ def _device_problems(device: str) -> list[str]:
                    "sampler's seed; give each machine its own).")
 @friendly_errors
 def run(study_file: str, storage: str | None, n_trials: int | None, timeout: float | None,
-        device: str | None, data_dir: str | None, workers: int, trials_per_gpu: int | None,
-        quiet: bool, worker_index: int) -> None:
+        device: str | None, data_dir: str | None, threads: int | None, workers: int,
+        trials_per_gpu: int | None, quiet: bool, worker_index: int) -> None:
     """Run or resume a study (the same name and storage resume it)."""
     from lrsearch.config import load_study
     from lrsearch.launch import TERMINATED_EXIT_CODE, check_workers, run_workers, stop_on_sigterm
@@ -231,7 +252,7 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
                                f"give one of them (--trials-per-gpu K starts K per GPU)")
     config = load_study(study_file, {"storage": storage, "n_trials": n_trials,  # None: as filed
                                      "timeout_s": timeout, "training.device": device,
-                                     "data.data_dir": data_dir})
+                                     "data.data_dir": data_dir, "training.threads": threads})
     click.get_current_context().meta[_STORAGE_META] = config.storage
     asked = None
     if trials_per_gpu is not None:
@@ -355,12 +376,13 @@ def slurm(study_file: str, storage: str | None, workers: int, time_limit: str | 
               help="Folder for lr_range_test_<optimizer>.html (plot) and .json (curve).")
 @data_dir_option
 @device_option
+@threads_option
 @click.option("--steps", type=click.IntRange(min=10, max=1000),
               help="Steps of the LR ramp (overrides lr_range_test.num_steps).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def find_lr(study_file: str, optimizer_name: str | None, out_dir: str, data_dir: str | None,
-            device: str | None, steps: int | None, quiet: bool) -> None:
+            device: str | None, threads: int | None, steps: int | None, quiet: bool) -> None:
     """LR range test on the study's model and data: plot and suggested peak LR.
 
     Nothing is stored in the study, and the model and optimizer are left as they were.
@@ -370,7 +392,8 @@ def find_lr(study_file: str, optimizer_name: str | None, out_dir: str, data_dir:
     from lrsearch.search import SearchSpace, range_test_record, run_range_test
 
     config = load_study(study_file, {"training.device": device, "data.data_dir": data_dir,
-                                     "lr_range_test.num_steps": steps})
+                                     "lr_range_test.num_steps": steps,
+                                     "training.threads": threads})
     space = SearchSpace.from_config(config)
     name = optimizer_name or next(iter(space.optimizers))
     result = run_range_test(config, space, name, progress="off" if quiet else None)
@@ -421,9 +444,10 @@ def report(storage: str, study_name: str, out: str, top_k: int) -> None:
               help="Fresh seeds per schedule (the same for all: paired).")
 @device_option
 @data_dir_option
+@threads_option
 @friendly_errors
 def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str | None,
-            data_dir: str | None) -> None:
+            data_dir: str | None, threads: int | None) -> None:
     """Re-train the top schedules and the baselines with fresh seeds; evaluate on the test set.
 
     Trains on the full training set (the validation images included), stores the results in
@@ -438,7 +462,8 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
 
     study = load_report_study(storage, study_name)
     overrides = {key: value for key, value in
-                 {"training.device": device, "data.data_dir": data_dir}.items() if value}
+                 {"training.device": device, "data.data_dir": data_dir,
+                  "training.threads": threads}.items() if value}
 
     def on_run(row: dict) -> None:
         click.echo(f"{row['label']}: seed {row['seed']} test_acc {row['test_acc']:.4f} "

@@ -195,3 +195,34 @@ def test_a_finished_run_says_what_to_run_next(tmp_path):
     assert f"next: lrsearch report --storage {storage} --study tiny --out report.html" in \
         result.output
     assert f"lrsearch dashboard --storage {storage}" in result.output
+
+
+def test_device_takes_what_a_study_file_takes(tmp_path):
+    path = write_study(tmp_path, n_trials=1, baselines=[], pruner={"name": "none"})
+    result = invoke("run", path, "--device", "gpu")
+    assert result.exit_code == 2
+    assert "got 'gpu'; one of auto, cpu, cuda or cuda:N" in result.output
+    import torch
+
+    if torch.cuda.is_available():
+        return  # cuda:N is then a device that can run; the parse is what is tested below
+    result = invoke("run", path, "--device", "cuda:1")  # parsed as in a file, then refused here
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "training.device: got 'cuda:1'; torch sees no CUDA device here" in result.output
+
+
+def test_a_relative_data_dir_is_stored_absolute_and_threads_are_the_runs(tmp_path,
+                                                                          monkeypatch):
+    """``--data-dir`` relative to where the command runs is what every later reader (a
+    worker, confirm, a Slurm task in another folder) must find: it is stored absolute.
+    ``--threads`` goes into the run's training settings."""
+    path = write_study(tmp_path, n_trials=1, baselines=[], pruner={"name": "none"},
+                       training={"epochs": 1, "batch_size": 64, "device": "cpu", "seed": 0})
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = invoke("run", path, "--data-dir", "../data", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'studies.db'}")
+    stored = study.user_attrs["config"]
+    assert stored["data"]["data_dir"] == str(tmp_path / "data")
+    assert stored["training"]["threads"] == 1

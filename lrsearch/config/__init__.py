@@ -35,6 +35,7 @@ from lrsearch.config._models import (
 from lrsearch.config._settings import (
     DATASETS,
     DEFAULT_RULE,
+    DEVICE_PATTERN,
     IMAGEFOLDER,
     RANGE_TEST_RULES,
     DataSettings,
@@ -44,11 +45,14 @@ from lrsearch.config._settings import (
     TrainingConfig,
     TrainSettings,
     is_factory,
+    threads_per_process,
+    usable_cores,
 )
 from lrsearch.config._types import AUTO, Range
 
 __all__ = [
-    "DATASETS", "IMAGEFOLDER", "is_factory",
+    "DATASETS", "DEVICE_PATTERN", "IMAGEFOLDER", "is_factory", "threads_per_process",
+    "usable_cores",
     "DEFAULT_METRIC",
     "AUTO", "DEFAULT_PRUNER", "DEFAULT_RULE", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH",
     "KNOT_POSITIONS", "OWN_LOOP_PRUNER",

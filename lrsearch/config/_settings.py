@@ -9,6 +9,7 @@ training code's own errors, one line per problem.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -162,6 +163,9 @@ class DataSettings(_Settings):
         return problems
 
 
+DEVICE_PATTERN = r"^(auto|cpu(:\d+)?|cuda(:\d+)?)$"  # training.device and --device
+
+
 class TrainingConfig(_Settings):
     """Length and hardware of every trial's training run (a study's ``training``).
 
@@ -182,19 +186,52 @@ class TrainingConfig(_Settings):
             cuDNN autotuning off), so two runs agree bit for bit there too, at a cost in speed
             (docs/training.md). A CPU run is deterministic either way, and this leaves it
             alone.
+        threads: CPU threads of the run (:func:`threads_per_process`): None lets torch pick,
+            never more than the cores this process may use; workers share them.
     """
 
     _what: ClassVar[str] = "training settings"
 
     epochs: int = Field(default=10, ge=1, le=MAX_EPOCHS)
     batch_size: int = Field(default=256, ge=1, le=MAX_BATCH_SIZE)
-    device: str = Field(default="auto", pattern=r"^(auto|cpu(:\d+)?|cuda(:\d+)?)$")
+    device: str = Field(default="auto", pattern=DEVICE_PATTERN)
     precision: Literal[PRECISIONS] = "auto"
     compile: bool = False
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     lr_record_every: int = Field(default=10, ge=1)
     checkpoint_every_s: float = Field(default=60.0, ge=0, allow_inf_nan=False)
     deterministic: bool = False
+    threads: int | None = Field(default=None, ge=1)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container, ``taskset`` or a
+    Slurm allocation may allow fewer than the machine has), else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_process(threads: int | None, processes: int = 1,
+                        cores: int | None = None) -> int | None:
+    """The CPU threads each of ``processes`` training processes of one run uses.
+
+    Asked for (``training.threads`` or ``--threads``), or left out with several processes:
+    the usable ``cores`` at most, shared evenly, at least one each. Left out with one process:
+    None, torch's own choice (capped at the usable cores where the run starts). One thread per
+    core in all: more would make the processes preempt each other.
+
+    Example:
+        >>> threads_per_process(None, 1, cores=8), threads_per_process(None, 3, cores=8)
+        (None, 2)
+        >>> threads_per_process(16, 1, cores=8), threads_per_process(4, 2, cores=8)
+        (8, 2)
+    """
+    cores = usable_cores() if cores is None else cores
+    if threads is None and processes == 1:
+        return None
+    return max(1, min(threads or cores, cores) // processes)
 
 
 class TrainSettings(TrainingConfig):

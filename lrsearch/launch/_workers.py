@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import TrialState
 
-from lrsearch.config import StudyConfig
+from lrsearch.config import StudyConfig, threads_per_process
 from lrsearch.errors import StudyError
 from lrsearch.launch._termination import TERMINATED_EXIT_CODE, Terminated
 from lrsearch.records import (
@@ -100,8 +100,9 @@ def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
     optuna.logging.set_verbosity(logging.ERROR)
     study = open_study(config, progress=progress).study
     gpus = gpu_count()
-    data = worker_config(config, gpus)
-    procs = [_start(i, data, debug, _env(i, workers, gpus, os.environ)) for i in range(workers)]
+    data = worker_config(config, gpus, workers)
+    threads = data["training"]["threads"]
+    procs = [_start(i, data, debug, _env(i, gpus, threads, os.environ)) for i in range(workers)]
     watch = _Watch(study, procs, config.storage_options.max_retry, config.training.epochs,
                    callbacks)
     interrupted = False
@@ -132,19 +133,24 @@ def run_workers(config: StudyConfig, workers: int, *, debug: bool = False,
     return summarise(study, config.storage, interrupted), worst
 
 
-def worker_config(config: StudyConfig, gpus: int) -> dict[str, Any]:
+def worker_config(config: StudyConfig, gpus: int, workers: int = 1) -> dict[str, Any]:
     """The resolved config a worker runs, as JSON data: with one GPU each (``gpus`` > 1), a
-    ``cuda:N`` device is ``cuda``, the one GPU the worker sees.
+    ``cuda:N`` device is ``cuda``, the one GPU the worker sees; on CPUs (``gpus`` 0) the
+    ``workers`` share the usable cores (:func:`~lrsearch.config.threads_per_process`).
 
     Example:
         >>> from lrsearch.config import parse_study
-        >>> config = parse_study({"name": "s", "training": {"device": "cuda:1"}})
+        >>> config = parse_study({"name": "s", "training": {"device": "cuda:1", "threads": 4}})
         >>> worker_config(config, gpus=2)["training"]["device"], config.training.device
         ('cuda', 'cuda:1')
+        >>> worker_config(config, gpus=0, workers=2)["training"]["threads"] <= 2
+        True
     """
     data = config.model_dump(mode="json")
     if gpus > 1 and config.training.device.startswith("cuda:"):
         data["training"]["device"] = "cuda"
+    if gpus == 0:
+        data["training"]["threads"] = threads_per_process(config.training.threads, workers)
     return data
 
 
@@ -174,9 +180,10 @@ def gpu_count() -> int:
         return 0
 
 
-def _env(index: int, workers: int, gpus: int, environ: Mapping[str, str]) -> dict[str, str]:
+def _env(index: int, gpus: int, threads: int | None, environ: Mapping[str, str]
+         ) -> dict[str, str]:
     """Worker ``index``'s environment: ``environ`` with its own GPU when there are several,
-    and a share of the cores for CPU workers."""
+    and its share of the cores, ``threads``, for the OpenMP of CPU workers."""
     env = dict(environ)
     if gpus > 1:
         # Entries may be indices or GPU/MIG UUIDs; CUDA counts the valid ones, from the first.
@@ -184,9 +191,9 @@ def _env(index: int, workers: int, gpus: int, environ: Mapping[str, str]) -> dic
         listed = [e for e in listed if e]
         env["CUDA_VISIBLE_DEVICES"] = (listed[index % gpus] if len(listed) >= gpus
                                        else str(index % gpus))
-    if gpus == 0 and "OMP_NUM_THREADS" not in env:
+    if threads is not None and "OMP_NUM_THREADS" not in env:
         # CPU workers share the cores instead of each starting one thread per core.
-        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+        env["OMP_NUM_THREADS"] = str(threads)
     return env
 
 

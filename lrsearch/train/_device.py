@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import torch
 
+from lrsearch.config import usable_cores
 from lrsearch.errors import TrainingError
 
 __all__ = ["resolve_device", "canonical_device", "same_device", "autocast_dtype", "device_name",
-           "kernel_mode"]
+           "kernel_mode", "cpu_threads"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -120,3 +121,20 @@ def kernel_mode(deterministic: bool, device: torch.device) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[2:]
+
+
+@contextlib.contextmanager
+def cpu_threads(threads: int | None) -> Iterator[int]:
+    """Train with ``threads`` CPU threads (None: torch's own choice), never more than the
+    cores this process may use (torch counts the machine's, so a 2-core container or a
+    ``taskset`` would otherwise run one thread per host core, each preempting the others);
+    the count before is restored after. Yields the count used."""
+    before = torch.get_num_threads()
+    used = min(threads or before, usable_cores())
+    if used != before:
+        torch.set_num_threads(used)
+    try:
+        yield used
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)

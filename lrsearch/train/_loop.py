@@ -20,7 +20,13 @@ from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._checkpoint import load_checkpoint
 from lrsearch.train._checkpointer import Checkpointer
 from lrsearch.train._data import CifarData, load_data
-from lrsearch.train._device import device_name, kernel_mode, resolve_device, same_device
+from lrsearch.train._device import (
+    cpu_threads,
+    device_name,
+    kernel_mode,
+    resolve_device,
+    same_device,
+)
 from lrsearch.train._probe import ProbeSettings, cooldown_probe
 from lrsearch.train._results import EpochResult, TrainResult
 from lrsearch.train._run import TrainingRun
@@ -81,7 +87,7 @@ def train(spec: ScheduleSpec, optimizer: OptimizerSettings, training: TrainSetti
         data = load_data(data, device)
     elif not same_device(data.device, device) and not data.streamed:
         data = _moved(data, device)
-    with kernel_mode(training.deterministic, device):
+    with kernel_mode(training.deterministic, device), cpu_threads(training.threads):
         run = TrainingRun(spec, optimizer, training, data)
         fingerprint = _fingerprint(spec, run.total_steps, optimizer, training, data)
         epochs, stopped = _resume(run, checkpoint_path, fingerprint, on_epoch)

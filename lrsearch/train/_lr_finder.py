@@ -26,7 +26,7 @@ from lrsearch.config import DataSettings, RangeTestSettings, TrainSettings
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._data import CifarData, load_data
-from lrsearch.train._device import device_name, kernel_mode, resolve_device
+from lrsearch.train._device import cpu_threads, device_name, kernel_mode, resolve_device
 from lrsearch.train._loop import _moved
 from lrsearch.train._lr_suggest import suggest
 from lrsearch.train._range_result import RangeTestResult
@@ -73,7 +73,7 @@ def range_test(optimizer: OptimizerSettings, training: TrainSettings,
     elif data.device != device and not data.streamed:
         data = _moved(data, device)
     spec = ScheduleSpec("constant", peak_lr=settings.start_lr, total_steps=1)
-    with kernel_mode(training.deterministic, device):
+    with kernel_mode(training.deterministic, device), cpu_threads(training.threads):
         result = ramp(TrainingRun(spec, optimizer, training, data), settings, on_step=on_step)
     return replace(result, optimizer=optimizer.to_dict())
 
