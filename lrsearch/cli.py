@@ -14,6 +14,7 @@ import warnings
 import click
 
 from lrsearch.errors import LrsearchError
+from lrsearch.text import counted
 from lrsearch.version import __version__
 
 
@@ -116,21 +117,41 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 @main.command()
 def families() -> None:
-    """List the schedule families, their parameters, valid ranges and search ranges."""
+    """List the schedule families, their parameters, valid ranges and search ranges.
+
+    Values are written as in a study file (YAML); the families a study searches when its
+    file names none are marked.
+    """
+    from lrsearch.config import DEFAULT_FAMILIES
     from lrsearch.schedules import list_families
 
     for info in list_families():
         torch_name = f"  (= torch {info.torch_equivalent})" if info.torch_equivalent else ""
-        click.secho(f"{info.name}: {info.summary}{torch_name}", bold=True)
+        default = "  [searched by default]" if info.name in DEFAULT_FAMILIES else ""
+        click.secho(f"{info.name}: {info.summary}{torch_name}{default}", bold=True)
         for param in info.params:
-            click.echo(f"    {param.name}: {param.help}; {param.rule()}; default "
-                       f"{param.default!r}; {_searched(param.search)}")
+            rule = (f"must be one of {_yaml(param.choices)}" if param.kind == "choice"
+                    else param.rule())
+            click.echo(f"    {param.name}: {param.help}; {rule}; default "
+                       f"{_yaml(param.default)}; {_searched(param.search)}")
+    click.echo(f"\nleft out of a study file, search_space.families is "
+               f"{_yaml(DEFAULT_FAMILIES)}")
+
+
+def _yaml(value) -> str:
+    """``value`` as a study file writes it: ``false``, ``[0.5, 0.75]``, ``cos``."""
+    import yaml
+
+    if isinstance(value, tuple):
+        value = list(value)
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000)
+    return text.removesuffix("\n").removesuffix("\n...").strip()
 
 
 def _searched(search) -> str:
     """A parameter's default search range in words."""
     if search.choices is not None:
-        return f"searched among {list(search.choices)}"
+        return f"searched among {_yaml(search.choices)}"
     if search.low is None:
         return "searched as its own kind (see docs/schedules.md)"
     scale = ", log scale" if search.log else ""
@@ -168,7 +189,7 @@ def show(spec_path: str, code: bool, steps: int | None) -> None:
 def validate(study_file: str) -> None:
     """Check a study file and list every problem at once (nothing is run or stored).
 
-    A ``module:function`` model or data set is imported, not called: its outputs and the
+    A module:function model or data set is imported, not called: its outputs and the
     images are checked when a run starts (that needs torch).
     """
     from lrsearch.config import is_factory, load_study
@@ -188,10 +209,10 @@ def validate(study_file: str) -> None:
             if space.auto_optimizers else "")
     grid = (f", a grid of {grid_size(space):,} trials ({space.grid_points} values per searched "
             f"number)" if space.grid_points is not None else "")
-    click.echo(f"{study_file}: ok; study {config.name!r}, {config.n_trials} trials of "
+    click.echo(f"{study_file}: ok; study {config.name!r}, {counted(config.n_trials, 'trial')} of "
                f"{config.training.epochs} epochs ({config.model} on {config.data.dataset}), "
                f"families {list(described['families'])}, optimizers "
-               f"{list(described['optimizers'])}, {len(config.baselines)} baseline(s)"
+               f"{list(described['optimizers'])}, {counted(len(config.baselines), 'baseline')}"
                f"{grid}{auto}")
     if any(is_factory(ref) for ref in (config.model, config.data.dataset)):
         click.echo("  your model and data functions import; their outputs are checked when "
@@ -260,7 +281,7 @@ def run(study_file: str, storage: str | None, n_trials: int | None, timeout: flo
 
         gpus = 0 if config.training.device.startswith("cpu") else gpu_count()
         workers = workers_per_gpu(trials_per_gpu, gpus)
-        asked = f"--trials-per-gpu {trials_per_gpu} ({workers} workers)"
+        asked = f"--trials-per-gpu {trials_per_gpu} ({counted(workers, 'worker')})"
     check_workers(config.storage, workers, asked)
     progress = "off" if quiet else None
     debug = bool(click.get_current_context().find_root().params.get("debug"))
@@ -363,8 +384,9 @@ def slurm(study_file: str, storage: str | None, workers: int, time_limit: str | 
         click.echo(f"wrote {script}: submit it with sbatch {script}")
         return
     job_id = submit_job(script)
-    click.echo(f"submitted job {job_id}: {workers} workers of study {config.name!r} (wrote "
-               f"{script}); watch: squeue -j {job_id}; logs in {job.log_dir}")
+    click.echo(f"submitted job {job_id}: {counted(workers, 'worker')} of study "
+               f"{config.name!r} (wrote {script}); watch: squeue -j {job_id}; logs in "
+               f"{job.log_dir}")
 
 
 @main.command("find-lr")
@@ -432,7 +454,7 @@ def report(storage: str, study_name: str, out: str, top_k: int) -> None:
             f"best {data.metric} {data.best.value:.4f} (trial {data.best.number}, "
             f"{data.best.family})")
     margin = "" if data.margin is None else f", {data.margin:+.4f} over the best baseline"
-    click.echo(f"wrote {path}: {sum(data.counts.values())} trials; {best}{margin}")
+    click.echo(f"wrote {path}: {counted(sum(data.counts.values()), 'trial')}; {best}{margin}")
 
 
 @main.command()
@@ -514,7 +536,8 @@ def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> No
 @main.command()
 @storage_option()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
+              help="Port to listen on (one already taken is refused with a clear error).")
 @click.option("--no-refresh", is_flag=True,
               help="Do not re-save lrsearch's figures into the studies first.")
 @friendly_errors

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from lrsearch.text import counted
+
 __all__ = [
     "LrsearchError", "SpecError", "ConfigError", "StudyError", "DataError", "TrainingError",
     "DivergedError",
@@ -28,7 +30,8 @@ class SpecError(LrsearchError, ValueError):
     def __init__(self, problems: Iterable[str], prefix: str = "") -> None:
         self.problems = [f"{prefix}{p}" for p in problems]
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"invalid schedule spec ({len(self.problems)} problem(s)):\n{lines}")
+        super().__init__(f"invalid schedule spec ({counted(len(self.problems), 'problem')}):"
+                         f"\n{lines}")
 
 
 class ConfigError(LrsearchError, ValueError):
@@ -42,7 +45,7 @@ class ConfigError(LrsearchError, ValueError):
         lines = "\n".join(f"  - {p}" for p in shown)
         if len(self.problems) > len(shown):
             lines += f"\n  ... and {len(self.problems) - len(shown)} more"
-        super().__init__(f"invalid {source} ({len(self.problems)} problem(s)):\n{lines}")
+        super().__init__(f"invalid {source} ({counted(len(self.problems), 'problem')}):\n{lines}")
 
 
 # A problem line echoes the value it got: bounded, so a huge value cannot flood the terminal.

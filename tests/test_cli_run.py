@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def test_validate_ok_and_every_problem_listed(tmp_path):
                                        "final_ratio": {"low": 0.5, "high": 0.1}}}}}))
     result = invoke("validate", bad)
     assert result.exit_code == 1
-    assert "3 problem(s)" in result.output
+    assert "3 problems" in result.output
     assert "search_space.families.cosine.final_ratio.high: got 0.1" in result.output
     assert "Traceback" not in result.output
 
@@ -181,7 +182,19 @@ def test_families_lists_each_parameters_rule_default_and_search_range():
             "an integer in [1, 100]; default 4; searched in [1, 6]") in result.output
     assert "gamma: factor applied to the LR at each decay step" in result.output
     assert "searched in [0.05, 0.7], log scale" in result.output
-    assert "mode: amplitude policy" in result.output and "searched among ['triangular'" in \
+    assert "mode: amplitude policy" in result.output and "searched among [triangular" in \
+        result.output
+    # Values as a study file writes them (YAML), not Python's reprs.
+    assert "default false; searched among [false, true]" in result.output
+    assert "default [0.5, 0.75]" in result.output and "(0.5, 0.75)" not in result.output
+    assert "'" not in "".join(line.split(";", 1)[1] for line in result.output.splitlines()
+                              if line.startswith("    "))
+    # The families a study searches when its file names none are marked, and listed.
+    assert "wsd: " in result.output and "[searched by default]" in result.output
+    marked = [line.split(":")[0] for line in result.output.splitlines()
+              if line.endswith("[searched by default]")]
+    assert sorted(marked) == ["cosine", "linear", "multistep", "onecycle", "wsd"]
+    assert "search_space.families is [cosine, linear, multistep, onecycle, wsd]" in \
         result.output
 
 
@@ -226,3 +239,26 @@ def test_a_relative_data_dir_is_stored_absolute_and_threads_are_the_runs(tmp_pat
     stored = study.user_attrs["config"]
     assert stored["data"]["data_dir"] == str(tmp_path / "data")
     assert stored["training"]["threads"] == 1
+
+
+def test_counts_of_one_are_singular(tmp_path):
+    path = write_study(tmp_path, n_trials=1, baselines=["cosine"])
+    result = invoke("validate", path)
+    assert result.exit_code == 0, result.output
+    assert "1 trial of" in result.output and "1 baseline" in result.output
+    assert "(s)" not in result.output and "1 trials" not in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"name": "b", "colour": "red"}))
+    result = invoke("validate", bad)
+    assert "(1 problem):" in result.output, result.output
+
+
+@pytest.mark.parametrize("command, option", [("dashboard", "--port"), ("run", "--threads"),
+                                             ("run", "--device"), ("validate", None)])
+def test_every_option_has_help_and_no_rst_markup(command, option):
+    text = invoke(command, "--help").output
+    assert "``" not in text, text
+    if option is not None:
+        line = next(line for line in text.splitlines() if line.strip().startswith(option))
+        # the option, its metavar, then its help (which starts with a capital), not [default]
+        assert re.search(rf"{option} \S+( [A-Z]+)?\s{{2,}}[A-Z]", line), line

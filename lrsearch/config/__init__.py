@@ -18,6 +18,7 @@ from lrsearch.config._families import (
 )
 from lrsearch.config._loader import load_study, parse_study
 from lrsearch.config._models import (
+    DEFAULT_FAMILIES,
     DEFAULT_METRIC,
     DEFAULT_PRUNER,
     DEFAULT_STORAGE,
@@ -54,7 +55,8 @@ __all__ = [
     "DATASETS", "DEVICE_PATTERN", "IMAGEFOLDER", "is_factory", "threads_per_process",
     "usable_cores",
     "DEFAULT_METRIC",
-    "AUTO", "DEFAULT_PRUNER", "DEFAULT_RULE", "DEFAULT_STORAGE", "FINAL_KNOT_HIGH",
+    "AUTO", "DEFAULT_FAMILIES", "DEFAULT_PRUNER", "DEFAULT_RULE", "DEFAULT_STORAGE",
+    "FINAL_KNOT_HIGH",
     "KNOT_POSITIONS", "OWN_LOOP_PRUNER",
     "RANGE_TEST_RULES", "BaselineConfig", "DataSettings", "FamilySearch", "LrRangeTestConfig",
     "OptimizerSpace", "ParamSearch", "ProbeSettings", "PrunerConfig", "Range", "RangeTestSettings",

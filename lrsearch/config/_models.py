@@ -67,6 +67,9 @@ DEFAULT_STORAGE = "sqlite:///lrsearch.db"
 # A study's name is a folder of checkpoint_dir and a database value: short enough for both.
 MAX_NAME_CHARS = 128
 
+# The families a study searches when its file names none.
+DEFAULT_FAMILIES = ("cosine", "linear", "multistep", "onecycle", "wsd")
+
 WORKER_SEED_STRIDE = 1000  # sampler seeds of workers i and i+1 lie this far apart
 
 
@@ -238,7 +241,7 @@ class SearchSpaceConfig(_Strict):
         Annotated[list[str], Tag("value")]
         | Annotated[dict[str, dict[str, Any] | None], Tag("mapping")],
         Discriminator(shape_tag)] = Field(
-        default_factory=lambda: ["cosine", "linear", "multistep", "onecycle", "wsd"])
+        default_factory=lambda: list(DEFAULT_FAMILIES))
     peak_lr: PeakLr | None = None
     warmup_frac: Number = Field(default_factory=lambda: Range(
         low=WARMUP_FRAC.search.low, high=WARMUP_FRAC.search.high))

@@ -25,6 +25,7 @@ from pydantic import (
 from lrsearch.config._messages import problems_of
 from lrsearch.config._types import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, Strict
 from lrsearch.errors import DataError, LrsearchError, TrainingError
+from lrsearch.text import counted
 
 __all__ = ["DATASETS", "DEFAULT_MODEL", "DEFAULT_RULE", "FACTORY_PATTERN", "IMAGEFOLDER",
            "MODELS", "PRECISIONS", "RANGE_TEST_RULES", "DataSettings", "DatasetName",
@@ -91,7 +92,7 @@ class _Settings(Strict):
         except ValidationError as exc:
             problems = problems_of(exc, type(self))
             lines = "\n".join(f"  - {p}" for p in problems)
-            raise self._error(f"invalid {self._what} ({len(problems)} problem(s)):\n"
+            raise self._error(f"invalid {self._what} ({counted(len(problems), 'problem')}):\n"
                               f"{lines}") from None
 
     # Tell pydantic this is its own __init__: a study file's sections are validated by the

@@ -40,6 +40,7 @@ from lrsearch.records import (
     trial_epochs,
 )
 from lrsearch.search import StudyProgress, fail_dead_workers, open_study, summarise
+from lrsearch.text import counted
 
 if TYPE_CHECKING:
     from lrsearch.search import RunSummary, TrialCallback
@@ -244,8 +245,8 @@ class _Watch:
             retried = (f"; its trial {', '.join(f'#{n}' for n in failed)} is retried"
                        if failed else "")
             alive = sum(p.poll() is None for p in self.procs)
-            bar.note(f"worker {index} (pid {proc.pid}) stopped: {how}{retried}; {alive} "
-                     f"worker(s) still running")
+            bar.note(f"worker {index} (pid {proc.pid}) stopped: {how}{retried}; "
+                     f"{counted(alive, 'worker')} still running")
 
     def _poll(self, bar: StudyProgress) -> None:
         trials = self.study.get_trials(deepcopy=False)

@@ -13,6 +13,7 @@ from typing import Any
 from lrsearch.errors import TrainingError
 from lrsearch.optimizers._params import GROUP_PARAMS
 from lrsearch.optimizers._registry import OptimizerInfo, get_optimizer, optimizer_names
+from lrsearch.text import counted
 
 __all__ = ["OptimizerSettings", "optimizer_problems"]
 
@@ -63,8 +64,8 @@ class OptimizerSettings:
         resolved, problems = optimizer_problems(name, values)
         if problems:
             lines = "\n".join(f"  - {p}" for p in problems)
-            raise TrainingError(f"invalid optimizer settings ({len(problems)} problem(s)):\n"
-                                f"{lines}")
+            raise TrainingError(f"invalid optimizer settings "
+                                f"({counted(len(problems), 'problem')}):\n{lines}")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "_values", MappingProxyType(resolved))
 

@@ -31,6 +31,7 @@ from lrsearch.records import (
 from lrsearch.report._extract import trial_total_steps
 from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
 from lrsearch.schedules import ScheduleSpec
+from lrsearch.text import counted
 
 __all__ = ["Export", "pick_trial", "trial_spec", "export_best", "write_export", "load_best"]
 
@@ -68,8 +69,8 @@ def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
         if not complete:
             states = sorted({t.state.name.lower() for t in trials})
             raise LrsearchError(f"study {study.study_name!r}: no complete trial to export "
-                                f"({len(trials)} trial(s): {states or 'none'}); run the study "
-                                f"further, or pick one with --trial N")
+                                f"({counted(len(trials), 'trial')}: {states or 'none'}); run the "
+                                f"study further, or pick one with --trial N")
         best = complete[0]
         if trial_schedule(best) is None:
             raise LrsearchError(f"study {study.study_name!r}: its best trial ({best.number}) "

@@ -10,8 +10,8 @@ SAMPLE_PROGRESS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)  # where sample LRs are 
 
 
 def sketch(spec: ScheduleSpec, width: int = 60, height: int = 8) -> str:
-    """The LR over training as a line of ``*``, one per column; the peak on the top row,
-    zero on the bottom one.
+    """The LR over training as a line of ``*``, one per column (``width`` of them, whatever
+    the number of steps); the peak on the top row, zero on the bottom one.
 
     Example:
         >>> print(sketch(ScheduleSpec("linear", 1.0, 100, params={"final_ratio": 0.0}),
@@ -21,7 +21,8 @@ def sketch(spec: ScheduleSpec, width: int = 60, height: int = 8) -> str:
         0 |         ***|
            0%      100%
     """
-    _, lrs = spec.curve(points=width)
+    # One sample per column, so a short spec (fewer steps than columns) still fills the width.
+    lrs = [spec.lr(round(c * spec.total_steps / max(1, width - 1))) for c in range(width)]
     top = max(lrs) or 1.0
     rows_of = [min(height - 1, int((height - 1) * lr / top + 0.5)) for lr in lrs]
     label = f"{top:.3g}"

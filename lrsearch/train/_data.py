@@ -14,6 +14,7 @@ import torch
 
 from lrsearch.config import DATASETS, DataSettings
 from lrsearch.errors import DataError
+from lrsearch.text import counted
 from lrsearch.train._cifar import ARCHIVES, default_data_dir, find_or_download, read_split
 from lrsearch.train._device import canonical_device, resolve_device
 from lrsearch.train._split import split_indices, split_train_val
@@ -81,7 +82,8 @@ class CifarData:
         megabytes = sum(t.numel() * t.element_size() for t in (
             self.train_x, self.val_x, self.test_x)) / 1e6
         where = (f"in host memory, streamed to the training device by a DataLoader with "
-                 f"{self.loader_workers} workers" if self.streamed else f"on {self.device}")
+                 f"{counted(self.loader_workers, 'worker')}" if self.streamed
+                 else f"on {self.device}")
         return (f"{self.dataset} ({self.source}): {len(self.train_y)} train / "
                 f"{len(self.val_y)} val / {len(self.test_y)} test images of {size}, "
                 f"{self.num_classes} classes, {megabytes:.1f} MB {where}")

@@ -10,6 +10,7 @@ import torch
 
 from lrsearch.config import usable_cores
 from lrsearch.errors import TrainingError
+from lrsearch.text import counted
 
 __all__ = ["resolve_device", "canonical_device", "same_device", "autocast_dtype", "device_name",
            "kernel_mode", "cpu_threads"]
@@ -43,7 +44,7 @@ def resolve_device(name: str) -> torch.device:
                                 f"(use 'cpu' or 'auto')")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise TrainingError(f"training.device: got {name!r}; only "
-                                f"{torch.cuda.device_count()} CUDA device(s) here")
+                                f"{counted(torch.cuda.device_count(), 'CUDA device')} here")
     return canonical_device(device)
 
 

@@ -137,7 +137,7 @@ def test_error_message_lists_every_problem():
     with pytest.raises(ConfigError) as caught:
         parse_study({"name": "d", "model": "x", "sampler": {"name": "y"}})
     text = str(caught.value)
-    assert "2 problem(s)" in text and "  - model:" in text and "  - sampler.name:" in text
+    assert "2 problems" in text and "  - model:" in text and "  - sampler.name:" in text
 
 
 def test_direction_must_fit_metric_and_study_must_end():

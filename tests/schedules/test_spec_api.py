@@ -128,6 +128,10 @@ def test_cli_families_and_show(tmp_path):
     assert lines[1].startswith(f"{COSINE.peak_lr:.3g} |") and lines[8].startswith("0")
     assert f"step 250 (50%): {COSINE.with_total_steps(500).lr(250):.4g}" in lines[10]
     assert json.loads("\n".join(lines[11:]))["total_steps"] == 500
+    # A spec of fewer steps than the sketch has columns still draws every column.
+    result = CliRunner().invoke(main, ["show", str(path), "--steps", "48"])
+    rows = [line.split("|")[1] for line in result.output.splitlines()[1:9]]
+    assert [sum(row[c] == "*" for row in rows) for c in range(60)] == [1] * 60
     path.write_text(json.dumps({**COSINE.to_dict(), "peak_lr": "fast"}))
     result = CliRunner().invoke(main, ["show", str(path)])
     assert result.exit_code == 1

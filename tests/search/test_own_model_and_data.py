@@ -107,7 +107,7 @@ def test_validate_imports_the_factory_and_checks_the_folder(study_folder):
     assert "(that needs torch)" in result.output
     result = invoke("validate", own_study(study_folder, "no_such_models_xyz", data={
         "dataset": "imagefolder", "root": "nowhere"}))
-    assert result.exit_code == 1 and "2 problem(s)" in result.output
+    assert result.exit_code == 1 and "2 problems" in result.output
     assert "model: got 'no_such_models_xyz:tiny'; no module 'no_such_models_xyz'" in \
         result.output
     assert "data.root: got 'nowhere';" in result.output

@@ -126,7 +126,7 @@ def test_bad_settings_name_field_value_and_rule():
     with pytest.raises(TrainingError) as caught:
         RangeTestSettings(start_lr=0.1, end_lr=0.01, num_steps=5, rule="fastest")
     message = str(caught.value)
-    assert "3 problem(s)" in message and "end_lr: got 0.01; must be > start_lr (0.1)" in message
+    assert "3 problems" in message and "end_lr: got 0.01; must be > start_lr (0.1)" in message
     assert "num_steps: got 5" in message and "rule: got 'fastest'" in message
 
 
