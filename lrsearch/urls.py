@@ -19,8 +19,9 @@ SERVER_URL_EXAMPLES = ("postgresql://user:password@host:5432/db",
 
 def normalise_url(url: str) -> str:
     """Pick the installed drivers: ``mysql://`` and ``mariadb://`` become ``mysql+pymysql://``;
-    ``postgresql://`` becomes ``postgresql+psycopg2://`` unless psycopg 3 is installed
-    (SQLAlchemy 2.1 made psycopg 3 the default PostgreSQL driver; lrsearch ships psycopg2).
+    ``postgresql://`` stays as written (SQLAlchemy 2.1's default driver, psycopg 3, is one of
+    lrsearch's dependencies, so Optuna's own tools read the same URL), and becomes
+    ``postgresql+psycopg2://`` only where psycopg 3 is missing and psycopg2 is there.
 
     Example:
         >>> normalise_url("mysql://root@127.0.0.1/test")
