@@ -303,10 +303,11 @@ def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int)
     failures += 1
     disk = disk_error_in(getattr(objective, "last_error", None))
     if disk is not None:  # a full or read-only disk fails every trial after this one too
+        where = f": {disk.filename}" if disk.filename else " writing a file"
         raise StudyError(f"study {study.study_name!r}: trial {trial.number} failed with: "
-                         f"{reason}; the disk is full or read-only ({disk.strerror}: "
-                         f"{disk.filename or 'no file named'}): free space there (checkpoints "
-                         f"are under checkpoint_dir), then run the same command to resume")
+                         f"{reason}; the disk is full or read-only ({disk.strerror}{where}): "
+                         f"free space there (checkpoints are under checkpoint_dir), then run "
+                         f"the same command to resume")
     if failures >= _MAX_FAILURES_IN_A_ROW:
         raise StudyError(f"study {study.study_name!r}: {failures} trials in a row failed, the "
                          f"last (trial {trial.number}) with: {reason}; this is not one bad "

@@ -156,3 +156,48 @@ def test_a_full_disk_at_the_studys_creation_leaves_no_empty_database(tiny_study)
     assert "Traceback" not in done.stderr
     left = sorted(p.name for p in path.parent.iterdir() if p.name.startswith("studies.db"))
     assert left == [], left  # no 0-byte database, no lock file
+
+
+USER_LOOP = '''
+import resource, signal, sys
+import lrsearch
+from lrsearch.errors import LrsearchError
+
+folder = sys.argv[1]
+study = {"name": "own", "storage": f"sqlite:///{folder}/own.db", "n_trials": 3,
+         "baselines": [], "pruner": {"name": "none"}, "training": {"epochs": 1, "seed": 0}}
+
+
+def train_fn(trial):
+    with open(f"{folder}/user-checkpoint.pt", "wb") as handle:  # the user's own checkpoint
+        handle.write(b"x" * 2_000_000)
+    trial.report(1, val_acc=0.5)
+    return 0.5
+
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a dead process
+resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+try:
+    lrsearch.optimize(study, train_fn)
+except LrsearchError as exc:
+    print(exc)
+    sys.exit(1)
+'''
+
+
+def test_a_full_disk_stops_a_users_own_loop_at_the_first_trial(tmp_path):
+    """``lrsearch.optimize`` goes through the same trial protocol as ``lrsearch run``: the
+    user's write that fails on a full disk fails its trial with the cause and stops the run
+    there, instead of failing two more trials first."""
+    done = subprocess.run([sys.executable, "-c", USER_LOOP, str(tmp_path)], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.stdout.startswith("study 'own': trial 0 failed with: OSError: [Errno 27] File "
+                                  "too large; the disk is full or read-only (File too large "
+                                  "writing a file): free space there"), done.stdout
+    trials = optuna.load_study(study_name="own", storage=f"sqlite:///{tmp_path / 'own.db'}"
+                               ).trials
+    (trial,) = [t for t in trials if t.state != TrialState.WAITING]  # queued priors wait
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs[FAIL_REASON_ATTR].startswith("OSError: [Errno 27] File too large")
