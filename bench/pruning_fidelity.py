@@ -47,9 +47,8 @@ from fidelity_analysis import (
     tau_table,
 )
 
-from lrsearch.config import PrunerConfig
+from lrsearch.config import PrunerConfig, pruning_epochs
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.search import pruning_epochs
 from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, cooldown_probe, load_data
 from lrsearch.train._device import device_name
 from lrsearch.train._run import TrainingRun

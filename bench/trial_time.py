@@ -15,9 +15,8 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-from lrsearch.config import PrunerConfig
+from lrsearch.config import PrunerConfig, pruning_epochs
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.search import pruning_epochs
 from lrsearch.train import OptimizerSettings, ProbeSettings, TrainSettings, train
 
 TRIAL_GOAL = 0.9  # training alone / whole trial, at least

@@ -67,9 +67,8 @@ def _worker(args, model: str, device: str, threads: int, barrier, ends) -> None:
     """One worker: load, warm up, wait for the others, run the timed trials, report its end."""
     import torch
 
-    from lrsearch.config import PrunerConfig
+    from lrsearch.config import PrunerConfig, pruning_epochs
     from lrsearch.schedules import ScheduleSpec
-    from lrsearch.search import pruning_epochs
     from lrsearch.train import OptimizerSettings, ProbeSettings, TrainSettings, load_data, train
 
     torch.set_num_threads(threads)

@@ -13,7 +13,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lrsearch.config import OWN_LOOP_PRUNER, StudyConfig, load_study, parse_study
+from lrsearch.config import (
+    OWN_LOOP_PRUNER,
+    StudyConfig,
+    load_study,
+    parse_study,
+    pruning_policy,
+)
 from lrsearch.errors import ConfigError
 
 __all__ = ["optimize"]
@@ -80,7 +86,7 @@ def _own_loop(config: StudyConfig, auto: Any, probe: bool) -> StudyConfig:
     where it needs lrsearch's own training."""
     problems = []
     pruner = config.pruner
-    if pruner.name == "horizon":
+    if pruning_policy(pruner.name).rungs:
         problems.append(f"pruner.name: got 'horizon'; horizon rungs train each trial's whole "
                         f"schedule at shorter lengths, which only lrsearch's own training "
                         f"loop can do, while your train_fn reports per epoch: use "

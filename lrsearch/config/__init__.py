@@ -31,7 +31,14 @@ from lrsearch.config._models import (
     SearchSpaceConfig,
     StorageOptions,
     StudyConfig,
+)
+from lrsearch.config._pruning import (
+    PRUNERS,
+    PruningPolicy,
     pruning_epochs,
+    pruning_policy,
+    reported_kind,
+    resolve_judge,
 )
 from lrsearch.config._settings import (
     DATASETS,
@@ -60,7 +67,8 @@ __all__ = [
     "KNOT_POSITIONS", "OWN_LOOP_PRUNER",
     "RANGE_TEST_RULES", "BaselineConfig", "DataSettings", "FamilySearch", "LrRangeTestConfig",
     "OptimizerSpace", "ParamSearch", "ProbeSettings", "PrunerConfig", "Range", "RangeTestSettings",
-    "ReseedConfig", "pruning_epochs",
+    "ReseedConfig", "pruning_epochs", "PRUNERS", "PruningPolicy", "pruning_policy", "reported_kind",
+    "resolve_judge",
     "SamplerConfig", "SearchSpaceConfig", "StorageOptions", "StudyConfig", "TrainSettings",
     "TrainingConfig", "baseline_params", "load_study", "optimizer_space", "parse_study",
     "resolve_families",

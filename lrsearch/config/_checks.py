@@ -12,6 +12,7 @@ from typing import Any
 
 from lrsearch.config._families import FINAL_KNOT_HIGH, FamilySearch, resolve_families
 from lrsearch.config._models import METRIC_DIRECTIONS, StudyConfig
+from lrsearch.config._pruning import pruning_policy
 from lrsearch.config._settings import is_factory
 from lrsearch.config._types import AUTO, Range
 from lrsearch.optimizers import get_optimizer
@@ -62,14 +63,14 @@ def _check_pruner(config: StudyConfig) -> list[str]:
     """Wilcoxon needs a value every epoch: the probe's few points could never prune. Horizon
     rungs judge whole schedules: a judge would be ignored."""
     pruner = config.pruner
-    if pruner.name == "horizon" and pruner.judge is not None:
+    if pruning_policy(pruner.name).rungs and pruner.judge is not None:
         named = ("with pruner.name 'horizon'" if "name" in pruner.model_fields_set
                  else "and no pruner.name, so the default 'horizon'")
         return [f"pruner.judge: got {pruner.judge!r} {named}; horizon rungs judge each trial "
                 f"by where its whole schedule ends at a shorter horizon, never by a probe or "
                 f"a mid-run value; leave judge out, or name a per-epoch pruner (e.g. "
                 f"pruner.name: median) to judge by {pruner.judge!r}"]
-    if pruner.name != "wilcoxon" or pruner.judge != "probe":
+    if not pruning_policy(pruner.name).every_epoch or pruner.judge != "probe":
         return []
     # All differences of one sign give the one-sided signed-rank test its smallest p, 2**-n.
     needed = math.floor(-math.log2(pruner.p_threshold)) + 1

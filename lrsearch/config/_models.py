@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, create_model, field_validator
 
+from lrsearch.config._pruning import PRUNERS
 from lrsearch.config._settings import (
     DEFAULT_MODEL,
     DataSettings,
@@ -36,18 +37,15 @@ from lrsearch.schedules import WARMUP_FRAC, WARMUP_START_DEFAULT
 
 __all__ = [
     "BaselineConfig", "OptimizerSpace", "PrunerConfig", "ReseedConfig", "SamplerConfig",
-    "pruning_epochs",
     "SearchSpaceConfig",
     "StorageOptions", "StudyConfig",
-    "OPTIMIZERS", "SAMPLERS", "PRUNERS", "METRICS", "BASELINE_PRESETS", "Baseline", "JUDGES",
+    "OPTIMIZERS", "SAMPLERS", "METRICS", "BASELINE_PRESETS", "Baseline", "JUDGES",
     "DEFAULT_PRUNER", "OWN_LOOP_PRUNER", "DEFAULT_METRIC", "METRIC_DIRECTIONS",
     "WORKER_SEED_STRIDE",
 ]
 
 OPTIMIZERS = optimizer_names()
 SAMPLERS = ("tpe", "random", "gp", "cmaes", "qmc", "grid")
-PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "wilcoxon", "patient",
-           "horizon", "none")
 # Each metric a study may search, and its direction.
 METRIC_DIRECTIONS = {"val_acc": "maximize", "val_loss": "minimize"}
 METRICS = tuple(METRIC_DIRECTIONS)
@@ -121,7 +119,7 @@ class PrunerConfig(_Strict):
     what: ``probe``, the validation metric after a short cooldown (the LR decayed linearly to
     zero over ``probe_frac`` of the steps done so far, then the run restored), or ``raw``, the
     metric of the run as it is. Left out, it is ``probe`` when the search space holds more than
-    one schedule family and ``raw`` otherwise (:func:`lrsearch.search.resolve_judge`; why, with
+    one schedule family and ``raw`` otherwise (:func:`~lrsearch.config.resolve_judge`; why, with
     measurements: docs/pruning.md). With ``name: none`` nothing is judged and no probe runs.
     ``wilcoxon`` tests the trial's curve against the best trial's, epoch by epoch, so it hears
     the raw value of every epoch and is asked every epoch from the first pruning point on: its
@@ -145,29 +143,6 @@ class PrunerConfig(_Strict):
     patience: int = Field(default=1, ge=0)
     min_delta: float = Field(default=0.0, ge=0.0)
     p_threshold: float = Field(default=0.1, gt=0.0, lt=1.0)
-
-
-def pruning_epochs(config: PrunerConfig, epochs: int) -> tuple[int, ...]:
-    """The 1-based epochs after which a trial is judged (and, with a probe judge, probed).
-
-    A point ``p`` (fraction of training) maps to the nearest epoch, halves up:
-    ``floor(p * epochs + 0.5)``, at least 1. The last epoch is dropped: the trial has cost all
-    it will by then. With ``name: none``: none.
-
-    Example:
-        >>> pruning_epochs(PrunerConfig(name="median"), epochs=6)
-        (2, 4)
-        >>> pruning_epochs(PrunerConfig(name="median", at_progress=[0.1, 0.5, 0.95]), 10)
-        (1, 5)
-        >>> pruning_epochs(PrunerConfig(name="wilcoxon"), epochs=6)  # every epoch from 1/3 on
-        (2, 3, 4, 5)
-    """
-    if config.name in ("none", "horizon"):
-        return ()
-    found = {max(1, int(p * epochs + 0.5)) for p in config.at_progress}
-    if config.name == "wilcoxon" and found:
-        found = set(range(min(found), epochs))
-    return tuple(sorted(e for e in found if e < epochs))
 
 
 class ReseedConfig(_Strict):

@@ -12,7 +12,7 @@ from typing import Any
 
 from optuna.trial import TrialState
 
-from lrsearch.config import DEFAULT_METRIC
+from lrsearch.config import DEFAULT_METRIC, reported_kind
 from lrsearch.records._attrs import (
     BASELINE_ATTR,
     CONFIG_ATTR,
@@ -184,6 +184,4 @@ def stored_reported_kind(attrs: Mapping[str, Any]) -> str:
         'probe'
     """
     pruner = (stored_config(attrs) or {}).get("pruner") or {}
-    if pruner.get("name") == "horizon":
-        return "horizon"
-    return "probe" if pruner.get("name") != "none" and pruner.get("judge") == "probe" else "raw"
+    return reported_kind(pruner.get("name"), pruner.get("judge"))

@@ -15,7 +15,7 @@ from typing import Any
 
 import optuna
 
-from lrsearch.config import PrunerConfig, pruning_epochs
+from lrsearch.config import PRUNERS, PrunerConfig, pruning_epochs, pruning_policy
 from lrsearch.records import (
     DEVICE_NAME_ATTR,
     FINGERPRINT_ATTR,
@@ -127,10 +127,10 @@ def _pruner_fact(pruner: dict[str, Any], epochs: int | None) -> str | None:
     """``median, judged by probe values after epochs 2, 3 of 5`` (or just the name): the
     epochs the points map to, as the run judged them."""
     name, judge = pruner.get("name"), pruner.get("judge")
-    if name == "horizon":
+    if name in PRUNERS and pruning_policy(name).rungs:
         return (f"horizon rungs: whole schedules at shorter horizons first, the best "
                 f"1/{pruner.get('reduction_factor', 3)} go on")
-    if name in (None, "none") or judge is None or not epochs:
+    if name not in PRUNERS or not pruning_policy(name).judged or judge is None or not epochs:
         return name
     known = {key: pruner[key] for key in PrunerConfig.model_fields if key in pruner}
     judged = pruning_epochs(PrunerConfig(**known), int(epochs))

@@ -41,7 +41,7 @@ from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
 from lrsearch.search._objective import Objective
 from lrsearch.search._progress import RangeTestProgress, StudyProgress
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config, space_changes
-from lrsearch.search._pruners import build_pruner, pruning_epochs, reported_kind, resolve_judge
+from lrsearch.search._pruners import build_pruner
 from lrsearch.search._runner import RunSummary, TrialCallback, run_study, summarise
 from lrsearch.search._samplers import build_sampler, grid_walked, sampler_problems
 from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
@@ -57,9 +57,9 @@ __all__ = [
     "checkpoint_problems", "study_folder", "confirm_study", "fail_dead_workers",
     "fingerprint", "Trial",
     "UserObjective", "grid_size", "grid_walked", "is_sqlite", "normalise_url", "open_storage",
-    "open_study", "pick_candidates", "preset_trial", "provenance", "pruning_epochs",
-    "range_test_optimizer", "range_test_record", "redact_url", "reference_value", "reported_kind",
-    "resolve_auto_peak_lr", "resolve_judge", "resolved_config", "retry_trial", "run_range_test",
+    "open_study", "pick_candidates", "preset_trial", "provenance",
+    "range_test_optimizer", "range_test_record", "redact_url", "reference_value",
+    "resolve_auto_peak_lr", "resolved_config", "retry_trial", "run_range_test",
     "run_study", "sampler_problems", "space_changes", "summarise", "trial_family",
     "worker_id",
 ]

@@ -23,7 +23,7 @@ from typing import Any
 
 import optuna
 
-from lrsearch.config import StudyConfig
+from lrsearch.config import StudyConfig, pruning_epochs, pruning_policy, resolve_judge
 from lrsearch.errors import DivergedError, SpecError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.records import (
@@ -44,7 +44,6 @@ from lrsearch.records import (
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._checkpoints import checkpoint_path, remove_checkpoints, study_folder
 from lrsearch.search._horizon import horizon_epochs
-from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._space import SearchSpace
 from lrsearch.search._trial import TrialProtocol
 
@@ -78,7 +77,7 @@ class Objective(TrialProtocol):
                       if probing else None)
         # The shorter horizons a searched trial trains at first (none without horizon rungs).
         self.rungs = (horizon_epochs(config.training.epochs, config.pruner.reduction_factor)[:-1]
-                      if config.pruner.name == "horizon" else ())
+                      if pruning_policy(config.pruner.name).rungs else ())
         self.train_settings = config.train_settings()
         # The spec is stored laid onto the real length (the last partial batch is dropped).
         train_images = len(getattr(data, "train_y", ()))

@@ -1,4 +1,4 @@
-"""Build the Optuna pruner a study file asks for, and the pruning policy around it.
+"""Build the Optuna pruner a study file asks for (the policy around it: config._pruning).
 
 Mid-schedule values rank schedule families badly (a schedule that still holds a high LR looks
 worse than one that already decayed, though it often ends better), so a trial is judged only
@@ -19,50 +19,7 @@ import optuna
 from lrsearch.config import PrunerConfig, pruning_epochs
 from lrsearch.search._horizon import HorizonPruner
 
-__all__ = ["build_pruner", "pruning_epochs", "resolve_judge", "reported_kind"]
-
-
-def resolve_judge(config: PrunerConfig, family_count: int) -> str | None:
-    """``config.judge``, or when left out: ``probe`` for several families, else ``raw``
-    (``raw`` always for wilcoxon, which needs a value every epoch); None for ``horizon``,
-    whose rungs judge whole schedules, so the study stores no judge it would refuse.
-
-    Within one family the raw values rank trials fairly well (their LRs fall alike) and
-    cost nothing extra; across families only the probe does (docs/pruning.md).
-
-    Example:
-        >>> median = PrunerConfig(name="median")
-        >>> resolve_judge(median, 5), resolve_judge(median, 1)
-        ('probe', 'raw')
-        >>> resolve_judge(PrunerConfig(name="median", judge="raw"), 5), resolve_judge(
-        ...     PrunerConfig(name="wilcoxon"), 5)
-        ('raw', 'raw')
-        >>> resolve_judge(PrunerConfig(name="horizon"), 5) is None
-        True
-    """
-    if config.name == "horizon":
-        return None
-    if config.judge is not None:
-        return config.judge
-    if config.name == "wilcoxon":
-        return "raw"
-    return "probe" if family_count > 1 else "raw"
-
-
-def reported_kind(config: PrunerConfig, family_count: int) -> str:
-    """What a study's intermediate values are: ``probe`` values, ``raw`` ones or ``horizon``
-    ones (whole schedules at a rung's horizon).
-
-    Example:
-        >>> reported_kind(PrunerConfig(name="none"), 5), reported_kind(
-        ...     PrunerConfig(name="median"), 5)
-        ('raw', 'probe')
-        >>> reported_kind(PrunerConfig(), 5)  # the default: horizon rungs
-        'horizon'
-    """
-    if config.name == "horizon":
-        return "horizon"
-    return "raw" if config.name == "none" else resolve_judge(config, family_count)
+__all__ = ["build_pruner"]
 
 
 def build_pruner(config: PrunerConfig, epochs: int) -> optuna.pruners.BasePruner:

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 import optuna
 
-from lrsearch.config import BaselineConfig, StudyConfig
+from lrsearch.config import (
+    BaselineConfig,
+    StudyConfig,
+    pruning_policy,
+    reported_kind,
+    resolve_judge,
+)
 from lrsearch.errors import StudyError
 from lrsearch.records import (
     BASELINE_ATTR,
@@ -31,7 +37,7 @@ from lrsearch.records import (
     normalise_url,
     open_storage,
     redact_url,
-    stored_config,
+    stored_reported_kind,
     trial_baseline,
 )
 from lrsearch.search._auto_lr import resolve_auto_peak_lr
@@ -44,7 +50,7 @@ from lrsearch.search._provenance import (
     resolved_config,
     space_changes,
 )
-from lrsearch.search._pruners import build_pruner, reported_kind, resolve_judge
+from lrsearch.search._pruners import build_pruner
 from lrsearch.search._samplers import build_sampler
 from lrsearch.search._space import SearchSpace
 from lrsearch.search.parallel import set_up_study
@@ -206,13 +212,11 @@ def _check_compatible(study: optuna.Study, config: StudyConfig, new_fingerprint:
 def _check_same_judge(study: optuna.Study, config: StudyConfig, family_count: int,
                       storage: optuna.storages.BaseStorage) -> None:
     """Refuse to let the pruner compare probe values with raw ones at the same epoch."""
-    if config.pruner.name == "none":
+    policy = pruning_policy(config.pruner.name)
+    if not (policy.judged or policy.rungs):
         return  # nothing is compared
-    pruner = (stored_config(study.user_attrs) or {}).get("pruner") or {}
-    # Studies from before pruning points stored no judge: they reported raw values.
-    old = {"none": "raw", "horizon": "horizon"}.get(pruner.get("name"),
-                                                    pruner.get("judge") or "raw")
-    new = reported_kind(config.pruner, family_count)
+    old = stored_reported_kind(study.user_attrs)
+    new = reported_kind(config.pruner.name, resolve_judge(config.pruner, family_count))
     if old != new:
         raise StudyError(f"pruner.judge: got {new!r}; study {config.name!r} in "
                          f"{redact_url(config.storage)} reported {old} values to its pruner, "

@@ -20,7 +20,7 @@ from typing import Any
 
 import optuna
 
-from lrsearch.config import StudyConfig
+from lrsearch.config import StudyConfig, pruning_epochs, resolve_judge
 from lrsearch.errors import LrsearchError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.records import (
@@ -33,7 +33,6 @@ from lrsearch.records import (
     set_curve,
 )
 from lrsearch.schedules import ScheduleSpec
-from lrsearch.search._pruners import pruning_epochs, resolve_judge
 from lrsearch.search._space import SearchSpace
 from lrsearch.search._trial import TrialProtocol
 

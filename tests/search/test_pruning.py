@@ -6,18 +6,18 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from lrsearch.config import PrunerConfig, parse_study
-from lrsearch.errors import ConfigError
-from lrsearch.records import trial_lr_curve
-from lrsearch.search import (
-    Objective,
-    SearchSpace,
-    build_pruner,
+from lrsearch.config import (
+    PRUNERS,
+    PrunerConfig,
+    parse_study,
     pruning_epochs,
+    pruning_policy,
     reported_kind,
     resolve_judge,
-    run_study,
 )
+from lrsearch.errors import ConfigError
+from lrsearch.records import trial_lr_curve
+from lrsearch.search import Objective, SearchSpace, build_pruner, run_study
 
 
 @pytest.mark.parametrize("pruner, epochs, expected", [
@@ -43,7 +43,7 @@ def test_probe_is_the_default_for_several_families_only():
     assert resolve_judge(one.pruner, 1) == "raw"
     forced = parse_study({"name": "d", "pruner": {**median, "judge": "raw"}})
     assert resolve_judge(forced.pruner, 5) == "raw"
-    assert reported_kind(PrunerConfig(name="none", judge="probe"), 5) == "raw"
+    assert reported_kind("none", "probe") == "raw"
 
 
 def _objective(pruner: dict, families: list[str]) -> Objective:
@@ -169,12 +169,15 @@ def test_wilcoxon_prunes_a_trial_worse_at_every_epoch(tiny_config):
     assert curve == [[step, pytest.approx(0.1)] for step in whole if step < 4 * 4]
 
 
-def test_every_pruner_name_has_a_builder_and_an_unknown_one_is_refused():
-    from lrsearch.config._models import PRUNERS
-
+def test_every_pruner_name_has_a_builder_and_a_policy_and_an_unknown_one_is_refused():
     built = {name: type(build_pruner(PrunerConfig(name=name), epochs=9)).__name__
              for name in PRUNERS}
     assert built["patient"] == "PatientPruner" and built["wilcoxon"] == "WilcoxonPruner"
     assert len(set(built.values())) == len(PRUNERS)  # no name falls through to another's
     with pytest.raises(ValueError, match="pruner.name: got 'asha'"):
         build_pruner(PrunerConfig.model_construct(name="asha"), epochs=9)
+    # What each name implies, decided once: rungs xor per-epoch judging, or nothing.
+    assert [name for name in PRUNERS if pruning_policy(name).rungs] == ["horizon"]
+    assert [name for name in PRUNERS if not pruning_policy(name).judged] == ["horizon", "none"]
+    with pytest.raises(ValueError, match="pruner.name: got 'asha'"):
+        pruning_policy("asha")
