@@ -18,7 +18,7 @@ __all__ = ["BLOCKS", "apply_blocks", "out_of_sync", "render_blocks"]
 MARKER = re.compile(r"(<!-- generated: (?P<name>[\w-]+)[^>]*-->\n)(?P<body>.*?)"
                     r"(<!-- /generated -->)", re.DOTALL)
 
-# What a prior is, by the name lrsearch.search._priors gives it.
+# What a prior is, by the name lrsearch.search._queue gives it.
 PRIOR_WORDS = {"linear-to-zero": "linear decay to zero", "wsd-20": "WSD with a 20% cooldown"}
 # The reader's name of a baseline preset.
 BASELINE_WORDS = {"schedulefree": "schedule-free SGD", "linear-to-zero": "linear decay to zero"}

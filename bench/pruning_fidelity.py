@@ -51,7 +51,7 @@ from lrsearch.config import PrunerConfig, pruning_epochs
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, cooldown_probe, load_data
 from lrsearch.train._device import device_name
-from lrsearch.train._run import TrainingRun
+from lrsearch.train._training_run import TrainingRun
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg-fallback"
 # (label, family, peak LR, params): every family but plateau (it needs no step budget) and

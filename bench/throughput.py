@@ -65,7 +65,7 @@ from lrsearch.train import (  # noqa: E402
     resolve_device,
 )
 from lrsearch.train._device import autocast_dtype, device_name, kernel_mode  # noqa: E402
-from lrsearch.train._run import TrainingRun  # noqa: E402
+from lrsearch.train._training_run import TrainingRun  # noqa: E402
 
 GPU_GOAL_IMAGES_PER_SECOND = 40_000  # resnet18, bf16, channels_last, one H100
 GOALS = {"plain": 0.95, "DataLoader": 3.0}  # lrsearch loop / that loop, at least

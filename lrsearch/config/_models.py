@@ -50,7 +50,7 @@ SAMPLERS = ("tpe", "random", "gp", "cmaes", "qmc", "grid")
 METRIC_DIRECTIONS = {"val_acc": "maximize", "val_loss": "minimize"}
 METRICS = tuple(METRIC_DIRECTIONS)
 DEFAULT_METRIC = "val_acc"
-# Ready-made baselines, by name (lrsearch.search._baselines says what each one runs).
+# Ready-made baselines, by name (lrsearch.search._queue says what each one runs).
 BASELINE_PRESETS = ("cosine", "linear", "onecycle", "step", "schedulefree")
 JUDGES = ("probe", "raw")
 # The pruner a study gets when it names none: horizon rungs measured best (docs/search_quality.md).
@@ -81,7 +81,7 @@ class SamplerConfig(_Strict):
     trials its model counts as good (at most 25 of them).
     ``priors`` queues schedules known to work (linear decay to zero, WSD with a 20% cooldown, at
     each optimizer's typical peak LR) as the first searched trials; left out, on for tpe, gp
-    and cmaes (see :mod:`lrsearch.search._priors`).
+    and cmaes (see :mod:`lrsearch.search._queue`).
     ``points_per_param`` (grid only) is the number of values each searched number takes: evenly
     spaced from low to high, on a log scale for a log range (an int range keeps its distinct
     rounded values); choices keep all their values. The grid is the tree of the space, so it
@@ -127,7 +127,7 @@ class PrunerConfig(_Strict):
     points could never get below p = 0.25), which is why it refuses ``judge: probe``.
     ``horizon`` is successive halving over horizon rungs: a trial trains the whole schedule at
     ``epochs / reduction_factor**2`` and ``epochs / reduction_factor`` first and goes on only
-    while it ranks in the best ``1 / reduction_factor`` at each (:mod:`lrsearch.search._horizon`);
+    while it ranks in the best ``1 / reduction_factor`` at each (:mod:`lrsearch.search._pruners`);
     it needs no judge. It is the default (``DEFAULT_PRUNER``), except for studies run by
     :func:`lrsearch.optimize`, whose own loops report per epoch (``OWN_LOOP_PRUNER``).
     """

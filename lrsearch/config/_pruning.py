@@ -134,8 +134,10 @@ def reported_kind(name: str | None, judge: str | None) -> str:
         ('horizon', 'probe')
         >>> reported_kind("none", "probe"), reported_kind("median", "raw")
         ('raw', 'raw')
+        >>> reported_kind(None, "probe")  # a stored pruner without a name: judged per epoch
+        'probe'
     """
-    policy = pruning_policy(name or "none")
+    policy = PruningPolicy() if name is None else pruning_policy(name)  # unnamed: per epoch
     if policy.rungs:
         return "horizon"
     return "probe" if policy.judged and judge == "probe" else "raw"

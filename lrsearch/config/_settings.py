@@ -181,8 +181,8 @@ class TrainingConfig(_Settings):
             and the last step).
         checkpoint_every_s: Least seconds between two checkpoint writes of a trial (written in
             the background; always after the last epoch, on Ctrl-C and on an error); 0: after
-            every epoch, waited for (the old way, which stalls the GPU while a large model is
-            written). A killed worker's retry loses at most this much plus one epoch.
+            every epoch, waited for (which stalls the GPU while a large model is written). A
+            killed worker's retry loses at most this much plus one epoch.
         deterministic: Deterministic kernels on a GPU (``torch.use_deterministic_algorithms``,
             cuDNN autotuning off), so two runs agree bit for bit there too, at a cost in speed
             (docs/training.md). A CPU run is deterministic either way, and this leaves it

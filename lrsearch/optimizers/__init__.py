@@ -10,14 +10,14 @@ Example:
 """
 
 from lrsearch.optimizers._build import construct
-from lrsearch.optimizers._params import GROUP_PARAMS, HEAD_LR_MULT
+from lrsearch.optimizers._hyperparams import GROUP_PARAMS, HEAD_LR_MULT
+from lrsearch.optimizers._optimizer_settings import OptimizerSettings, optimizer_problems
 from lrsearch.optimizers._registry import (
     OptimizerInfo,
     get_optimizer,
     list_optimizers,
     optimizer_names,
 )
-from lrsearch.optimizers._settings import OptimizerSettings, optimizer_problems
 
 __all__ = ["GROUP_PARAMS", "HEAD_LR_MULT", "Lookahead", "OptimizerInfo", "OptimizerSettings",
            "construct", "get_optimizer",

@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from lrsearch.errors import TrainingError
-from lrsearch.optimizers._settings import OptimizerSettings
+from lrsearch.optimizers._optimizer_settings import OptimizerSettings
 
 __all__ = ["construct"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lrsearch.optimizers._params import (
+from lrsearch.optimizers._hyperparams import (
     ADAM_PARAMS,
     DECOUPLED_WEIGHT_DECAY,
     HEAD_LR_MULT,
@@ -36,7 +36,7 @@ class OptimizerInfo:
         name: Its name in a study file (``search_space.optimizers``).
         summary: One line on what it is.
         params: Its own hyperparameters (``weight_decay`` and ``head_lr_mult`` are every
-            optimizer's: :data:`~lrsearch.optimizers._params.GROUP_PARAMS`).
+            optimizer's: :data:`~lrsearch.optimizers._hyperparams.GROUP_PARAMS`).
         constructor: The expression that builds it from ``groups`` (param groups),
             ``peak_lr`` and ``o`` (its settings), with ``torch`` imported.
         peak_lr: The default search range of its peak LR (a study's ``peak_lr`` overrides it):

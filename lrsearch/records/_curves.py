@@ -3,7 +3,8 @@
 They grow with the epochs: as user attributes they made ``optuna trials`` tables thousands of
 characters wide and gave ``trials_dataframe()`` columns of whole curves. They are the trial's
 system attributes ``lrsearch:<name>`` instead (Optuna copies them to a retried trial, as it
-does user attributes); studies stored before hold them as user attributes, still read.
+does user attributes). A trial made by hand (``optuna.trial.create_trial``) may hold them as
+user attributes: those are read too.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def is_preset(trial: Any) -> bool:
 
 
 def is_prior(trial: Any) -> bool:
-    """Whether the trial was queued as a prior (:mod:`lrsearch.search._priors`)."""
+    """Whether the trial was queued as a prior (:mod:`lrsearch.search._queue`)."""
     return PRIOR_ATTR in trial.user_attrs
 
 

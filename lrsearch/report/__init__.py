@@ -25,16 +25,6 @@ from lrsearch.report._confirmation import (
     extract_confirmation,
 )
 from lrsearch.report._dashboard import FIGURE_IDS, dashboard_note, publish_to_dashboard
-from lrsearch.report._data import (
-    BaselineResult,
-    Curve,
-    FamilyStats,
-    History,
-    IntermediateCurve,
-    ReportData,
-    TopTrial,
-    TrialSummary,
-)
 from lrsearch.report._export import (
     Export,
     export_best,
@@ -56,6 +46,16 @@ from lrsearch.report._range_figure import (
 )
 from lrsearch.report._rank import kendall_tau
 from lrsearch.report._refresher import DashboardRefresher
+from lrsearch.report._report_data import (
+    BaselineResult,
+    Curve,
+    FamilyStats,
+    History,
+    IntermediateCurve,
+    ReportData,
+    TopTrial,
+    TrialSummary,
+)
 from lrsearch.report._serve import serve_dashboard
 
 __all__ = [

@@ -35,7 +35,9 @@ from lrsearch.records import (
     trial_seed_values,
 )
 from lrsearch.report._confirmation import extract_confirmation
-from lrsearch.report._data import (
+from lrsearch.report._fidelity import extract_fidelity
+from lrsearch.report._rank_bias import extract_rank_bias
+from lrsearch.report._report_data import (
     BaselineResult,
     Curve,
     FamilyStats,
@@ -45,8 +47,6 @@ from lrsearch.report._data import (
     TopTrial,
     TrialSummary,
 )
-from lrsearch.report._fidelity import extract_fidelity
-from lrsearch.report._rank_bias import extract_rank_bias
 
 __all__ = ["extract_report", "summarise_trial", "trial_total_steps"]
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from optuna.trial import FrozenTrial
 
 from lrsearch.records import probe_key, trial_epochs
-from lrsearch.report._data import FidelityPoint
 from lrsearch.report._rank import kendall_tau
+from lrsearch.report._report_data import FidelityPoint
 
 __all__ = ["extract_fidelity"]
 

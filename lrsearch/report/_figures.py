@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrsearch.report._data import ReportData, TopTrial
+from lrsearch.report._report_data import ReportData, TopTrial
 
 __all__ = ["family_colour", "lr_curves_figure", "family_figure", "history_figure",
            "importance_figure", "intermediate_figure"]

@@ -10,8 +10,8 @@ from typing import Any
 
 from lrsearch.errors import LrsearchError
 from lrsearch.records import score_text
-from lrsearch.report._data import ReportData, TopTrial
 from lrsearch.report._panels import Panel, build_panels
+from lrsearch.report._report_data import ReportData, TopTrial
 
 __all__ = ["render_report", "write_report"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lrsearch.report._data import ReportData
 from lrsearch.report._figures import (
     family_figure,
     history_figure,
@@ -15,6 +14,7 @@ from lrsearch.report._figures import (
 )
 from lrsearch.report._pruning_figures import fidelity_figure, rank_bias_figure, survivors_note
 from lrsearch.report._rank_bias import MIN_TRIALS
+from lrsearch.report._report_data import ReportData
 
 __all__ = ["Panel", "build_panels"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrsearch.report._data import ReportData
 from lrsearch.report._figures import family_colour
+from lrsearch.report._report_data import ReportData
 
 __all__ = ["fidelity_figure", "rank_bias_figure", "survivors_note"]
 
@@ -17,7 +17,7 @@ def survivors_note(data: ReportData) -> str:
     """Which trials the pruning panels use, and what leaving out the pruned ones means.
 
     Example:
-        >>> from lrsearch.report._data import History, ReportData
+        >>> from lrsearch.report._report_data import History, ReportData
         >>> data = ReportData("s", "", "maximize", "val_acc", {"COMPLETE": 8, "PRUNED": 12},
         ...                   [], [], [], History(), [], [], None, None, None, None, "", {}, None)
         >>> survivors_note(data)[:60]

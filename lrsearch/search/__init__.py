@@ -27,24 +27,23 @@ from lrsearch.records import (
     retry_trial,
     trial_family,
 )
-from lrsearch.search._auto_lr import (
+from lrsearch.search._checkpoints import checkpoint_path, checkpoint_problems, study_folder
+from lrsearch.search._confirm import Candidate, confirm_study, pick_candidates
+from lrsearch.search._lr_range_test import (
     auto_range,
     range_test_optimizer,
     range_test_record,
     resolve_auto_peak_lr,
     run_range_test,
 )
-from lrsearch.search._baselines import preset_trial, reference_value
-from lrsearch.search._checkpoints import checkpoint_path, checkpoint_problems, study_folder
-from lrsearch.search._confirm import Candidate, confirm_study, pick_candidates
-from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
 from lrsearch.search._objective import Objective
 from lrsearch.search._progress import RangeTestProgress, StudyProgress
 from lrsearch.search._provenance import fingerprint, provenance, resolved_config, space_changes
 from lrsearch.search._pruners import build_pruner
+from lrsearch.search._queue import preset_trial, reference_value
 from lrsearch.search._runner import RunSummary, TrialCallback, run_study, summarise
 from lrsearch.search._samplers import build_sampler, grid_walked, sampler_problems
-from lrsearch.search._space import PLACEHOLDER_TOTAL_STEPS, SearchSpace
+from lrsearch.search._space import MAX_GRID_SIZE, PLACEHOLDER_TOTAL_STEPS, SearchSpace, grid_size
 from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search._user_objective import Trial, UserObjective
 from lrsearch.search.parallel import fail_dead_workers, worker_id

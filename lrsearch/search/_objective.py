@@ -8,7 +8,7 @@ needs is stored as the trial's user attributes, in plain JSON types, under the n
 the device, the worker running it, why it was pruned or failed and which trial it reruns.
 With horizon rungs (``pruner: {name: horizon}``) a trial first trains the whole schedule at
 each shorter rung's horizon and reports that value at step = the rung's epochs
-(:mod:`lrsearch.search._horizon`); the full run then reports nothing until its end.
+(:mod:`lrsearch.search._pruners`); the full run then reports nothing until its end.
 Baselines are never pruned; ready-made ones carry their fixed spec and optimizer and sample
 nothing; in a grid space the others run their own values too (they need not be grid values).
 """
@@ -43,7 +43,7 @@ from lrsearch.records import (
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._checkpoints import checkpoint_path, remove_checkpoints, study_folder
-from lrsearch.search._horizon import horizon_epochs
+from lrsearch.search._pruners import horizon_epochs
 from lrsearch.search._space import SearchSpace
 from lrsearch.search._trial import TrialProtocol
 

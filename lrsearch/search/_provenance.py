@@ -85,7 +85,7 @@ def _identity(config: Any, space: dict[str, Any], plain: bool = False) -> dict[s
         return value.get(key) if plain else getattr(value, key)
 
     data_keys = ["dataset", "val_size", "train_subset", "split_seed"]
-    if get("data", "dataset") not in DATASETS:  # only then: older studies keep their fingerprint
+    if get("data", "dataset") not in DATASETS:  # a folder or user data set: where it is matters
         data_keys += ["root", "test_root", "test_frac", "image_size"]
     identity = {
         "space": space,
@@ -102,7 +102,7 @@ def _identity(config: Any, space: dict[str, Any], plain: bool = False) -> dict[s
         _baseline_name(b): b if isinstance(b, str) else b if plain else b.model_dump(mode="json")
         for b in config.baselines or ()}
     auto = any(s.get("peak_lr") == AUTO for s in space["optimizers"].values())
-    if auto:  # only then: older studies keep their fingerprint
+    if auto:  # the range test's settings decide the searched range only under auto
         test = config.lr_range_test
         identity["lr_range_test"] = test if plain else test.model_dump()
     return identity

@@ -55,12 +55,11 @@ from lrsearch.records import (
 )
 from lrsearch.search._checkpoints import checkpoint_problems, leftover_checkpoints, study_folder
 from lrsearch.search._objective import INVALID_GRID_POINT, Objective
-from lrsearch.search._preflight import load_checked, store_description
 from lrsearch.search._progress import StudyProgress
+from lrsearch.search._queue import missing_baselines, requeue_failed_yardsticks
 from lrsearch.search._reseed import reseed_top
 from lrsearch.search._samplers import grid_walked
-from lrsearch.search._study import OpenedStudy, open_study
-from lrsearch.search._yardsticks import missing_baselines, requeue_failed_yardsticks
+from lrsearch.search._study import OpenedStudy, load_checked, open_study, store_description
 from lrsearch.search.parallel import OtherWorkers
 
 __all__ = ["RunSummary", "run_study", "summarise", "TrialCallback"]
@@ -233,7 +232,7 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
                 not waiting and grid_walked(study, opened.space, running=True)):
             if others.wait_for(running, bar):
                 continue  # the last trials run elsewhere and may yet be failed and retried
-            return  # trials nobody can end (no heartbeat, worker unknown): as before
+            return  # trials nobody can end (no heartbeat, worker unknown): not waited for
         ran_before = objective.trial_id
         try:
             study.optimize(objective, n_trials=1, callbacks=callbacks, catch=catch)

@@ -37,8 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 from lrsearch.config import SamplerConfig, StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.records import is_baseline, is_preset, is_prior
-from lrsearch.search._grid import MAX_GRID_SIZE, grid_size
-from lrsearch.search._space import SearchSpace
+from lrsearch.search._space import MAX_GRID_SIZE, SearchSpace, grid_size
 
 __all__ = ["build_sampler", "sampler_problems", "grid_walked", "MAX_GRID_SIZE"]
 

@@ -2,17 +2,27 @@
 
 The process that creates a study stores its resolved config, provenance and search-space
 fingerprint, runs the LR range tests of ``peak_lr: auto`` (stored in the study, see
-:mod:`lrsearch.search._auto_lr`) and then queues the baselines at the resolved peak LR. A
+:mod:`lrsearch.search._lr_range_test`) and then queues the baselines at the resolved peak LR. A
 study found (a resume) is checked against the config first: a changed search space, direction
 or pruning judge is refused. When other processes open the same study, which of them does
-which step is decided by :func:`lrsearch.search.parallel.set_up_study`.
+which step is decided by :func:`_set_up_study` (claims: :mod:`lrsearch.search.parallel`).
+
+Before a study is opened: load its data and build its model once, and say what they are.
+
+A data set that cannot be read or a user's model that does not import, raises or returns the
+wrong shape fails here, with its own message, before anything is stored. The two lines that
+describe the model and the data are printed as a run's first lines and stored in the study
+(by the first process that gets here), where the report's provenance shows them.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
 
@@ -26,10 +36,13 @@ from lrsearch.config import (
 from lrsearch.errors import StudyError
 from lrsearch.records import (
     BASELINE_ATTR,
+    CLAIM_ATTR,
     CONFIG_ATTR,
+    DATA_ATTR,
     FINGERPRINT_ATTR,
     FIXED_OPTIMIZER_ATTR,
     FIXED_SCHEDULE_ATTR,
+    MODEL_ATTR,
     SEARCH_SPACE_ATTR,
     STUDY_UID_ATTR,
     check_readable,
@@ -40,10 +53,8 @@ from lrsearch.records import (
     stored_reported_kind,
     trial_baseline,
 )
-from lrsearch.search._auto_lr import resolve_auto_peak_lr
-from lrsearch.search._baselines import preset_trial
 from lrsearch.search._checkpoints import new_study_uid
-from lrsearch.search._priors import enqueue_priors, uses_priors
+from lrsearch.search._lr_range_test import resolve_auto_peak_lr
 from lrsearch.search._provenance import (
     fingerprint,
     provenance,
@@ -51,11 +62,12 @@ from lrsearch.search._provenance import (
     space_changes,
 )
 from lrsearch.search._pruners import build_pruner
+from lrsearch.search._queue import enqueue_priors, preset_trial, uses_priors
 from lrsearch.search._samplers import build_sampler
 from lrsearch.search._space import SearchSpace
-from lrsearch.search.parallel import set_up_study
+from lrsearch.search.parallel import SetupClaim, await_setup
 
-__all__ = ["OpenedStudy", "open_study"]
+__all__ = ["OpenedStudy", "open_study", "load_checked", "store_description"]
 
 
 @dataclass
@@ -108,7 +120,7 @@ def open_study(config: StudyConfig, worker_index: int = 0,
         check_readable(study, f"study {config.name!r} in {redact_url(config.storage)}")
     auto = bool(space.auto_optimizers)
     steps = _Steps(study, config, space, fingerprint(config, space), storage, progress)
-    space, ran = set_up_study(study, steps, created, say=progress != "off")
+    space, ran = _set_up_study(study, steps, created, say=progress != "off")
     if not created or auto:
         # A resumed or joining worker draws a fresh random stream, not the first run's again;
         # a resolved auto peak LR is a new range for the sampler (and for a grid's values).
@@ -135,8 +147,11 @@ def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
 
 @dataclass
 class _Steps:
-    """The steps of opening ``study`` with ``config`` (see
-    :class:`lrsearch.search.parallel.SetUpSteps`)."""
+    """The steps of opening ``study`` with ``config``: ``initialise`` stores the fingerprint,
+    resolved config and provenance; ``check`` refuses a study made with another search space,
+    direction or pruning judge; ``set_up`` runs the range tests not stored yet and queues the
+    baselines not queued yet; ``resolve`` reads the space resolved with the stored range tests
+    (both return the space and the optimizers whose range test ran here)."""
 
     study: optuna.Study
     config: StudyConfig
@@ -232,3 +247,94 @@ def _free_name(name: str, storage: optuna.storages.BaseStorage) -> str:
     while f"{name}-{k}" in taken:
         k += 1
     return f"{name}-{k}"
+
+
+def load_checked(config: StudyConfig, say: bool = True) -> tuple[Any, dict[str, str]]:
+    """The study's data (loaded once per process) and ``{model, data}`` descriptions.
+
+    Raises:
+        DataError: The data cannot be found or read.
+        TrainingError: The model cannot be built, or does not fit the data.
+    """
+    from lrsearch.train import describe_model, load_data
+
+    data = load_data(config.data, config.training.device, config.study_dir)
+    model = describe_model(config.model, config.model_kwargs, config.study_dir,
+                           tuple(data.train_x.shape[1:]), data.num_classes)
+    described = {MODEL_ATTR: model, DATA_ATTR: data.describe()}
+    if say:
+        for key, line in described.items():
+            print(f"{key}: {line}", file=sys.stderr, flush=True)
+    return data, described
+
+
+def store_description(study: optuna.Study, described: dict[str, str]) -> None:
+    """Store the descriptions in ``study`` unless they are there already."""
+    for key, line in described.items():
+        if key not in study.user_attrs:
+            study.set_user_attr(key, line)
+
+
+INIT_WAIT_S = 10.0  # a study just created by another process claims its set-up in this time
+
+
+def _set_up_study(study: optuna.Study, steps: _Steps, created: bool,
+                   say: bool = True) -> tuple[SearchSpace, list[str]]:
+    """Run the steps of opening ``study`` this process should run; the resolved space and the
+    range tests run here.
+
+    A single process creates the study, stores what it is and sets it up. With several (a
+    resume, another worker, a machine joining through a server database), the creator claims
+    the set-up before it writes anything, and every other process checks the fingerprint,
+    refusing a changed space, then waits until the set-up is done, or finishes it when its
+    holder stopped (raised, was interrupted or killed; :mod:`lrsearch.search.parallel`): so a
+    first run stopped during its range test loses neither the test nor the baselines, and the
+    baselines are queued once. A creator stopped before it stored the fingerprint and config
+    leaves a claimed study without them: whoever takes the set-up over stores them first.
+
+    Args:
+        study: The study, just created or loaded.
+        steps: Its steps.
+        created: This process created the study.
+        say: Print on stderr what it waits for, and why it takes over.
+    """
+    if created:
+        # Claimed before anything else is written: a joiner sees someone is at work.
+        with SetupClaim.write(study):
+            steps.initialise()
+            return steps.set_up()
+    _await_claimed(study)
+    attrs = study.user_attrs
+    # Claimed, no fingerprint yet: its creator is storing it, or stopped before (then the
+    # set-up is taken over here, and checked once the fingerprint is there).
+    checked = FINGERPRINT_ATTR in attrs or CLAIM_ATTR not in attrs
+    if checked:
+        steps.check()
+    return _join(study, steps, checked, say)
+
+
+def _join(study: optuna.Study, steps: _Steps, checked: bool,
+          say: bool) -> tuple[SearchSpace, list[str]]:
+    """Wait for the set-up of the study's holder, or finish it here when the holder stopped
+    (storing the fingerprint and config first if its creator stopped before that); then
+    check the study unless that was ``checked`` already."""
+    claim = await_setup(study, say=say)
+    if claim is None:
+        if not checked:
+            steps.check()
+        return steps.resolve()
+    with claim:
+        if FINGERPRINT_ATTR not in study.user_attrs:
+            steps.initialise()
+        if not checked:
+            steps.check()
+        return steps.set_up()
+
+
+def _await_claimed(study: optuna.Study) -> None:
+    """Give a study that another process has just created the moment it needs to claim its
+    set-up (its first write); a study with attributes or trials is past that."""
+    deadline = time.monotonic() + INIT_WAIT_S
+    while not study.user_attrs and not study.get_trials(deepcopy=False) and \
+            time.monotonic() < deadline:
+        time.sleep(0.2)

@@ -21,12 +21,12 @@ from lrsearch.optimizers import Lookahead, OptimizerSettings
 from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import resolve_device
 from lrsearch.train._loop import train
-from lrsearch.train._lr_finder import ramp, range_test
-from lrsearch.train._lr_suggest import RULES, suggest
-from lrsearch.train._models import build_model, describe_model, model_names
+from lrsearch.train._lr_range_result import RangeTestResult
+from lrsearch.train._lr_range_rules import RULES, suggest
+from lrsearch.train._lr_range_test import ramp, range_test
+from lrsearch.train._networks import build_model, describe_model, model_names
 from lrsearch.train._optim import build_optimizer, param_group_code
 from lrsearch.train._probe import ProbeResult, ProbeSettings, cooldown_probe, probe_steps
-from lrsearch.train._range_result import RangeTestResult
 from lrsearch.train._results import EpochResult, TrainResult
 from lrsearch.train._user_probe import user_cooldown_probe
 

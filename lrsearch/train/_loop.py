@@ -18,7 +18,7 @@ from lrsearch.errors import DivergedError
 from lrsearch.optimizers import OptimizerSettings
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._checkpoint import load_checkpoint
-from lrsearch.train._checkpointer import Checkpointer
+from lrsearch.train._checkpoint_writer import Checkpointer
 from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import (
     cpu_threads,
@@ -29,7 +29,7 @@ from lrsearch.train._device import (
 )
 from lrsearch.train._probe import ProbeSettings, cooldown_probe
 from lrsearch.train._results import EpochResult, TrainResult
-from lrsearch.train._run import TrainingRun
+from lrsearch.train._training_run import TrainingRun
 
 __all__ = ["train"]
 

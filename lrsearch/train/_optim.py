@@ -14,7 +14,7 @@ from torch import nn
 from lrsearch.errors import TrainingError
 from lrsearch.optimizers import OptimizerSettings, construct
 from lrsearch.train import _param_groups
-from lrsearch.train._models import head_module
+from lrsearch.train._networks import head_module
 from lrsearch.train._param_groups import param_groups as group_rule
 
 __all__ = ["build_optimizer", "param_group_code", "param_groups", "is_schedule_free"]
@@ -49,7 +49,7 @@ def build_optimizer(model: nn.Module, settings: OptimizerSettings,
             missing optimizer package.
 
     Example:
-        >>> from lrsearch.train._models import build_model
+        >>> from lrsearch.train._networks import build_model
         >>> opt = build_optimizer(build_model("small_cnn", 10),
         ...                       OptimizerSettings(head_lr_mult=2.0), peak_lr=0.1)
         >>> [(g["name"], g["lr"]) for g in opt.param_groups]

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from lrsearch.config import ProbeSettings
 from lrsearch.train._augment import augment_epoch
-from lrsearch.train._run import TrainingRun
+from lrsearch.train._training_run import TrainingRun
 
 __all__ = ["ProbeSettings", "ProbeResult", "cooldown_probe", "probe_steps"]
 
@@ -72,7 +72,7 @@ def cooldown_probe(run: TrainingRun, frac: float) -> ProbeResult:
     Example:
         >>> from lrsearch.schedules import ScheduleSpec
         >>> from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data
-        >>> from lrsearch.train._run import TrainingRun
+        >>> from lrsearch.train._training_run import TrainingRun
         >>> data = load_data(DataSettings(dataset="fake", val_size=64, train_subset=128))
         >>> run = TrainingRun(ScheduleSpec("constant", peak_lr=0.1, total_steps=1),
         ...                   OptimizerSettings(), TrainSettings(epochs=2, batch_size=32), data)

@@ -196,7 +196,7 @@ def test_missing_file_and_non_mapping(tmp_path):
 
 def test_the_training_code_takes_the_study_sections_and_knows_every_model():
     train = pytest.importorskip("lrsearch.train")
-    train_models = pytest.importorskip("lrsearch.train._models")
+    train_models = pytest.importorskip("lrsearch.train._networks")
     config = parse_study({"name": "d", "model": "resnet20", "training": {"seed": 3}})
     assert isinstance(config.data, train.DataSettings)
     assert config.train_settings() == train.TrainSettings(model="resnet20", seed=3)

@@ -19,7 +19,7 @@ from lrsearch.records import trial_epochs
 from lrsearch.report import export_best, load_report_study, optimizer_code
 from lrsearch.search import redact_url
 from lrsearch.train import OptimizerSettings, build_optimizer
-from lrsearch.train._models import build_model
+from lrsearch.train._networks import build_model
 from tests.report._studies import make_study
 
 # Runs an exported best_schedule.py with lrsearch unimportable; prints group 0's LR per step.

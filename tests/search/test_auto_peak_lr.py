@@ -27,7 +27,7 @@ from lrsearch.records import (
 )
 from lrsearch.search import (
     SearchSpace,
-    _auto_lr,
+    _lr_range_test,
     fingerprint,
     open_study,
 )
@@ -150,12 +150,12 @@ def test_a_first_run_stopped_in_its_range_test_keeps_its_baselines(tiny_study, m
                                                                      stop):
     path = _study(tiny_study, baselines=["cosine", "schedulefree"])
     config = load_study(path)
-    real = _auto_lr._run_and_describe
+    real = _lr_range_test._run_and_describe
 
     def stopped(*args, **kwargs):
         raise stop("stopped in the range test")
 
-    monkeypatch.setattr(_auto_lr, "_run_and_describe", stopped)
+    monkeypatch.setattr(_lr_range_test, "_run_and_describe", stopped)
     with pytest.raises(stop):
         open_study(config, progress="off")
     study = _load(path)
@@ -163,7 +163,7 @@ def test_a_first_run_stopped_in_its_range_test_keeps_its_baselines(tiny_study, m
     assert study.user_attrs[CLAIM_ATTR]["state"] == "failed"
     assert SETUP_DONE_ATTR not in study.user_attrs
 
-    monkeypatch.setattr(_auto_lr, "_run_and_describe", real)
+    monkeypatch.setattr(_lr_range_test, "_run_and_describe", real)
     started = time.monotonic()
     again = open_study(config, progress="off")  # no wait: the claim was released
     assert time.monotonic() - started < _setup_claim.STALE_S
@@ -226,7 +226,7 @@ def _race(tiny_study, monkeypatch, storage: str | None = None) -> None:
         time.sleep(3.0)
         return _fake_record(0.01 * len(calls))
 
-    monkeypatch.setattr(_auto_lr, "_run_and_describe", slow_test)
+    monkeypatch.setattr(_lr_range_test, "_run_and_describe", slow_test)
     opened = _open_together(config)
     assert len(calls) == 1
     assert sorted(o.created for o in opened) == [False, True]
@@ -255,12 +255,12 @@ def _killed_holder(path, stuck_in: str) -> int:
     its pid."""
     script = ("import sys, time\n"
               "from lrsearch.config import load_study\n"
-              "from lrsearch.search import _auto_lr, _study, open_study\n"
+              "from lrsearch.search import _lr_range_test, _study, open_study\n"
               "def hang(*args, **kwargs):\n"
               "    print('stuck', flush=True)\n"
               "    time.sleep(600)\n"
               "if sys.argv[2] == 'range test':\n"
-              "    _auto_lr._run_and_describe = hang\n"
+              "    _lr_range_test._run_and_describe = hang\n"
               "else:\n"
               "    _study._initialise = hang\n"
               "open_study(load_study(sys.argv[1]), progress='off')\n")
@@ -279,7 +279,7 @@ def test_a_killed_holder_on_this_machine_is_taken_over_at_once(tiny_study, monke
                                                                capsys):
     path = _study(tiny_study, baselines=["cosine"])
     pid = _killed_holder(path, "range test")
-    monkeypatch.setattr(_auto_lr, "_run_and_describe", lambda *a, **k: _fake_record(0.05))
+    monkeypatch.setattr(_lr_range_test, "_run_and_describe", lambda *a, **k: _fake_record(0.05))
     started = time.monotonic()
     opened = open_study(load_study(path))
     assert time.monotonic() - started < _setup_claim.STALE_S / 2  # not waiting for staleness
@@ -295,7 +295,7 @@ def test_a_creator_killed_before_storing_the_fingerprint_is_taken_over(tiny_stud
     path = _study(tiny_study, baselines=["cosine"])
     _killed_holder(path, "initialise")
     assert FINGERPRINT_ATTR not in _load(path).user_attrs  # claimed, nothing else stored
-    monkeypatch.setattr(_auto_lr, "_run_and_describe", lambda *a, **k: _fake_record(0.05))
+    monkeypatch.setattr(_lr_range_test, "_run_and_describe", lambda *a, **k: _fake_record(0.05))
     config = load_study(path)
     opened = open_study(config, progress="off")  # not "was not created by lrsearch"
     attrs = opened.study.user_attrs

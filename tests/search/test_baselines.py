@@ -13,7 +13,7 @@ from lrsearch.cli import main
 from lrsearch.config import parse_study
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import SearchSpace, trial_family
-from lrsearch.search._baselines import preset_trial
+from lrsearch.search._queue import preset_trial
 
 pytestmark = pytest.mark.slow
 PRESETS = ["cosine", "linear", "onecycle", "step", "schedulefree"]

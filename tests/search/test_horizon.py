@@ -12,7 +12,7 @@ from lrsearch.optimizers import OptimizerSettings
 from lrsearch.records import RUNGS_ATTR, trial_cost_epochs, trial_epochs
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import open_study, run_study
-from lrsearch.search._horizon import HorizonPruner
+from lrsearch.search._pruners import HorizonPruner
 from lrsearch.train import load_data, train
 
 HORIZON = {"name": "horizon", "reduction_factor": 3}

@@ -10,7 +10,7 @@ from lrsearch.config import parse_study
 from lrsearch.errors import ConfigError
 from lrsearch.records import PRIOR_ATTR, trial_schedule
 from lrsearch.search import SearchSpace, run_study
-from lrsearch.search._priors import prior_points, uses_priors
+from lrsearch.search._queue import prior_points, uses_priors
 
 
 def _space(**search_space):

@@ -22,7 +22,7 @@ from lrsearch.search import (
     preset_trial,
     run_study,
 )
-from lrsearch.search._grid import grid_values
+from lrsearch.search._space import grid_values
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 

@@ -11,7 +11,7 @@ import torch
 from lrsearch.errors import TrainingError
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, load_data, train
-from lrsearch.train._run import TrainingRun, resume_seed
+from lrsearch.train._training_run import TrainingRun, resume_seed
 
 from .conftest import write_tiny_cifar10
 

@@ -15,7 +15,7 @@ import torch
 
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.train import DataSettings, OptimizerSettings, TrainSettings, train
-from lrsearch.train._checkpointer import Checkpointer
+from lrsearch.train._checkpoint_writer import Checkpointer
 
 from .test_checkpoint import COSINE, _without_timings
 

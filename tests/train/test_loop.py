@@ -17,12 +17,12 @@ from lrsearch.train import (
     _augment,
     _device,
     _loop,
-    _run,
+    _training_run,
     load_data,
     resolve_device,
     train,
 )
-from lrsearch.train._run import TrainingRun
+from lrsearch.train._training_run import TrainingRun
 
 ONECYCLE = {"pct_start": 0.3, "div_factor": 10.0, "final_div_factor": 100.0, "anneal": "cos",
             "three_phase": False}
@@ -212,8 +212,9 @@ def gpu_code_paths(monkeypatch) -> dict[str, int]:
 
     for name in calls:
         monkeypatch.setattr(_augment, f"_crop_flip_by_{name}", counted(name))
-    monkeypatch.setattr(_run, "crop_method", lambda device: "gather")
-    monkeypatch.setitem(_run._CHECK_EVERY_STEPS, "cpu", _run._CHECK_EVERY_STEPS["cuda"])
+    monkeypatch.setattr(_training_run, "crop_method", lambda device: "gather")
+    checks = _training_run._CHECK_EVERY_STEPS
+    monkeypatch.setitem(checks, "cpu", checks["cuda"])
     return calls
 
 
@@ -231,7 +232,7 @@ def test_a_check_every_8_steps_names_the_first_bad_step(fake_data, monkeypatch) 
     settings = TrainSettings(epochs=1, batch_size=16, device="cpu")  # 16 steps per epoch
     with pytest.raises(DivergedError) as every_step:
         train(spec, OptimizerSettings(name="adam"), settings, fake_data)
-    monkeypatch.setitem(_run._CHECK_EVERY_STEPS, "cpu", 8)
+    monkeypatch.setitem(_training_run._CHECK_EVERY_STEPS, "cpu", 8)
     with pytest.raises(DivergedError) as every_8:
         train(spec, OptimizerSettings(name="adam"), settings, fake_data)
     assert (every_8.value.epoch, every_8.value.step) == (every_step.value.epoch,

@@ -17,7 +17,7 @@ from lrsearch.train._augment import (
     crop_method,
     random_crop_flip,
 )
-from lrsearch.train._models import head_module
+from lrsearch.train._networks import head_module
 
 
 @pytest.mark.parametrize("name", ["small_cnn", "resnet20", "resnet56", "resnet18"])

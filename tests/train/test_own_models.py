@@ -63,7 +63,7 @@ def test_checking_the_outputs_leaves_the_model_as_it_was(tmp_path):
         torch.manual_seed(0)
         model = build_model(f"{name}:tiny", 3, study_dir=str(tmp_path))
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    from lrsearch.train._models import check_outputs
+    from lrsearch.train._networks import check_outputs
 
     model.train()
     check_outputs(model, "m", (3, 16, 16), 3, torch.device("cpu"))

@@ -16,7 +16,7 @@ from lrsearch.train import (
     load_data,
     train,
 )
-from lrsearch.train._run import TrainingRun
+from lrsearch.train._training_run import TrainingRun
 
 TINY = TrainSettings(epochs=3, batch_size=64, device="cpu", lr_record_every=1)
 COSINE = ScheduleSpec("cosine", peak_lr=0.05, total_steps=1, params={"final_ratio": 0.0})

@@ -23,8 +23,8 @@ from lrsearch.train import (
     range_test,
     suggest,
 )
-from lrsearch.train._lr_suggest import min_over_10, steepest, valley
-from lrsearch.train._run import TrainingRun
+from lrsearch.train._lr_range_rules import min_over_10, steepest, valley
+from lrsearch.train._training_run import TrainingRun
 
 TINY = TrainSettings(batch_size=64, device="cpu")
 LRS = np.logspace(-6, 1, 141)  # 20 points per decade

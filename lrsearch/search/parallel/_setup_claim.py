@@ -1,26 +1,25 @@
 """One process at a time sets a new study up: its LR range tests and its baselines.
 
 Setting a study up (the range tests of ``peak_lr: auto``, then queueing the baselines at the
-resolved peak LR) can take minutes, and every process that opens the study needs its result.
-The process that creates the study claims the set-up first thing, in the study's user
-attribute ``setup_claim``, and marks it done in ``setup_done`` at the end. Any other process
-(another worker, a resume) that finds no ``setup_done`` waits while the claim shows signs of
-life, and takes the set-up over when the claim was released (its holder raised or was
-interrupted: it marks the claim ``failed``), or its holder is known to be dead (the claim
-records the holder as a trial records its worker, see
-:mod:`lrsearch.search.parallel._identity`: a killed holder on the same machine is noticed at
-once), or the claim shows no change for :data:`STALE_S` seconds (a holder elsewhere was
-killed), or was never made (a study from before claims). Whoever finishes the set-up did the
-parts still missing only: a range test already stored is reused, and a baseline that some
-trial already carries is not queued again. A holder that was taken over (it looked dead)
-writes nothing more to the claim.
+resolved peak LR) can take minutes, and every process that opens the study needs its result. The
+process that creates the study claims the set-up first thing, in the study's user attribute
+``setup_claim``, and marks it done in ``setup_done`` at the end. Any other process (another
+worker, a resume) that finds no ``setup_done`` waits while the claim shows signs of life, and
+takes the set-up over when the claim was released (its holder raised or was interrupted: it
+marks the claim ``failed``), or its holder is known to be dead (the claim records the holder as
+a trial records its worker, see :mod:`lrsearch.search.parallel._identity`: a killed holder on
+the same machine is noticed at once), or the claim shows no change for :data:`STALE_S` seconds
+(a holder elsewhere was killed), or was never made (a holder stopped before its first write).
+Whoever finishes the set-up did the parts still missing only: a range test already stored is
+reused, and a baseline that some trial already carries is not queued again. A holder that was
+taken over (it looked dead) writes nothing more to the claim.
 
 Optuna's storages have no compare-and-set, so a claim is taken by writing it, waiting
 :data:`SETTLE_S` and reading it back: of two processes that took it at once, the one whose
 write landed last holds it, and the other goes back to waiting. Two holders need two takers
 whose check and write straddle each other by more than :data:`SETTLE_S` (a database round trip
 is milliseconds), and even then the range test's result is stored first-wins and read back
-(see :mod:`lrsearch.search._auto_lr`), so every process searches the same range; the worst
+(see :mod:`lrsearch.search._lr_range_test`), so every process searches the same range; the worst
 left is a range test run twice, or a baseline queued twice.
 
 A waiting process judges staleness by its own clock (how long the claim has not changed), so

@@ -23,7 +23,7 @@ from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._augment import Normalize, augment_epoch, crop_method
 from lrsearch.train._data import CifarData
 from lrsearch.train._device import autocast_dtype, resolve_device
-from lrsearch.train._models import build_model, check_outputs
+from lrsearch.train._networks import build_model, check_outputs
 from lrsearch.train._optim import build_optimizer, is_schedule_free
 from lrsearch.train._stream import streamed_batches
 

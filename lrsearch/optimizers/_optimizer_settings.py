@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lrsearch.errors import TrainingError
-from lrsearch.optimizers._params import GROUP_PARAMS
+from lrsearch.optimizers._hyperparams import GROUP_PARAMS
 from lrsearch.optimizers._registry import OptimizerInfo, get_optimizer, optimizer_names
 from lrsearch.text import counted
 

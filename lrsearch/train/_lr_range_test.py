@@ -28,9 +28,9 @@ from lrsearch.schedules import ScheduleSpec
 from lrsearch.train._data import CifarData, load_data
 from lrsearch.train._device import cpu_threads, device_name, kernel_mode, resolve_device
 from lrsearch.train._loop import _moved
-from lrsearch.train._lr_suggest import suggest
-from lrsearch.train._range_result import RangeTestResult
-from lrsearch.train._run import TrainingRun
+from lrsearch.train._lr_range_result import RangeTestResult
+from lrsearch.train._lr_range_rules import suggest
+from lrsearch.train._training_run import TrainingRun
 
 __all__ = ["range_test", "ramp"]
 
