@@ -81,7 +81,9 @@ class SamplerConfig(_Strict):
     trials its model counts as good (at most 25 of them).
     ``priors`` queues schedules known to work (linear decay to zero, WSD with a 20% cooldown, at
     each optimizer's typical peak LR) as the first searched trials; left out, on for tpe, gp
-    and cmaes (see :mod:`lrsearch.search._queue`).
+    and cmaes (see :mod:`lrsearch.search._queue`). ``prior_lr_factors`` are the multiples of
+    that typical peak LR at which linear decay to zero is queued, for every optimizer (a
+    typical LR that is wrong for the user's model is then bracketed, not trusted).
     ``points_per_param`` (grid only) is the number of values each searched number takes: evenly
     spaced from low to high, on a log scale for a log range (an int range keeps its distinct
     rounded values); choices keep all their values. The grid is the tree of the space, so it
@@ -96,6 +98,8 @@ class SamplerConfig(_Strict):
     points_per_param: int = Field(default=3, ge=2)
     qmc_type: Literal["sobol", "halton"] = "sobol"
     priors: bool | None = None
+    prior_lr_factors: list[Annotated[float, Field(gt=0.0)]] = Field(
+        default_factory=lambda: [1.0], min_length=1, max_length=5)
 
     def worker_seed(self, worker_index: int, trials_before: int = 0) -> int | None:
         """The sampler seed of worker ``worker_index``: ``seed + 1000 * worker_index``, plus

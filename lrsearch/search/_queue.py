@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
@@ -122,42 +123,57 @@ def uses_priors(config: StudyConfig) -> bool:
     return config.sampler.name in ("tpe", "gp", "cmaes")
 
 
-def prior_points(space: SearchSpace) -> list[BaselineConfig]:
-    """The priors ``space`` can run, as points of it (values it leaves out are sampled)."""
+def prior_points(space: SearchSpace, lr_factors: Sequence[float] = (1.0,)
+                 ) -> list[BaselineConfig]:
+    """The priors ``space`` can run, as points of it (values it leaves out are sampled).
+
+    The first optimizer gets every prior of :data:`PRIORS` at its typical peak LR, every
+    optimizer linear decay to zero at each of ``lr_factors`` times its typical peak LR (inside
+    its searched range); the same point is queued once.
+    """
     families = {f.name: f for f in space.families}
-    points = []
+    points, seen = [], set()
     for index, optimizer in enumerate(space.optimizers):
-        for name, family, params in PRIORS[:1] if index else PRIORS:
+        searched = space.optimizers[optimizer]["peak_lr"]
+        wanted = [(name, family, params, 1.0) for name, family, params in
+                  (PRIORS if index == 0 else PRIORS[:1])]
+        wanted += [(*PRIORS[0], factor) for factor in lr_factors if factor != 1.0]
+        for name, family, params, factor in wanted:
             if family not in families or baseline_params(params, families[family], "")[1]:
                 continue
+            peak_lr = _peak_lr(optimizer, searched, factor)
+            if (name, optimizer, peak_lr) in seen:
+                continue
+            seen.add((name, optimizer, peak_lr))
+            label = name if factor == 1.0 else f"{name} x{factor:g}"
             points.append(BaselineConfig(
-                name=f"{name} ({optimizer})", family=family, params=params,
-                peak_lr=_peak_lr(optimizer, space.optimizers[optimizer]["peak_lr"]),
+                name=f"{label} ({optimizer})", family=family, params=params, peak_lr=peak_lr,
                 warmup_frac=_no_warmup(space.shared["warmup_frac"]), optimizer=optimizer))
     return points
 
 
-def _peak_lr(optimizer: str, searched: Any) -> float | None:
-    """The typical peak LR when the range holds it, else the range's geometric middle; None
-    (sampled) for a fixed peak LR."""
+def _peak_lr(optimizer: str, searched: Any, factor: float = 1.0) -> float | None:
+    """``factor`` times the typical peak LR, clipped into the searched range, when the range
+    holds the typical one, else the range's middle (geometric for a log range) times
+    ``factor``, clipped; None (sampled) for a fixed peak LR."""
     if not isinstance(searched, Range):
         return None
     typical = get_optimizer(optimizer).typical_peak_lr
-    if searched.low <= typical <= searched.high:
-        return typical
-    if searched.log:
-        return math.sqrt(searched.low * searched.high)
-    return (searched.low + searched.high) / 2
+    if not searched.low <= typical <= searched.high:
+        typical = (math.sqrt(searched.low * searched.high) if searched.log
+                   else (searched.low + searched.high) / 2)
+    return min(searched.high, max(searched.low, typical * factor))
 
 
 def _no_warmup(searched: Any) -> float | None:
     return 0.0 if isinstance(searched, Range) and searched.low <= 0.0 else None
 
 
-def enqueue_priors(study: optuna.Study, space: SearchSpace) -> None:
+def enqueue_priors(study: optuna.Study, space: SearchSpace,
+                   lr_factors: Sequence[float] = (1.0,)) -> None:
     """Queue the priors not queued yet (a set-up taken over may find some queued)."""
     queued = {t.user_attrs.get(PRIOR_ATTR) for t in study.get_trials(deepcopy=False)}
-    for point in prior_points(space):
+    for point in prior_points(space, lr_factors):
         if point.name in queued:
             continue
         with warnings.catch_warnings():

@@ -175,7 +175,7 @@ class _Steps:
         space, ran = self.resolve()
         _enqueue_baselines(self.study, self.config.baselines, space)
         if uses_priors(self.config):
-            enqueue_priors(self.study, space)
+            enqueue_priors(self.study, space, self.config.sampler.prior_lr_factors)
         return space, ran
 
     def resolve(self) -> tuple[SearchSpace, list[str]]:

@@ -34,6 +34,23 @@ def test_a_range_without_the_typical_lr_starts_at_its_middle_and_unsearched_fami
     assert points[0].peak_lr == pytest.approx(2.0)
 
 
+def test_lr_factors_bracket_every_optimizers_typical_lr_inside_its_range():
+    """sampler.prior_lr_factors: linear decay to zero at each multiple of the typical LR, for
+    every optimizer, clipped into the searched range, each point once."""
+    points = {p.name: p.peak_lr for p in prior_points(
+        _space(optimizers={"sgd": {"peak_lr": {"low": 0.01, "high": 0.2, "log": True}},
+                           "adamw": None}), lr_factors=[0.3, 1.0, 3.0])}
+    assert points == pytest.approx({
+        "linear-to-zero (sgd)": 0.1, "wsd-20 (sgd)": 0.1, "linear-to-zero x0.3 (sgd)": 0.03,
+        "linear-to-zero x3 (sgd)": 0.2,  # 0.3 clipped to the range's high end
+        "linear-to-zero (adamw)": 1e-3, "linear-to-zero x0.3 (adamw)": 3e-4,
+        "linear-to-zero x3 (adamw)": 3e-3})
+    config = parse_study({"name": "p", "sampler": {"prior_lr_factors": [0.3, 1, 3]}})
+    assert config.sampler.prior_lr_factors == [0.3, 1.0, 3.0]
+    with pytest.raises(ConfigError, match="sampler.prior_lr_factors"):
+        parse_study({"name": "p", "sampler": {"prior_lr_factors": [0.0]}})
+
+
 def test_on_by_default_for_model_based_samplers_only():
     def config(**sampler):
         return parse_study({"name": "p", "sampler": sampler})
