@@ -102,9 +102,10 @@ def study_figures(url: str) -> dict:
     study = optuna.load_study(study_name="quickstart", storage=url)
     trials = study.trials
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    config = records.stored_config(study.user_attrs)
+    stored = records.study_records(study)
+    config = records.stored_config(stored)
     epochs = int(config["training"]["epochs"])
-    runs = records.reseed_runs(study.user_attrs)
+    runs = records.reseed_runs(stored)
     states = [t.state.name for t in trials]
     searched = [t for t in trials if not records.is_baseline(t)]
     stopped: dict[str, int] = {}
@@ -132,9 +133,9 @@ def study_figures(url: str) -> dict:
         "rerun_count": sum(len(seeds) for seeds in runs.values()),
         "rerun_epochs": epochs * sum(len(seeds) for seeds in runs.values()),
         "complete_range": [min(complete), max(complete)],
-        "winner": scored(records.rank_complete(trials, study.user_attrs, maximize)[0], runs),
+        "winner": scored(records.rank_complete(trials, stored, maximize)[0], runs),
         "best_baseline": scored(records.rank_complete(
-            [t for t in trials if records.is_baseline(t)], study.user_attrs, maximize)[0], runs),
+            [t for t in trials if records.is_baseline(t)], stored, maximize)[0], runs),
     }
 
 

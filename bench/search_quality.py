@@ -66,7 +66,9 @@ from lrsearch.records import (
     RANGE_TEST_ATTR_PREFIX,
     paired_margin,
     rank_complete,
+    study_records,
     trial_cost_epochs,
+    with_curves,
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import Objective, open_study
@@ -217,7 +219,8 @@ def run_search(config, data, budget_epochs: float, plain_tpe: bool = False
     while spent < budget_epochs - reserve - 1e-9:
         opened.study.optimize(objective, n_trials=1)
         # The trial just run (not the study's last one: priors are queued at the start).
-        trial = opened.study._storage.get_trial(objective.trial_id)
+        stored = opened.study._storage.get_trial(objective.trial_id)
+        (trial,) = with_curves(opened.study, [stored])
         spent += trial_cost_epochs(trial)
         if trial.state == optuna.trial.TrialState.COMPLETE and (
                 best is None or trial.value > best.value):
@@ -227,14 +230,14 @@ def run_search(config, data, budget_epochs: float, plain_tpe: bool = False
         trained = reseed_top(opened.study, config, data)
         spent += trained * config.training.epochs
         winner = rank_complete(opened.study.get_trials(deepcopy=False),
-                               opened.study.user_attrs, config.direction == "maximize")[0]
+                               study_records(opened.study), config.direction == "maximize")[0]
         incumbents.append((spent, winner, None))
     return incumbents
 
 
 def range_test_epochs(study: optuna.Study, config, data) -> float:
     """The LR range tests stored in ``study`` (``peak_lr: auto``), in epochs of training."""
-    steps = sum(len(record["result"]["losses"]) for key, record in study.user_attrs.items()
+    steps = sum(len(record["result"]["losses"]) for key, record in study_records(study).items()
                 if key.startswith(RANGE_TEST_ATTR_PREFIX))
     return steps / max(1, len(data.train_y) // config.training.batch_size)
 

@@ -21,7 +21,9 @@ from lrsearch.records import (
     FAIL_REASON_ATTR,
     PRUNE_REASON_ATTR,
     SCHEDULE_ATTR,
+    study_records,
     trial_epochs,
+    with_curves,
 )
 from tests.conftest import REPO
 
@@ -43,7 +45,7 @@ def test_the_readme_example_runs_learns_and_reports_and_exports(tmp_path):
     assert done.stdout.startswith("best val_acc ")
     storage = f"sqlite:///{tmp_path / 'my-model.db'}"
     study = optuna.load_study(study_name="my-model", storage=storage)
-    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    complete = with_curves(study, study.get_trials(states=(TrialState.COMPLETE,)))
     assert study.best_value > 0.7  # two classes: chance is 0.5
     assert all(t.user_attrs[SCHEDULE_ATTR]["total_steps"] == 4 * 12 for t in complete)
     assert [row["epoch"] for row in trial_epochs(complete[0])] == [1, 2, 3, 4]
@@ -81,7 +83,8 @@ def test_raw_values_prune_and_every_trial_is_stored(tmp_path):
     summary = lrsearch.optimize(study(tmp_path), by_peak_lr)
     assert summary.complete + summary.pruned == 8 and summary.pruned >= 1
     storage = f"sqlite:///{tmp_path / 'own.db'}"
-    trials = optuna.load_study(study_name="own-loop", storage=storage).trials
+    stored = optuna.load_study(study_name="own-loop", storage=storage)
+    trials = with_curves(stored, stored.trials)
     pruned = [t for t in trials if t.state == TrialState.PRUNED]
     assert all(t.user_attrs[PRUNE_REASON_ATTR].startswith("pruned after epoch 2 (val_acc ")
                for t in pruned)
@@ -105,7 +108,7 @@ def test_a_study_naming_no_pruner_gets_the_per_epoch_one_and_horizon_rungs_are_r
     plain = {key: value for key, value in study(tmp_path).items() if key != "pruner"}
     lrsearch.optimize(plain, by_peak_lr, n_trials=3)
     stored = optuna.load_study(study_name="own-loop", storage=plain["storage"])
-    assert stored.user_attrs["config"]["pruner"]["name"] == "median"
+    assert study_records(stored)["config"]["pruner"]["name"] == "median"
     assert parse_study(plain).pruner.name == "horizon"  # what lrsearch run gets
     rungs = study(tmp_path, name="rungs", pruner={"name": "horizon"})
     with pytest.raises(ConfigError, match=r"pruner.name: got 'horizon'; horizon rungs") as caught:
@@ -175,14 +178,14 @@ def test_an_evaluate_callback_judges_pruning_points_by_a_probe_that_changes_noth
     storage = f"sqlite:///{tmp_path / 'own.db'}"
     probed = optuna.load_study(study_name="probed", storage=storage)
     raw = optuna.load_study(study_name="raw", storage=storage)
-    assert probed.user_attrs["config"]["pruner"]["judge"] == "probe"
-    assert raw.user_attrs["config"]["pruner"]["judge"] == "raw"
-    rows = trial_epochs(probed.trials[0])
+    assert study_records(probed)["config"]["pruner"]["judge"] == "probe"
+    assert study_records(raw)["config"]["pruner"]["judge"] == "raw"
+    rows = trial_epochs(with_curves(probed, probed.trials)[0])
     assert [("probe_val_acc" in row) for row in rows] == [False, True, False, False]
     assert rows[1]["probe_steps"] == 2  # 10% of the 16 steps done, rounded
     # The probe restored the run: the same trial without probes reports the same values.
     assert [row["val_acc"] for row in rows] == \
-        [row["val_acc"] for row in trial_epochs(raw.trials[0])]
+        [row["val_acc"] for row in trial_epochs(with_curves(raw, raw.trials)[0])]
 
 
 def test_a_probe_without_what_it_needs_is_named(tmp_path):

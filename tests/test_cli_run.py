@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 from lrsearch.cli import main
 from lrsearch.config import load_study
 from lrsearch.errors import StudyError
+from lrsearch.records import study_records
 from lrsearch.search import RunSummary, SearchSpace, grid_size
 from tests.search._processes import act_mid_trial, hears_ctrl_c, running_with_an_epoch
 from tests.search.conftest import write_study
@@ -236,7 +237,7 @@ def test_a_relative_data_dir_is_stored_absolute_and_threads_are_the_runs(tmp_pat
     result = invoke("run", path, "--data-dir", "../data", "--threads", "1")
     assert result.exit_code == 0, result.output
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'studies.db'}")
-    stored = study.user_attrs["config"]
+    stored = study_records(study)["config"]
     assert stored["data"]["data_dir"] == str(tmp_path / "data")
     assert stored["training"]["threads"] == 1
 

@@ -38,6 +38,7 @@ from lrsearch.records import (
     is_sqlite,
     normalise_url,
     trial_epochs,
+    with_curves,
 )
 from lrsearch.search import StudyProgress, fail_dead_workers, open_study, summarise
 from lrsearch.text import counted
@@ -259,6 +260,6 @@ class _Watch:
                 for callback in self.callbacks:
                     callback(self.study, trial)
         # The stored epochs, not the intermediate values: a probe judge reports at points only.
-        running = [f"#{t.number} epoch {len(trial_epochs(t))}/{self.epochs}"
-                   for t in trials if t.state == TrialState.RUNNING]
+        running = [f"#{t.number} epoch {len(trial_epochs(t))}/{self.epochs}" for t in
+                   with_curves(self.study, [t for t in trials if t.state == TrialState.RUNNING])]
         bar.running("running " + ", ".join(running) if running else "")

@@ -1,6 +1,6 @@
 """Records: what a study stores, defined once for the search that writes it and the report.
 
-The names of every trial and study user attribute (``SCHEDULE_ATTR``, ``CONFIG_ATTR``, ...),
+The names of every trial attribute and study record (``SCHEDULE_ATTR``, ``CONFIG_ATTR``, ...),
 small readers of them (:func:`trial_family`, :func:`stored_metric`, ...), how a failed trial is
 queued again (:func:`retry_trial`), storage URLs (:func:`normalise_url`, :func:`redact_url`)
 and opening a storage, to run a study (:func:`open_storage`) or to read one
@@ -61,7 +61,6 @@ from lrsearch.records._attrs import (
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
 )
-from lrsearch.records._curves import CURVE_PREFIX, set_curve
 from lrsearch.records._paired import (
     MIN_INTERVAL_VALUES,
     Summary,
@@ -115,6 +114,18 @@ from lrsearch.records._storage_faults import (
     storage_hint,
     through_outage,
 )
+from lrsearch.records._store import (
+    CONFIG_DIGEST_ATTR,
+    FACE_ATTRS,
+    RECORD_PREFIX,
+    config_digest,
+    inherited_curve,
+    set_curve,
+    set_study_face,
+    set_study_record,
+    study_records,
+    with_curves,
+)
 from lrsearch.records._stored_json import check_readable
 from lrsearch.records._winner import (
     rank_complete,
@@ -126,7 +137,8 @@ from lrsearch.records._winner import (
 from lrsearch.urls import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, redact_url
 
 __all__ = [
-    "CURVE_PREFIX", "set_curve",
+    "CONFIG_DIGEST_ATTR", "FACE_ATTRS", "RECORD_PREFIX", "config_digest", "inherited_curve",
+    "set_curve", "set_study_face", "set_study_record", "study_records", "with_curves",
     "DISK_ERRNOS", "FAIL_RETRY_S", "STORAGE_ERRORS", "StorageLost", "apply_pending_failures",
     "disk_error_in",
     "fail_after_storage_error", "raise_if_storage_lost", "storage_cause", "storage_error_in",

@@ -1,12 +1,12 @@
-"""The names of what lrsearch stores in a study: trial and study user attributes, each once.
+"""The names of what lrsearch stores in a study: trial attributes and study records, each once.
 
 The objective writes a trial's attributes while the trial runs; the process that creates a
 study writes its resolved config, search space, fingerprint and provenance, then its LR range
 tests and set-up claim; ``lrsearch confirm`` adds the confirmation (all in ``lrsearch.search``).
 The report, the export, the dashboard's note, the progress display and the recovery of dead
-workers read them back, all by these names. Values are plain JSON (Optuna stores user
-attributes with ``json.dumps``): python ints, floats, strings, lists and dicts, never numpy or
-torch scalars.
+workers read them back, all by these names (where each lives: :mod:`lrsearch.records._store`).
+Values are plain JSON (Optuna stores attributes with ``json.dumps``): python ints, floats,
+strings, lists and dicts, never numpy or torch scalars.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ INTERRUPTED = "interrupted"
 LOST_PREFIX = "worker lost"
 """How every ``fail_reason`` of a trial failed because its worker was judged dead begins."""
 
-# A study's user attributes.
+# A study's records (lrsearch.records.study_records).
 CONFIG_ATTR = "config"  # the resolved config, plain JSON, the storage password hidden
 SEARCH_SPACE_ATTR = "search_space"  # SearchSpace.as_dict() of the space it was created with
 FINGERPRINT_ATTR = "search_space_fingerprint"  # a hash of what makes its trials comparable

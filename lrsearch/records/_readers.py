@@ -1,8 +1,9 @@
 """Read what a trial or a study stores, the one way search and report both read it.
 
 Trial readers take a finished trial (``FrozenTrial``) or a running one (``optuna.Trial``):
-anything with ``params`` and ``user_attrs``. Study readers take the study's user attributes,
-read once by the caller: every ``study.user_attrs`` is a query to the storage.
+anything with ``params`` and ``user_attrs``; the curve readers a trial read through
+:func:`~lrsearch.records.with_curves`. Study readers take the study's records
+(:func:`~lrsearch.records.study_records`), read once by the caller: each read is a query.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from lrsearch.records._attrs import (
     SCHEDULE_ATTR,
     WORKER_ATTR,
 )
-from lrsearch.records._curves import curve
+from lrsearch.records._store import curve
 
 __all__ = ["fail_reason", "is_baseline", "is_preset", "is_prior", "probe_key", "stored_config",
            "stored_epochs", "stored_metric", "stored_reported_kind", "trial_baseline",
@@ -83,7 +84,8 @@ def is_prior(trial: Any) -> bool:
 
 
 def trial_epochs(trial: Any) -> list[dict[str, Any]]:
-    """The trial's rows per epoch so far (``epoch``, ``step``, metrics), oldest first."""
+    """The trial's rows per epoch so far (``epoch``, ``step``, metrics), oldest first
+    (a trial read through ``with_curves``; others have none)."""
     return curve(trial, EPOCHS_ATTR) or []
 
 
@@ -118,7 +120,8 @@ def probe_key(metric: str) -> str:
 
 
 def trial_lr_curve(trial: Any) -> list[list[float]]:
-    """The ``[step, lr]`` pairs the trial recorded (all of a pruned trial's, if any)."""
+    """The ``[step, lr]`` pairs the trial recorded (all of a pruned trial's, if any; a trial
+    read through ``with_curves``)."""
     return curve(trial, LR_CURVE_ATTR) or []
 
 
@@ -152,7 +155,7 @@ def stored_config(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
     """The resolved config stored at the study's creation; None when lrsearch did not make it.
 
     Args:
-        attrs: The study's user attributes.
+        attrs: The study's records (``study_records``).
     """
     return attrs.get(CONFIG_ATTR)
 

@@ -27,6 +27,7 @@ from lrsearch.errors import StudyError
 from lrsearch.records._attrs import CONFIG_ATTR, FAIL_REASON_ATTR, LOST_PREFIX
 from lrsearch.records._retry import RetryTrial
 from lrsearch.records._storage_faults import STORAGE_ERRORS, storage_cause, storage_hint
+from lrsearch.records._store import study_records
 from lrsearch.records._stored_json import check_readable
 from lrsearch.urls import is_sqlite, normalise_url, redact_url, unencoded_at_problem
 
@@ -217,7 +218,7 @@ def load_report_study(storage_url: str, study_name: str | None) -> optuna.Study:
         raise StudyError(f"{where} has {len(study.directions)} objectives; lrsearch reads the "
                          f"single-objective studies of `lrsearch run` (optuna-dashboard shows "
                          f"any Optuna study)")
-    if CONFIG_ATTR not in study.user_attrs:
+    if CONFIG_ATTR not in study_records(study):
         raise StudyError(f"{where} was not made by `lrsearch run` (it has no {CONFIG_ATTR!r} "
                          f"attribute, so no schedules to read); optuna-dashboard shows any "
                          f"Optuna study")

@@ -30,6 +30,7 @@ from lrsearch.records import (
     storage_error_in,
     stored_config,
     stored_metric,
+    study_records,
     trial_family,
     trial_seed_values,
 )
@@ -59,7 +60,7 @@ def dashboard_module() -> Any | None:
 
 def dashboard_note(study: optuna.Study) -> str:
     """The study's note: what it searches, how, and where it ran (Markdown)."""
-    attrs = study.user_attrs
+    attrs = study_records(study)
     config = stored_config(attrs) or {}
     training = config.get("training") or {}
     data = config.get("data") or {}
@@ -100,14 +101,15 @@ def dashboard_note(study: optuna.Study) -> str:
 
 def _best_lines(study: optuna.Study) -> list[str]:
     """The winner as lrsearch names it, and why Optuna's own "Best Trial" may differ."""
-    ranked = rank_complete(study.get_trials(deepcopy=False), study.user_attrs,
+    stored = study_records(study)
+    ranked = rank_complete(study.get_trials(deepcopy=False), stored,
                            study.direction == optuna.study.StudyDirection.MAXIMIZE)
     if not ranked:
         return ["**Best so far**: no complete trial yet."]
     best = ranked[0]
-    value = score_text(trial_seed_values(best, reseed_runs(study.user_attrs)))
+    value = score_text(trial_seed_values(best, reseed_runs(stored)))
     return [f"**Best so far** (lrsearch): trial {best.number} ({trial_family(best)}), "
-            f"`{stored_metric(study.user_attrs)}` {value}.",
+            f"`{stored_metric(stored)}` {value}.",
             "",
             "lrsearch names the best by the mean over each top trial's training seeds (the "
             "top trials are re-run before the winner is named). Optuna's own *Best Trial* and "

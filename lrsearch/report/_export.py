@@ -23,10 +23,12 @@ from lrsearch.records import (
     reseed_runs,
     stored_epochs,
     stored_metric,
+    study_records,
     trial_baseline,
     trial_optimizer,
     trial_schedule,
     trial_seed_values,
+    with_curves,
 )
 from lrsearch.report._extract import trial_total_steps
 from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
@@ -65,7 +67,7 @@ def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
     if number is None:
         maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
         # A study that re-ran its top trials names the best mean (records._winner).
-        complete = rank_complete(trials, study.user_attrs, maximize)
+        complete = rank_complete(trials, study_records(study), maximize)
         if not complete:
             states = sorted({t.state.name.lower() for t in trials})
             raise LrsearchError(f"study {study.study_name!r}: no complete trial to export "
@@ -91,7 +93,8 @@ def pick_trial(study: optuna.Study, number: int | None = None) -> FrozenTrial:
 def trial_spec(study: optuna.Study, trial: FrozenTrial) -> ScheduleSpec:
     """The trial's spec, laid onto the steps of the study's training when they are known."""
     spec = ScheduleSpec.from_dict(trial_schedule(trial))
-    total_steps = trial_total_steps(trial, stored_epochs(study.user_attrs))
+    (trial,) = with_curves(study, [trial])
+    total_steps = trial_total_steps(trial, stored_epochs(study_records(study)))
     return spec if total_steps is None else spec.with_total_steps(total_steps)
 
 
@@ -108,7 +111,7 @@ def export_best(study: optuna.Study, trial: int | None = None, storage: str = ""
     frozen = pick_trial(study, trial)
     spec = trial_spec(study, frozen)
     optimizer = resolve_optimizer(dict(trial_optimizer(frozen) or {}))
-    attrs = study.user_attrs
+    attrs = study_records(study)
     seed_values = (trial_seed_values(frozen, reseed_runs(attrs))
                    if frozen.state == TrialState.COMPLETE and frozen.value is not None else [])
     source = {"storage": storage, "study": study.study_name, "trial": frozen.number,

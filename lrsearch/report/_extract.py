@@ -26,6 +26,7 @@ from lrsearch.records import (
     stored_epochs,
     stored_metric,
     stored_reported_kind,
+    study_records,
     trial_baseline,
     trial_epochs,
     trial_family,
@@ -33,6 +34,7 @@ from lrsearch.records import (
     trial_optimizer,
     trial_schedule,
     trial_seed_values,
+    with_curves,
 )
 from lrsearch.report._confirmation import extract_confirmation
 from lrsearch.report._fidelity import extract_fidelity
@@ -73,8 +75,8 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
         (True, {}, 'needs at least 2 complete trials (has 0)')
     """
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    trials = study.get_trials(deepcopy=False)
-    attrs = study.user_attrs
+    trials = with_curves(study, study.get_trials(deepcopy=False))
+    attrs = study_records(study)
     config = stored_config(attrs)
     runs = reseed_runs(attrs)
     counts: dict[str, int] = {}

@@ -13,7 +13,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import optuna
 
 from lrsearch.errors import LrsearchError
-from lrsearch.records import CONFIG_ATTR, open_report_storage
+from lrsearch.records import CONFIG_DIGEST_ATTR, open_report_storage
 
 __all__ = ["serve_dashboard"]
 
@@ -54,7 +54,7 @@ def serve_dashboard(storage_url: str, host: str = "127.0.0.1", port: int = 8080,
     storage = open_report_storage(storage_url)
     if refresh:
         for summary in storage.get_all_studies():
-            if CONFIG_ATTR in summary.user_attrs:
+            if CONFIG_DIGEST_ATTR in summary.user_attrs:  # an lrsearch study
                 publish_to_dashboard(optuna.load_study(study_name=summary.study_name,
                                                        storage=storage))
     try:

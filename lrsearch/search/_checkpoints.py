@@ -17,7 +17,7 @@ from pathlib import Path
 import optuna
 
 from lrsearch.config import StudyConfig
-from lrsearch.records import STUDY_UID_ATTR
+from lrsearch.records import STUDY_UID_ATTR, study_records
 
 __all__ = ["checkpoint_path", "checkpoint_problems", "leftover_checkpoints", "new_study_uid",
            "remove_checkpoints", "study_folder"]
@@ -30,7 +30,7 @@ def new_study_uid() -> str:
 
 def study_folder(checkpoint_dir: str | Path, study: optuna.Study) -> Path:
     """The folder of ``study``'s checkpoints (and of failures it could not store yet)."""
-    uid = study.user_attrs.get(STUDY_UID_ATTR)
+    uid = study_records(study).get(STUDY_UID_ATTR)
     return Path(checkpoint_dir) / (f"{study.study_name}-{uid}" if uid else study.study_name)
 
 

@@ -31,7 +31,9 @@ from lrsearch.records import (
     TRAINING_LOOP_ATTR,
     rank_complete,
     reseed_runs,
+    set_study_record,
     stored_config,
+    study_records,
     trial_baseline,
     trial_family,
     trial_optimizer,
@@ -76,8 +78,8 @@ def pick_candidates(study: optuna.Study, top_k: int) -> list[Candidate]:
     """
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     # Ranked as the winner is named: by the mean over a trial's re-runs where it has some.
-    runs = reseed_runs(study.user_attrs)
-    complete = [t for t in rank_complete(study.get_trials(deepcopy=False), study.user_attrs,
+    runs = reseed_runs(study_records(study))
+    complete = [t for t in rank_complete(study.get_trials(deepcopy=False), study_records(study),
                                          maximize) if trial_schedule(t) is not None]
     if not complete:
         raise LrsearchError(f"study {study.study_name!r}: no complete trial to confirm; run the "
@@ -118,14 +120,14 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
     """
     from lrsearch.train import load_data, train
 
-    if TRAINING_LOOP_ATTR in study.user_attrs:
+    if TRAINING_LOOP_ATTR in study_records(study):
         raise LrsearchError(f"study {study.study_name!r} trained with your own training loop, "
-                            f"{study.user_attrs[TRAINING_LOOP_ATTR]}; lrsearch cannot re-train "
+                            f"{study_records(study)[TRAINING_LOOP_ATTR]}; lrsearch cannot re-train "
                             f"it: re-train its exported schedules with your loop and seeds")
     candidates = pick_candidates(study, top_k)
     config = _study_config(study, overrides or {})
     seed_list = [CONFIRM_SEED_BASE + i for i in range(seeds)]
-    stored = dict(study.user_attrs.get(CONFIRM_ATTR) or {})
+    stored = dict(study_records(study).get(CONFIRM_ATTR) or {})
     runs = list(stored.get("runs", []))  # all of them: a smaller call deletes nothing
     done = {(r["trial"], r["seed"]) for r in runs}
     todo = [(c, seed) for c in candidates for seed in seed_list if (c.trial, seed) not in done]
@@ -147,10 +149,10 @@ def confirm_study(study: optuna.Study, top_k: int = 3, seeds: int = 3, *,
         runs.append(row)
         confirmation = _confirmation(stored, runs, seed_list, config.metric, top_k,
                                      len(data.train_y))
-        study.set_user_attr(CONFIRM_ATTR, confirmation)
+        set_study_record(study, CONFIRM_ATTR, confirmation)
         if on_run is not None:
             on_run(row)
-    return dict(study.user_attrs.get(CONFIRM_ATTR))
+    return dict(study_records(study).get(CONFIRM_ATTR))
 
 
 def _confirmation(stored: dict[str, Any], runs: list[dict[str, Any]], seed_list: list[int],
@@ -162,7 +164,7 @@ def _confirmation(stored: dict[str, Any], runs: list[dict[str, Any]], seed_list:
 
 
 def _study_config(study: optuna.Study, overrides: dict[str, Any]):
-    stored = stored_config(study.user_attrs)
+    stored = stored_config(study_records(study))
     if not stored:
         raise LrsearchError(f"study {study.study_name!r} was not created by lrsearch (no stored "
                             f"config); nothing to confirm")

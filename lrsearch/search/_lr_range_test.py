@@ -30,7 +30,7 @@ import optuna
 from lrsearch.config import Range, StudyConfig
 from lrsearch.errors import StudyError
 from lrsearch.optimizers import OptimizerSettings
-from lrsearch.records import RANGE_TEST_ATTR_PREFIX
+from lrsearch.records import RANGE_TEST_ATTR_PREFIX, set_study_record, study_records
 from lrsearch.search._progress import RangeTestProgress
 from lrsearch.search._space import SearchSpace
 from lrsearch.search.parallel import SETTLE_S
@@ -123,7 +123,7 @@ def resolve_auto_peak_lr(study: optuna.Study, config: StudyConfig, space: Search
     ranges, ran = {}, []
     for name in space.auto_optimizers:
         key = RANGE_TEST_ATTR_PREFIX + name
-        stored = study.user_attrs.get(key)
+        stored = study_records(study).get(key)
         if stored is None:
             stored = _store_first(study, key, _run_and_describe(config, space, name, progress))
             ran.append(name)
@@ -159,10 +159,10 @@ def _store_first(study: optuna.Study, key: str, value: dict[str, Any]) -> dict[s
     A process that checked before this write landed may overwrite it a database round trip
     later; after :data:`SETTLE_S` both read back the same, last, value.
     """
-    if key not in study.user_attrs:
-        study.set_user_attr(key, value)
+    if key not in study_records(study):
+        set_study_record(study, key, value)
         time.sleep(SETTLE_S)
-    return study.user_attrs[key]
+    return study_records(study)[key]
 
 
 def _middle(value: Any) -> Any:

@@ -35,11 +35,13 @@ from lrsearch.records import (
     PRUNE_REASON_ATTR,
     RETRY_OF_ATTR,
     RUNGS_ATTR,
+    inherited_curve,
     is_baseline,
     probe_key,
     set_curve,
+    set_study_record,
     storage_error_in,
-    trial_epochs,
+    study_records,
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._checkpoints import checkpoint_path, remove_checkpoints, study_folder
@@ -98,7 +100,7 @@ class Objective(TrialProtocol):
         ckpt = checkpoint_path(study_folder(self.config.checkpoint_dir, trial.study),
                                trial.number if original is None else original)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-        epochs = list(trial_epochs(trial)) if original is not None else []
+        epochs = list(inherited_curve(trial, EPOCHS_ATTR) or [])
         if self.rungs and not is_baseline(trial):
             self._climb(trial, spec, optimizer, ckpt)
 
@@ -124,8 +126,8 @@ class Objective(TrialProtocol):
         set_curve(trial, LR_CURVE_ATTR, data["lr_curve"])
         trial.set_user_attr(DEVICE_NAME_ATTR, str(data["device_name"]))
         trial.set_user_attr(IMAGES_PER_SECOND_ATTR, float(data["images_per_second"]))
-        if DEVICE_NAME_ATTR not in trial.study.user_attrs:
-            trial.study.set_user_attr(DEVICE_NAME_ATTR, str(data["device_name"]))
+        if DEVICE_NAME_ATTR not in study_records(trial.study):
+            set_study_record(trial.study, DEVICE_NAME_ATTR, str(data["device_name"]))
         _finish(trial, ckpt)
         return float(getattr(result.epochs[-1], self.config.metric))
 

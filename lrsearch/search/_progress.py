@@ -22,6 +22,7 @@ from lrsearch.records import (
     fail_reason,
     rank_complete,
     reseed_runs,
+    study_records,
     trial_baseline,
     trial_family,
     trial_reason,
@@ -155,7 +156,7 @@ class StudyProgress:
 
     def set_best(self, study: optuna.Study) -> None:
         """Refresh the best value shown: the winner as the summary names it (records)."""
-        attrs = study.user_attrs
+        attrs = study_records(study)
         ranked = rank_complete(study.get_trials(deepcopy=False), attrs,
                                study.direction == optuna.study.StudyDirection.MAXIMIZE)
         if not ranked:

@@ -23,6 +23,8 @@ from lrsearch.records import (
     RESEEDS_ATTR,
     rank_complete,
     reseed_runs,
+    set_study_record,
+    study_records,
     trial_optimizer,
     trial_schedule,
 )
@@ -51,7 +53,7 @@ def reseed_todo(study: optuna.Study, config: StudyConfig) -> list[tuple[Any, int
     if config.reseed.top_k == 0:
         return []
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    done = reseed_runs(study.user_attrs)
+    done = reseed_runs(study_records(study))
     by_value = [t for t in rank_complete(study.get_trials(deepcopy=False), {}, maximize)
                 if trial_schedule(t) is not None]
     return [(t, seed) for t in by_value[:config.reseed.top_k] for seed in reseed_seeds(config)
@@ -86,7 +88,7 @@ def reseed_top(study: optuna.Study, config: StudyConfig, data: Any,
 
 def _store(study: optuna.Study, number: int, seed: int, value: float) -> None:
     """Add one run to the study's re-runs (read again first: other processes may add too)."""
-    stored = dict(study.user_attrs.get(RESEEDS_ATTR) or {})
+    stored = dict(study_records(study).get(RESEEDS_ATTR) or {})
     runs = {k: dict(v) for k, v in (stored.get("runs") or {}).items()}
     runs.setdefault(str(number), {})[str(seed)] = value
-    study.set_user_attr(RESEEDS_ATTR, {"runs": runs})
+    set_study_record(study, RESEEDS_ATTR, {"runs": runs})

@@ -49,6 +49,7 @@ from lrsearch.records import (
     storage_cause,
     storage_error_in,
     storage_failed_line,
+    study_records,
     through_outage,
     trial_family,
     trial_seed_values,
@@ -342,9 +343,10 @@ def summarise(study: optuna.Study, storage_url: str, interrupted: bool = False
     counts = {state: sum(t.state == state for t in trials) for state in TrialState}
     stopped = sum(t.state == TrialState.FAIL and fail_reason(t) == INTERRUPTED for t in trials)
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    ranked = rank_complete(trials, study.user_attrs, maximize)
+    stored = study_records(study)
+    ranked = rank_complete(trials, stored, maximize)
     best = ranked[0] if ranked else None
-    seeds = () if best is None else tuple(trial_seed_values(best, reseed_runs(study.user_attrs)))
+    seeds = () if best is None else tuple(trial_seed_values(best, reseed_runs(stored)))
     return RunSummary(
         study_name=study.study_name, storage=redact_url(normalise_url(storage_url)),
         complete=counts[TrialState.COMPLETE], pruned=counts[TrialState.PRUNED],

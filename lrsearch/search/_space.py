@@ -146,6 +146,22 @@ class SearchSpace:
                             warmup_start=shared["warmup_start"], params=params)
         return spec, {"name": opt_name, "head_lr_mult": shared["head_lr_mult"], **settings}
 
+    def fixed_params(self, family: str) -> dict[str, Any]:
+        """The Optuna parameters a ready-made baseline of ``family`` is queued with: its
+        family, where the space searches it (so Optuna's tables and ``params_family`` filters
+        show it), and nothing else: its spec is fixed, not a point of the space."""
+        return {FAMILY_PARAM: family} if family in self.family_names else {}
+
+    def label_family(self, trial: Any, family: str) -> None:
+        """Give a running ready-made baseline the family parameter it was queued with
+        (:meth:`fixed_params`); a family the space does not search stays unlabelled."""
+        if family in self.family_names:
+            trial.suggest_categorical(FAMILY_PARAM, self.family_names)
+
+    @property
+    def family_names(self) -> list[str]:
+        return [f.name for f in self.families]
+
     def baseline_params(self, baseline: BaselineConfig) -> dict[str, Any]:
         """The Optuna parameters that make a trial run ``baseline`` (for ``enqueue_trial``).
 

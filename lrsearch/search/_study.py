@@ -50,7 +50,10 @@ from lrsearch.records import (
     normalise_url,
     open_storage,
     redact_url,
+    set_study_face,
+    set_study_record,
     stored_reported_kind,
+    study_records,
     trial_baseline,
 )
 from lrsearch.search._checkpoints import new_study_uid
@@ -132,17 +135,18 @@ def open_study(config: StudyConfig, worker_index: int = 0,
 
 def _initialise(study: optuna.Study, config: StudyConfig, space: SearchSpace,
                 new_fingerprint: str) -> None:
-    study.set_user_attr(FINGERPRINT_ATTR, new_fingerprint)
-    study.set_user_attr(STUDY_UID_ATTR, new_study_uid())
+    set_study_record(study, FINGERPRINT_ATTR, new_fingerprint)
+    set_study_record(study, STUDY_UID_ATTR, new_study_uid())
     with warnings.catch_warnings():  # experimental in Optuna; names the dashboard's axes
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names([config.metric])
     stored = resolved_config(config)
     stored["pruner"]["judge"] = resolve_judge(config.pruner, len(space.families))
-    study.set_user_attr(CONFIG_ATTR, stored)
-    study.set_user_attr(SEARCH_SPACE_ATTR, space.as_dict())
+    set_study_record(study, CONFIG_ATTR, stored)
+    set_study_face(study, stored)
+    set_study_record(study, SEARCH_SPACE_ATTR, space.as_dict())
     for key, value in provenance().items():
-        study.set_user_attr(key, value)
+        set_study_record(study, key, value)
 
 
 @dataclass
@@ -195,7 +199,7 @@ def _enqueue_baselines(study: optuna.Study, baselines: Sequence[str | BaselineCo
             warnings.simplefilter("ignore", UserWarning)
             if isinstance(baseline, str):  # a preset: a fixed trial, outside the space
                 spec, optimizer = preset_trial(baseline, space)
-                study.enqueue_trial({}, user_attrs={
+                study.enqueue_trial(space.fixed_params(spec.family), user_attrs={
                     BASELINE_ATTR: baseline, FIXED_SCHEDULE_ATTR: spec.to_dict(),
                     FIXED_OPTIMIZER_ATTR: optimizer})
                 continue
@@ -206,13 +210,13 @@ def _enqueue_baselines(study: optuna.Study, baselines: Sequence[str | BaselineCo
 def _check_compatible(study: optuna.Study, config: StudyConfig, new_fingerprint: str,
                       storage: optuna.storages.BaseStorage) -> None:
     where = f"study {config.name!r} in {redact_url(config.storage)}"
-    old = study.user_attrs.get(FINGERPRINT_ATTR)
+    old = study_records(study).get(FINGERPRINT_ATTR)
     if old is None:
         raise StudyError(f"{where} was not created by lrsearch (it has no "
                          f"{FINGERPRINT_ATTR}); use a new study name, e.g. "
                          f"{_free_name(config.name, storage)}")
     if old != new_fingerprint:
-        changed = "; ".join(space_changes(study.user_attrs, config)) or \
+        changed = "; ".join(space_changes(study_records(study), config)) or \
             f"fingerprint {old} -> {new_fingerprint}"
         raise StudyError(f"{where}: its search space, model, data or training length changed "
                          f"since it was created ({changed}), so old and new trials would not "
@@ -230,7 +234,7 @@ def _check_same_judge(study: optuna.Study, config: StudyConfig, family_count: in
     policy = pruning_policy(config.pruner.name)
     if not (policy.judged or policy.rungs):
         return  # nothing is compared
-    old = stored_reported_kind(study.user_attrs)
+    old = stored_reported_kind(study_records(study))
     new = reported_kind(config.pruner.name, resolve_judge(config.pruner, family_count))
     if old != new:
         raise StudyError(f"pruner.judge: got {new!r}; study {config.name!r} in "
@@ -271,8 +275,8 @@ def load_checked(config: StudyConfig, say: bool = True) -> tuple[Any, dict[str, 
 def store_description(study: optuna.Study, described: dict[str, str]) -> None:
     """Store the descriptions in ``study`` unless they are there already."""
     for key, line in described.items():
-        if key not in study.user_attrs:
-            study.set_user_attr(key, line)
+        if key not in study_records(study):
+            set_study_record(study, key, line)
 
 
 INIT_WAIT_S = 10.0  # a study just created by another process claims its set-up in this time
@@ -304,7 +308,7 @@ def _set_up_study(study: optuna.Study, steps: _Steps, created: bool,
             steps.initialise()
             return steps.set_up()
     _await_claimed(study)
-    attrs = study.user_attrs
+    attrs = study_records(study)
     # Claimed, no fingerprint yet: its creator is storing it, or stopped before (then the
     # set-up is taken over here, and checked once the fingerprint is there).
     checked = FINGERPRINT_ATTR in attrs or CLAIM_ATTR not in attrs
@@ -324,7 +328,7 @@ def _join(study: optuna.Study, steps: _Steps, checked: bool,
             steps.check()
         return steps.resolve()
     with claim:
-        if FINGERPRINT_ATTR not in study.user_attrs:
+        if FINGERPRINT_ATTR not in study_records(study):
             steps.initialise()
         if not checked:
             steps.check()
@@ -335,6 +339,6 @@ def _await_claimed(study: optuna.Study) -> None:
     """Give a study that another process has just created the moment it needs to claim its
     set-up (its first write); a study with attributes or trials is past that."""
     deadline = time.monotonic() + INIT_WAIT_S
-    while not study.user_attrs and not study.get_trials(deepcopy=False) and \
+    while not study_records(study) and not study.get_trials(deepcopy=False) and \
             time.monotonic() < deadline:
         time.sleep(0.2)

@@ -80,6 +80,7 @@ class TrialProtocol:
                 spec, optimizer = self.suggest(trial)
             else:  # a ready-made baseline: exactly its spec and optimizer, nothing sampled
                 spec = ScheduleSpec.from_dict(fixed)
+                self.space.label_family(trial, spec.family)
                 optimizer = dict(trial.user_attrs[FIXED_OPTIMIZER_ATTR])
             spec = self.lay_out(spec)
             trial.set_user_attr(SCHEDULE_ATTR, spec.to_dict())

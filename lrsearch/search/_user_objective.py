@@ -31,6 +31,8 @@ from lrsearch.records import (
     is_baseline,
     probe_key,
     set_curve,
+    set_study_record,
+    study_records,
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._space import SearchSpace
@@ -176,10 +178,10 @@ class UserObjective(TrialProtocol):
 
     def train_trial(self, trial: optuna.Trial, spec: ScheduleSpec,
                     optimizer: dict[str, Any]) -> float:
-        if TRAINING_LOOP_ATTR not in trial.study.user_attrs:
+        if TRAINING_LOOP_ATTR not in study_records(trial.study):
             function = self.train_fn
             name = getattr(function, "__qualname__", type(function).__name__)
-            trial.study.set_user_attr(TRAINING_LOOP_ATTR,
+            set_study_record(trial.study, TRAINING_LOOP_ATTR,
                                       f"{function.__module__}.{name} (lrsearch.optimize)")
         handle = Trial(trial, spec, OptimizerSettings(**optimizer), self.config, self.on_epoch,
                        self.evaluate)

@@ -15,6 +15,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
+from lrsearch.records import set_study_record
 from lrsearch.schedules import ScheduleSpec, get_family
 
 FAMILIES = ("cosine", "linear", "step", "wsd", "onecycle", "plateau", "constant")
@@ -93,11 +94,11 @@ def make_study(storage: str, name: str = "synthetic", n_trials: int = 60, *,
                direction: str = "maximize", seed: int = 0) -> optuna.Study:
     """A study of ``n_trials`` synthetic trials (baselines: trials 0, 1 and the preset 3)."""
     study = optuna.create_study(storage=storage, study_name=name, direction=direction)
-    study.set_user_attr("config", _config(name, direction))
+    set_study_record(study, "config", _config(name, direction))
     for key, value in {"lrsearch_version": "0.1.0", "torch_version": "2.14.1",
                        "optuna_version": optuna.__version__, "git_sha": "abc123",
                        "device_name": "cpu", "search_space_fingerprint": "0123abcd"}.items():
-        study.set_user_attr(key, value)
+        set_study_record(study, key, value)
     rng = random.Random(seed)
     study.add_trials([_trial(n, rng, direction) for n in range(n_trials)])
     return study

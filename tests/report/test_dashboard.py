@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from lrsearch.cli import main
+from lrsearch.records import study_records
 from lrsearch.report import FIGURE_IDS, dashboard_note, load_report_study, publish_to_dashboard
 from tests.conftest import unavailable
 
@@ -103,7 +104,7 @@ def test_note_names_preset_baselines_and_publish_saves_it(synthetic_url):
     import optuna_dashboard
 
     study = load_report_study(synthetic_url, "synthetic")
-    assert "schedulefree" in study.user_attrs["config"]["baselines"]  # a plain string
+    assert "schedulefree" in study_records(study)["config"]["baselines"]  # a plain string
     note = dashboard_note(study)
     assert "**baselines**: cosine, step-50-75, schedulefree" in note
     with warnings.catch_warnings():

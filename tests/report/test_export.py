@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import lrsearch
 from lrsearch.cli import main
 from lrsearch.errors import LrsearchError
-from lrsearch.records import trial_epochs
+from lrsearch.records import set_study_record, trial_epochs, with_curves
 from lrsearch.report import export_best, load_report_study, optimizer_code
 from lrsearch.search import redact_url
 from lrsearch.train import OptimizerSettings, build_optimizer
@@ -114,7 +114,8 @@ def test_real_study_exports_its_real_length(real_url, tmp_path):
     assert export(real_url, "tiny", tmp_path).exit_code == 0
     document = json.loads((tmp_path / "best_schedule.json").read_text())
     study = load_report_study(real_url, "tiny")
-    assert document["schedule"]["total_steps"] == trial_epochs(study.best_trial)[-1]["step"]
+    assert document["schedule"]["total_steps"] == trial_epochs(
+        with_curves(study, [study.best_trial])[0])[-1]["step"]
     assert document["source"]["storage"].startswith("sqlite:///")
 
 
@@ -143,7 +144,7 @@ def test_several_studies_need_a_name(tmp_path):
 def test_no_complete_trial_and_unknown_trial_are_clear_errors(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     study = optuna.create_study(storage=url, study_name="empty", direction="maximize")
-    study.set_user_attr("config", {"name": "empty"})  # as `lrsearch run` made it
+    set_study_record(study, "config", {"name": "empty"})  # as `lrsearch run` made it
     study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED,
                                               intermediate_values={1: 0.1}))
     result = export(url, "empty", tmp_path)

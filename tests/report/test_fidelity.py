@@ -10,6 +10,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
+from lrsearch.records import set_study_record
 from lrsearch.report import (
     build_panels,
     extract_report,
@@ -57,7 +58,7 @@ def _trial(number: int, state: TrialState, raw: list[float], probe: dict[int, fl
 def _probe_study() -> optuna.Study:
     """Three complete trials whose raw values at epoch 2 rank them backwards, probes right."""
     study = optuna.create_study(direction="maximize", study_name="probed")
-    study.set_user_attr("config", {"metric": "val_acc", "training": {"epochs": EPOCHS},
+    set_study_record(study, "config", {"metric": "val_acc", "training": {"epochs": EPOCHS},
                                    "pruner": {"judge": "probe"}})
     complete = TrialState.COMPLETE
     study.add_trials([

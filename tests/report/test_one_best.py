@@ -20,6 +20,8 @@ from lrsearch.records import (
     SCHEDULE_ATTR,
     reseed_runs,
     score_text,
+    set_study_record,
+    study_records,
     trial_seed_values,
 )
 from lrsearch.report import dashboard_note, extract_report
@@ -45,7 +47,7 @@ def _winner(url):
     study = optuna.load_study(study_name="tiny", storage=url)
     data = extract_report(study, importances=False)
     trial = study.trials[data.best.number]
-    return study, data, trial_seed_values(trial, reseed_runs(study.user_attrs))
+    return study, data, trial_seed_values(trial, reseed_runs(study_records(study)))
 
 
 def test_summary_report_export_and_dashboard_show_the_same_mean(reseeded):
@@ -90,7 +92,7 @@ def test_a_higher_single_value_that_is_not_best_says_why():
     study = optuna.create_study(direction="maximize")
     study.add_trial(_trial(0.60))
     study.add_trial(_trial(0.50))
-    study.set_user_attr(RESEEDS_ATTR, {"runs": {"0": {"5000": 0.56}}})  # mean 0.58
+    set_study_record(study, RESEEDS_ATTR, {"runs": {"0": {"5000": 0.56}}})  # mean 0.58
     study.add_trial(_trial(0.59))  # above the mean, one seed: not the winner
     progress = StudyProgress(total=None, done=0, epochs=3, metric="val_acc", mode="off")
     progress.set_best(study)

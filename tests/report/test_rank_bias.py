@@ -6,6 +6,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import create_trial
 
+from lrsearch.records import set_study_record
 from lrsearch.report import build_panels, extract_report, render_report
 
 
@@ -22,7 +23,7 @@ def _study() -> optuna.Study:
     for i in range(6):
         study.add_trial(_trial("wsd", [0.30 + 0.01 * i, 0.35 + 0.01 * i, 0.80 + 0.01 * i]))
         study.add_trial(_trial("cosine", [0.50 + 0.01 * i, 0.60 + 0.01 * i, 0.70 + 0.01 * i]))
-    study.set_user_attr("config", {"metric": "val_acc", "training": {"epochs": 3}})
+    set_study_record(study, "config", {"metric": "val_acc", "training": {"epochs": 3}})
     return study
 
 

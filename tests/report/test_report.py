@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from lrsearch.cli import main
 from lrsearch.errors import StudyError
-from lrsearch.records import load_report_study, trial_epochs, trial_lr_curve
+from lrsearch.records import load_report_study, trial_epochs, trial_lr_curve, with_curves
 from lrsearch.report import build_panels, extract_report, render_report
 from tests.report._studies import make_study
 
@@ -97,9 +97,13 @@ def test_optunas_trials_dataframe_and_cli_tables_stay_readable(real_url):
     # The study names its metric (the dashboard's axes), so the value column is named by it.
     assert len(frame) == 6 and {"number", "value_val_acc", "state", "params_family"} <= set(
         frame.columns)
-    # The curves are kept out of the user attributes, so no column holds one, ...
-    assert not {"user_attrs_epochs", "user_attrs_lr_curve"} & set(frame.columns)
-    assert all(trial_epochs(t) and trial_lr_curve(t) for t in study.trials)  # ... still stored
+    # The curves and the study's records are kept out of every attribute Optuna's frame
+    # shows, so no column holds one and no cell is long, ...
+    assert not [c for c in frame.columns if "epochs" in c or "curve" in c], list(frame.columns)
+    longest = max(len(str(v)) for v in frame.to_numpy().ravel())
+    assert longest < 400, longest
+    assert all(trial_epochs(t) and trial_lr_curve(t)  # ... still stored, out of the frame
+               for t in with_curves(study, study.trials))
     # ... and Optuna's own CLI prints a table a wide terminal shows without a curve in it.
     optuna_cli = str(Path(sys.executable).with_name("optuna"))  # the venv's console script
     done = subprocess.run([optuna_cli, "trials", "--storage", real_url,
@@ -109,3 +113,9 @@ def test_optunas_trials_dataframe_and_cli_tables_stay_readable(real_url):
     lines = done.stdout.splitlines()
     assert len(lines) == 6 + 4 and "train_loss" not in done.stdout  # a key of every epoch
     assert max(map(len, lines)) < 1500, max(map(len, lines))
+    # ``optuna studies`` prints the study's user attributes: a short face, not its config.
+    done = subprocess.run([optuna_cli, "studies", "--storage", real_url, "-f", "table"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert max(map(len, done.stdout.splitlines())) < 160, done.stdout
+    assert "lrsearch_config" in done.stdout and "search_space" not in done.stdout

@@ -24,6 +24,8 @@ from lrsearch.records import (
     RANGE_TEST_ATTR_PREFIX,
     SETUP_DONE_ATTR,
     open_storage,
+    set_study_record,
+    study_records,
 )
 from lrsearch.search import (
     SearchSpace,
@@ -58,7 +60,7 @@ def test_range_test_is_stored_bounds_the_trials_and_is_reused(tiny_study):
     result = CliRunner().invoke(main, ["run", str(path), "--quiet"])
     assert result.exit_code == 0, result.output
     study = _load(path)
-    stored = study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"]
+    stored = study_records(study)[RANGE_TEST_ATTR_PREFIX + "sgd"]
     span = stored["search_range"]
     suggested = stored["result"]["suggested_lr"]
     assert span == {"low": suggested / 10, "high": suggested * 10, "log": True}  # width 10
@@ -80,7 +82,8 @@ def test_range_test_is_stored_bounds_the_trials_and_is_reused(tiny_study):
     result = CliRunner().invoke(main, ["run", str(path), "--quiet", "--n-trials", "4"])
     assert result.exit_code == 0, result.output
     study = _load(path)
-    assert study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"] == stored  # not run (nor stored) again
+    # not run (nor stored) again
+    assert study_records(study)[RANGE_TEST_ATTR_PREFIX + "sgd"] == stored
     assert len(study.get_trials()) == 4
 
 
@@ -91,10 +94,11 @@ def test_the_stored_result_wins_over_a_new_test(tiny_study):
     config = load_study(path)
     first = open_study(config, progress="off")
     assert first.created and first.range_tests_run == ("sgd",)
-    assert RANGE_TEST_ATTR_PREFIX + "adam" not in first.study.user_attrs  # adam's peak LR is fixed
-    record = dict(first.study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"])
+    # adam's peak LR is fixed
+    assert RANGE_TEST_ATTR_PREFIX + "adam" not in study_records(first.study)
+    record = dict(study_records(first.study)[RANGE_TEST_ATTR_PREFIX + "sgd"])
     record["search_range"] = {"low": 0.01, "high": 0.02, "log": True}
-    first.study.set_user_attr(RANGE_TEST_ATTR_PREFIX + "sgd", record)
+    set_study_record(first.study, RANGE_TEST_ATTR_PREFIX + "sgd", record)
     again = open_study(config, progress="off")
     assert again.range_tests_run == ()
     assert again.space.optimizers["sgd"]["peak_lr"] == Range(low=0.01, high=0.02, log=True)
@@ -127,7 +131,7 @@ def test_preset_baselines_run_at_the_suggested_peak_lr(tiny_study):
     result = CliRunner().invoke(main, ["run", str(path), "--quiet"])
     assert result.exit_code == 0, result.output
     study = _load(path)
-    suggested = study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"]["result"]["suggested_lr"]
+    suggested = study_records(study)[RANGE_TEST_ATTR_PREFIX + "sgd"]["result"]["suggested_lr"]
     trials = study.get_trials()
     assert [t.user_attrs["baseline"] for t in trials] == ["cosine", "schedulefree"]
     for trial in trials:
@@ -159,16 +163,16 @@ def test_a_first_run_stopped_in_its_range_test_keeps_its_baselines(tiny_study, m
     with pytest.raises(stop):
         open_study(config, progress="off")
     study = _load(path)
-    assert study.get_trials() == [] and RANGE_TEST_ATTR_PREFIX + "sgd" not in study.user_attrs
-    assert study.user_attrs[CLAIM_ATTR]["state"] == "failed"
-    assert SETUP_DONE_ATTR not in study.user_attrs
+    assert study.get_trials() == [] and RANGE_TEST_ATTR_PREFIX + "sgd" not in study_records(study)
+    assert study_records(study)[CLAIM_ATTR]["state"] == "failed"
+    assert SETUP_DONE_ATTR not in study_records(study)
 
     monkeypatch.setattr(_lr_range_test, "_run_and_describe", real)
     started = time.monotonic()
     again = open_study(config, progress="off")  # no wait: the claim was released
     assert time.monotonic() - started < _setup_claim.STALE_S
     assert not again.created and again.range_tests_run == ("sgd",)
-    suggested = again.study.user_attrs[RANGE_TEST_ATTR_PREFIX + "sgd"]["result"]["suggested_lr"]
+    suggested = study_records(again.study)[RANGE_TEST_ATTR_PREFIX + "sgd"]["result"]["suggested_lr"]
     assert _baselines_of(again.study) == ["cosine", "schedulefree"]
     for trial in again.study.get_trials():
         assert trial.user_attrs["fixed_schedule"]["peak_lr"] == pytest.approx(suggested)
@@ -181,12 +185,11 @@ def test_a_study_from_before_set_up_claims_queues_no_baseline_twice(tiny_study):
     path = _study(tiny_study, baselines=["cosine", "linear"])
     first = open_study(load_study(path), progress="off")
     # What lrsearch stored before claims existed: no claim, no done mark.
-    storage = first.study._storage
     for key in (CLAIM_ATTR, SETUP_DONE_ATTR):
-        storage.set_study_user_attr(first.study._study_id, key, None)
+        set_study_record(first.study, key, None)
     again = open_study(load_study(path), progress="off")
     assert again.range_tests_run == () and _baselines_of(again.study) == ["cosine", "linear"]
-    assert again.study.user_attrs[SETUP_DONE_ATTR] is True
+    assert study_records(again.study)[SETUP_DONE_ATTR] is True
 
 
 def _open_together(config, count: int = 2) -> list:
@@ -235,8 +238,8 @@ def _race(tiny_study, monkeypatch, storage: str | None = None) -> None:
     assert ranges == [Range(low=0.001, high=0.1, log=True)] * 2
     study = opened[0].study
     assert sorted(_baselines_of(study)) == ["cosine", "step"]  # queued once
-    assert study.user_attrs[SETUP_DONE_ATTR] is True
-    assert study.user_attrs[CLAIM_ATTR]["state"] == "done"
+    assert study_records(study)[SETUP_DONE_ATTR] is True
+    assert study_records(study)[CLAIM_ATTR]["state"] == "done"
 
 
 def test_two_openers_of_a_new_sqlite_study_run_one_range_test(tiny_study, monkeypatch, capsys):
@@ -271,7 +274,7 @@ def _killed_holder(path, stuck_in: str) -> int:
     finally:
         holder.kill()  # SIGKILL: no clean-up, the claim stays "running"
         holder.wait()
-    assert _load(path).user_attrs[CLAIM_ATTR]["state"] == "running"
+    assert study_records(_load(path))[CLAIM_ATTR]["state"] == "running"
     return holder.pid
 
 
@@ -294,11 +297,11 @@ def test_a_creator_killed_before_storing_the_fingerprint_is_taken_over(tiny_stud
                                                                        monkeypatch):
     path = _study(tiny_study, baselines=["cosine"])
     _killed_holder(path, "initialise")
-    assert FINGERPRINT_ATTR not in _load(path).user_attrs  # claimed, nothing else stored
+    assert FINGERPRINT_ATTR not in study_records(_load(path))  # claimed, nothing else stored
     monkeypatch.setattr(_lr_range_test, "_run_and_describe", lambda *a, **k: _fake_record(0.05))
     config = load_study(path)
     opened = open_study(config, progress="off")  # not "was not created by lrsearch"
-    attrs = opened.study.user_attrs
+    attrs = study_records(opened.study)
     assert attrs[FINGERPRINT_ATTR] == fingerprint(config, SearchSpace.from_config(config))
     assert attrs["config"]["name"] == "tiny" and "lrsearch_version" in attrs
     assert attrs[SETUP_DONE_ATTR] is True and opened.range_tests_run == ("sgd",)
@@ -315,21 +318,19 @@ def test_a_taken_over_holder_leaves_the_new_claim_alone(tmp_path):
         second = _setup_claim.SetupClaim.write(study)
         second.__enter__()
         raise RuntimeError("the first holder's range test fails at last")
-    stored = study.user_attrs[CLAIM_ATTR]
+    stored = study_records(study)[CLAIM_ATTR]
     assert stored["owner"] == second.record["owner"] and stored["state"] == "running"
     assert second.held and _setup_claim._take_over_because(stored, 0.0) is None
     second.__exit__(None, None, None)
-    assert study.user_attrs[CLAIM_ATTR]["state"] == "done"
-    assert study.user_attrs[SETUP_DONE_ATTR] is True
+    assert study_records(study)[CLAIM_ATTR]["state"] == "done"
+    assert study_records(study)[SETUP_DONE_ATTR] is True
 
 
 def test_ctrl_c_while_taking_the_claim_over_releases_it(tiny_study):
     path = _study(tiny_study)
     study = open_study(load_study(path), progress="off").study
-    storage = study._storage
-    storage.set_study_user_attr(study._study_id, SETUP_DONE_ATTR, None)
-    storage.set_study_user_attr(study._study_id, CLAIM_ATTR,
-                                {"owner": "old", "state": "failed", "reason": "boom"})
+    set_study_record(study, SETUP_DONE_ATTR, None)
+    set_study_record(study, CLAIM_ATTR, {"owner": "old", "state": "failed", "reason": "boom"})
     # A waiter that takes the failed claim over, then settles for long enough to be stopped.
     script = ("import sys\n"
               "from lrsearch.config import load_study\n"
@@ -341,7 +342,7 @@ def test_ctrl_c_while_taking_the_claim_over_releases_it(tiny_study):
                               stderr=subprocess.PIPE, text=True, preexec_fn=hears_ctrl_c)
     try:
         deadline = time.monotonic() + 120
-        while _load(path).user_attrs[CLAIM_ATTR].get("pid") != waiter.pid:
+        while study_records(_load(path))[CLAIM_ATTR].get("pid") != waiter.pid:
             assert waiter.poll() is None and time.monotonic() < deadline, waiter.communicate()
             time.sleep(0.2)
         waiter.send_signal(signal.SIGINT)
@@ -349,6 +350,6 @@ def test_ctrl_c_while_taking_the_claim_over_releases_it(tiny_study):
     finally:
         waiter.kill()
     assert "KeyboardInterrupt" in err
-    claim = _load(path).user_attrs[CLAIM_ATTR]
+    claim = study_records(_load(path))[CLAIM_ATTR]
     assert claim["pid"] == waiter.pid
     assert claim["state"] == "failed" and claim["reason"] == "interrupted"

@@ -46,10 +46,11 @@ def test_unknown_preset_and_duplicates_are_refused(tiny_study):
 
 
 def test_a_study_runs_every_preset_first_unpruned_and_exactly(tiny_study):
-    # The families searched (wsd only) do not include any preset's: they run outside the space.
+    # Presets run outside the space; where the space searches a preset's family (cosine, and
+    # schedulefree's constant), it is the trial's family parameter, as Optuna's frame shows.
     path = tiny_study(n_trials=7, baselines=PRESETS,
-                      search_space={"families": ["wsd"], "peak_lr": {"low": 0.01, "high": 0.3,
-                                                                     "log": True}},
+                      search_space={"families": ["wsd", "cosine", "constant"],
+                                    "peak_lr": {"low": 0.01, "high": 0.3, "log": True}},
                       # Prune below the 99th percentile (Optuna mirrors it when maximizing).
                       pruner={"name": "percentile", "percentile": 1.0,
                               "n_startup_trials": 0})
@@ -60,7 +61,11 @@ def test_a_study_runs_every_preset_first_unpruned_and_exactly(tiny_study):
     trials = study.get_trials()
     baselines = trials[:5]
     assert [t.user_attrs["baseline"] for t in baselines] == PRESETS
-    assert all(t.state == TrialState.COMPLETE and t.params == {} for t in baselines)
+    assert all(t.state == TrialState.COMPLETE for t in baselines)
+    assert [t.params for t in baselines] == [{"family": "cosine"}, {}, {}, {},
+                                             {"family": "constant"}]
+    frame = study.trials_dataframe()
+    assert list(frame["params_family"][:5].fillna("-")) == ["cosine", "-", "-", "-", "constant"]
     assert [trial_family(t) for t in baselines] == ["cosine", "linear", "onecycle",
                                                     "multistep", "constant"]
     for trial in baselines:
@@ -69,7 +74,7 @@ def test_a_study_runs_every_preset_first_unpruned_and_exactly(tiny_study):
         assert spec.total_steps == 3 * (256 // 64)
     assert baselines[-1].user_attrs["optimizer"]["name"] == "sgd_schedulefree"
     searched = trials[5:]
-    assert all(trial_family(t) == "wsd" for t in searched)
+    assert all(trial_family(t) in {"wsd", "cosine", "constant"} for t in searched)
     assert any(t.state == TrialState.PRUNED for t in searched)  # pruning was on for them
 
 

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from lrsearch.cli import main
-from lrsearch.records import CONFIRM_ATTR
+from lrsearch.records import CONFIRM_ATTR, study_records
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def default_study(tmp_path_factory):
 
 def test_the_defaults_use_horizon_rungs_and_store_no_judge(default_study):
     _, _, url, _ = default_study
-    stored = optuna.load_study(study_name="defaults", storage=url).user_attrs["config"]
+    stored = study_records(optuna.load_study(study_name="defaults", storage=url))["config"]
     assert stored["pruner"]["name"] == "horizon"
     assert stored["pruner"].get("judge") is None
 
@@ -57,7 +57,7 @@ def test_confirm_then_report_and_export_on_a_default_study(default_study):
     output = _cli("confirm", "--storage", url, "--study", "defaults", "--top", 1, "--seeds", 1)
     assert "invalid" not in output and "paired over" in output
     study = optuna.load_study(study_name="defaults", storage=url)
-    assert study.user_attrs[CONFIRM_ATTR]["runs"]
+    assert study_records(study)[CONFIRM_ATTR]["runs"]
     report = folder / "report.html"
     _cli("report", "--storage", url, "--study", "defaults", "--out", report)
     assert "Confirmation on the test set" in report.read_text()

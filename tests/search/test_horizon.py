@@ -9,7 +9,7 @@ from optuna.trial import TrialState, create_trial
 
 from lrsearch.errors import ConfigError, StudyError
 from lrsearch.optimizers import OptimizerSettings
-from lrsearch.records import RUNGS_ATTR, trial_cost_epochs, trial_epochs
+from lrsearch.records import RUNGS_ATTR, trial_cost_epochs, trial_epochs, with_curves
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import open_study, run_study
 from lrsearch.search._pruners import HorizonPruner
@@ -54,7 +54,7 @@ def test_each_rung_is_the_whole_schedule_trained_at_its_horizon(tiny_config):
     config = tiny_config(n_trials=6, pruner=HORIZON, baselines=["cosine"])
     run_study(config, progress="off")
     study = optuna.load_study(study_name="tiny", storage=config.storage)
-    baseline, *searched = study.get_trials()
+    baseline, *searched = with_curves(study, study.get_trials())
     # The baseline is the yardstick: never laddered, one full run.
     assert RUNGS_ATTR not in baseline.user_attrs and trial_cost_epochs(baseline) == 3
     states = [t.state for t in searched]

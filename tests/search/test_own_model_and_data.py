@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from lrsearch.cli import main
-from lrsearch.records import DATA_ATTR, MODEL_ATTR
+from lrsearch.records import DATA_ATTR, MODEL_ATTR, study_records
 from tests.own_code import image_folder, model_module
 from tests.search.conftest import write_study
 
@@ -55,9 +55,9 @@ def test_own_model_and_image_folder_learn_and_report_export_confirm(study_folder
     study = optuna.load_study(study_name="tiny", storage=storage)
     best = study.best_value
     assert best > 0.6, best  # 3 classes: chance is 1/3
-    assert study.user_attrs[MODEL_ATTR] == \
+    assert study_records(study)[MODEL_ATTR] == \
         f"{module}:tiny(num_classes=3, width=8) (267 parameters)"
-    assert study.user_attrs[DATA_ATTR].startswith(f"imagefolder ({study_folder / 'images'} "
+    assert study_records(study)[DATA_ATTR].startswith(f"imagefolder ({study_folder / 'images'} "
                                                   f"(test: 9 of its images, seed 0)): 63 train "
                                                   f"/ 18 val / 9 test images of 3x16x16")
     report = study_folder / "report.html"
@@ -71,7 +71,7 @@ def test_own_model_and_image_folder_learn_and_report_export_confirm(study_folder
     result = invoke("confirm", "--storage", storage, "--study", "tiny", "--top", 1,
                     "--seeds", 1)
     assert result.exit_code == 0, result.output
-    runs = optuna.load_study(study_name="tiny", storage=storage).user_attrs["confirmation"]
+    runs = study_records(optuna.load_study(study_name="tiny", storage=storage))["confirmation"]
     assert len(runs["runs"]) == 1 and runs["train_images"] == 81  # train + val, never test
 
 
@@ -126,7 +126,7 @@ def test_workers_import_the_model_from_the_study_folder(study_folder, server_url
     # moment may add one (the documented contract: tests/search/test_study_servers.py).
     assert code == 0 and 4 <= summary.complete + summary.pruned <= 5
     study = optuna.load_study(study_name="tiny", storage=server_url)
-    assert study.user_attrs[MODEL_ATTR].startswith(f"{module}:tiny(num_classes=3, width=8)")
+    assert study_records(study)[MODEL_ATTR].startswith(f"{module}:tiny(num_classes=3, width=8)")
     assert len({t.user_attrs["worker"]["pid"] for t in study.trials}) == 2
 
 
@@ -150,7 +150,7 @@ def test_a_data_function_and_own_model_run_and_find_lr(study_folder):
     result = invoke("run", path, "--quiet")
     assert result.exit_code == 0, result.output
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{study_folder / 'studies.db'}")
-    assert study.user_attrs[DATA_ATTR].startswith(f"{data_module}:colours ({data_module}:"
+    assert study_records(study)[DATA_ATTR].startswith(f"{data_module}:colours ({data_module}:"
                                                   f"colours()): 64 train / 16 val / 16 test "
                                                   f"images of 3x8x8, 2 classes")
     result = invoke("find-lr", path, "--steps", 10, "--quiet", "--out", study_folder / "lr")

@@ -16,7 +16,7 @@ from lrsearch.config import (
     resolve_judge,
 )
 from lrsearch.errors import ConfigError
-from lrsearch.records import trial_lr_curve
+from lrsearch.records import trial_lr_curve, with_curves
 from lrsearch.search import Objective, SearchSpace, build_pruner, run_study
 
 
@@ -108,7 +108,7 @@ def test_every_pruner_runs_a_tiny_study(tiny_config, name):
     assert summary.failed == 0
     assert summary.complete + summary.pruned == 4
     study = optuna.load_study(study_name="tiny", storage=config.storage)
-    for trial in study.get_trials():
+    for trial in with_curves(study, study.get_trials()):
         assert trial.intermediate_values  # raw values, every epoch it ran
         if trial.state == optuna.trial.TrialState.PRUNED:
             assert trial.user_attrs["prune_reason"].startswith("pruned after epoch 1")
@@ -126,7 +126,8 @@ def _low_and_high_lr_study(tiny_config, pruner: dict, epochs: int, **training):
                       "peak_lr": {"low": 1e-5, "high": 0.1, "log": True}},
         baselines=[{"name": "low", "family": "constant", "peak_lr": 1e-5}])
     run_study(config, progress="off")
-    trials = optuna.load_study(study_name="tiny", storage=config.storage).get_trials()
+    study = optuna.load_study(study_name="tiny", storage=config.storage)
+    trials = with_curves(study, study.get_trials())
     return trials, {t.user_attrs["schedule"]["peak_lr"]: t for t in trials[1:]}
 
 

@@ -7,7 +7,7 @@ import pytest
 from optuna.trial import TrialState, create_trial
 
 from lrsearch.optimizers import OptimizerSettings
-from lrsearch.records import RESEEDS_ATTR, rank_complete, reseed_runs, trial_score
+from lrsearch.records import RESEEDS_ATTR, rank_complete, reseed_runs, study_records, trial_score
 from lrsearch.report import export_best
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import pick_candidates, run_study
@@ -33,7 +33,7 @@ def test_a_finished_study_re_runs_its_top_trials_and_names_the_best_mean(tiny_co
                          reseed={"top_k": 2, "seeds": 2})
     summary = run_study(config, progress="off")
     study = optuna.load_study(study_name="tiny", storage=config.storage)
-    runs = reseed_runs(study.user_attrs)
+    runs = reseed_runs(study_records(study))
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
     top_two = sorted(complete, key=lambda t: -t.value)[:2]
     assert sorted(runs) == sorted(t.number for t in top_two)
@@ -53,5 +53,5 @@ def test_a_finished_study_re_runs_its_top_trials_and_names_the_best_mean(tiny_co
     assert pick_candidates(study, 1)[0].trial == winner
     # A second run of the finished study trains nothing more.
     run_study(config, progress="off")
-    assert reseed_runs(optuna.load_study(study_name="tiny",
-                                         storage=config.storage).user_attrs) == runs
+    assert reseed_runs(study_records(optuna.load_study(study_name="tiny",
+                                         storage=config.storage))) == runs

@@ -16,7 +16,11 @@ import pytest
 from optuna.trial import TrialState
 from sqlalchemy import create_engine, text
 
-from lrsearch.records import FAIL_REASON_ATTR, apply_pending_failures, fail_after_storage_error
+from lrsearch.records import (
+    FAIL_REASON_ATTR,
+    apply_pending_failures,
+    fail_after_storage_error,
+)
 from tests.search._processes import act_mid_trial
 from tests.search.conftest import _server_database
 

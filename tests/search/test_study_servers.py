@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from lrsearch.config import load_study
 from lrsearch.launch import run_workers
-from lrsearch.records import trial_epochs
+from lrsearch.records import trial_epochs, with_curves
 from tests.search._processes import act_mid_trial, kill
 
 if not hasattr(pytest.importorskip("lrsearch.train"), "train"):
@@ -36,7 +36,8 @@ def command(path, url, *extra):
 
 
 def trials_of(url, name="tiny"):
-    return optuna.load_study(study_name=name, storage=url).get_trials()
+    study = optuna.load_study(study_name=name, storage=url)
+    return with_curves(study, study.get_trials())
 
 
 def test_workers_lose_and_duplicate_nothing(tiny_study, server_url):

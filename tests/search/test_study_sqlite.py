@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from lrsearch.cli import main
 from lrsearch.config import load_study
 from lrsearch.errors import TrainingError
-from lrsearch.records import trial_epochs, trial_lr_curve
+from lrsearch.records import study_records, trial_epochs, trial_lr_curve, with_curves
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import retry_trial, run_study, space_changes, worker_id
 from tests.search._processes import act_mid_trial, kill
@@ -43,7 +43,7 @@ def test_end_to_end_then_resume_continues_the_count(tiny_study):
     result = run(path)
     assert result.exit_code == 0, result.output
     study = load(path)
-    trials = study.get_trials()
+    trials = with_curves(study, study.get_trials())
     states = [t.state for t in trials]
     assert len(trials) == 6 and set(states) <= {TrialState.COMPLETE, TrialState.PRUNED}
     assert TrialState.COMPLETE in states and TrialState.PRUNED in states
@@ -67,7 +67,7 @@ def test_end_to_end_then_resume_continues_the_count(tiny_study):
         assert all(isinstance(s, int) and isinstance(lr, float)
                    for s, lr in trial_lr_curve(trial))
         assert trial.value == trial_epochs(trial)[-1]["val_acc"]
-    attrs = study.user_attrs
+    attrs = study_records(study)
     assert {"config", "search_space_fingerprint", "lrsearch_version", "torch_version",
             "optuna_version", "git_sha", "device_name"} <= set(attrs)
     assert attrs["config"]["name"] == "tiny"
@@ -93,7 +93,7 @@ def test_changed_search_space_is_refused(tiny_study):
     assert "Traceback" not in result.output
     assert len(load(path).trials) == 1  # nothing stored was touched
     # What changed, for the message (lrsearch.search._study names it from these):
-    assert space_changes(load(path).user_attrs, load_study(path)) == [
+    assert space_changes(study_records(load(path)), load_study(path)) == [
         "search_space.families.linear (removed)", "search_space.families.multistep (removed)",
         "search_space.families.onecycle (added)", "search_space.families.wsd (removed)",
         "search_space.optimizers.sgd.peak_lr.high (0.3 -> 1.0)",  # back to the defaults
@@ -105,7 +105,8 @@ def test_diverged_trials_are_pruned_with_the_reason(tiny_study):
         "families": ["constant"], "peak_lr": 1.0e4, "warmup_frac": 0.0})
     result = run(path)
     assert result.exit_code == 0, result.output
-    (trial,) = load(path).get_trials()
+    study = load(path)
+    (trial,) = with_curves(study, study.get_trials())
     assert trial.state == TrialState.PRUNED
     assert trial.user_attrs["fail_reason"].startswith("diverged")
     # In its first epoch, before any checkpoint: the curve comes with the divergence.
@@ -117,8 +118,8 @@ def test_several_families_are_judged_by_probe_values_at_the_points(tiny_study):
     path = tiny_study()  # 4 families, 3 epochs: points 1/3, 2/3 -> epochs 1 and 2
     assert run(path).exit_code == 0
     study = load(path)
-    assert study.user_attrs["config"]["pruner"]["judge"] == "probe"
-    trials = study.get_trials()
+    assert study_records(study)["config"]["pruner"]["judge"] == "probe"
+    trials = with_curves(study, study.get_trials())
     assert {TrialState.COMPLETE, TrialState.PRUNED} <= {t.state for t in trials}
     for trial in trials:
         rows = {row["epoch"]: row for row in trial_epochs(trial)}
@@ -144,8 +145,8 @@ def test_one_family_is_judged_by_raw_values_without_probes(tiny_study):
     path = tiny_study(n_trials=2, baselines=[], search_space={"families": ["cosine"]})
     assert run(path).exit_code == 0
     study = load(path)
-    assert study.user_attrs["config"]["pruner"]["judge"] == "raw"
-    for trial in study.get_trials():
+    assert study_records(study)["config"]["pruner"]["judge"] == "raw"
+    for trial in with_curves(study, study.get_trials()):
         rows = trial_epochs(trial)
         assert trial.intermediate_values == {r["epoch"]: r["val_acc"] for r in rows}
         assert all(r["probe_val_acc"] is None for r in rows)
@@ -247,7 +248,8 @@ def test_a_killed_run_is_continued_at_once_on_sqlite(tiny_study):
     assert victim.user_attrs["worker"]["pid"] > 0
     result = run(path)
     assert result.exit_code == 0, result.output
-    trials = load(path).get_trials()
+    study = load(path)
+    trials = with_curves(study, study.get_trials())
     failed = trials[victim.number]
     assert failed.state == TrialState.FAIL
     assert failed.user_attrs["fail_reason"].startswith(

@@ -37,7 +37,7 @@ from typing import Any
 
 import optuna
 
-from lrsearch.records import CLAIM_ATTR, SETUP_DONE_ATTR
+from lrsearch.records import CLAIM_ATTR, SETUP_DONE_ATTR, set_study_record, study_records
 from lrsearch.search.parallel._identity import process_alive, worker_id
 
 __all__ = ["SetupClaim", "await_setup", "is_set_up"]
@@ -51,7 +51,7 @@ JOIN_S = 10.0  # at most this long for the heartbeat thread's last write when th
 
 def is_set_up(study: optuna.Study) -> bool:
     """The study's set-up (range tests, baselines) is complete."""
-    return bool(study.user_attrs.get(SETUP_DONE_ATTR))
+    return bool(study_records(study).get(SETUP_DONE_ATTR))
 
 
 class SetupClaim:
@@ -73,13 +73,13 @@ class SetupClaim:
     def write(cls, study: optuna.Study) -> SetupClaim:
         """Write a new claim of this process (no check: the caller created the study)."""
         record = {"owner": uuid.uuid4().hex, **worker_id(), "state": "running", "beat": 0}
-        study.set_user_attr(CLAIM_ATTR, record)
+        set_study_record(study, CLAIM_ATTR, record)
         return cls(study, record)
 
     @property
     def held(self) -> bool:
         """The stored claim is still this one."""
-        stored = self.study.user_attrs.get(CLAIM_ATTR) or {}
+        stored = study_records(self.study).get(CLAIM_ATTR) or {}
         return stored.get("owner") == self.record["owner"]
 
     def __enter__(self) -> SetupClaim:
@@ -92,7 +92,7 @@ class SetupClaim:
         self._thread.join(timeout=JOIN_S)
         if exc_type is None:
             if self.held:
-                self.study.set_user_attr(SETUP_DONE_ATTR, True)
+                set_study_record(self.study, SETUP_DONE_ATTR, True)
                 self._set(state="done")
             return
         self.release(exc_type, exc)
@@ -110,7 +110,7 @@ class SetupClaim:
 
     def _set(self, **changes: Any) -> None:
         self.record = {**self.record, **changes}
-        self.study.set_user_attr(CLAIM_ATTR, self.record)
+        set_study_record(self.study, CLAIM_ATTR, self.record)
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):
@@ -134,7 +134,7 @@ def await_setup(study: optuna.Study, say: bool = True) -> SetupClaim | None:
     since = time.monotonic()
     told = False
     while not is_set_up(study):
-        claim = study.user_attrs.get(CLAIM_ATTR)
+        claim = study_records(study).get(CLAIM_ATTR)
         now = time.monotonic()
         if claim != seen:
             seen, since = claim, now
