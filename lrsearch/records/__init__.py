@@ -61,6 +61,7 @@ from lrsearch.records._attrs import (
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
 )
+from lrsearch.records._optuna import fail_running_trial, heartbeat_interval, stored_trial, trial_id
 from lrsearch.records._paired import (
     MIN_INTERVAL_VALUES,
     Summary,
@@ -103,10 +104,12 @@ from lrsearch.records._storage_faults import (
     DISK_ERRNOS,
     FAIL_RETRY_S,
     STORAGE_ERRORS,
+    LoopFault,
     StorageLost,
     apply_pending_failures,
     disk_error_in,
     fail_after_storage_error,
+    optimize_one,
     raise_if_storage_lost,
     storage_cause,
     storage_error_in,
@@ -139,6 +142,8 @@ from lrsearch.urls import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, redact_
 __all__ = [
     "CONFIG_DIGEST_ATTR", "FACE_ATTRS", "RECORD_PREFIX", "config_digest", "inherited_curve",
     "set_curve", "set_study_face", "set_study_record", "study_records", "with_curves",
+    "fail_running_trial", "heartbeat_interval", "stored_trial", "trial_id", "LoopFault",
+    "optimize_one",
     "DISK_ERRNOS", "FAIL_RETRY_S", "STORAGE_ERRORS", "StorageLost", "apply_pending_failures",
     "disk_error_in",
     "fail_after_storage_error", "raise_if_storage_lost", "storage_cause", "storage_error_in",

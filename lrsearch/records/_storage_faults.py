@@ -3,7 +3,8 @@ it as soon as the storage takes writes again (not left RUNNING, later blamed on 
 
 The run retries for ``FAIL_RETRY_S`` seconds; if the storage is still down, the cause is kept
 in a small file beside the checkpoints, and the next run on that machine fails the trial with
-it before anything else.
+it before anything else. Optuna's trial loop, when the storage fails as it ends a trial, raises
+errors of its own: :func:`optimize_one` runs one trial and decodes them.
 """
 
 from __future__ import annotations
@@ -12,19 +13,20 @@ import errno
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import optuna
 from optuna.exceptions import StorageInternalError
-from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from lrsearch.records._attrs import FAIL_REASON_ATTR
+from lrsearch.records._optuna import fail_running_trial, stored_trial
 from lrsearch.urls import redact_url
 
-__all__ = ["DISK_ERRNOS", "STORAGE_ERRORS", "FAIL_RETRY_S", "StorageLost",
+__all__ = ["DISK_ERRNOS", "STORAGE_ERRORS", "FAIL_RETRY_S", "LoopFault", "StorageLost",
+           "optimize_one",
            "apply_pending_failures", "disk_error_in", "fail_after_storage_error",
            "raise_if_storage_lost", "storage_cause", "storage_error_in", "storage_failed_line",
            "storage_hint", "through_outage"]
@@ -139,7 +141,8 @@ def fail_after_storage_error(study: optuna.Study, trial_id: int | None, exc: Bas
     deadline, wait = time.monotonic() + retry_s, 0.5
     while True:
         try:
-            return _fail(study, trial_id, reason)
+            fail_running_trial(study, trial_id, reason)  # or it ended meanwhile: done too
+            return True
         except STORAGE_ERRORS:
             if time.monotonic() + wait > deadline:
                 break
@@ -185,19 +188,47 @@ def apply_pending_failures(study: optuna.Study, pending_dir: Path) -> list[int]:
     failed = []
     for trial_id, reason in pending.items():
         try:
-            trial = study._storage.get_trial(int(trial_id))
+            trial = stored_trial(study, int(trial_id))
         except KeyError:  # another study's, or gone
             continue
-        if trial.state == TrialState.RUNNING and _fail(study, int(trial_id), reason):
+        if fail_running_trial(study, int(trial_id), reason):
             failed.append(trial.number)
     path.unlink(missing_ok=True)
     return failed
 
 
-def _fail(study: optuna.Study, trial_id: int, reason: str) -> bool:
-    storage = study._storage
-    if storage.get_trial(trial_id).state != TrialState.RUNNING:
-        return True
-    storage.set_trial_user_attr(trial_id, FAIL_REASON_ATTR, reason)
-    storage.set_trial_state_values(trial_id, TrialState.FAIL)
-    return True
+@dataclass(frozen=True)
+class LoopFault:
+    """Why Optuna's loop around one trial stopped, decoded.
+
+    Attributes:
+        storage: The storage's error under the trial, or None.
+        error: Otherwise Optuna's refusal to tell a trial that another process failed
+            meanwhile (``ValueError: Cannot tell a FAIL trial``), to re-raise when no other
+            process did.
+    """
+
+    storage: BaseException | None = None
+    error: ValueError | None = None
+
+
+def optimize_one(study: optuna.Study, objective: Callable[[optuna.Trial], float],
+                 callbacks: Sequence[Any] = (), catch: tuple[type[Exception], ...] = ()
+                 ) -> LoopFault | None:
+    """Run one trial through Optuna's loop (``study.optimize(n_trials=1)``): None when it ended
+    as trials end (complete, pruned, failed and caught), else the :class:`LoopFault`.
+
+    When the storage fails while Optuna ends a trial, its loop raises an error of its own from
+    the storage's (an ``AssertionError`` "Should not reach", an ``UnboundLocalError``); the
+    storage's error is found in the chain. Any other error is raised as it came.
+    """
+    try:
+        study.optimize(objective, n_trials=1, callbacks=list(callbacks), catch=catch)
+    except (StorageLost, *STORAGE_ERRORS, UnboundLocalError, AssertionError) as exc:
+        cause = storage_error_in(exc)
+        if cause is None:
+            raise
+        return LoopFault(storage=cause)
+    except ValueError as exc:
+        return LoopFault(error=exc)
+    return None

@@ -22,6 +22,13 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
+from lrsearch.records._optuna import (
+    set_study_system_attr,
+    stored_trial,
+    study_system_attrs,
+    trial_id,
+)
+
 __all__ = ["RECORD_PREFIX", "CONFIG_DIGEST_ATTR", "FACE_ATTRS", "study_records",
            "set_study_record", "set_study_face", "config_digest", "set_curve",
            "inherited_curve", "with_curves", "curve"]
@@ -35,23 +42,19 @@ FACE_ATTRS = (CONFIG_DIGEST_ATTR,)
 the resolved config, which also marks a study as lrsearch's; equal configs, equal digests."""
 
 
-def _storage(study: optuna.Study) -> Any:
-    return study._storage
-
-
 def study_records(study: optuna.Study) -> dict[str, Any]:
     """lrsearch's records of ``study`` by name (``CONFIG_ATTR``, ...), read in one query.
 
     Every call reads the storage: read once per decision, pass the dict on.
     """
-    stored = _storage(study).get_study_system_attrs(study._study_id)
+    stored = study_system_attrs(study)
     return {key[len(RECORD_PREFIX):]: value for key, value in stored.items()
             if key.startswith(RECORD_PREFIX) and not key.startswith(_CURVE_PREFIX)}
 
 
 def set_study_record(study: optuna.Study, name: str, value: Any) -> None:
     """Store record ``name`` of ``study`` (plain JSON: Optuna stores it with ``json.dumps``)."""
-    _storage(study).set_study_system_attr(study._study_id, RECORD_PREFIX + name, value)
+    set_study_system_attr(study, RECORD_PREFIX + name, value)
 
 
 def config_digest(config: dict[str, Any]) -> str:
@@ -72,19 +75,16 @@ def set_study_face(study: optuna.Study, config: dict[str, Any]) -> None:
 
 def set_curve(trial: optuna.Trial, name: str, value: Any) -> None:
     """Store curve ``name`` (``EPOCHS_ATTR`` or ``LR_CURVE_ATTR``) of a running trial."""
-    trial.storage.set_study_system_attr(trial.study._study_id,
-                                        f"{_CURVE_PREFIX}{trial.number}:{name}", value)
+    set_study_system_attr(trial.study, f"{_CURVE_PREFIX}{trial.number}:{name}", value)
 
 
 def inherited_curve(trial: optuna.Trial, name: str) -> Any:
     """Curve ``name`` of the trial a running retry continues (Optuna's ``retry_history``
     names it last), or None when ``trial`` is no retry or its predecessor stored none."""
-    frozen = trial.storage.get_trial(trial._trial_id)
-    history = frozen.system_attrs.get("retry_history") or []
+    history = stored_trial(trial.study, trial_id(trial)).system_attrs.get("retry_history") or []
     if not history:
         return None
-    stored = trial.storage.get_study_system_attrs(trial.study._study_id)
-    return stored.get(f"{_CURVE_PREFIX}{history[-1]}:{name}")
+    return study_system_attrs(trial.study).get(f"{_CURVE_PREFIX}{history[-1]}:{name}")
 
 
 def with_curves(study: optuna.Study, trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
@@ -92,7 +92,7 @@ def with_curves(study: optuna.Study, trials: Iterable[FrozenTrial]) -> list[Froz
     :func:`curve`, ``trial_epochs`` and ``trial_lr_curve``; the storage's trials are not
     touched."""
     curves: dict[int, dict[str, Any]] = {}
-    for key, value in _storage(study).get_study_system_attrs(study._study_id).items():
+    for key, value in study_system_attrs(study).items():
         if key.startswith(_CURVE_PREFIX):
             number, name = key[len(_CURVE_PREFIX):].split(":", 1)
             curves.setdefault(int(number), {})[RECORD_PREFIX + name] = value

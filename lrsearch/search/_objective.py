@@ -41,7 +41,9 @@ from lrsearch.records import (
     set_curve,
     set_study_record,
     storage_error_in,
+    stored_trial,
     study_records,
+    trial_id,
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._checkpoints import checkpoint_path, remove_checkpoints, study_folder
@@ -241,7 +243,7 @@ def _finish(trial: optuna.Trial, ckpt: Path, pruned: str | None = None,
 
 def _retried_trial_number(trial: optuna.Trial) -> int | None:
     """The number of the trial this one reruns (after its worker died), or None."""
-    frozen = trial.study._storage.get_trial(trial._trial_id)
+    frozen = stored_trial(trial.study, trial_id(trial))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(frozen)

@@ -34,21 +34,21 @@ from lrsearch.records import (
     FAIL_RETRY_S,
     INTERRUPTED,
     STORAGE_ERRORS,
-    StorageLost,
     apply_pending_failures,
     check_storage,
     disk_error_in,
     fail_after_storage_error,
     fail_reason,
     normalise_url,
+    optimize_one,
     rank_complete,
     redact_url,
     reseed_runs,
     retry_trial,
     sqlite_run_lock,
     storage_cause,
-    storage_error_in,
     storage_failed_line,
+    stored_trial,
     study_records,
     through_outage,
     trial_family,
@@ -235,15 +235,9 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
                 continue  # the last trials run elsewhere and may yet be failed and retried
             return  # trials nobody can end (no heartbeat, worker unknown): not waited for
         ran_before = objective.trial_id
-        try:
-            study.optimize(objective, n_trials=1, callbacks=callbacks, catch=catch)
-        except (StorageLost, *STORAGE_ERRORS, UnboundLocalError, AssertionError) as exc:
-            # The storage failing: inside the trial (StorageLost), or under Optuna's trial
-            # loop while it ends one, which then raises an error of its own ("Should not
-            # reach", or an UnboundLocalError) from the storage's.
-            cause = storage_error_in(exc)
-            if cause is None:
-                raise
+        fault = optimize_one(study, objective, callbacks, catch)
+        if fault is not None and fault.storage is not None:
+            cause = fault.storage
             line = storage_failed_line(config.storage, cause)
             outages += 1
             if objective.trial_id != ran_before:  # it says why, once the storage can say it
@@ -260,10 +254,10 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
                          f"and was back within {FAIL_RETRY_S:.0f} s; the run goes on")
                 continue
             raise StudyError(line) from None
-        except ValueError:  # Optuna's "Cannot tell a FAIL trial": was it failed under us?
+        if fault is not None:  # Optuna could not tell the trial: was it failed under us?
             lost = others.lost_trial(objective.trial_id, ran_before)
             if lost is None:
-                raise
+                raise fault.error
             bar.note(f"trial #{lost.number} was failed by another process while this worker "
                      f"ran it ({fail_reason(lost)}); going on")
             continue
@@ -285,7 +279,7 @@ def _retry_after_outage(study: optuna.Study, trial_id: int, cause: BaseException
     """The storage failed under a trial and came back within the retry window: the trial,
     failed with the cause, is retried from its checkpoint (as a lost worker's), and the run
     goes on (a routine database restart must not end every worker)."""
-    failed = study._storage.get_trial(trial_id)
+    failed = stored_trial(study, trial_id)
     retry_trial(study, failed, config.storage_options.max_retry)
     bar.note(f"trial #{failed.number}: the study storage failed under it "
              f"({storage_cause(cause)}) and was back within {FAIL_RETRY_S:.0f} s; the trial "
@@ -296,7 +290,7 @@ def _failures_in_a_row(study: optuna.Study, objective: Objective, failures: int)
     """Count this worker's failed trials in a row; too many end the run with the reason."""
     if objective.trial_id is None:
         return failures
-    trial = study._storage.get_trial(objective.trial_id)
+    trial = stored_trial(study, objective.trial_id)
     reason = fail_reason(trial) or "no reason stored"
     if trial.state != TrialState.FAIL or reason.startswith(INVALID_GRID_POINT):
         return 0  # a grid's invalid points are expected, and few
@@ -323,7 +317,7 @@ def _requeue_interrupted(study: optuna.Study, trial_id: int | None,
     if trial_id is None:
         return None
     try:  # briefly: a stopping run has seconds (Slurm's SIGKILL follows its SIGTERM in 30 s)
-        trial = through_outage(lambda: study._storage.get_trial(trial_id), _STOPPING_RETRY_S)
+        trial = through_outage(lambda: stored_trial(study, trial_id), _STOPPING_RETRY_S)
         if trial.state != TrialState.FAIL or fail_reason(trial) != INTERRUPTED:
             return None
         through_outage(lambda: retry_trial(study, trial, max_retry), _STOPPING_RETRY_S)

@@ -31,6 +31,7 @@ from lrsearch.records import (
     raise_if_storage_lost,
     storage_error_in,
     trial_baseline,
+    trial_id,
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._space import SearchSpace
@@ -71,7 +72,7 @@ class TrialProtocol:
                                   if grid else None)
 
     def __call__(self, trial: optuna.Trial) -> float:
-        self.trial_id, self.last_error = trial._trial_id, None
+        self.trial_id, self.last_error = trial_id(trial), None
         started, storage_lost = time.perf_counter(), False
         try:
             trial.set_user_attr(WORKER_ATTR, worker_id())

@@ -33,13 +33,16 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.errors import StudyError
 from lrsearch.records import (
-    FAIL_REASON_ATTR,
     LOST_PREFIX,
     fail_reason,
+    fail_running_trial,
+    heartbeat_interval,
     normalise_url,
     redact_url,
     retry_trial,
+    stored_trial,
     through_outage,
+    trial_id,
     trial_worker,
 )
 from lrsearch.search.parallel._identity import worker_alive
@@ -84,14 +87,9 @@ def fail_orphaned_trials(study: optuna.Study, max_retry: int | None) -> list[int
 
 def _fail(study: optuna.Study, trial: FrozenTrial, reason: str, max_retry: int | None) -> bool:
     """Fail ``trial`` with ``reason`` and queue its retry; False if another process did."""
-    storage = study._storage
-    try:
-        storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)
-        if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-            return False
-    except optuna.exceptions.UpdateFinishedTrialError:
+    if not fail_running_trial(study, trial_id(trial), reason):
         return False  # another worker failed it first, and retried it
-    retry_trial(study, storage.get_trial(trial._trial_id), max_retry)
+    retry_trial(study, stored_trial(study, trial_id(trial)), max_retry)
     return True
 
 
@@ -161,7 +159,7 @@ class OtherWorkers:
         this worker (it judged the worker dead: its ``fail_reason`` says so), else None."""
         if trial_id in (None, ran_before):
             return None  # the error came before the objective ran
-        trial = self.study._storage.get_trial(trial_id)
+        trial = stored_trial(self.study, trial_id)
         reason = str(fail_reason(trial) or "")
         return trial if trial.state == TrialState.FAIL and reason.startswith(LOST_PREFIX) else None
 
@@ -175,5 +173,5 @@ class OtherWorkers:
         return worker is not None and (self.heartbeat or bool(worker_alive(worker)))
 
     def _poll_s(self) -> float:
-        interval = self.study._storage.get_heartbeat_interval() if self.heartbeat else None
+        interval = heartbeat_interval(self.study) if self.heartbeat else None
         return min(float(interval), _MAX_POLL_S) if interval else _SQLITE_POLL_S
