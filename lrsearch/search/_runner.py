@@ -23,6 +23,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -236,33 +237,44 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
             return  # trials nobody can end (no heartbeat, worker unknown): not waited for
         ran_before = objective.trial_id
         fault = optimize_one(study, objective, callbacks, catch)
-        if fault is not None and fault.storage is not None:
-            cause = fault.storage
-            line = storage_failed_line(config.storage, cause)
+        if fault is None:
+            failures, outages = _failures_in_a_row(study, objective, failures), 0
+        elif fault.storage is not None:
             outages += 1
-            if objective.trial_id != ran_before:  # it says why, once the storage can say it
-                if fail_after_storage_error(study, objective.trial_id, cause, pending_dir):
-                    if outages <= _MAX_OUTAGES_IN_A_ROW:  # back in time: ride it out
-                        _retry_after_outage(study, objective.trial_id, cause, config, bar)
-                        continue
-                    line += "; the trial that was running is failed with this cause"
-                else:
-                    line += ("; the trial that was running is failed with this cause by the "
-                             "next run on this machine")
-            elif outages <= _MAX_OUTAGES_IN_A_ROW and _back(study):  # between two trials
-                bar.note(f"the study storage failed between trials ({storage_cause(cause)}) "
-                         f"and was back within {FAIL_RETRY_S:.0f} s; the run goes on")
-                continue
-            raise StudyError(line) from None
-        if fault is not None:  # Optuna could not tell the trial: was it failed under us?
+            _ride_out(fault.storage, outages, study, objective.trial_id != ran_before,
+                      objective, config, bar, pending_dir)
+        else:  # Optuna could not tell the trial: was it failed under us?
             lost = others.lost_trial(objective.trial_id, ran_before)
             if lost is None:
                 raise fault.error
             bar.note(f"trial #{lost.number} was failed by another process while this worker "
                      f"ran it ({fail_reason(lost)}); going on")
-            continue
-        failures = _failures_in_a_row(study, objective, failures)
-        outages = 0
+
+
+def _ride_out(cause: BaseException, outages: int, study: optuna.Study, in_trial: bool,
+              objective: Objective, config: StudyConfig, bar: StudyProgress,
+              pending_dir: Path) -> None:
+    """The storage failed (``in_trial``: under a trial this worker ran): go on when it was
+    back in time and this is no long run of outages, else end the run with the cause.
+
+    Raises:
+        StudyError: The storage stayed down, or failed too many times in a row.
+    """
+    line = storage_failed_line(config.storage, cause)
+    if in_trial:  # the trial says why, once the storage can say it
+        if fail_after_storage_error(study, objective.trial_id, cause, pending_dir):
+            if outages <= _MAX_OUTAGES_IN_A_ROW:  # back in time: ride it out
+                _retry_after_outage(study, objective.trial_id, cause, config, bar)
+                return
+            line += "; the trial that was running is failed with this cause"
+        else:
+            line += ("; the trial that was running is failed with this cause by the "
+                     "next run on this machine")
+    elif outages <= _MAX_OUTAGES_IN_A_ROW and _back(study):  # between two trials
+        bar.note(f"the study storage failed between trials ({storage_cause(cause)}) "
+                 f"and was back within {FAIL_RETRY_S:.0f} s; the run goes on")
+        return
+    raise StudyError(line) from None
 
 
 def _back(study: optuna.Study) -> bool:
