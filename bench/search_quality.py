@@ -62,6 +62,7 @@ import optuna
 import yaml
 
 from lrsearch.config import load_study
+from lrsearch.errors import DivergedError
 from lrsearch.records import (
     RANGE_TEST_ATTR_PREFIX,
     paired_margin,
@@ -259,11 +260,19 @@ class Confirmer:
         key = (*self.key(trial), epochs)
         if key not in self.cache:
             settings = [self.config.train_settings(epochs=epochs, seed=s) for s in self.seeds]
-            self.cache[key] = statistics.fmean(
-                train(spec, OptimizerSettings(**optimizer), s, self.data,
-                      evaluate_test=True).test_acc for s in settings)
+            self.cache[key] = statistics.fmean(self._test_acc(spec, optimizer, s)
+                                               for s in settings)
             self.epochs_spent += epochs * len(self.seeds)
         return self.cache[key]
+
+    def _test_acc(self, spec, optimizer, settings) -> float:
+        """Test accuracy of one training; a run that diverges with this seed (it did not
+        with the search's) scores chance, as a user training it would get nothing better."""
+        try:
+            return train(spec, OptimizerSettings(**optimizer), settings, self.data,
+                         evaluate_test=True).test_acc
+        except DivergedError:
+            return 1.0 / self.data.num_classes
 
     @staticmethod
     def key(trial) -> tuple[str, str]:
@@ -277,9 +286,12 @@ class Confirmer:
         key = ("rung", *self.key(trial), epochs, seed)
         if key not in self.cache:
             spec = ScheduleSpec.from_dict(trial.user_attrs["schedule"])
-            result = train(spec, OptimizerSettings(**trial.user_attrs["optimizer"]),
-                           self.config.train_settings(epochs=epochs, seed=seed), self.data)
-            self.cache[key] = (result.epochs[-1].val_acc, result.epochs[-1].val_loss)
+            try:
+                result = train(spec, OptimizerSettings(**trial.user_attrs["optimizer"]),
+                               self.config.train_settings(epochs=epochs, seed=seed), self.data)
+                self.cache[key] = (result.epochs[-1].val_acc, result.epochs[-1].val_loss)
+            except DivergedError:  # chance accuracy, the loss of a uniform guess
+                self.cache[key] = (1.0 / self.data.num_classes, math.log(self.data.num_classes))
             self.epochs_spent += epochs
         return self.cache[key]
 
