@@ -513,14 +513,21 @@ def confirm(storage: str, study_name: str, top_k: int, seeds: int, device: str |
               type=click.Path(file_okay=False), help="Folder to write the two files into.")
 @click.option("--trial", type=click.IntRange(min=0), default=None,
               help="Export this trial instead of the best complete one.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Lay the schedule onto your own training of this many epochs, with the "
+                   "peak LR the study measured for it (run the study with target_epochs).")
+@click.option("--force", is_flag=True,
+              help="With --epochs: transfer past the length the evidence supports.")
 @friendly_errors
-def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> None:
+def export(storage: str, study_name: str, out_dir: str, trial: int | None, epochs: int | None,
+           force: bool) -> None:
     """Write best_schedule.json (spec + optimizer) and best_schedule.py (plain PyTorch)."""
     from lrsearch.records import redact_url, score_text, trial_reason
     from lrsearch.report import export_best, load_report_study, write_export
 
     study = load_report_study(storage, study_name)
-    result = write_export(export_best(study, trial, storage=redact_url(storage)), out_dir)
+    result = write_export(export_best(study, trial, storage=redact_url(storage), epochs=epochs,
+                                      force=force), out_dir)
     source = result.document["source"]
     chosen = study.trials[source["trial"]]
     if chosen.state.name != "COMPLETE":
@@ -531,6 +538,17 @@ def export(storage: str, study_name: str, out_dir: str, trial: int | None) -> No
     value = score_text(source["seed_values"]) if source["seed_values"] else "no value"
     click.echo(f"trial {source['trial']} ({result.spec.family}, {source['metric']} "
                f"{value}): wrote " + ", ".join(str(p) for p in result.paths))
+    horizon = result.document.get("horizon")
+    if horizon is not None:
+        interval = horizon["interval_95"]
+        click.echo(f"laid onto {horizon['target_epochs']} epochs (searched at "
+                   f"{horizon['searched_epochs']}): peak LR {horizon['peak_lr_transferred']:.4g}, "
+                   f"transferred from {horizon['peak_lr_found']:.4g} (best peak LR ~ epochs ** "
+                   f"-{horizon['exponent']:.2f}"
+                   + ("" if interval is None else
+                      f"; 95% interval {interval[0]:.3g} to {interval[1]:.3g}") + ")"
+                   + ("; FORCED past the supported "
+                      f"{horizon['supported_up_to_epochs']} epochs" if horizon["forced"] else ""))
 
 
 @main.command()

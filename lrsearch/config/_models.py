@@ -36,7 +36,8 @@ from lrsearch.optimizers import HEAD_LR_MULT, list_optimizers, optimizer_names
 from lrsearch.schedules import WARMUP_FRAC, WARMUP_START_DEFAULT
 
 __all__ = [
-    "BaselineConfig", "OptimizerSpace", "PrunerConfig", "ReseedConfig", "SamplerConfig",
+    "BaselineConfig", "OptimizerSpace", "PrunerConfig", "ReseedConfig", "HorizonSweepConfig",
+    "SamplerConfig",
     "SearchSpaceConfig",
     "StorageOptions", "StudyConfig",
     "OPTIMIZERS", "SAMPLERS", "METRICS", "BASELINE_PRESETS", "Baseline", "JUDGES",
@@ -161,6 +162,23 @@ class ReseedConfig(_Strict):
 
     top_k: int = Field(default=3, ge=0)
     seeds: int = Field(default=1, ge=1)
+
+
+class HorizonSweepConfig(_Strict):
+    """The evidence for laying the winner onto a longer training (``target_epochs``).
+
+    With ``target_epochs`` set, a run that ends with the study done trains the winner's shape
+    (all but its peak LR fixed) at ``lr_factors`` times its peak LR at two horizons: the
+    study's shortest horizon rung (a third of the epochs without rungs) and its full length
+    (there factor 1 is the winner itself). ``lrsearch export --epochs N`` fits how the best
+    peak LR falls with the length and lays the winner onto N epochs with it
+    (:mod:`lrsearch.records._horizon`). The sweep stops before ``max_epochs`` epochs of
+    training (default: six full trainings).
+    """
+
+    lr_factors: list[Annotated[float, Field(gt=0.0)]] = Field(
+        default_factory=lambda: [0.5, 0.71, 1.41, 2.0], min_length=2)
+    max_epochs: float | None = Field(default=None, gt=0)
 
 
 class StorageOptions(_Strict):
@@ -297,6 +315,8 @@ class StudyConfig(_Strict):
     search_space: SearchSpaceConfig = Field(default_factory=SearchSpaceConfig)
     baselines: list[Baseline] = Field(default_factory=list)
     reseed: ReseedConfig = Field(default_factory=ReseedConfig)
+    target_epochs: int | None = Field(default=None, ge=1)
+    horizon_sweep: HorizonSweepConfig = Field(default_factory=HorizonSweepConfig)
     lr_range_test: LrRangeTestConfig = Field(default_factory=LrRangeTestConfig)
     checkpoint_dir: str = "lrsearch-checkpoints"
     study_dir: str | None = None

@@ -31,6 +31,7 @@ from lrsearch.records._attrs import (
     FIXED_OPTIMIZER_ATTR,
     FIXED_SCHEDULE_ATTR,
     GIT_SHA_ATTR,
+    HORIZON_SWEEP_ATTR,
     HOST_ATTR,
     IMAGES_PER_SECOND_ATTR,
     INTERRUPTED,
@@ -60,6 +61,18 @@ from lrsearch.records._attrs import (
     TRAINING_LOOP_ATTR,
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
+)
+from lrsearch.records._horizon import (
+    MAX_TRANSFER_FACTOR,
+    BestPeakLr,
+    HorizonFit,
+    HorizonPoint,
+    TransferError,
+    best_peak_lr,
+    fit_horizon,
+    horizon_points,
+    same_shape,
+    supported_epochs,
 )
 from lrsearch.records._optuna import fail_running_trial, heartbeat_interval, stored_trial, trial_id
 from lrsearch.records._paired import (
@@ -142,6 +155,9 @@ from lrsearch.urls import SERVER_URL_EXAMPLES, is_sqlite, normalise_url, redact_
 __all__ = [
     "CONFIG_DIGEST_ATTR", "FACE_ATTRS", "RECORD_PREFIX", "config_digest", "inherited_curve",
     "set_curve", "set_study_face", "set_study_record", "study_records", "with_curves",
+    "HORIZON_SWEEP_ATTR", "MAX_TRANSFER_FACTOR", "BestPeakLr", "HorizonFit", "HorizonPoint",
+    "TransferError", "best_peak_lr", "fit_horizon", "horizon_points", "same_shape",
+    "supported_epochs",
     "fail_running_trial", "heartbeat_interval", "stored_trial", "trial_id", "LoopFault",
     "optimize_one",
     "DISK_ERRNOS", "FAIL_RETRY_S", "STORAGE_ERRORS", "StorageLost", "apply_pending_failures",

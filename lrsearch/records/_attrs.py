@@ -18,7 +18,8 @@ __all__ = [
     "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR", "IMAGES_PER_SECOND_ATTR", "INTERRUPTED",
     "LOST_PREFIX", "LR_CURVE_ATTR", "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM",
     "OPTUNA_VERSION_ATTR", "PRIOR_ATTR", "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR",
-    "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX", "RESEEDS_ATTR", "RETRY_OF_ATTR", "RUNGS_ATTR",
+    "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX", "RESEEDS_ATTR", "HORIZON_SWEEP_ATTR",
+    "RETRY_OF_ATTR", "RUNGS_ATTR",
     "RUN_ONLY_ATTRS", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SETUP_DONE_ATTR", "DATA_ATTR",
     "MODEL_ATTR", "TRAINING_LOOP_ATTR", "SHOWN_PROVENANCE_ATTRS", "TEST_ACC_ATTR",
     "TORCH_VERSION_ATTR", "WALL_SECONDS_ATTR", "WORKER_ATTR",
@@ -70,6 +71,10 @@ CLAIM_ATTR = "setup_claim"  # who sets the study up (range tests, baselines), an
 SETUP_DONE_ATTR = "setup_done"  # True once the set-up is complete
 CONFIRM_ATTR = "confirmation"  # lrsearch confirm's runs: seeds, metric, top_k, runs
 RESEEDS_ATTR = "reseeds"  # the top trials re-run before naming a winner: seeds, runs
+HORIZON_SWEEP_ATTR = "horizon_sweep"
+"""The winner's shape trained at a few peak LRs at two horizons (``target_epochs``):
+``trial``, ``points`` (``epochs``, ``peak_lr``, ``value``; ``diverged`` ones apart),
+``epochs_trained``, ``target_epochs`` (the study file's when it last ran)."""
 STUDY_UID_ATTR = "uid"  # a random id, so checkpoints belong to this study, not to its name
 
 LRSEARCH_VERSION_ATTR = "lrsearch_version"

@@ -30,6 +30,7 @@ from lrsearch.report._export import (
     export_best,
     load_best,
     pick_trial,
+    transfer_spec,
     trial_spec,
     write_export,
 )
@@ -68,5 +69,6 @@ __all__ = [
     "load_report_study", "open_report_storage", "optimizer_code", "pick_trial",
     "publish_to_dashboard", "range_test_figure", "range_test_marks", "render_report",
     "resolve_optimizer", "serve_dashboard", "study_names", "summarise_trial", "trial_spec",
+    "transfer_spec",
     "trial_total_steps", "write_export", "write_range_test", "write_report",
 ]

@@ -6,6 +6,7 @@ of fractions and ratios, it is laid onto any other length with ``total_steps=...
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import statistics
@@ -18,12 +19,17 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.errors import LrsearchError
 from lrsearch.records import (
+    HORIZON_SWEEP_ATTR,
     TEST_ACC_ATTR,
+    TransferError,
+    fit_horizon,
+    horizon_points,
     rank_complete,
     reseed_runs,
     stored_epochs,
     stored_metric,
     study_records,
+    supported_epochs,
     trial_baseline,
     trial_optimizer,
     trial_schedule,
@@ -35,7 +41,8 @@ from lrsearch.report._optimizer_code import optimizer_code, resolve_optimizer
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.text import counted
 
-__all__ = ["Export", "pick_trial", "trial_spec", "export_best", "write_export", "load_best"]
+__all__ = ["Export", "pick_trial", "trial_spec", "transfer_spec", "export_best", "write_export",
+           "load_best"]
 
 
 @dataclass
@@ -98,18 +105,28 @@ def trial_spec(study: optuna.Study, trial: FrozenTrial) -> ScheduleSpec:
     return spec if total_steps is None else spec.with_total_steps(total_steps)
 
 
-def export_best(study: optuna.Study, trial: int | None = None, storage: str = "") -> Export:
+def export_best(study: optuna.Study, trial: int | None = None, storage: str = "",
+                epochs: int | None = None, force: bool = False) -> Export:
     """The JSON document and PyTorch code of the best complete trial (or trial ``trial``).
 
     Args:
         study: The study.
         trial: A trial number instead of the best complete trial.
         storage: The storage URL to record as the source, password already hidden.
+        epochs: Lay the schedule onto a training of this many epochs, with the peak LR the
+            study's horizon evidence gives for that length (:func:`transfer_spec`).
+        force: Transfer past what the evidence supports.
+
+    Raises:
+        TransferError: ``epochs`` given, and the evidence does not support it.
     """
     from lrsearch.version import __version__
 
     frozen = pick_trial(study, trial)
     spec = trial_spec(study, frozen)
+    horizon = None
+    if epochs is not None:
+        spec, horizon = transfer_spec(study, frozen, spec, epochs, force)
     optimizer = resolve_optimizer(dict(trial_optimizer(frozen) or {}))
     attrs = study_records(study)
     seed_values = (trial_seed_values(frozen, reseed_runs(attrs))
@@ -124,7 +141,70 @@ def export_best(study: optuna.Study, trial: int | None = None, storage: str = ""
               "total_steps": spec.total_steps, "lrsearch_version": __version__}
     document = {"schedule": spec.to_dict(), "optimizer": optimizer, "source": source}
     code = spec.to_torch_code().rstrip("\n") + "\n\n\n" + optimizer_code(optimizer)
+    if horizon is not None:
+        document["horizon"] = horizon
+        code = _horizon_comment(horizon) + code
     return Export(spec, document, _state_dependencies(code, optimizer["name"]), [])
+
+
+def transfer_spec(study: optuna.Study, trial: FrozenTrial, spec: ScheduleSpec, epochs: int,
+                  force: bool = False) -> tuple[ScheduleSpec, dict[str, Any]]:
+    """``trial``'s spec laid onto ``epochs`` epochs with the transferred peak LR, and the
+    evidence (``best_schedule.json``'s ``horizon``): the best peak LR the study measured at each
+    horizon of the trial's shape, the power-law fit through them and its 95% interval at
+    ``epochs`` (:mod:`lrsearch.records._horizon`). Warm-up and cooldown stay fractions.
+
+    Raises:
+        TransferError: No evidence at two horizons (how to get it), a best peak LR not
+            bracketed, or ``epochs`` past what the evidence supports (unless ``force``).
+    """
+    attrs = study_records(study)
+    searched = int(stored_epochs(attrs) or 0)
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    sweep = attrs.get(HORIZON_SWEEP_ATTR)
+    points = horizon_points(study.get_trials(deepcopy=False), trial, searched, sweep)
+    try:
+        fit = fit_horizon(points, maximize)
+    except TransferError as exc:
+        swept = bool(sweep) and sweep.get("trial") == trial.number
+        how = ("then run `lrsearch run` on the study file again (it trains the missing "
+               "points only)" if swept else
+               f"the horizon sweep measures it: set `target_epochs: {epochs}` in the study file "
+               f"and run `lrsearch run` on it again (a done study trains the sweep only; "
+               f"horizon_sweep in docs/study-file.md)")
+        raise TransferError(f"epochs: got {epochs}; {exc}; {how}") from None
+    supported = supported_epochs(b.epochs for b in fit.best)
+    horizons = ", ".join(str(b.epochs) for b in fit.best)
+    if epochs > supported and not force:
+        raise TransferError(
+            f"epochs: got {epochs}; the study measured the best peak LR at {horizons} epochs, "
+            f"which supports a transfer up to {supported} epochs ({supported / searched:g}x its "
+            f"{searched}); past that the fit is extrapolated further than the evidence spans: "
+            f"pass --force to export anyway, or measure longer horizons")
+    peak_lr = fit.peak_lr(epochs)
+    steps_per_epoch = max(1, spec.total_steps // max(1, searched))
+    laid = dataclasses.replace(spec, peak_lr=peak_lr).with_total_steps(steps_per_epoch * epochs)
+    interval = fit.interval(epochs, maximize)
+    return laid, {
+        "searched_epochs": searched, "target_epochs": epochs, "peak_lr_found": spec.peak_lr,
+        "peak_lr_transferred": peak_lr,
+        "interval_95": list(interval) if interval is not None else None,
+        "supported_up_to_epochs": supported, "forced": epochs > supported,
+        **fit.as_dict()}
+
+
+def _horizon_comment(horizon: dict[str, Any]) -> str:
+    """Comment lines above ``best_schedule.py`` saying where its peak LR comes from."""
+    interval = horizon["interval_95"]
+    spread = ("" if interval is None else
+              f", 95% interval {interval[0]:.3g} to {interval[1]:.3g}")
+    best = ", ".join(f"{b['peak_lr']:.3g} at {b['epochs']}" for b in horizon["best_peak_lr"])
+    forced = " FORCED past the supported length." if horizon["forced"] else ""
+    return (f"# Laid onto {horizon['target_epochs']} epochs (searched at "
+            f"{horizon['searched_epochs']}): peak LR {horizon['peak_lr_transferred']:.4g} "
+            f"transferred from {horizon['peak_lr_found']:.4g}{spread}.{forced}\n"
+            f"# Best peak LR measured by epochs: {best}; fit: best peak LR ~ epochs ** "
+            f"-{horizon['exponent']:.2f} (best_schedule.json: horizon).\n")
 
 
 _TORCH_ONLY = re.compile(r"It depends on nothing but torch and\s+the standard library\.")
@@ -163,17 +243,21 @@ def write_export(export: Export, out_dir: str | Path) -> Export:
     return export
 
 
-def load_best(storage: str, study: str, trial: int | None = None) -> ScheduleSpec:
+def load_best(storage: str, study: str, trial: int | None = None, epochs: int | None = None,
+              force: bool = False) -> ScheduleSpec:
     """The schedule spec of the best complete trial of a study (or of trial ``trial``).
 
     Args:
         storage: SQLAlchemy URL of the storage (``sqlite:///lrsearch.db``).
         study: Name of the study.
         trial: A trial number instead of the best complete trial.
+        epochs: Laid onto a training of this many epochs with the transferred peak LR
+            (:func:`transfer_spec`; ``force`` past the supported length).
 
     Raises:
         StudyError: Storage unreachable or no such study.
-        LrsearchError: No complete trial (or no such trial).
+        LrsearchError: No complete trial (or no such trial); ``TransferError`` when the
+            evidence does not support ``epochs``.
 
     Example:
         >>> import lrsearch
@@ -185,4 +269,6 @@ def load_best(storage: str, study: str, trial: int | None = None) -> ScheduleSpe
     from lrsearch.records import load_report_study
 
     loaded = load_report_study(storage, study)
-    return trial_spec(loaded, pick_trial(loaded, trial))
+    chosen = pick_trial(loaded, trial)
+    spec = trial_spec(loaded, chosen)
+    return spec if epochs is None else transfer_spec(loaded, chosen, spec, epochs, force)[0]

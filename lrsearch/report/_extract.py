@@ -38,6 +38,7 @@ from lrsearch.records import (
 )
 from lrsearch.report._confirmation import extract_confirmation
 from lrsearch.report._fidelity import extract_fidelity
+from lrsearch.report._horizon_data import extract_horizons
 from lrsearch.report._rank_bias import extract_rank_bias
 from lrsearch.report._report_data import (
     BaselineResult,
@@ -138,7 +139,9 @@ def extract_report(study: optuna.Study, top_k: int = 10, *, importances: bool = 
         fidelity=extract_fidelity(complete, metric, epochs) if analyses else [],
         rank_bias=extract_rank_bias(complete, metric, trial_family, epochs) if analyses else [],
         confirmation=_confirmed(attrs, [*top, *baseline_curves]) if analyses else None,
-        reported=stored_reported_kind(attrs))
+        reported=stored_reported_kind(attrs),
+        horizons=extract_horizons(complete[:top_k], trials, attrs, epochs, maximize)
+        if analyses else [])
 
 
 def _confirmed(attrs: dict[str, Any], shown: list[TopTrial]) -> Any:

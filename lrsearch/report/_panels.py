@@ -12,6 +12,7 @@ from lrsearch.report._figures import (
     intermediate_figure,
     lr_curves_figure,
 )
+from lrsearch.report._horizon_figure import horizon_figure, horizon_note
 from lrsearch.report._pruning_figures import fidelity_figure, rank_bias_figure, survivors_note
 from lrsearch.report._rank_bias import MIN_TRIALS
 from lrsearch.report._report_data import ReportData
@@ -46,6 +47,8 @@ def build_panels(data: ReportData) -> list[Panel]:
               lr_curves_figure(data)),
         Panel("families", "Schedule families: final result and pruned/failed counts",
               family_figure(data)),
+        Panel("horizon", "Search short, train long: the best peak LR against the training "
+              "length", horizon_figure(data), horizon_note(data)),
         Panel("history", "Optimisation history", history_figure(data)),
         Panel("importances", "Parameter importances (Optuna)", importances,
               "" if importances is not None else f"Not shown: {data.importance_note}."),

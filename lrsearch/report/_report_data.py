@@ -195,6 +195,8 @@ class ReportData:
             complete trials and per family (``RankCurve``), when enough trials completed.
         reported: What the intermediate values are (:func:`lrsearch.records.
             stored_reported_kind`): ``horizon`` rungs, ``probe`` values or ``raw`` ones.
+        horizons: The best peak LR against the training length, per top schedule shape
+            measured at two horizons (:mod:`lrsearch.report._horizon_data`).
     """
 
     study_name: str
@@ -219,3 +221,4 @@ class ReportData:
     confirmation: Any = None  # a ConfirmationData (lrsearch.report._confirmation)
     rank_bias: list[Any] = field(default_factory=list)  # RankCurve (report._rank_bias)
     reported: str = "raw"
+    horizons: list[Any] = field(default_factory=list)  # HorizonLine (report._horizon_data)

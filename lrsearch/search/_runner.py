@@ -56,6 +56,7 @@ from lrsearch.records import (
     trial_seed_values,
 )
 from lrsearch.search._checkpoints import checkpoint_problems, leftover_checkpoints, study_folder
+from lrsearch.search._horizon_sweep import sweep_horizons
 from lrsearch.search._objective import INVALID_GRID_POINT, Objective
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._queue import missing_baselines, requeue_failed_yardsticks
@@ -182,8 +183,10 @@ def _run_locked(config: StudyConfig, worker_index: int, progress: str | None,
                 and _done(opened, config)):
             try:
                 reseed_top(opened.study, config, data, on_run=bar.note, on_epoch=bar.epoch)
+                if config.target_epochs is not None:  # the evidence export --epochs needs
+                    sweep_horizons(opened.study, config, data, on_run=bar.note)
             except KeyboardInterrupt:
-                interrupted = True  # the re-runs stored so far stay; the next run goes on
+                interrupted = True  # what is stored so far stays; the next run goes on
     folder = study_folder(config.checkpoint_dir, opened.study)
     files, size = leftover_checkpoints(folder)
     return replace(summarise(opened.study, config.storage, interrupted),

@@ -30,9 +30,10 @@ def _chromium() -> str:
     unavailable("no chromium found (Debian: apt-get install chromium)")
 
 
-def test_report_of_a_real_study_draws_in_chromium(real_url, tmp_path):
+def assert_draws_in_chromium(data, tmp_path) -> list[str]:
+    """Write ``data``'s report, load it in headless chromium: no JS error, every figure drawn.
+    Returns the keys of the panels with a figure."""
     browser = _chromium()
-    data = extract_report(load_report_study(real_url, "tiny"), top_k=5)
     page = write_report(data, tmp_path / "report.html")
     page.write_text(page.read_text().replace("<head>", "<head>" + _PROBE, 1))
     figures = [p for p in build_panels(data) if p.figure is not None]
@@ -50,6 +51,12 @@ def test_report_of_a_real_study_draws_in_chromium(real_url, tmp_path):
         start = dom.index(f'id="fig-{panel.key}"')
         assert 'class="main-svg"' in dom[start:start + 20000], panel.key
     assert dom.count('class="main-svg"') >= len(figures)
+    return [p.key for p in figures]
+
+
+def test_report_of_a_real_study_draws_in_chromium(real_url, tmp_path):
+    data = extract_report(load_report_study(real_url, "tiny"), top_k=5)
+    assert "horizon" not in assert_draws_in_chromium(data, tmp_path)  # no sweep there
 
 
 # Measures the laid-out page a while after load (plotly draws asynchronously).

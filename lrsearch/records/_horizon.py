@@ -1,0 +1,248 @@
+"""How the best peak LR moves with the training length, and the winner laid onto the user's own.
+
+The best peak LR falls as the horizon grows (Bjorck et al., ICLR 2025: ``LR*(D) = B * D**-beta``,
+fitted from short horizons). A study measures its winner's shape (family, its parameters and
+the optimizer, all but the peak LR fixed) at several horizons: its horizon rungs train a
+schedule whole at shorter lengths, and the horizon sweep (``lrsearch.search``) trains the
+winner's shape at a few multiples of its peak LR at two horizons. At each horizon the best peak
+LR is the vertex of a parabola in log peak LR through the values there, when the vertex lies
+among the LRs tried (bracketed); the fit is a line through those vertices in log-log, and its
+interval a bootstrap over the points. A transfer is refused past what the evidence supports
+(:func:`supported_epochs`) unless forced, and when the best LR at a horizon is not bracketed.
+Measurements: docs/horizon-transfer.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from optuna.trial import FrozenTrial, TrialState
+
+from lrsearch.errors import LrsearchError
+from lrsearch.records._attrs import RUNGS_ATTR
+from lrsearch.records._readers import trial_optimizer, trial_schedule
+from lrsearch.text import counted
+
+__all__ = ["HorizonPoint", "BestPeakLr", "HorizonFit", "TransferError", "best_peak_lr",
+           "fit_horizon", "horizon_points", "same_shape", "supported_epochs",
+           "MAX_TRANSFER_FACTOR"]
+
+MAX_TRANSFER_FACTOR = 16
+"""The longest transfer, as a multiple of the longest horizon measured, however wide the
+evidence (the power law is not log-linear at every scale: arXiv 2606.29158)."""
+_BOOTSTRAP_ROUNDS = 200
+
+
+class TransferError(LrsearchError):
+    """The evidence does not support the transfer asked for (the message says why)."""
+
+
+@dataclass(frozen=True)
+class HorizonPoint:
+    """One training of the winner's shape: its length, peak LR and final metric value."""
+
+    epochs: int
+    peak_lr: float
+    value: float
+    source: str  # "rung", "trial" or "sweep"
+
+
+@dataclass(frozen=True)
+class BestPeakLr:
+    """The best peak LR at one horizon: a parabola's vertex when ``bracketed``, else the best
+    point's LR (the optimum lies beyond the LRs tried, or they are too few)."""
+
+    epochs: int
+    peak_lr: float
+    bracketed: bool
+    points: int
+
+
+def best_peak_lr(points: Sequence[HorizonPoint], maximize: bool) -> BestPeakLr:
+    """The best peak LR among ``points`` of one horizon.
+
+    Example:
+        >>> pts = [HorizonPoint(3, lr, -(math.log(lr / 0.1)) ** 2, "sweep")
+        ...        for lr in (0.025, 0.05, 0.1, 0.2, 0.4)]
+        >>> best = best_peak_lr(pts, maximize=True)
+        >>> round(best.peak_lr, 6), best.bracketed
+        (0.1, True)
+        >>> best_peak_lr(pts[:3], maximize=True).bracketed  # the best is the largest tried
+        False
+    """
+    sign = 1.0 if maximize else -1.0
+    best = max(points, key=lambda p: sign * p.value)
+    lrs = sorted({p.peak_lr for p in points})
+    if len(lrs) < 3 or best.peak_lr in (lrs[0], lrs[-1]):
+        return BestPeakLr(best.epochs, best.peak_lr, False, len(points))
+    x = np.log([p.peak_lr for p in points])
+    y = sign * np.array([p.value for p in points])
+    curvature, slope, _ = np.polyfit(x, y, 2)
+    if curvature >= 0:  # no maximum: the values do not bend down around the best
+        return BestPeakLr(best.epochs, best.peak_lr, False, len(points))
+    vertex = -slope / (2 * curvature)
+    vertex = min(max(vertex, math.log(lrs[0])), math.log(lrs[-1]))
+    return BestPeakLr(best.epochs, float(math.exp(vertex)), True, len(points))
+
+
+def supported_epochs(horizons: Iterable[int]) -> int:
+    """The longest training the evidence at ``horizons`` supports a transfer to: beyond the
+    longest horizon by the square of their span (twice their distance in log), at most
+    :data:`MAX_TRANSFER_FACTOR` times it.
+
+    Example:
+        >>> supported_epochs([1, 3]), supported_epochs([3, 10, 30]), supported_epochs([5])
+        (27, 480, 5)
+    """
+    horizons = sorted(set(horizons))
+    span = horizons[-1] / horizons[0]
+    return int(horizons[-1] * min(MAX_TRANSFER_FACTOR, span ** 2))
+
+
+@dataclass(frozen=True)
+class HorizonFit:
+    """``log LR* = intercept - exponent * log epochs`` through the best peak LR per horizon.
+
+    Attributes:
+        best: The best peak LR at each horizon measured, shortest first.
+        exponent: ``beta``, how fast the best peak LR falls with the length (0 when the
+            evidence says it rises: noise, so the LR is kept).
+        intercept: The line's value at one epoch (log).
+        points: Every training the fit rests on.
+        rising: The measured slope rose with the length (then ``exponent`` is 0).
+    """
+
+    best: tuple[BestPeakLr, ...]
+    exponent: float
+    intercept: float
+    points: tuple[HorizonPoint, ...]
+    rising: bool = False
+
+    def peak_lr(self, epochs: float) -> float:
+        """The fitted best peak LR for a training of ``epochs`` epochs."""
+        return float(math.exp(self.intercept - self.exponent * math.log(epochs)))
+
+    def interval(self, epochs: float, maximize: bool) -> tuple[float, float] | None:
+        """The 95% interval of :meth:`peak_lr` by a parametric bootstrap: each horizon's
+        values are its parabola's plus normal noise of its residuals' spread (the LRs tried
+        stay); None when most rounds cannot bracket every horizon's best."""
+        rng = np.random.default_rng(0)
+        fitted = [_fitted(pts) for pts in _by_horizon(self.points).values()]
+        found = []
+        for _ in range(_BOOTSTRAP_ROUNDS):
+            sample = [HorizonPoint(p.epochs, p.peak_lr, value, p.source)
+                      for pts, values, spread in fitted
+                      for p, value in zip(pts, values + rng.normal(0.0, spread, len(pts)))]
+            try:
+                found.append(fit_horizon(sample, maximize, bootstrap=True).peak_lr(epochs))
+            except TransferError:
+                continue
+        if len(found) < _BOOTSTRAP_ROUNDS // 2:
+            return None
+        low, high = np.percentile(found, [2.5, 97.5])
+        return float(low), float(high)
+
+    def as_dict(self) -> dict:
+        """Plain JSON: the fit and its points (for ``best_schedule.json`` and the report)."""
+        return {"exponent": self.exponent, "rising": self.rising,
+                "best_peak_lr": [asdict(b) for b in self.best],
+                "points": [asdict(p) for p in self.points]}
+
+
+def _fitted(points: list[HorizonPoint]) -> tuple[list[HorizonPoint], np.ndarray, float]:
+    """A horizon's points, its parabola's values at them and the residuals' standard
+    deviation for three fitted coefficients (0 with three points or fewer: no residual)."""
+    x = np.log([p.peak_lr for p in points])
+    y = np.array([p.value for p in points])
+    if len(points) <= 3:
+        return points, y, 0.0
+    values = np.polyval(np.polyfit(x, y, 2), x)
+    return points, values, float(math.sqrt(np.sum((y - values) ** 2) / (len(points) - 3)))
+
+
+def _by_horizon(points: Iterable[HorizonPoint]) -> dict[int, list[HorizonPoint]]:
+    grouped: dict[int, list[HorizonPoint]] = {}
+    for point in points:
+        grouped.setdefault(point.epochs, []).append(point)
+    return dict(sorted(grouped.items()))
+
+
+def fit_horizon(points: Iterable[HorizonPoint], maximize: bool,
+                bootstrap: bool = False) -> HorizonFit:
+    """The power-law fit of the best peak LR against the horizon.
+
+    Raises:
+        TransferError: Fewer than two horizons, or a horizon whose best peak LR is not
+            bracketed by the LRs tried there (the message names it).
+
+    Example:
+        >>> pts = [HorizonPoint(h, lr, -(math.log(lr / (0.3 * h ** -0.5))) ** 2, "sweep")
+        ...        for h in (1, 3) for lr in (0.05, 0.1, 0.2, 0.4, 0.8)]
+        >>> fit = fit_horizon(pts, maximize=True)
+        >>> round(fit.exponent, 3), round(fit.peak_lr(12), 4)
+        (0.5, 0.0866)
+    """
+    points = tuple(points)
+    grouped = _by_horizon(points)
+    if len(grouped) < 2:
+        raise TransferError(f"horizons: got {sorted(grouped) or 'none'} (epochs); a transfer "
+                            f"needs the best peak LR at two training lengths at least")
+    best = tuple(best_peak_lr(pts, maximize) for pts in grouped.values())
+    loose = [b for b in best if not b.bracketed]
+    if loose and not bootstrap:
+        b = loose[0]
+        lrs = sorted({p.peak_lr for p in grouped[b.epochs]})
+        raise TransferError(
+            f"the best peak LR at {counted(b.epochs, 'epoch')} is not bracketed: the best of "
+            f"{len(lrs)} LRs tried ({', '.join(f'{lr:.3g}' for lr in lrs)}) is "
+            f"{b.peak_lr:.3g}, at the edge or without a peak around it; widen "
+            f"horizon_sweep.lr_factors")
+    if loose:
+        raise TransferError("a bootstrap round without a bracketed best")
+    slope, intercept = np.polyfit(np.log([b.epochs for b in best]),
+                                  np.log([b.peak_lr for b in best]), 1)
+    rising = bool(slope > 0)
+    if rising:  # keep the LR: a single rise is noise against the field's evidence
+        slope, intercept = 0.0, float(np.mean(np.log([b.peak_lr for b in best])))
+    return HorizonFit(best, float(-slope), float(intercept), points, rising)
+
+
+def _shape(trial: Any) -> str | None:
+    schedule, optimizer = trial_schedule(trial), trial_optimizer(trial)
+    if schedule is None or optimizer is None:
+        return None
+    spec = {k: v for k, v in schedule.items() if k not in ("peak_lr", "total_steps")}
+    return json.dumps([spec, optimizer], sort_keys=True)
+
+
+def same_shape(trial: Any, other: Any) -> bool:
+    """Whether two trials ran one schedule shape: the same family, parameters, warm-up and
+    optimizer settings, whatever their peak LR and length."""
+    return _shape(trial) is not None and _shape(trial) == _shape(other)
+
+
+def horizon_points(trials: Iterable[FrozenTrial], winner: FrozenTrial, epochs: int,
+                   sweep: dict[str, Any] | None) -> list[HorizonPoint]:
+    """What a study measured of ``winner``'s shape: the horizon rungs and final values of
+    every trial of that shape (``epochs``: the study's training length) and the horizon
+    sweep stored for the winner (``HORIZON_SWEEP_ATTR``), if any."""
+    points = []
+    for trial in trials:
+        if not same_shape(trial, winner):
+            continue
+        peak_lr = float(trial_schedule(trial)["peak_lr"])
+        for rung in trial.user_attrs.get(RUNGS_ATTR) or []:
+            if rung.get("value") is not None and math.isfinite(rung["value"]):
+                points.append(HorizonPoint(int(rung["epochs"]), peak_lr, float(rung["value"]),
+                                           "rung"))
+        if trial.state == TrialState.COMPLETE and trial.value is not None:
+            points.append(HorizonPoint(epochs, peak_lr, float(trial.value), "trial"))
+    if sweep and sweep.get("trial") == winner.number:
+        points += [HorizonPoint(int(p["epochs"]), float(p["peak_lr"]), float(p["value"]),
+                                "sweep") for p in sweep.get("points") or []]
+    return points

@@ -1,0 +1,74 @@
+"""The horizon fit on points with a known answer: best peak LR = 0.3 * epochs ** -0.5."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lrsearch.records import (
+    HorizonPoint,
+    TransferError,
+    best_peak_lr,
+    fit_horizon,
+    supported_epochs,
+)
+
+TRUE_EXPONENT = 0.5
+
+
+def _best(epochs: float) -> float:
+    return 0.3 * epochs ** -TRUE_EXPONENT
+
+
+def _points(horizons, factors=(0.25, 0.5, 1.0, 2.0, 4.0), noise=0.0, seed=0):
+    """Accuracy-like values: a parabola in log LR around the true best, plus noise."""
+    rng = np.random.default_rng(seed)
+    return [HorizonPoint(h, _best(h) * f, 0.6 - 0.05 * math.log(f) ** 2 +
+                         noise * rng.standard_normal(), "sweep")
+            for h in horizons for f in factors]
+
+
+def test_the_fit_recovers_the_exponent_and_its_interval_covers_the_truth_at_4x():
+    covered, seeds = 0, 40
+    for seed in range(seeds):
+        fit = fit_horizon(_points([1, 3], noise=0.003, seed=seed), maximize=True)
+        assert fit.exponent == pytest.approx(TRUE_EXPONENT, abs=0.1)
+        assert fit.peak_lr(12) == pytest.approx(_best(12), rel=0.15)
+        low, high = fit.interval(12, maximize=True)
+        covered += low <= _best(12) <= high
+        assert high / low < 2
+    assert covered >= 0.8 * seeds, covered  # a 95% interval from 5 points a horizon
+
+
+def test_loss_is_minimised():
+    points = [HorizonPoint(p.epochs, p.peak_lr, 2.0 - p.value, p.source)
+              for p in _points([1, 3])]
+    assert fit_horizon(points, maximize=False).exponent == pytest.approx(TRUE_EXPONENT)
+
+
+def test_an_optimum_at_the_edge_of_the_lrs_tried_is_refused_with_its_horizon():
+    points = _points([1]) + _points([3], factors=(1.0, 2.0, 4.0))
+    with pytest.raises(TransferError, match="best peak LR at 3 epochs is not bracketed"):
+        fit_horizon(points, maximize=True)
+    assert not best_peak_lr([p for p in points if p.epochs == 3], maximize=True).bracketed
+
+
+def test_one_horizon_is_refused():
+    with pytest.raises(TransferError, match="needs the best peak LR at two training lengths"):
+        fit_horizon(_points([3]), maximize=True)
+
+
+def test_a_best_lr_that_rises_with_the_length_is_kept_not_extrapolated_upwards():
+    points = _points([1]) + [HorizonPoint(3, p.peak_lr * 10, p.value, p.source)
+                             for p in _points([1])]
+    fit = fit_horizon(points, maximize=True)
+    assert fit.rising and fit.exponent == 0.0
+    assert fit.peak_lr(100) == pytest.approx(fit.peak_lr(1))
+
+
+def test_the_supported_length_grows_with_the_span_of_the_evidence_and_is_capped():
+    assert supported_epochs([1, 3]) == 27  # 3 epochs x 3 ** 2
+    assert supported_epochs([1, 9]) == 9 * 16  # span 81 capped at 16
+    assert supported_epochs([4]) == 4  # no span: no extrapolation
