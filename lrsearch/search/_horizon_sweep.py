@@ -32,6 +32,7 @@ from lrsearch.records import (
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._pruners import horizon_epochs
+from lrsearch.text import counted
 
 __all__ = ["sweep_horizons", "sweep_epochs", "short_horizon"]
 
@@ -94,7 +95,7 @@ def sweep_horizons(study: optuna.Study, config: StudyConfig, data: Any,
                 return trained  # horizon_sweep.max_epochs: what is stored is the evidence
             if on_run is not None:
                 on_run(f"horizon sweep: trial {winner.number}'s schedule at peak LR "
-                       f"{peak_lr:.3g} (x{factor:g}) for {epochs} epochs")
+                       f"{peak_lr:.3g} (x{factor:g}) for {counted(epochs, 'epoch')}")
             try:
                 result = train(dataclasses.replace(spec, peak_lr=peak_lr), optimizer,
                                config.train_settings(epochs=epochs), data)
