@@ -10,6 +10,7 @@ import functools
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import click
 
@@ -178,9 +179,23 @@ def show(spec_path: str, code: bool, steps: int | None) -> None:
         click.echo(f"{spec.family}: driven by the validation metric, so no curve to draw")
     else:
         click.echo(f"{spec.family}, peak_lr {spec.peak_lr:g}, {spec.total_steps} steps")
+        horizon = _exported_horizon(spec_path)
+        if horizon is not None:
+            from lrsearch.report import horizon_line
+
+            click.echo(horizon_line(horizon))
         click.echo(sketch(spec))
         click.echo(sample_lrs(spec))
     click.echo(json.dumps(spec.to_dict(), indent=2))
+
+
+def _exported_horizon(path: str) -> dict | None:
+    """The ``horizon`` of an exported ``best_schedule.json`` (``export --epochs``), or None."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return document.get("horizon") if isinstance(document, dict) else None
 
 
 @main.command()
@@ -523,7 +538,7 @@ def export(storage: str, study_name: str, out_dir: str, trial: int | None, epoch
            force: bool) -> None:
     """Write best_schedule.json (spec + optimizer) and best_schedule.py (plain PyTorch)."""
     from lrsearch.records import redact_url, score_text, trial_reason
-    from lrsearch.report import export_best, load_report_study, write_export
+    from lrsearch.report import export_best, horizon_line, load_report_study, write_export
 
     study = load_report_study(storage, study_name)
     result = write_export(export_best(study, trial, storage=redact_url(storage), epochs=epochs,
@@ -538,17 +553,8 @@ def export(storage: str, study_name: str, out_dir: str, trial: int | None, epoch
     value = score_text(source["seed_values"]) if source["seed_values"] else "no value"
     click.echo(f"trial {source['trial']} ({result.spec.family}, {source['metric']} "
                f"{value}): wrote " + ", ".join(str(p) for p in result.paths))
-    horizon = result.document.get("horizon")
-    if horizon is not None:
-        interval = horizon["interval_95"]
-        click.echo(f"laid onto {horizon['target_epochs']} epochs (searched at "
-                   f"{horizon['searched_epochs']}): peak LR {horizon['peak_lr_transferred']:.4g}, "
-                   f"transferred from {horizon['peak_lr_found']:.4g} (best peak LR ~ epochs ** "
-                   f"-{horizon['exponent']:.2f}"
-                   + ("" if interval is None else
-                      f"; 95% interval {interval[0]:.3g} to {interval[1]:.3g}") + ")"
-                   + ("; FORCED past the supported "
-                      f"{horizon['supported_up_to_epochs']} epochs" if horizon["forced"] else ""))
+    if "horizon" in result.document:
+        click.echo(horizon_line(result.document["horizon"]))
 
 
 @main.command()

@@ -28,6 +28,7 @@ from lrsearch.report._dashboard import FIGURE_IDS, dashboard_note, publish_to_da
 from lrsearch.report._export import (
     Export,
     export_best,
+    horizon_line,
     load_best,
     pick_trial,
     transfer_spec,
@@ -64,7 +65,8 @@ __all__ = [
     "extract_confirmation",
     "FIGURE_IDS", "BaselineResult", "Curve", "DashboardRefresher", "Export", "FamilyStats",
     "History", "IntermediateCurve", "Mark", "Panel", "ReportData", "TopTrial", "TrialSummary",
-    "build_panels", "dashboard_note", "export_best", "extract_report", "family_colour",
+    "build_panels", "dashboard_note", "export_best", "horizon_line", "extract_report",
+    "family_colour",
     "kendall_tau", "load_best",
     "load_report_study", "open_report_storage", "optimizer_code", "pick_trial",
     "publish_to_dashboard", "range_test_figure", "range_test_marks", "render_report",

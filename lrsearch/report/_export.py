@@ -42,7 +42,7 @@ from lrsearch.schedules import ScheduleSpec
 from lrsearch.text import counted
 
 __all__ = ["Export", "pick_trial", "trial_spec", "transfer_spec", "export_best", "write_export",
-           "load_best"]
+           "load_best", "horizon_line"]
 
 
 @dataclass
@@ -191,6 +191,28 @@ def transfer_spec(study: optuna.Study, trial: FrozenTrial, spec: ScheduleSpec, e
         "interval_95": list(interval) if interval is not None else None,
         "supported_up_to_epochs": supported, "forced": epochs > supported,
         **fit.as_dict()}
+
+
+def horizon_line(horizon: dict[str, Any]) -> str:
+    """One line on the transfer of an export (its ``horizon``), for the terminal.
+
+    Example:
+        >>> line = horizon_line({"target_epochs": 12, "searched_epochs": 3, "exponent": 0.3,
+        ...     "peak_lr_transferred": 0.066, "peak_lr_found": 0.1, "interval_95": [0.05, 0.08],
+        ...     "forced": False, "supported_up_to_epochs": 27})
+        >>> print(line.replace(" (best", "\n(best"))
+        laid onto 12 epochs (searched at 3): peak LR 0.066, transferred from 0.1
+        (best peak LR ~ epochs ** -0.30; 95% interval 0.05 to 0.08)
+    """
+    interval = horizon["interval_95"]
+    return (f"laid onto {horizon['target_epochs']} epochs (searched at "
+            f"{horizon['searched_epochs']}): peak LR {horizon['peak_lr_transferred']:.4g}, "
+            f"transferred from {horizon['peak_lr_found']:.4g} (best peak LR ~ epochs ** "
+            f"-{horizon['exponent']:.2f}"
+            + ("" if interval is None else
+               f"; 95% interval {interval[0]:.3g} to {interval[1]:.3g}") + ")"
+            + (f"; FORCED past the supported {horizon['supported_up_to_epochs']} epochs"
+               if horizon["forced"] else ""))
 
 
 def _horizon_comment(horizon: dict[str, Any]) -> str:

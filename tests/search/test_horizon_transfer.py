@@ -74,6 +74,8 @@ def test_export_lays_the_winner_onto_the_target_with_its_evidence(transfer_study
                                                                 abs=1e-12)
         optimizer.step()
         scheduler.step()
+    shown = CliRunner().invoke(main, ["show", str(out / "best_schedule.json")])
+    assert shown.exit_code == 0 and f"laid onto {TARGET} epochs (searched at 3)" in shown.output
     code = (out / "best_schedule.py").read_text()
     assert code.startswith(f"# Laid onto {TARGET} epochs (searched at 3): peak LR")
     # The Python API gives the same spec.
