@@ -24,6 +24,7 @@ from lrsearch.records import (
     supported_epochs,
     trial_family,
     trial_optimizer,
+    trial_schedule,
 )
 
 __all__ = ["HorizonLine", "extract_horizons"]
@@ -42,6 +43,7 @@ class HorizonLine:
         target_epochs: The study's ``target_epochs``, or None.
         interval: The fit's 95% interval at ``target_epochs``, or None.
         supported_epochs: The longest training the evidence supports a transfer to.
+        found: ``(epochs, peak LR)`` the trial was found with: the study's length, its LR.
         note: Why there is no fit, when there is none.
     """
 
@@ -51,6 +53,7 @@ class HorizonLine:
     target_epochs: int | None
     interval: tuple[float, float] | None
     supported_epochs: int | None
+    found: tuple[int, float] | None = None
     note: str = ""
 
 
@@ -79,12 +82,13 @@ def extract_horizons(ranked: Sequence[FrozenTrial], all_trials: Sequence[FrozenT
         best = [best_peak_lr(measured[h], maximize) for h in sorted(measured)]
         optimizer = (trial_optimizer(trial) or {}).get("name", "?")
         label = f"#{trial.number} {trial_family(trial)} {optimizer}"
+        found = (epochs, float(trial_schedule(trial)["peak_lr"]))
         try:
             fit = fit_horizon([p for pts in measured.values() for p in pts], maximize)
         except TransferError as exc:
-            lines.append(HorizonLine(label, best, None, target, None, None, str(exc)))
+            lines.append(HorizonLine(label, best, None, target, None, None, found, str(exc)))
             continue
         interval = fit.interval(target, maximize) if target else None
         lines.append(HorizonLine(label, best, fit, target, interval,
-                                 supported_epochs(b.epochs for b in fit.best)))
+                                 supported_epochs(b.epochs for b in fit.best), found))
     return lines

@@ -29,6 +29,11 @@ def horizon_figure(data: ReportData) -> Any | None:
                                           + f" ({b.points} trainings)" for b in line.best],
             marker={"color": colour, "size": 10,
                     "symbol": ["circle" if b.bracketed else "circle-open" for b in line.best]})
+        if line.found is not None:
+            fig.add_scatter(x=[line.found[0]], y=[line.found[1]], mode="markers",
+                            legendgroup=line.label,
+                            name=f"{line.label}: found with {line.found[1]:.3g}",
+                            marker={"color": colour, "size": 11, "symbol": "x"})
         if line.fit is None:
             continue
         last = max([*epochs, line.target_epochs or 0])
@@ -61,6 +66,7 @@ def horizon_note(data: ReportData) -> str:
     notes = [f"{line.label}: {line.note}" for line in data.horizons if line.fit is None]
     return ("Filled markers: the best peak LR at that length, between the LRs tried (a "
             "parabola's vertex in log LR); open: the best LR tried lies at the edge, so the "
-            "best is beyond it. Dotted: the power-law fit; star: the peak LR `lrsearch export "
-            "--epochs N` uses at the target length, with its 95% interval."
+            "best is beyond it. Cross: the peak LR the search found it with. Dotted: the "
+            "power-law fit; star: the peak LR `lrsearch export --epochs N` uses at the target "
+            "length, with its 95% interval."
             + (" No fit for " + "; ".join(notes) if notes else ""))
