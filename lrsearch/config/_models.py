@@ -172,8 +172,9 @@ class HorizonSweepConfig(_Strict):
     study's shortest horizon rung (a third of the epochs without rungs) and its full length
     (there factor 1 is the winner itself). ``lrsearch export --epochs N`` fits how the best
     peak LR falls with the length and lays the winner onto N epochs with it
-    (:mod:`lrsearch.records._horizon`). The sweep stops before ``max_epochs`` epochs of
-    training (default: six full trainings).
+    (:mod:`lrsearch.records._horizon`). Where the best LR at a horizon is the smallest or the
+    largest tried, the sweep goes on outward (half the smallest, twice the largest, up to three
+    more). It stops before ``max_epochs`` epochs of training (default: eight full trainings).
     """
 
     lr_factors: list[Annotated[float, Field(gt=0.0)]] = Field(

@@ -111,7 +111,8 @@ class HorizonFit:
     Attributes:
         best: The best peak LR at each horizon measured, shortest first.
         exponent: ``beta``, how fast the best peak LR falls with the length (0 when the
-            evidence says it rises: noise, so the LR is kept).
+            evidence says it rises: noise, so the measured level is kept, their geometric
+            mean).
         intercept: The line's value at one epoch (log).
         points: Every training the fit rests on.
         rising: The measured slope rose with the length (then ``exponent`` is 0).
@@ -209,7 +210,7 @@ def fit_horizon(points: Iterable[HorizonPoint], maximize: bool,
     rising = bool(slope > 0)
     if rising:  # keep the LR: a single rise is noise against the field's evidence
         slope, intercept = 0.0, float(np.mean(np.log([b.peak_lr for b in best])))
-    return HorizonFit(best, float(-slope), float(intercept), points, rising)
+    return HorizonFit(best, 0.0 if rising else float(-slope), float(intercept), points, rising)
 
 
 def _shape(trial: Any) -> str | None:

@@ -23,8 +23,7 @@ TARGET = 12  # 4x the study's 3 epochs
 @pytest.fixture(scope="module")
 def transfer_study(tmp_path_factory, shared_cifar10):
     """Every default but what makes it small, with target_epochs, on real CIFAR-10 images (a
-    model learns them, so the values have a best peak LR); LR factors wide enough that it lies
-    inside them at both horizons."""
+    model learns them, so the values have a best peak LR)."""
     folder = tmp_path_factory.mktemp("transfer")
     path = folder / "transfer.yaml"
     path.write_text(yaml.safe_dump({
@@ -34,7 +33,6 @@ def transfer_study(tmp_path_factory, shared_cifar10):
                  "train_subset": 1024},
         "training": {"epochs": 3, "batch_size": 64, "device": "cpu"},
         "target_epochs": TARGET,
-        "horizon_sweep": {"lr_factors": [0.1, 0.3, 3.0, 10.0]},
     }))
     result = CliRunner().invoke(main, ["run", str(path), "--quiet"])
     assert result.exit_code == 0, result.output
@@ -47,7 +45,7 @@ def test_the_run_stores_the_sweep_within_its_budget(transfer_study):
         HORIZON_SWEEP_ATTR]
     horizons = sorted({p["epochs"] for p in sweep["points"] + sweep["diverged"]})
     assert horizons == [1, 3]  # the shortest horizon rung and the full length
-    assert 0 < sweep["epochs_trained"] <= 6 * 3
+    assert 0 < sweep["epochs_trained"] <= 8 * 3
 
 
 def test_export_lays_the_winner_onto_the_target_with_its_evidence(transfer_study):
