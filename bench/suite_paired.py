@@ -1,0 +1,79 @@
+"""Paired final figures of search-quality shards, from their confirmations alone (trains nothing).
+
+``bench/search_quality.py --combine`` reports everything (oracle, curves, fidelity) and may
+train what no shard confirmed; this reads only the final confirmed test accuracy of each arm's
+winner and prints the paired differences of the lrsearch arms with 95% t intervals, pairing by
+search seed across shards that hold different arms (``PATH:FIRST_SEED`` says which seeds a
+shard holds). A schedule confirmed in more than one shard scores its first shard's value, so
+two arms that chose the same schedule tie exactly (confirmations in different processes or code
+versions differed by up to 0.3 points for the same schedule and seeds).
+
+Usage::
+
+    python bench/suite_paired.py --epochs 3 bench/results/suite/home-combined.pkl:0 \\
+        bench/results/suite/home-start10.pkl:0
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import pickle
+import statistics
+
+from lrsearch.records import paired_margin
+from lrsearch.schedules import ScheduleSpec
+
+REFERENCES = ("random", "tpe-hyperband", "linear-lr")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, required=True, help="the workload's epochs")
+    parser.add_argument("shards", nargs="+", metavar="PATH:FIRST_SEED")
+    args = parser.parse_args()
+    cache, shards = {}, []
+    for given in args.shards:
+        path, first = given.rsplit(":", 1)
+        with open(path, "rb") as handle:
+            shard = pickle.load(handle)
+        for key, value in shard["cache"].items():
+            cache.setdefault(key, value)  # one value per schedule: the first shard's
+        shards.append((shard, int(first)))
+
+    def score(trial) -> float:
+        if trial is None:
+            return math.nan
+        spec = ScheduleSpec.from_dict(trial.user_attrs["schedule"]).to_dict()
+        optimizer = sorted(dict(trial.user_attrs["optimizer"]).items())
+        return cache.get((repr(spec), repr(optimizer), args.epochs), math.nan)
+
+    values: dict[str, dict[int, float]] = {}
+    for shard, first in shards:
+        for method, histories in shard["runs"].items():
+            for index, history in enumerate(histories):
+                values.setdefault(method, {})[first + index] = score(
+                    history[-1][1] if history else None)
+    for method, by_seed in values.items():
+        scored = [v for v in by_seed.values() if not math.isnan(v)]
+        print(f"{method:<18} {len(by_seed)} seeds {sorted(by_seed)}: mean "
+              f"{statistics.fmean(scored):.4f}")
+    ours = [m for m in values if m.startswith("lrsearch")]
+    for method in ours:
+        for other in [*REFERENCES, *(m for m in ours if m != method)]:
+            if other not in values:
+                continue
+            seeds = [s for s in values[method] if s in values[other]
+                     and not math.isnan(values[method][s] - values[other][s])]
+            if len(seeds) < 2:
+                continue
+            margin = paired_margin({s: values[method][s] for s in seeds},
+                                   {s: values[other][s] for s in seeds})
+            half = margin.half_width or 0.0
+            print(f"  {method} - {other}: {100 * margin.mean:+.2f} pts "
+                  f"[{100 * (margin.mean - half):+.2f}, {100 * (margin.mean + half):+.2f}] "
+                  f"over {margin.n} seeds")
+
+
+if __name__ == "__main__":
+    main()
