@@ -29,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import pickle
 import statistics
@@ -58,6 +59,7 @@ WORKLOADS = Path(__file__).with_name("workloads")
 ARMS = ("stretched", "transferred", "linear-tuned")
 MULTIPLES = (4, 8)
 FLOOR = -0.005  # transferred >= linear-tuned - 0.5 points (the interval's lower end)
+TRUTH_FACTORS = (0.5, 0.71, 1.41)  # with --truth, beside 1 (stretched) and the transferred LR
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,6 +73,9 @@ def parse_args() -> argparse.Namespace:
                         help="fresh training seeds per schedule and length")
     parser.add_argument("--tuning-trials", type=int, default=4,
                         help="random-search trainings of linear decay's peak LR per length")
+    parser.add_argument("--truth", action="store_true",
+                        help="also train the winner at 4T at TRUTH_FACTORS times its found peak "
+                             "LR: the accuracy-vs-LR curve any transfer rule can be read against")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--save", metavar="PATH", help="pickle the results (a shard)")
     parser.add_argument("--combine", nargs="+", metavar="PATH", help="report saved shards")
@@ -145,7 +150,7 @@ def one_seed(args, seed: int, folder: Path) -> dict:
     row = {"seed": seed, "searched_epochs": searched, "winner": winner.number,
            "found_lr": found.peak_lr,
            "sweep_epochs": (records.get(HORIZON_SWEEP_ATTR) or {}).get("epochs_trained", 0.0),
-           "arms": {}}
+           "sweep": records.get(HORIZON_SWEEP_ATTR), "arms": {}}
     for multiple in MULTIPLES:
         epochs = multiple * searched
         try:
@@ -164,6 +169,11 @@ def one_seed(args, seed: int, folder: Path) -> dict:
                              if linear is not None else math.nan),
             "transferred_lr": transferred.peak_lr, "forced": forced,
             "linear_lr": None if linear is None else linear.peak_lr, "tuning_epochs": tuning}
+        if args.truth and multiple == MULTIPLES[0]:
+            row["truth"] = {
+                factor: test_acc(dataclasses.replace(found, peak_lr=factor * found.peak_lr),
+                                 optimizer, config, data, epochs, confirm)
+                for factor in TRUTH_FACTORS}
     return row
 
 
@@ -190,8 +200,19 @@ def report(rows: list[dict]) -> None:
             floor = 0.0 if other == "stretched" else FLOOR
             low = margin.mean - (half or math.inf)
             verdict = "met" if low >= floor else "NOT met"
-            print(f"  transferred - {other}: {100 * margin.mean:+.2f} pts{interval} "
-                  f"(goal at 4T: lower end >= {100 * floor:+.1f}: {verdict})")
+            check = (f"the goal: lower end >= {100 * floor:+.1f}: {verdict}"
+                     if multiple == MULTIPLES[0] else "no goal at this length")
+            print(f"  transferred - {other}: {100 * margin.mean:+.2f} pts{interval} ({check})")
+    truths = [r for r in rows if r.get("truth")]
+    if truths:
+        print(f"\nat {MULTIPLES[0]}T, the winner at multiples of its found peak LR (test acc, "
+              f"the transferred LR's multiple in brackets):")
+        for r in truths:
+            curve = {1.0: r["arms"][MULTIPLES[0]]["stretched"], **r["truth"]}
+            ratio = r["arms"][MULTIPLES[0]]["transferred_lr"] / r["found_lr"]
+            print(f"  seed {r['seed']}: " + "  ".join(
+                f"x{f:g} {curve[f]:.4f}" for f in sorted(curve)) + f"  [x{ratio:.2f} "
+                f"{r['arms'][MULTIPLES[0]]['transferred']:.4f}]")
     sweep = statistics.fmean(r["sweep_epochs"] for r in rows)
     tuning = {m: statistics.fmean(r["arms"][m]["tuning_epochs"] for r in rows)
               for m in MULTIPLES}
