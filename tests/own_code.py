@@ -44,6 +44,41 @@ NOT_A_FUNCTION = 3
 COLOURS = {"red": (200, 60, 60), "green": (60, 200, 60), "blue": (60, 60, 200)}
 
 
+# ``tiny`` whose first trial in each process waits until PROCESSES processes have started one:
+# the first call in a process describes the model as the study opens, the second builds a
+# trial's model. So no worker can finish a small study before the others have taken a trial.
+STARTING_TOGETHER = '''
+import os
+import time
+from pathlib import Path
+
+from torch import nn
+
+_STARTED = Path({folder!r})
+_CALLS = []
+
+
+def tiny(num_classes, width=8):
+    _CALLS.append(1)
+    if len(_CALLS) == 2:
+        _STARTED.mkdir(exist_ok=True)
+        (_STARTED / str(os.getpid())).touch()
+        deadline = time.monotonic() + 120
+        while len(list(_STARTED.iterdir())) < {processes} and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
+'''
+
+
+def starting_together(folder: Path, processes: int) -> str:
+    """A model module in ``folder`` whose ``tiny`` lets no worker's first trial train before
+    ``processes`` workers have each started one (or two minutes passed): tests that count the
+    workers that ran trials then do not depend on how fast each worker started."""
+    return model_module(folder, STARTING_TOGETHER.format(folder=str(folder / "started"),
+                                                         processes=processes))
+
+
 def model_module(folder: Path, text: str = MODEL_MODULE) -> str:
     """Write a model module into ``folder``; its (unique) module name."""
     name = f"own_models_{uuid.uuid4().hex[:8]}"

@@ -7,7 +7,6 @@ the export and the confirmation, and the resumes a changed model or data root re
 from __future__ import annotations
 
 import json
-import os
 
 import optuna
 import pytest
@@ -15,7 +14,7 @@ from click.testing import CliRunner
 
 from lrsearch.cli import main
 from lrsearch.records import DATA_ATTR, MODEL_ATTR, study_records
-from tests.own_code import MODEL_MODULE, image_folder, model_module
+from tests.own_code import image_folder, model_module, starting_together
 from tests.search.conftest import write_study
 
 
@@ -120,10 +119,7 @@ def test_workers_import_the_model_from_the_study_folder(study_folder, server_url
     from lrsearch.config import load_study
     from lrsearch.launch import run_workers
 
-    # Both workers must take a trial: each one's first model waits for the other's, so the
-    # first to start cannot finish the study before the second has imported the model.
-    barrier = BARRIER_MODULE.format(folder=str(study_folder / "built"), parent=os.getpid())
-    module = model_module(study_folder, MODEL_MODULE + barrier)
+    module = starting_together(study_folder, 2)  # each worker takes a trial
     config = load_study(own_study(study_folder, module, n_trials=4), {"storage": server_url})
     summary, code = run_workers(config, 2, progress="off")
     # Workers stop once finished + running trials reach n_trials; two deciding at the same
@@ -132,27 +128,6 @@ def test_workers_import_the_model_from_the_study_folder(study_folder, server_url
     study = optuna.load_study(study_name="tiny", storage=server_url)
     assert study_records(study)[MODEL_ATTR].startswith(f"{module}:tiny(num_classes=3, width=8)")
     assert len({t.user_attrs["worker"]["pid"] for t in study.trials}) == 2
-
-
-BARRIER_MODULE = '''
-import os
-import time
-from pathlib import Path
-
-_tiny = tiny
-_BUILT = Path({folder!r})
-
-
-def tiny(num_classes, width=8):
-    """The tiny model, once both worker processes have built one (120 s at most)."""
-    if os.getpid() != {parent}:
-        _BUILT.mkdir(exist_ok=True)
-        (_BUILT / str(os.getpid())).touch()
-        deadline = time.monotonic() + 120
-        while len(list(_BUILT.iterdir())) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    return _tiny(num_classes, width)
-'''
 
 
 DATA_MODULE = '''

@@ -24,6 +24,7 @@ from optuna.trial import TrialState
 from lrsearch.cli import main
 from lrsearch.records import WORKER_ATTR
 from tests.conftest import unavailable
+from tests.own_code import starting_together
 from tests.search.conftest import TINY_STUDY
 
 pytestmark = pytest.mark.slow
@@ -99,7 +100,9 @@ def test_a_job_array_runs_the_study_one_worker_per_task(slurm, server_url, tmp_p
                                                         monkeypatch):
     for key, value in slurm.items():
         monkeypatch.setenv(key, value)
+    module = starting_together(tmp_path, 2)  # each array task takes a trial
     study = {**TINY_STUDY, "name": "slurm-tiny", "storage": server_url, "n_trials": 6,
+             "model": f"{module}:tiny",
              "checkpoint_dir": str(tmp_path / "ckpt"), "baselines": [],
              "pruner": {"name": "none"}}
     path = tmp_path / "study.yaml"

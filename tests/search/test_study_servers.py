@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 from lrsearch.config import load_study
 from lrsearch.launch import run_workers
 from lrsearch.records import trial_epochs, with_curves
+from tests.own_code import starting_together
 from tests.search._processes import act_mid_trial, kill
 
 if not hasattr(pytest.importorskip("lrsearch.train"), "train"):
@@ -40,9 +41,9 @@ def trials_of(url, name="tiny"):
     return with_curves(study, study.get_trials())
 
 
-def test_workers_lose_and_duplicate_nothing(tiny_study, server_url):
-    # Trials of a second or so: the second worker, a moment slower to start, still gets some.
-    path = tiny_study(n_trials=6, training=KILLABLE["training"])
+def test_workers_lose_and_duplicate_nothing(tiny_study, server_url, tmp_path):
+    module = starting_together(tmp_path, 2)  # each worker takes a trial
+    path = tiny_study(n_trials=6, training=KILLABLE["training"], model=f"{module}:tiny")
     seen = []
     summary, code = run_workers(load_study(path, {"storage": server_url}), 2, progress="off",
                                 callbacks=[lambda study, trial: seen.append(trial.number)])
@@ -58,8 +59,9 @@ def test_workers_lose_and_duplicate_nothing(tiny_study, server_url):
     assert len({t.user_attrs["worker"]["pid"] for t in trials}) == 2
 
 
-def test_trials_per_gpu_starts_k_workers_without_a_gpu(tiny_study, server_url):
-    path = tiny_study(n_trials=4, training=KILLABLE["training"])
+def test_trials_per_gpu_starts_k_workers_without_a_gpu(tiny_study, server_url, tmp_path):
+    module = starting_together(tmp_path, 2)  # each worker takes a trial
+    path = tiny_study(n_trials=4, training=KILLABLE["training"], model=f"{module}:tiny")
     proc = subprocess.run(command(path, server_url, "--trials-per-gpu", 2, "--device", "cpu",
                                   "--quiet"), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
