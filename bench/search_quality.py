@@ -260,12 +260,12 @@ class Confirmer:
         key = (*self.key(trial), epochs)
         if key not in self.cache:
             settings = [self.config.train_settings(epochs=epochs, seed=s) for s in self.seeds]
-            self.cache[key] = statistics.fmean(self._test_acc(spec, optimizer, s)
+            self.cache[key] = statistics.fmean(self.one_test_acc(spec, optimizer, s)
                                                for s in settings)
             self.epochs_spent += epochs * len(self.seeds)
         return self.cache[key]
 
-    def _test_acc(self, spec, optimizer, settings) -> float:
+    def one_test_acc(self, spec, optimizer, settings) -> float:
         """Test accuracy of one training; a run that diverges with this seed (it did not
         with the search's) scores chance, as a user training it would get nothing better."""
         try:

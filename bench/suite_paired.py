@@ -6,7 +6,8 @@ winner and prints the paired differences of the lrsearch arms with 95% t interva
 search seed across shards that hold different arms (``PATH:FIRST_SEED`` says which seeds a
 shard holds). A schedule confirmed in more than one shard scores its first shard's value, so
 two arms that chose the same schedule tie exactly (confirmations in different processes or code
-versions differed by up to 0.3 points for the same schedule and seeds).
+versions differed by up to 0.3 points for the same schedule and seeds). ``--reconfirmed`` adds
+the seeds ``bench/reconfirm.py`` trained: a winner then scores the mean of all its seeds.
 
 Usage::
 
@@ -30,8 +31,16 @@ REFERENCES = ("random", "tpe-hyperband", "linear-lr")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, required=True, help="the workload's epochs")
+    parser.add_argument("--confirm-seeds", type=int, default=3,
+                        help="the seeds of the shards' own confirmations")
+    parser.add_argument("--reconfirmed", nargs="+", default=[], metavar="PATH",
+                        help="bench/reconfirm.py's results: more seeds per winner")
     parser.add_argument("shards", nargs="+", metavar="PATH:FIRST_SEED")
     args = parser.parse_args()
+    more: dict = {}
+    for path in args.reconfirmed:
+        with open(path, "rb") as handle:
+            more.update(pickle.load(handle))
     cache, shards = {}, []
     for given in args.shards:
         path, first = given.rsplit(":", 1)
@@ -46,7 +55,9 @@ def main() -> None:
             return math.nan
         spec = ScheduleSpec.from_dict(trial.user_attrs["schedule"]).to_dict()
         optimizer = sorted(dict(trial.user_attrs["optimizer"]).items())
-        return cache.get((repr(spec), repr(optimizer), args.epochs), math.nan)
+        key = (repr(spec), repr(optimizer), args.epochs)
+        value, extra = cache.get(key, math.nan), more.get(key, [])
+        return (args.confirm_seeds * value + sum(extra)) / (args.confirm_seeds + len(extra))
 
     values: dict[str, dict[int, float]] = {}
     for shard, first in shards:
