@@ -111,8 +111,8 @@ class HorizonFit:
     Attributes:
         best: The best peak LR at each horizon measured, shortest first.
         exponent: ``beta``, how fast the best peak LR falls with the length (0 when the
-            evidence says it rises: noise, so the measured level is kept, their geometric
-            mean).
+            evidence says it rises: the longest horizon's best peak LR is then kept, the
+            evidence nearest the longer training, never extrapolated upwards).
         intercept: The line's value at one epoch (log).
         points: Every training the fit rests on.
         rising: The measured slope rose with the length (then ``exponent`` is 0).
@@ -131,7 +131,9 @@ class HorizonFit:
     def interval(self, epochs: float, maximize: bool) -> tuple[float, float] | None:
         """The 95% interval of :meth:`peak_lr` by a parametric bootstrap: each horizon's
         values are its parabola's plus normal noise of its residuals' spread (the LRs tried
-        stay); None when most rounds cannot bracket every horizon's best."""
+        stay). A round whose best at a horizon lies at the edge of the LRs tried uses that
+        edge, so noise that moves the best out widens the interval instead of leaving the
+        round out (None only for a fit of no points)."""
         rng = np.random.default_rng(0)
         fitted = [_fitted(pts) for pts in _by_horizon(self.points).values()]
         found = []
@@ -139,11 +141,8 @@ class HorizonFit:
             sample = [HorizonPoint(p.epochs, p.peak_lr, value, p.source)
                       for pts, values, spread in fitted
                       for p, value in zip(pts, values + rng.normal(0.0, spread, len(pts)))]
-            try:
-                found.append(fit_horizon(sample, maximize, bootstrap=True).peak_lr(epochs))
-            except TransferError:
-                continue
-        if len(found) < _BOOTSTRAP_ROUNDS // 2:
+            found.append(fit_horizon(sample, maximize, bootstrap=True).peak_lr(epochs))
+        if not found:
             return None
         low, high = np.percentile(found, [2.5, 97.5])
         return float(low), float(high)
@@ -177,6 +176,9 @@ def fit_horizon(points: Iterable[HorizonPoint], maximize: bool,
                 bootstrap: bool = False) -> HorizonFit:
     """The power-law fit of the best peak LR against the horizon.
 
+    ``bootstrap``: a round of :meth:`HorizonFit.interval`, where an unbracketed best counts
+    at the best LR tried instead of being refused.
+
     Raises:
         TransferError: Fewer than two horizons, or a horizon whose best peak LR is not
             bracketed by the LRs tried there (the message names it).
@@ -203,13 +205,11 @@ def fit_horizon(points: Iterable[HorizonPoint], maximize: bool,
             f"{len(lrs)} LRs tried ({', '.join(f'{lr:.3g}' for lr in lrs)}) is "
             f"{b.peak_lr:.3g}, at the edge or without a peak around it; widen "
             f"horizon_sweep.lr_factors")
-    if loose:
-        raise TransferError("a bootstrap round without a bracketed best")
     slope, intercept = np.polyfit(np.log([b.epochs for b in best]),
                                   np.log([b.peak_lr for b in best]), 1)
     rising = bool(slope > 0)
-    if rising:  # keep the LR: a single rise is noise against the field's evidence
-        slope, intercept = 0.0, float(np.mean(np.log([b.peak_lr for b in best])))
+    if rising:  # never extrapolated upwards: the longest horizon's level, nearest the target
+        slope, intercept = 0.0, float(math.log(best[-1].peak_lr))
     return HorizonFit(best, 0.0 if rising else float(-slope), float(intercept), points, rising)
 
 
