@@ -59,7 +59,7 @@ WORKLOADS = Path(__file__).with_name("workloads")
 ARMS = ("stretched", "transferred", "linear-tuned")
 MULTIPLES = (4, 8)
 FLOOR = -0.005  # transferred >= linear-tuned - 0.5 points (the interval's lower end)
-TRUTH_FACTORS = (0.5, 0.71, 1.41)  # with --truth, beside 1 (stretched) and the transferred LR
+TRUTH_FACTORS = (0.5, 0.71, 1.41, 2.0, 2.83)  # --truth: beside 1 (stretched) and the transferred
 
 
 def parse_args() -> argparse.Namespace:
