@@ -148,6 +148,7 @@ def one_seed(args, seed: int, folder: Path) -> dict:
     low, high = searched_range.low, searched_range.high
     confirm = [30_000 + i for i in range(args.confirm_seeds)]
     row = {"seed": seed, "searched_epochs": searched, "winner": winner.number,
+           "found": found.to_dict(), "optimizer": optimizer,
            "found_lr": found.peak_lr,
            "sweep_epochs": (records.get(HORIZON_SWEEP_ATTR) or {}).get("epochs_trained", 0.0),
            "sweep": records.get(HORIZON_SWEEP_ATTR), "arms": {}}
