@@ -33,8 +33,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, required=True, help="the workload's epochs")
     parser.add_argument("--confirm-seeds", type=int, default=3,
                         help="the seeds of the shards' own confirmations")
-    parser.add_argument("--reconfirmed", nargs="+", default=[], metavar="PATH",
-                        help="bench/reconfirm.py's results: more seeds per winner")
+    parser.add_argument("--reconfirmed", action="append", default=[], metavar="PATH",
+                        help="bench/reconfirm.py's results: more seeds per winner (repeatable)")
     parser.add_argument("shards", nargs="+", metavar="PATH:FIRST_SEED")
     args = parser.parse_args()
     more: dict = {}
