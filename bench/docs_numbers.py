@@ -153,11 +153,11 @@ def confirm_figures(url: str, output: list[str], seconds: float) -> dict:
     """The confirmation's headline numbers, read from the study; its printed table."""
     import optuna
 
-    from lrsearch.records import CONFIRM_ATTR
+    from lrsearch.records import CONFIRM_ATTR, study_records
     from lrsearch.report import extract_confirmation
 
-    data = extract_confirmation(optuna.load_study(study_name="quickstart", storage=url)
-                                .user_attrs[CONFIRM_ATTR])
+    data = extract_confirmation(study_records(optuna.load_study(
+        study_name="quickstart", storage=url))[CONFIRM_ATTR])
     row, margin = data.headline, data.headline.margin
     half = margin.half_width or 0.0
     table = [line for line in output if not (": seed " in line and " test_acc " in line)]
