@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from search_quality import Confirmer, base_config, study_file  # noqa: E402
+from search_quality import CONFIRM_FIRST_SEED, Confirmer, base_config, study_file  # noqa: E402
 
 from lrsearch.schedules import ScheduleSpec  # noqa: E402
 from lrsearch.train import load_data  # noqa: E402
 
-FIRST_SEED = 20_003  # the shards' confirmations used 20_000 + 0..2
+FIRST_SEED = CONFIRM_FIRST_SEED + 3  # after the shards' own 3 confirmation seeds
 
 
 def winners(paths: list[str], methods: set[str] | None = None) -> list:

@@ -243,12 +243,15 @@ def range_test_epochs(study: optuna.Study, config, data) -> float:
     return steps / max(1, len(data.train_y) // config.training.batch_size)
 
 
+CONFIRM_FIRST_SEED = 20_000  # confirmation seeds: CONFIRM_FIRST_SEED + 0, 1, ...
+
+
 class Confirmer:
     """Mean test accuracy of a trial's schedule over fresh seeds (training split as searched)."""
 
     def __init__(self, config, data, seeds: int) -> None:
         self.config, self.data, self.cache = config, data, {}
-        self.seeds = [20_000 + i for i in range(seeds)]
+        self.seeds = [CONFIRM_FIRST_SEED + i for i in range(seeds)]
         self.epochs_spent = 0
 
     def __call__(self, trial, epochs: int | None = None) -> float:
