@@ -5,7 +5,9 @@
   so parallel workers do not all propose the same point. Its good set is ``good_fraction`` of
   the finished trials (Optuna's 10% leaves 1-3 good trials at 20-40 trials: too few for a
   family's parameters to be modelled), and baselines and priors do not count towards its
-  random start-up.
+  random start-up. With ``startup: spread`` the start-up draws spread over the space (each
+  categorical at a least-tried choice, each number in the widest gap so far) instead of
+  falling where chance puts them.
 - ``gp``: a Gaussian process over the parameters *every* trial has (Optuna's intersection
   search space: ``family``, the peak LR, and the shared numbers such as ``warmup_frac`` when no
   searched family warms up by itself); each family's own parameters are drawn by a TPE.
@@ -31,7 +33,10 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import optuna
+from optuna._transform import _SearchSpaceTransform
+from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import SamplerConfig, StudyConfig
@@ -97,8 +102,12 @@ def _grid_problems(config: SamplerConfig, space: SearchSpace) -> list[str]:
 
 
 def _tpe(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
-    return _TPESampler(config.n_startup_trials, config.good_fraction, seed=seed,
-                       multivariate=True, group=True, constant_liar=True)
+    sampler = _TPESampler(config.n_startup_trials, config.good_fraction, seed=seed,
+                          multivariate=True, group=True, constant_liar=True)
+    if config.startup == "spread":
+        # TPESampler draws its start-up trials' values from this field's sampler.
+        sampler._random_sampler = _SpreadSampler(seed=seed)
+    return sampler
 
 
 _MAX_GOOD_TRIALS = 25  # Optuna's own cap on the good set
@@ -123,6 +132,38 @@ class _TPESampler(optuna.samplers.TPESampler):
         # TPESampler counts every finished trial against its start-up; this is its own field.
         self._n_startup_trials = self._random_startup_trials + yardsticks
         super().before_trial(study, trial)
+
+
+class _SpreadSampler(optuna.samplers.RandomSampler):
+    """Random draws that fill the space the study has left empty, one parameter at a time.
+
+    A categorical takes one of its least-tried choices (ties at random), so five draws after
+    the priors meet five families and both optimizers; a number is drawn uniformly in the
+    widest gap between the bounds and the values tried so far (on Optuna's transformed scale:
+    log for a log range), so the peak LR's far ends are tried early. Every trial the study
+    holds counts, running and queued ones included (parallel workers spread too).
+    """
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: Any) -> Any:
+        tried = [t.params[param_name] for t in study._get_trials(deepcopy=False,
+                                                                   use_cache=False)
+                 if param_name in t.params and t.number != trial.number
+                 and t.state != TrialState.FAIL]
+        rng = self._rng.rng
+        if isinstance(param_distribution, CategoricalDistribution):
+            counts = [0] * len(param_distribution.choices)
+            for value in tried:
+                counts[param_distribution.to_internal_repr(value)] += 1
+            least = [i for i, count in enumerate(counts) if count == min(counts)]
+            return param_distribution.choices[least[rng.randint(len(least))]]
+        transform = _SearchSpaceTransform({param_name: param_distribution})
+        low, high = transform.bounds[0]
+        cuts = sorted([low, high] + [float(transform.transform({param_name: v})[0])
+                                     for v in tried])
+        widest = max(range(len(cuts) - 1), key=lambda i: cuts[i + 1] - cuts[i])
+        value = rng.uniform(cuts[widest], cuts[widest + 1])
+        return transform.untransform(np.array([value]))[param_name]
 
 
 def _random(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:

@@ -8,7 +8,7 @@ import warnings
 import optuna
 import pytest
 
-from lrsearch.config import Range, parse_study
+from lrsearch.config import Range, SamplerConfig, parse_study
 from lrsearch.errors import SpecError, StudyError
 from lrsearch.records import FIXED_SCHEDULE_ATTR
 from lrsearch.schedules import ScheduleSpec, family_names
@@ -128,7 +128,6 @@ def test_milestones_map_one_to_one_onto_their_parameters():
 
 
 def test_tpe_start_up_leaves_out_baselines_and_priors_and_its_good_set_is_a_quarter():
-    from lrsearch.config import SamplerConfig
     from lrsearch.records import BASELINE_ATTR, PRIOR_ATTR
 
     config, space = space_of(families=["cosine", "linear"])
@@ -146,6 +145,24 @@ def test_tpe_start_up_leaves_out_baselines_and_priors_and_its_good_set_is_a_quar
     # Three yardsticks, then two random trials; the model starts at the sixth trial.
     assert relative == [False] * 5 + [True]
     assert [sampler._gamma(n) for n in (4, 12, 40, 200)] == [1, 3, 10, 25]
+
+
+def test_spread_startup_meets_every_family_and_optimizer_and_both_ends_of_the_lr_range():
+    families = ["constant", "cosine", "linear", "onecycle", "wsd", "multistep"]
+    _, space = space_of(families=families, optimizers=["sgd", "adamw"])
+    startup = len(families) * 2
+    spread = draw(space, startup, build_sampler(
+        SamplerConfig(n_startup_trials=startup, startup="spread", seed=3), space))
+    pairs = {(spec.family, optimizer["name"]) for spec, optimizer in spread}
+    assert {f for f, _ in pairs} == set(families) and {o for _, o in pairs} == {"sgd", "adamw"}
+    assert [sum(spec.family == f for spec, _ in spread) for f in families] == [2] * 6
+    lrs = sorted(spec.peak_lr for spec, o in spread if o["name"] == "sgd")
+    low, high = space.optimizers["sgd"]["peak_lr"].low, space.optimizers["sgd"]["peak_lr"].high
+    # Six log-spread draws leave no gap wider than a third of the log range; random ones do.
+    cuts = [math.log(v) for v in [low, *lrs, high]]
+    assert max(b - a for a, b in zip(cuts, cuts[1:])) < math.log(high / low) / 3
+    clumped = draw(space, startup, build_sampler(SamplerConfig(seed=3), space))
+    assert len({spec.family for spec, _ in clumped}) < len(families)
 
 
 def test_piecewise_knots_positions():
