@@ -46,6 +46,7 @@ from lrsearch.errors import DivergedError
 from lrsearch.records import (
     HORIZON_SWEEP_ATTR,
     TransferError,
+    horizon_points,
     paired_margin,
     rank_complete,
     study_records,
@@ -151,7 +152,11 @@ def one_seed(args, seed: int, folder: Path) -> dict:
            "found": found.to_dict(), "optimizer": optimizer,
            "found_lr": found.peak_lr,
            "sweep_epochs": (records.get(HORIZON_SWEEP_ATTR) or {}).get("epochs_trained", 0.0),
-           "sweep": records.get(HORIZON_SWEEP_ATTR), "arms": {}}
+           "sweep": records.get(HORIZON_SWEEP_ATTR), "arms": {},
+           # every measurement export's fit reads (rungs, trials of the shape, the sweep):
+           # another transfer rule can be scored offline against the truth curve
+           "points": [dataclasses.asdict(p) for p in horizon_points(
+               study.trials, winner, searched, records.get(HORIZON_SWEEP_ATTR))]}
     for multiple in MULTIPLES:
         epochs = multiple * searched
         try:
