@@ -161,7 +161,7 @@ def test_spread_startup_meets_every_family_and_optimizer_and_both_ends_of_the_lr
     # Six log-spread draws leave no gap wider than a third of the log range; random ones do.
     cuts = [math.log(v) for v in [low, *lrs, high]]
     assert max(b - a for a, b in zip(cuts, cuts[1:])) < math.log(high / low) / 3
-    clumped = draw(space, startup, build_sampler(SamplerConfig(seed=3), space))
+    clumped = draw(space, startup, build_sampler(SamplerConfig(startup="random", seed=3), space))
     assert len({spec.family for spec, _ in clumped}) < len(families)
 
 
