@@ -80,9 +80,9 @@ class SamplerConfig(_Strict):
     ``n_startup_trials`` (tpe, gp, cmaes) are random trials before the model kicks in (for
     tpe, baselines and priors come on top). ``good_fraction`` (tpe) is the share of finished
     trials its model counts as good (at most 25 of them). ``startup`` (tpe) is how its
-    start-up trials draw: ``spread`` (the default), each categorical (family, optimizer) at
-    one of its least-tried choices and each number in the widest gap between the values tried
-    so far, so a few draws cover the space the user gave instead of clumping; or ``random``.
+    start-up trials draw: ``random`` (the default), or ``spread``, each categorical (family,
+    optimizer) at one of its least-tried choices and each number in the widest gap between the
+    values tried so far, so a few draws cover the space the user gave instead of clumping.
     ``priors`` queues schedules known to work (linear decay to zero, WSD with a 20% cooldown, at
     each optimizer's typical peak LR) as the first searched trials; left out, on for tpe, gp
     and cmaes (see :mod:`lrsearch.search._queue`). ``prior_lr_factors`` are the multiples of
@@ -99,7 +99,7 @@ class SamplerConfig(_Strict):
     seed: int | None = Field(default=0, ge=0, le=MAX_SEED)
     n_startup_trials: int = Field(default=5, ge=0)
     good_fraction: float = Field(default=0.25, gt=0.0, le=0.5)
-    startup: Literal["random", "spread"] = "spread"
+    startup: Literal["random", "spread"] = "random"
     points_per_param: int = Field(default=3, ge=2)
     qmc_type: Literal["sobol", "halton"] = "sobol"
     priors: bool | None = None

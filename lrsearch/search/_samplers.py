@@ -5,7 +5,7 @@
   so parallel workers do not all propose the same point. Its good set is ``good_fraction`` of
   the finished trials (Optuna's 10% leaves 1-3 good trials at 20-40 trials: too few for a
   family's parameters to be modelled), and baselines and priors do not count towards its
-  random start-up. With ``startup: spread`` (the default) the start-up draws spread over the
+  random start-up. With ``startup: spread`` the start-up draws spread over the
   space (each categorical at a least-tried choice, each number in the widest gap so far)
   instead of falling where chance puts them.
 - ``gp``: a Gaussian process over the parameters *every* trial has (Optuna's intersection
