@@ -64,6 +64,7 @@ from lrsearch.records._attrs import (
 )
 from lrsearch.records._horizon import (
     MAX_TRANSFER_FACTOR,
+    TRANSFER_RULE,
     BestPeakLr,
     HorizonFit,
     HorizonPoint,
@@ -157,7 +158,7 @@ __all__ = [
     "set_curve", "set_study_face", "set_study_record", "study_records", "with_curves",
     "HORIZON_SWEEP_ATTR", "MAX_TRANSFER_FACTOR", "BestPeakLr", "HorizonFit", "HorizonPoint",
     "TransferError", "best_peak_lr", "fit_horizon", "horizon_points", "same_shape",
-    "supported_epochs",
+    "supported_epochs", "TRANSFER_RULE",
     "fail_running_trial", "heartbeat_interval", "stored_trial", "trial_id", "LoopFault",
     "optimize_one",
     "DISK_ERRNOS", "FAIL_RETRY_S", "STORAGE_ERRORS", "StorageLost", "apply_pending_failures",

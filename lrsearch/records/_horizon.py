@@ -1,15 +1,21 @@
 """How the best peak LR moves with the training length, and the winner laid onto the user's own.
 
-The best peak LR falls as the horizon grows (Bjorck et al., ICLR 2025: ``LR*(D) = B * D**-beta``,
-fitted from short horizons). A study measures its winner's shape (family, its parameters and
-the optimizer, all but the peak LR fixed) at several horizons: its horizon rungs train a
-schedule whole at shorter lengths, and the horizon sweep (``lrsearch.search``) trains the
-winner's shape at a few multiples of its peak LR at two horizons. At each horizon the best peak
-LR is the vertex of a parabola in log peak LR through the values there, when the vertex lies
-among the LRs tried (bracketed); the fit is a line through those vertices in log-log, and its
-interval a bootstrap over the points. A transfer is refused past what the evidence supports
-(:func:`supported_epochs`) unless forced, and when the best LR at a horizon is not bracketed.
-Measurements: docs/horizon-transfer.md.
+The best peak LR falls as the horizon grows at scale (Bjorck et al., ICLR 2025:
+``LR*(D) = B * D**-beta``, fitted from short horizons). A study measures its winner's shape
+(family, its parameters and the optimizer, all but the peak LR fixed) at several horizons: its
+horizon rungs train a schedule whole at shorter lengths, and the horizon sweep
+(``lrsearch.search``) trains the winner's shape at a few multiples of its peak LR at two
+horizons. At each horizon the best peak LR is the vertex of a parabola in log peak LR through
+the values there, when the vertex lies among the LRs tried (bracketed); the trend is a line
+through those vertices in log-log, shown as evidence.
+
+The transferred peak LR is the best one measured at the longest horizon (:data:`TRANSFER_RULE`),
+not the trend extrapolated: measured against the truth at 4x the length, the trend between a
+study's short horizons (tens of steps to a few epochs) pointed the wrong way or too far on every
+seed of two workloads, even where its bootstrap interval excluded 0, while the longest horizon's
+best was as good or better (docs/horizon-transfer.md). The interval is a bootstrap over the
+points. A transfer is refused past what the evidence supports (:func:`supported_epochs`) unless
+forced, and when the best LR at a horizon is not bracketed.
 """
 
 from __future__ import annotations
@@ -30,12 +36,15 @@ from lrsearch.text import counted
 
 __all__ = ["HorizonPoint", "BestPeakLr", "HorizonFit", "TransferError", "best_peak_lr",
            "fit_horizon", "horizon_points", "same_shape", "supported_epochs",
-           "MAX_TRANSFER_FACTOR"]
+           "MAX_TRANSFER_FACTOR", "TRANSFER_RULE"]
 
 MAX_TRANSFER_FACTOR = 16
 """The longest transfer, as a multiple of the longest horizon measured, however wide the
 evidence (the power law is not log-linear at every scale: arXiv 2606.29158)."""
 _BOOTSTRAP_ROUNDS = 200
+
+TRANSFER_RULE = "the best peak LR measured at the longest horizon; the trend is not extrapolated"
+"""What ``lrsearch export --epochs N`` lays onto N epochs (``best_schedule.json``: horizon.rule)."""
 
 
 class TransferError(LrsearchError):
@@ -106,16 +115,16 @@ def supported_epochs(horizons: Iterable[int]) -> int:
 
 @dataclass(frozen=True)
 class HorizonFit:
-    """``log LR* = intercept - exponent * log epochs`` through the best peak LR per horizon.
+    """The best peak LR per horizon, its trend ``log LR* = intercept - exponent * log
+    epochs``, and the transferred peak LR (:data:`TRANSFER_RULE`).
 
     Attributes:
         best: The best peak LR at each horizon measured, shortest first.
-        exponent: ``beta``, how fast the best peak LR falls with the length (0 when the
-            evidence says it rises: the longest horizon's best peak LR is then kept, the
-            evidence nearest the longer training, never extrapolated upwards).
-        intercept: The line's value at one epoch (log).
+        exponent: ``beta`` of the measured trend, how fast the best peak LR fell with the
+            length (negative when it rose).
+        intercept: The trend's value at one epoch (log).
         points: Every training the fit rests on.
-        rising: The measured slope rose with the length (then ``exponent`` is 0).
+        rising: The measured trend rose with the length.
     """
 
     best: tuple[BestPeakLr, ...]
@@ -125,21 +134,29 @@ class HorizonFit:
     rising: bool = False
 
     def peak_lr(self, epochs: float) -> float:
-        """The fitted best peak LR for a training of ``epochs`` epochs."""
+        """The transferred peak LR for a training of ``epochs`` epochs: the longest horizon's
+        best (:data:`TRANSFER_RULE`), whatever ``epochs`` (within :func:`supported_epochs`)."""
+        return float(self.best[-1].peak_lr)
+
+    def trend_lr(self, epochs: float) -> float:
+        """The measured trend at ``epochs`` (evidence for the figure, not the transfer)."""
         return float(math.exp(self.intercept - self.exponent * math.log(epochs)))
 
     def interval(self, epochs: float, maximize: bool) -> tuple[float, float] | None:
         """The 95% interval of :meth:`peak_lr` by a parametric bootstrap: each horizon's
-        values are its parabola's plus normal noise of its residuals' spread (the LRs tried
-        stay). A round whose best at a horizon lies at the edge of the LRs tried uses that
-        edge, so noise that moves the best out widens the interval instead of leaving the
-        round out (None only for a fit of no points)."""
+        values are its parabola's plus normal noise of the residuals' spread, pooled over the
+        horizons (one training's noise; a horizon alone has 1-2 degrees of freedom, too few
+        to estimate it), the LRs tried staying. A round whose best at a horizon lies at the
+        edge of the LRs tried uses that edge, so noise that moves the best out widens the
+        interval instead of leaving the round out (None only for a fit of no points)."""
         rng = np.random.default_rng(0)
         fitted = [_fitted(pts) for pts in _by_horizon(self.points).values()]
+        freedom = sum(f[3] for f in fitted)
+        spread = math.sqrt(sum(f[2] for f in fitted) / freedom) if freedom else 0.0
         found = []
         for _ in range(_BOOTSTRAP_ROUNDS):
             sample = [HorizonPoint(p.epochs, p.peak_lr, value, p.source)
-                      for pts, values, spread in fitted
+                      for pts, values, _, _ in fitted
                       for p, value in zip(pts, values + rng.normal(0.0, spread, len(pts)))]
             found.append(fit_horizon(sample, maximize, bootstrap=True).peak_lr(epochs))
         if not found:
@@ -149,20 +166,21 @@ class HorizonFit:
 
     def as_dict(self) -> dict:
         """Plain JSON: the fit and its points (for ``best_schedule.json`` and the report)."""
-        return {"exponent": self.exponent, "rising": self.rising,
+        return {"rule": TRANSFER_RULE, "exponent": self.exponent, "rising": self.rising,
                 "best_peak_lr": [asdict(b) for b in self.best],
                 "points": [asdict(p) for p in self.points]}
 
 
-def _fitted(points: list[HorizonPoint]) -> tuple[list[HorizonPoint], np.ndarray, float]:
-    """A horizon's points, its parabola's values at them and the residuals' standard
-    deviation for three fitted coefficients (0 with three points or fewer: no residual)."""
+def _fitted(points: list[HorizonPoint]
+            ) -> tuple[list[HorizonPoint], np.ndarray, float, int]:
+    """A horizon's points, its parabola's values at them, the residuals' sum of squares and
+    their degrees of freedom (three fitted coefficients; none with three points or fewer)."""
     x = np.log([p.peak_lr for p in points])
     y = np.array([p.value for p in points])
     if len(points) <= 3:
-        return points, y, 0.0
+        return points, y, 0.0, 0
     values = np.polyval(np.polyfit(x, y, 2), x)
-    return points, values, float(math.sqrt(np.sum((y - values) ** 2) / (len(points) - 3)))
+    return points, values, float(np.sum((y - values) ** 2)), len(points) - 3
 
 
 def _by_horizon(points: Iterable[HorizonPoint]) -> dict[int, list[HorizonPoint]]:
@@ -174,7 +192,7 @@ def _by_horizon(points: Iterable[HorizonPoint]) -> dict[int, list[HorizonPoint]]
 
 def fit_horizon(points: Iterable[HorizonPoint], maximize: bool,
                 bootstrap: bool = False) -> HorizonFit:
-    """The power-law fit of the best peak LR against the horizon.
+    """The best peak LR at each horizon, its power-law trend and the transfer.
 
     ``bootstrap``: a round of :meth:`HorizonFit.interval`, where an unbracketed best counts
     at the best LR tried instead of being refused.
@@ -187,8 +205,8 @@ def fit_horizon(points: Iterable[HorizonPoint], maximize: bool,
         >>> pts = [HorizonPoint(h, lr, -(math.log(lr / (0.3 * h ** -0.5))) ** 2, "sweep")
         ...        for h in (1, 3) for lr in (0.05, 0.1, 0.2, 0.4, 0.8)]
         >>> fit = fit_horizon(pts, maximize=True)
-        >>> round(fit.exponent, 3), round(fit.peak_lr(12), 4)
-        (0.5, 0.0866)
+        >>> round(fit.exponent, 3), round(fit.trend_lr(12), 4), round(fit.peak_lr(12), 4)
+        (0.5, 0.0866, 0.1732)
     """
     points = tuple(points)
     grouped = _by_horizon(points)
@@ -207,10 +225,7 @@ def fit_horizon(points: Iterable[HorizonPoint], maximize: bool,
             f"horizon_sweep.lr_factors")
     slope, intercept = np.polyfit(np.log([b.epochs for b in best]),
                                   np.log([b.peak_lr for b in best]), 1)
-    rising = bool(slope > 0)
-    if rising:  # never extrapolated upwards: the longest horizon's level, nearest the target
-        slope, intercept = 0.0, float(math.log(best[-1].peak_lr))
-    return HorizonFit(best, 0.0 if rising else float(-slope), float(intercept), points, rising)
+    return HorizonFit(best, float(-slope), float(intercept), points, bool(slope > 0))
 
 
 def _shape(trial: Any) -> str | None:

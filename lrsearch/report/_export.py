@@ -151,8 +151,9 @@ def transfer_spec(study: optuna.Study, trial: FrozenTrial, spec: ScheduleSpec, e
                   force: bool = False) -> tuple[ScheduleSpec, dict[str, Any]]:
     """``trial``'s spec laid onto ``epochs`` epochs with the transferred peak LR, and the
     evidence (``best_schedule.json``'s ``horizon``): the best peak LR the study measured at each
-    horizon of the trial's shape, the power-law fit through them and its 95% interval at
-    ``epochs`` (:mod:`lrsearch.records._horizon`). Warm-up and cooldown stay fractions.
+    horizon of the trial's shape, their power-law trend, the rule that chose the transferred LR
+    and its 95% interval (:mod:`lrsearch.records._horizon`). Warm-up and cooldown stay
+    fractions.
 
     Raises:
         TransferError: No evidence at two horizons (how to get it), a best peak LR not
@@ -199,19 +200,24 @@ def horizon_line(horizon: dict[str, Any]) -> str:
     Example:
         >>> line = horizon_line({"target_epochs": 12, "searched_epochs": 3, "exponent": 0.3,
         ...     "peak_lr_transferred": 0.066, "peak_lr_found": 0.1, "interval_95": [0.05, 0.08],
-        ...     "forced": False, "supported_up_to_epochs": 27})
-        >>> line.startswith("laid onto 12 epochs (searched at 3): peak LR 0.066, transferred")
+        ...     "forced": False, "supported_up_to_epochs": 27,
+        ...     "best_peak_lr": [{"epochs": 1, "peak_lr": 0.09}, {"epochs": 3, "peak_lr": 0.066}]})
+        >>> line.startswith("laid onto 12 epochs (searched at 3): peak LR 0.066, the best")
         True
-        >>> line.endswith("from 0.1 (best peak LR ~ epochs ** -0.30; 95% interval 0.05 to 0.08)")
+        >>> line.endswith("at 3 epochs (found with 0.1; 95% interval 0.05 to 0.08; trend across "
+        ...               "horizons epochs ** -0.30, not extrapolated)")
         True
     """
     interval = horizon["interval_95"]
+    longest = horizon["best_peak_lr"][-1]["epochs"]
     return (f"laid onto {horizon['target_epochs']} epochs (searched at "
             f"{horizon['searched_epochs']}): peak LR {horizon['peak_lr_transferred']:.4g}, "
-            f"transferred from {horizon['peak_lr_found']:.4g} (best peak LR ~ epochs ** "
-            f"-{horizon['exponent']:.2f}"
+            f"the best measured at {longest} epochs (found with "
+            f"{horizon['peak_lr_found']:.4g}"
             + ("" if interval is None else
-               f"; 95% interval {interval[0]:.3g} to {interval[1]:.3g}") + ")"
+               f"; 95% interval {interval[0]:.3g} to {interval[1]:.3g}")
+            + f"; trend across horizons epochs ** {-horizon['exponent']:.2f}, not "
+              f"extrapolated)"
             + (f"; FORCED past the supported {horizon['supported_up_to_epochs']} epochs"
                if horizon["forced"] else ""))
 
@@ -225,9 +231,10 @@ def _horizon_comment(horizon: dict[str, Any]) -> str:
     forced = " FORCED past the supported length." if horizon["forced"] else ""
     return (f"# Laid onto {horizon['target_epochs']} epochs (searched at "
             f"{horizon['searched_epochs']}): peak LR {horizon['peak_lr_transferred']:.4g} "
-            f"transferred from {horizon['peak_lr_found']:.4g}{spread}.{forced}\n"
-            f"# Best peak LR measured by epochs: {best}; fit: best peak LR ~ epochs ** "
-            f"-{horizon['exponent']:.2f} (best_schedule.json: horizon).\n")
+            f"(found with {horizon['peak_lr_found']:.4g}){spread}.{forced}\n"
+            f"# Best peak LR measured by epochs: {best}; transferred: {horizon['rule']}\n"
+            f"# (trend: best peak LR ~ epochs ** {-horizon['exponent']:.2f}; "
+            f"best_schedule.json: horizon).\n")
 
 
 _TORCH_ONLY = re.compile(r"It depends on nothing but torch and\s+the standard library\.")

@@ -1,5 +1,6 @@
 """The report's horizon evidence: for each top schedule shape, the best peak LR at each
-horizon the study measured, the power-law fit and its interval at the target length.
+horizon the study measured, their power-law trend, and the transferred peak LR with its interval
+at the target length.
 
 Plain data only; ``_horizon_figure.py`` draws it (:mod:`lrsearch.records._horizon` fits).
 """
@@ -39,7 +40,8 @@ class HorizonLine:
     Attributes:
         label: ``#N family optimizer`` of the top trial of that shape.
         best: The best peak LR at each horizon measured with at least ``MIN_LRS`` LRs.
-        fit: The power-law fit, or None (``note`` says why).
+        fit: The trend and the transfer (:class:`~lrsearch.records.HorizonFit`), or None
+            (``note`` says why).
         target_epochs: The study's ``target_epochs``, or None.
         interval: The fit's 95% interval at ``target_epochs``, or None.
         supported_epochs: The longest training the evidence supports a transfer to.

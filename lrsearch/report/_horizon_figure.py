@@ -1,5 +1,6 @@
 """The peak-LR-against-horizon figure: the best peak LR the study measured at each training
-length for its top schedule shapes, the power-law fit and its interval at the target length
+length for its top schedule shapes, their power-law trend, and the transferred peak LR (the
+longest length's best) with its interval at the target length
 (plotly imported when drawing)."""
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def horizon_figure(data: ReportData) -> Any | None:
             continue
         last = max([*epochs, line.target_epochs or 0])
         xs = [min(epochs) * (last / min(epochs)) ** (k / 40) for k in range(41)]
-        fig.add_scatter(x=xs, y=[line.fit.peak_lr(x) for x in xs], mode="lines",
-                        name=f"{line.label}: fit, epochs ** -{line.fit.exponent:.2f}",
+        fig.add_scatter(x=xs, y=[line.fit.trend_lr(x) for x in xs], mode="lines",
+                        name=f"{line.label}: trend, epochs ** {-line.fit.exponent:.2f} "
+                             f"(not extrapolated)",
                         legendgroup=line.label, line={"color": colour, "dash": "dot"})
         if line.target_epochs and line.interval is not None:
             target = line.target_epochs
@@ -67,6 +69,8 @@ def horizon_note(data: ReportData) -> str:
     return ("Filled markers: the best peak LR at that length, between the LRs tried (a "
             "parabola's vertex in log LR); open: the best LR tried lies at the edge, so the "
             "best is beyond it. Cross: the peak LR the search found it with. Dotted: the "
-            "power-law fit; star: the peak LR `lrsearch export --epochs N` uses at the target "
-            "length, with its 95% interval."
+            "power-law trend through the filled markers, shown, not extrapolated (at a "
+            "study's short lengths it misled: docs/horizon-transfer.md); star: the peak LR "
+            "`lrsearch export --epochs N` uses at the target length, the best measured at the "
+            "longest length, with its 95% interval."
             + (" No fit for " + "; ".join(notes) if notes else ""))

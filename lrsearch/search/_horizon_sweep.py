@@ -1,7 +1,7 @@
 """The horizon sweep: the winner's shape at a few peak LRs at two horizons, for ``target_epochs``.
 
 A study trains schedules for ``training.epochs``; the user trains the winner for longer. How
-its best peak LR falls with the length is measured here, once the study is done: the winner's
+its best peak LR moves with the length is measured here, once the study is done: the winner's
 spec (family, parameters, warm-up, optimizer fixed) at ``horizon_sweep.lr_factors`` times its
 peak LR, at the study's shortest horizon and at its full length, each one training with the
 search's seed. What the study already measured of that shape (horizon rungs, the winner itself

@@ -30,14 +30,16 @@ def _points(horizons, factors=(0.25, 0.5, 1.0, 2.0, 4.0), noise=0.0, seed=0):
             for h in horizons for f in factors]
 
 
-def test_the_fit_recovers_the_exponent_and_its_interval_covers_the_truth_at_4x():
+def test_the_trend_is_measured_and_the_transfer_is_the_longest_horizons_best():
     covered, seeds = 0, 40
     for seed in range(seeds):
         fit = fit_horizon(_points([1, 3], noise=0.003, seed=seed), maximize=True)
         assert fit.exponent == pytest.approx(TRUE_EXPONENT, abs=0.1)
-        assert fit.peak_lr(12) == pytest.approx(_best(12), rel=0.15)
+        assert fit.trend_lr(12) == pytest.approx(_best(12), rel=0.15)  # shown, as evidence
+        # Transferred: the best at 3 epochs, not the trend extrapolated to 12.
+        assert fit.peak_lr(12) == fit.best[-1].peak_lr == pytest.approx(_best(3), rel=0.1)
         low, high = fit.interval(12, maximize=True)
-        covered += low <= _best(12) <= high
+        covered += low <= _best(3) <= high
         assert high / low < 2
     assert covered >= 0.8 * seeds, covered  # a 95% interval from 5 points a horizon
 
@@ -64,7 +66,7 @@ def test_a_best_lr_that_rises_with_the_length_is_kept_not_extrapolated_upwards()
     points = _points([1]) + [HorizonPoint(3, p.peak_lr * 10, p.value, p.source)
                              for p in _points([1])]
     fit = fit_horizon(points, maximize=True)
-    assert fit.rising and fit.exponent == 0.0
+    assert fit.rising and fit.exponent < 0.0
     # The longest horizon's best, at every length: the evidence nearest a longer training.
     assert fit.peak_lr(100) == pytest.approx(fit.peak_lr(1)) == pytest.approx(fit.best[-1].peak_lr)
     assert fit.best[-1].peak_lr == pytest.approx(10 * fit.best[0].peak_lr)

@@ -4,6 +4,7 @@ winner exported for a longer training with the transferred peak LR."""
 from __future__ import annotations
 
 import json
+import math
 
 import optuna
 import pytest
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 
 import lrsearch
 from lrsearch.cli import main
-from lrsearch.records import HORIZON_SWEEP_ATTR, study_records
+from lrsearch.records import HORIZON_SWEEP_ATTR, TRANSFER_RULE, study_records
 from lrsearch.schedules import ScheduleSpec
 
 pytestmark = pytest.mark.slow
@@ -60,9 +61,12 @@ def test_export_lays_the_winner_onto_the_target_with_its_evidence(transfer_study
     assert horizon["searched_epochs"] == 3 and horizon["target_epochs"] == TARGET
     assert {b["epochs"] for b in horizon["best_peak_lr"]} == {1, 3}
     assert all(b["bracketed"] for b in horizon["best_peak_lr"])
-    assert len(horizon["points"]) >= 8 and horizon["exponent"] >= 0.0
+    assert len(horizon["points"]) >= 8 and math.isfinite(horizon["exponent"])
     spec = ScheduleSpec.from_dict(document["schedule"])
+    # The transferred LR is the best measured at the study's own length (the rule stated)
     assert spec.peak_lr == pytest.approx(horizon["peak_lr_transferred"])
+    assert spec.peak_lr == pytest.approx(horizon["best_peak_lr"][-1]["peak_lr"])
+    assert horizon["rule"] == TRANSFER_RULE
     # The spec runs the target's steps (16 a epoch here), exact to torch.
     assert spec.total_steps == TARGET * (1024 // 64)
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=spec.peak_lr)
