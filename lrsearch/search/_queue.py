@@ -20,8 +20,9 @@ linear decay to zero (budgeted training) and warmup-stable-decay with a 20% cool
 et al. 2024), at the optimizer's typical peak LR (the registry's). A search of 20-100 trials
 that starts there spends its first trials where good schedules are, and the sampler learns from
 them as from any trial. Unlike baselines they are points of the search space that can be
-pruned; a prior whose family is not searched, or whose values the space cannot sample, is left
-out. Measured effect: docs/search_quality.md.
+pruned; a space that searches WSD alone over decay fractions up to 1 gets linear decay to zero
+as WSD decaying over the whole run (the same multipliers); a prior the space cannot sample in
+any of its forms is left out. Measured effect: docs/search_quality.md.
 
 **Failed ones are queued again**: a lost worker's or an interrupted trial is retried at once;
 a baseline or prior that failed for another cause (the storage failed under it, a full disk, a
@@ -107,12 +108,14 @@ def preset_trial(name: str, space: SearchSpace) -> tuple[ScheduleSpec, dict[str,
 
 
 PRIORS = (
-    ("linear-to-zero", "linear", {"final_ratio": 0.0}),
-    ("wsd-20", "wsd", {"decay_frac": 0.2, "final_ratio": 0.0, "decay_shape": "linear"}),
+    ("linear-to-zero", (("linear", {"final_ratio": 0.0}),
+                        ("wsd", {"decay_frac": 1.0, "final_ratio": 0.0, "decay_shape": "linear"}))),
+    ("wsd-20", (("wsd", {"decay_frac": 0.2, "final_ratio": 0.0, "decay_shape": "linear"}),)),
 )
-
-
-"""``(name, family, params)``: the first optimizer gets each, every other one the first."""
+"""``(name, forms)``: the first optimizer gets each, every other one the first. ``forms`` are
+the same schedule as ``(family, params)`` of different families, exact to each other (WSD that
+decays over the whole run is linear decay), so a space that searches one family still gets the
+prior: the first form the space can sample is queued."""
 
 
 def uses_priors(config: StudyConfig) -> bool:
@@ -135,12 +138,13 @@ def prior_points(space: SearchSpace, lr_factors: Sequence[float] = (1.0,)
     points, seen = [], set()
     for index, optimizer in enumerate(space.optimizers):
         searched = space.optimizers[optimizer]["peak_lr"]
-        wanted = [(name, family, params, 1.0) for name, family, params in
-                  (PRIORS if index == 0 else PRIORS[:1])]
+        wanted = [(name, forms, 1.0) for name, forms in (PRIORS if index == 0 else PRIORS[:1])]
         wanted += [(*PRIORS[0], factor) for factor in lr_factors if factor != 1.0]
-        for name, family, params, factor in wanted:
-            if family not in families or baseline_params(params, families[family], "")[1]:
+        for name, forms, factor in wanted:
+            form = _first_sampleable(forms, families)
+            if form is None:
                 continue
+            family, params = form
             peak_lr = _peak_lr(optimizer, searched, factor)
             if (name, optimizer, peak_lr) in seen:
                 continue
@@ -150,6 +154,13 @@ def prior_points(space: SearchSpace, lr_factors: Sequence[float] = (1.0,)
                 name=f"{label} ({optimizer})", family=family, params=params, peak_lr=peak_lr,
                 warmup_frac=_no_warmup(space.shared["warmup_frac"]), optimizer=optimizer))
     return points
+
+
+def _first_sampleable(forms: Sequence[tuple[str, dict[str, Any]]], families: dict[str, Any]
+                      ) -> tuple[str, dict[str, Any]] | None:
+    """The first ``(family, params)`` of ``forms`` whose family is searched with those values."""
+    return next((form for form in forms if form[0] in families
+                 and not baseline_params(form[1], families[form[0]], "")[1]), None)
 
 
 def _peak_lr(optimizer: str, searched: Any, factor: float = 1.0) -> float | None:

@@ -9,6 +9,7 @@ from optuna.trial import TrialState
 from lrsearch.config import parse_study
 from lrsearch.errors import ConfigError
 from lrsearch.records import PRIOR_ATTR, trial_schedule
+from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import SearchSpace, run_study
 from lrsearch.search._queue import prior_points, uses_priors
 
@@ -77,3 +78,17 @@ def test_a_study_runs_the_priors_after_its_baselines_as_prunable_searched_trials
     assert linear["peak_lr"] == 0.1 and linear["warmup_frac"] == 0.0
     assert PRIOR_ATTR not in trials[4].user_attrs
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+
+
+def test_a_space_of_wsd_alone_gets_linear_decay_to_zero_as_wsd_decaying_over_the_whole_run():
+    """The smooth space (WSD, decay fraction up to 1) keeps both priors; WSD's default range
+    (decay fraction at most 0.5) cannot hold linear decay, so there it is left out."""
+    smooth = prior_points(_space(families={"wsd": {"decay_frac": {"low": 0.05, "high": 1.0}}}))
+    assert [p.name for p in smooth] == ["linear-to-zero (sgd)", "wsd-20 (sgd)",
+                                        "linear-to-zero (adamw)"]
+    assert {p.family for p in smooth} == {"wsd"}
+    assert smooth[0].params == {"decay_frac": 1.0, "final_ratio": 0.0, "decay_shape": "linear"}
+    linear = ScheduleSpec("linear", peak_lr=0.1, total_steps=37, params={"final_ratio": 0.0})
+    as_wsd = ScheduleSpec("wsd", peak_lr=0.1, total_steps=37, params=smooth[0].params)
+    assert [as_wsd.lr(k) for k in range(38)] == [linear.lr(k) for k in range(38)]
+    assert [p.name for p in prior_points(_space(families=["wsd"]))] == ["wsd-20 (sgd)"]
