@@ -14,7 +14,7 @@ from typing import Any
 from lrsearch.schedules import _cyclic, _decay, _piecewise
 from lrsearch.schedules._params import ParamInfo, SearchRange
 
-__all__ = ["FamilyInfo", "list_families", "get_family", "family_names"]
+__all__ = ["FamilyInfo", "list_families", "get_family", "family_names", "SMOOTH_DECAY_FRAC"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class FamilyInfo:
             drop to the family's start, so the search gives these families no warm-up.
         cross_check: ``f(params) -> problems`` for rules that tie parameters together; it gets
             the parameters that passed their own checks (some may be absent).
+        wsd_form: The ``wsd`` parameters this family is, step for step, with its own parameters
+            added (linear and cosine decay are WSD whose decay takes the whole run), or None.
     """
 
     name: str
@@ -43,6 +45,7 @@ class FamilyInfo:
     metric_driven: bool = False
     warms_up_itself: bool = False
     cross_check: Callable[[Mapping[str, Any]], list[str]] | None = None
+    wsd_form: Mapping[str, Any] | None = None
 
     def param(self, name: str) -> ParamInfo:
         """The parameter called ``name``."""
@@ -51,6 +54,15 @@ class FamilyInfo:
     def defaults(self) -> dict[str, Any]:
         """Every parameter at its default value."""
         return {p.name: p.default for p in self.params}
+
+    def as_wsd(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``params`` of this family as the ``wsd`` parameters of the same schedule, or None.
+
+        Example:
+            >>> get_family("cosine").as_wsd({"final_ratio": 0.0})
+            {'decay_frac': 1.0, 'decay_shape': 'cosine', 'final_ratio': 0.0}
+        """
+        return None if self.wsd_form is None else {**self.wsd_form, **params}
 
 
 def _unit(name: str, help: str, default: float, search: SearchRange, *, open_low=False,
@@ -106,10 +118,10 @@ _FAMILIES = (
     ), "PolynomialLR", _decay.poly),
     FamilyInfo("linear", "linear decay to final_ratio (budgeted training)", (
         _final_ratio(),
-    ), "LinearLR", _decay.linear),
+    ), "LinearLR", _decay.linear, wsd_form={"decay_frac": 1.0, "decay_shape": "linear"}),
     FamilyInfo("cosine", "cosine annealing to final_ratio", (
         _final_ratio(),
-    ), "CosineAnnealingLR", _decay.cosine),
+    ), "CosineAnnealingLR", _decay.cosine, wsd_form={"decay_frac": 1.0, "decay_shape": "cosine"}),
     FamilyInfo("cosine_restarts", "cosine with warm restarts (SGDR)", (
         ParamInfo("cycles", "whole cycles in the family: it ends at the last one's low point",
                   kind="int", low=1, high=100, default=4, search=SearchRange(1, 6)),
@@ -176,6 +188,10 @@ _FAMILIES = (
 )
 
 _BY_NAME = {f.name: f for f in _FAMILIES}
+
+SMOOTH_DECAY_FRAC = SearchRange(0.05, 1.0)
+"""WSD's searched decay fraction where it also stands for the families that are its points
+(``search_space.smooth_decay``): from a 5% cooldown to a decay over the whole run."""
 
 
 def list_families() -> list[FamilyInfo]:

@@ -108,14 +108,12 @@ def preset_trial(name: str, space: SearchSpace) -> tuple[ScheduleSpec, dict[str,
 
 
 PRIORS = (
-    ("linear-to-zero", (("linear", {"final_ratio": 0.0}),
-                        ("wsd", {"decay_frac": 1.0, "final_ratio": 0.0, "decay_shape": "linear"}))),
-    ("wsd-20", (("wsd", {"decay_frac": 0.2, "final_ratio": 0.0, "decay_shape": "linear"}),)),
+    ("linear-to-zero", "linear", {"final_ratio": 0.0}),
+    ("wsd-20", "wsd", {"decay_frac": 0.2, "final_ratio": 0.0, "decay_shape": "linear"}),
 )
-"""``(name, forms)``: the first optimizer gets each, every other one the first. ``forms`` are
-the same schedule as ``(family, params)`` of different families, exact to each other (WSD that
-decays over the whole run is linear decay), so a space that searches one family still gets the
-prior: the first form the space can sample is queued."""
+"""``(name, family, params)``: the first optimizer gets each, every other one the first. A
+space without the family gets the same schedule as WSD where the family has a WSD form
+(:meth:`~lrsearch.schedules.FamilyInfo.as_wsd`) the space can sample."""
 
 
 def uses_priors(config: StudyConfig) -> bool:
@@ -138,10 +136,11 @@ def prior_points(space: SearchSpace, lr_factors: Sequence[float] = (1.0,)
     points, seen = [], set()
     for index, optimizer in enumerate(space.optimizers):
         searched = space.optimizers[optimizer]["peak_lr"]
-        wanted = [(name, forms, 1.0) for name, forms in (PRIORS if index == 0 else PRIORS[:1])]
+        wanted = [(name, family, params, 1.0) for name, family, params in
+                  (PRIORS if index == 0 else PRIORS[:1])]
         wanted += [(*PRIORS[0], factor) for factor in lr_factors if factor != 1.0]
-        for name, forms, factor in wanted:
-            form = _first_sampleable(forms, families)
+        for name, family, params, factor in wanted:
+            form = _sampleable_form(family, params, families)
             if form is None:
                 continue
             family, params = form
@@ -156,9 +155,14 @@ def prior_points(space: SearchSpace, lr_factors: Sequence[float] = (1.0,)
     return points
 
 
-def _first_sampleable(forms: Sequence[tuple[str, dict[str, Any]]], families: dict[str, Any]
-                      ) -> tuple[str, dict[str, Any]] | None:
-    """The first ``(family, params)`` of ``forms`` whose family is searched with those values."""
+def _sampleable_form(family: str, params: dict[str, Any], families: dict[str, Any]
+                     ) -> tuple[str, dict[str, Any]] | None:
+    """``(family, params)`` where the space samples them, else the same schedule as WSD where
+    the space samples that, else None."""
+    forms = [(family, params)]
+    as_wsd = get_family(family).as_wsd(params)
+    if as_wsd is not None:
+        forms.append(("wsd", as_wsd))
     return next((form for form in forms if form[0] in families
                  and not baseline_params(form[1], families[form[0]], "")[1]), None)
 

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 import torch
 
-from lrsearch.schedules import ScheduleSpec, list_families
+from lrsearch.schedules import ScheduleSpec, get_family, list_families
 from tests.schedules._draw import draw_spec, run_lrs
 
 FAMILIES = [f.name for f in list_families()]
@@ -275,3 +275,14 @@ def test_exported_code_imports_only_torch_and_the_standard_library():
             elif isinstance(node, ast.ImportFrom):
                 roots.add(node.module.split(".")[0])
         assert roots <= {"math", "torch"}, (family, roots)
+
+
+@pytest.mark.parametrize("family", [f.name for f in list_families() if f.wsd_form])
+def test_a_family_with_a_wsd_form_is_that_wsd_step_for_step(family):
+    """The WSD form (priors and ``smooth_decay`` rely on it) is the same schedule, warm-up,
+    final ratio and all, so a merged search loses no schedule of the family."""
+    for spec in _specs(family):
+        as_wsd = ScheduleSpec.from_dict({**spec.to_dict(), "family": "wsd",
+                                         "params": get_family(family).as_wsd(spec.params)})
+        assert [as_wsd.lr(k) for k in range(spec.total_steps + 1)] == pytest.approx(
+            [spec.lr(k) for k in range(spec.total_steps + 1)], rel=1e-12, abs=1e-15)

@@ -87,7 +87,7 @@ def test_a_space_of_wsd_alone_gets_linear_decay_to_zero_as_wsd_decaying_over_the
     assert [p.name for p in smooth] == ["linear-to-zero (sgd)", "wsd-20 (sgd)",
                                         "linear-to-zero (adamw)"]
     assert {p.family for p in smooth} == {"wsd"}
-    assert smooth[0].params == {"decay_frac": 1.0, "final_ratio": 0.0, "decay_shape": "linear"}
+    assert smooth[0].params == {"decay_frac": 1.0, "decay_shape": "linear", "final_ratio": 0.0}
     linear = ScheduleSpec("linear", peak_lr=0.1, total_steps=37, params={"final_ratio": 0.0})
     as_wsd = ScheduleSpec("wsd", peak_lr=0.1, total_steps=37, params=smooth[0].params)
     assert [as_wsd.lr(k) for k in range(38)] == [linear.lr(k) for k in range(38)]
