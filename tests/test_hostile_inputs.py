@@ -185,6 +185,8 @@ BAD_FILES = [
     ("unknown baseline param", "name: x\nbaselines: [{name: a, family: cosine, peak_lr: 0.1, "
      "params: {foo: 1}}]\n", "foo"),
     ("unknown preset", "name: x\nbaselines: [nope]\n", "baselines"),
+    ("baseline of an unsearched family", "name: x\nbaselines: [{name: a, family: cyclic}]\n",
+     "name it in search_space.families"),
     # storage and folders
     ("empty storage", "name: x\nstorage: ''\n", "storage"),
     ("storage folder missing", "name: x\nstorage: 'sqlite:////nonexistent_xyz/x.db'\n",

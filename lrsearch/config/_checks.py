@@ -173,7 +173,8 @@ def _check_baselines(config: StudyConfig, families: list[FamilySearch]) -> list[
         family = by_name.get(baseline.family)
         if family is None:
             problems.append(f"{path}.family: got {baseline.family!r}; must be one of the "
-                            f"searched families {list(by_name)}")
+                            f"searched families {list(by_name)} (name it in "
+                            f"search_space.families, or use a preset baseline)")
             continue
         problems += baseline_params(baseline.params, family, f"{path}.params")[1]
         optimizer = baseline.optimizer or next(iter(optimizers))

@@ -22,19 +22,12 @@ from lrsearch.schedules._fields import (
 )
 from lrsearch.schedules._load import load_spec
 from lrsearch.schedules._params import ParamInfo, SearchRange
-from lrsearch.schedules._registry import (
-    SMOOTH_DECAY_FRAC,
-    FamilyInfo,
-    family_names,
-    get_family,
-    list_families,
-)
+from lrsearch.schedules._registry import FamilyInfo, family_names, get_family, list_families
 from lrsearch.schedules._sketch import sample_lrs, sketch
 from lrsearch.schedules._spec import ScheduleSpec
 
 __all__ = [
     "PEAK_LR", "sample_lrs", "sketch",
-    "SMOOTH_DECAY_FRAC",
     "FORMAT",
     "FamilyInfo",
     "ParamInfo",

@@ -14,7 +14,7 @@ from typing import Any
 from lrsearch.schedules import _cyclic, _decay, _piecewise
 from lrsearch.schedules._params import ParamInfo, SearchRange
 
-__all__ = ["FamilyInfo", "list_families", "get_family", "family_names", "SMOOTH_DECAY_FRAC"]
+__all__ = ["FamilyInfo", "list_families", "get_family", "family_names"]
 
 
 @dataclass(frozen=True)
@@ -188,10 +188,6 @@ _FAMILIES = (
 )
 
 _BY_NAME = {f.name: f for f in _FAMILIES}
-
-SMOOTH_DECAY_FRAC = SearchRange(0.05, 1.0)
-"""WSD's searched decay fraction where it also stands for the families that are its points
-(``search_space.smooth_decay``): from a 5% cooldown to a decay over the whole run."""
 
 
 def list_families() -> list[FamilyInfo]:

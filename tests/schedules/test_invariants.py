@@ -279,8 +279,8 @@ def test_exported_code_imports_only_torch_and_the_standard_library():
 
 @pytest.mark.parametrize("family", [f.name for f in list_families() if f.wsd_form])
 def test_a_family_with_a_wsd_form_is_that_wsd_step_for_step(family):
-    """The WSD form (priors and ``smooth_decay`` rely on it) is the same schedule, warm-up,
-    final ratio and all, so a merged search loses no schedule of the family."""
+    """The WSD form is the same schedule, warm-up and final ratio included: the priors run
+    as it in a space of WSD alone (decay fractions up to 1), so it must be exact."""
     for spec in _specs(family):
         as_wsd = ScheduleSpec.from_dict({**spec.to_dict(), "family": "wsd",
                                          "params": get_family(family).as_wsd(spec.params)})
