@@ -71,7 +71,8 @@ def main() -> None:
               f"{statistics.fmean(scored):.4f}")
     ours = [m for m in values if m.startswith("lrsearch")]
     for method in ours:
-        for other in [*REFERENCES, *(m for m in ours if m != method)]:
+        extra = [m for m in values if m not in ours and m not in REFERENCES]  # e.g. random-five
+        for other in [*REFERENCES, *extra, *(m for m in ours if m != method)]:
             if other not in values:
                 continue
             seeds = [s for s in values[method] if s in values[other]
