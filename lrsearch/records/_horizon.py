@@ -148,19 +148,22 @@ class HorizonFit:
         horizons (one training's noise; a horizon alone has 1-2 degrees of freedom, too few
         to estimate it), the LRs tried staying. A round whose best at a horizon lies at the
         edge of the LRs tried uses that edge, so noise that moves the best out widens the
-        interval instead of leaving the round out (None only for a fit of no points)."""
+        interval instead of leaving the round out (None only for a fit of no points). Only
+        the longest horizon's best is read (:meth:`peak_lr`), but every horizon's noise is
+        drawn, shortest first, so a fit's interval is one fixed stream of draws."""
         rng = np.random.default_rng(0)
         fitted = [_fitted(pts) for pts in _by_horizon(self.points).values()]
+        if not fitted:
+            return None
         freedom = sum(f[3] for f in fitted)
         spread = math.sqrt(sum(f[2] for f in fitted) / freedom) if freedom else 0.0
+        longest, longest_values = fitted[-1][:2]
         found = []
         for _ in range(_BOOTSTRAP_ROUNDS):
+            noise = [rng.normal(0.0, spread, len(pts)) for pts, *_ in fitted]
             sample = [HorizonPoint(p.epochs, p.peak_lr, value, p.source)
-                      for pts, values, _, _ in fitted
-                      for p, value in zip(pts, values + rng.normal(0.0, spread, len(pts)))]
-            found.append(fit_horizon(sample, maximize, bootstrap=True).peak_lr(epochs))
-        if not found:
-            return None
+                      for p, value in zip(longest, longest_values + noise[-1])]
+            found.append(best_peak_lr(sample, maximize).peak_lr)
         low, high = np.percentile(found, [2.5, 97.5])
         return float(low), float(high)
 
