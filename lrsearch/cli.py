@@ -210,13 +210,7 @@ def validate(study_file: str) -> None:
     from lrsearch.config import is_factory, load_study
     from lrsearch.errors import ConfigError
     from lrsearch.records import storage_problems
-    from lrsearch.search import (
-        SearchSpace,
-        checkpoint_problems,
-        families_first,
-        grid_size,
-        sampler_problems,
-    )
+    from lrsearch.search import SearchSpace, checkpoint_problems, grid_size, sampler_problems
     from lrsearch.user_code import user_code_problems
 
     config = load_study(study_file)
@@ -235,11 +229,6 @@ def validate(study_file: str) -> None:
                f"families {list(described['families'])}, optimizers "
                f"{list(described['optimizers'])}, {counted(len(config.baselines), 'baseline')}"
                f"{grid}{auto}")
-    first = families_first(config.sampler, space)
-    if first is not None:
-        later = [f for f in described["families"] if f not in first[0]]
-        click.echo(f"  families {first[0]} are drawn first; {later} join after "
-                   f"{counted(first[1], 'searched trial')} (sampler.widen_after)")
     if any(is_factory(ref) for ref in (config.model, config.data.dataset)):
         click.echo("  your model and data functions import; their outputs are checked when "
                    "lrsearch run starts (that needs torch)")

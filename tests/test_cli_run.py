@@ -58,18 +58,6 @@ def test_validate_shows_the_grid_and_refuses_one_too_large(tmp_path):
             f"10,000)") in result.output
 
 
-def test_validate_says_which_families_are_drawn_first_and_when_the_others_join(tmp_path):
-    path = write_study(tmp_path, baselines=[],
-                       search_space={"families": ["constant", "linear", "wsd"]})
-    result = invoke("validate", path)
-    assert result.exit_code == 0, result.output
-    assert ("families ['linear', 'wsd'] are drawn first; ['constant'] join after 6 searched "
-            "trials (sampler.widen_after)") in result.output
-    path = write_study(tmp_path, sampler={"widen_after": 0}, baselines=[],
-                       search_space={"families": ["constant", "linear", "wsd"]})
-    assert "drawn first" not in invoke("validate", path).output
-
-
 @pytest.mark.parametrize("path", ["studies/quickstart.yaml", "studies/cifar10_resnet18.yaml"])
 def test_shipped_studies_are_valid(path):
     assert invoke("validate", path).exit_code == 0

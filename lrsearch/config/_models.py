@@ -66,11 +66,8 @@ DEFAULT_STORAGE = "sqlite:///lrsearch.db"
 # A study's name is a folder of checkpoint_dir and a database value: short enough for both.
 MAX_NAME_CHARS = 128
 
-# The families a study searches when its file names none. A study that names more (tpe) draws
-# from these first: the others join after WIDEN_TRIALS_PER_FAMILY searched trials per named
-# family (SamplerConfig.widen_after; why: docs/search_quality.md, suite run 6).
+# The families a study searches when its file names none.
 DEFAULT_FAMILIES = ("cosine", "linear", "multistep", "onecycle", "wsd")
-WIDEN_TRIALS_PER_FAMILY = 2
 
 WORKER_SEED_STRIDE = 1000  # sampler seeds of workers i and i+1 lie this far apart
 
@@ -91,11 +88,6 @@ class SamplerConfig(_Strict):
     and cmaes (see :mod:`lrsearch.search._queue`). ``prior_lr_factors`` are the multiples of
     that typical peak LR at which linear decay to zero is queued, for every optimizer (a
     typical LR that is wrong for the user's model is then bracketed, not trusted).
-    ``widen_after`` (tpe) is the number of searched trials (baselines and priors not counted)
-    that draw their family from the default families (``DEFAULT_FAMILIES``) the study names,
-    before its other named families are drawn too; left out, ``WIDEN_TRIALS_PER_FAMILY`` per
-    named family; 0 draws from every named family from the start. A short search then learns
-    the families that usually win instead of trying each named one once.
     ``points_per_param`` (grid only) is the number of values each searched number takes: evenly
     spaced from low to high, on a log scale for a log range (an int range keeps its distinct
     rounded values); choices keep all their values. The grid is the tree of the space, so it
@@ -113,7 +105,6 @@ class SamplerConfig(_Strict):
     priors: bool | None = None
     prior_lr_factors: list[Annotated[float, Field(gt=0.0)]] = Field(
         default_factory=lambda: [1.0], min_length=1, max_length=5)
-    widen_after: int | None = Field(default=None, ge=0)
 
     def worker_seed(self, worker_index: int, trials_before: int = 0) -> int | None:
         """The sampler seed of worker ``worker_index``: ``seed + 1000 * worker_index``, plus
@@ -127,17 +118,6 @@ class SamplerConfig(_Strict):
         if self.seed is None:
             return None
         return self.seed + WORKER_SEED_STRIDE * worker_index + trials_before
-
-    def widen_trials(self, named_families: int) -> int:
-        """Searched trials before every named family is drawn (``widen_after`` resolved).
-
-        Example:
-            >>> SamplerConfig().widen_trials(10), SamplerConfig(widen_after=0).widen_trials(10)
-            (20, 0)
-        """
-        if self.widen_after is not None:
-            return self.widen_after
-        return WIDEN_TRIALS_PER_FAMILY * named_families
 
 
 class PrunerConfig(_Strict):

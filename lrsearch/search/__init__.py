@@ -42,12 +42,7 @@ from lrsearch.search._provenance import fingerprint, provenance, resolved_config
 from lrsearch.search._pruners import build_pruner
 from lrsearch.search._queue import preset_trial, reference_value
 from lrsearch.search._runner import RunSummary, TrialCallback, run_study, summarise
-from lrsearch.search._samplers import (
-    build_sampler,
-    families_first,
-    grid_walked,
-    sampler_problems,
-)
+from lrsearch.search._samplers import build_sampler, grid_walked, sampler_problems
 from lrsearch.search._space import MAX_GRID_SIZE, PLACEHOLDER_TOTAL_STEPS, SearchSpace, grid_size
 from lrsearch.search._study import OpenedStudy, open_study
 from lrsearch.search._user_objective import Trial, UserObjective
@@ -57,7 +52,7 @@ __all__ = [
     "StudyProgress",
     "CONFIRM_ATTR", "Candidate", "MAX_GRID_SIZE", "PLACEHOLDER_TOTAL_STEPS", "Objective",
     "OpenedStudy", "RangeTestProgress", "RunSummary", "SearchSpace", "TrialCallback", "auto_range",
-    "build_pruner", "build_sampler", "families_first", "check_storage", "checkpoint_path",
+    "build_pruner", "build_sampler", "check_storage", "checkpoint_path",
     "checkpoint_problems", "study_folder", "confirm_study", "fail_dead_workers",
     "fingerprint", "Trial",
     "UserObjective", "grid_size", "grid_walked", "is_sqlite", "normalise_url", "open_storage",

@@ -39,12 +39,12 @@ from optuna._transform import _SearchSpaceTransform
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from lrsearch.config import DEFAULT_FAMILIES, SamplerConfig, StudyConfig
+from lrsearch.config import SamplerConfig, StudyConfig
 from lrsearch.errors import StudyError
-from lrsearch.records import FAMILY_PARAM, is_baseline, is_preset, is_prior
+from lrsearch.records import is_baseline, is_preset, is_prior
 from lrsearch.search._space import MAX_GRID_SIZE, SearchSpace, grid_size
 
-__all__ = ["build_sampler", "families_first", "sampler_problems", "grid_walked", "MAX_GRID_SIZE"]
+__all__ = ["build_sampler", "sampler_problems", "grid_walked", "MAX_GRID_SIZE"]
 
 Hidden = Callable[[FrozenTrial], bool]
 
@@ -70,33 +70,7 @@ def build_sampler(config: SamplerConfig, space: SearchSpace, worker_index: int =
     with warnings.catch_warnings():
         # TPE's multivariate/group/constant_liar and BruteForceSampler are experimental.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = _BUILDERS[config.name](config, seed)
-    plan = families_first(config, space)
-    if plan is None:
-        return sampler
-    first, widen_after = plan
-    return _FamiliesFirst(sampler, [family.name for family in space.families], first,
-                          widen_after)
-
-
-def families_first(config: SamplerConfig, space: SearchSpace) -> tuple[list[str], int] | None:
-    """``(families drawn first, searched trials before the others join)`` of a study that
-    names families beyond the default ones (tpe); None when every named family is drawn from
-    the start.
-
-    Example:
-        >>> from lrsearch.config import parse_study
-        >>> space = SearchSpace.from_config(parse_study(
-        ...     {"name": "d", "search_space": {"families": ["constant", "linear", "wsd"]}}))
-        >>> families_first(SamplerConfig(), space)
-        (['linear', 'wsd'], 6)
-    """
-    named = [family.name for family in space.families]
-    first = [name for name in named if name in DEFAULT_FAMILIES]
-    widen_after = config.widen_trials(len(named))
-    if config.name != "tpe" or not first or len(first) == len(named) or widen_after == 0:
-        return None
-    return first, widen_after
+        return _BUILDERS[config.name](config, seed)
 
 
 def sampler_problems(config: StudyConfig) -> list[str]:
@@ -190,63 +164,6 @@ class _SpreadSampler(optuna.samplers.RandomSampler):
         widest = max(range(len(cuts) - 1), key=lambda i: cuts[i + 1] - cuts[i])
         value = rng.uniform(cuts[widest], cuts[widest + 1])
         return transform.untransform(np.array([value]))[param_name]
-
-
-class _FamiliesFirst(optuna.samplers.BaseSampler):
-    """``inner`` (TPE) drawing each trial's family from ``first`` (and from any family a
-    trial of the study already has) until the study holds ``widen_after`` searched trials, then
-    from every family in ``named``.
-
-    Spread thin over ten families, a search of 20-40 trials tries most of them once at a
-    random peak LR and learns none; the default families hold the schedules that win short runs
-    (docs/search_quality.md). While some families are closed, ``family`` is left out of TPE's
-    joint model and drawn by its own univariate TPE over the open ones (Optuna stores one
-    distribution per parameter, so the closed choices stay in it, never drawn).
-    """
-
-    def __init__(self, inner: optuna.samplers.BaseSampler, named: list[str], first: list[str],
-                 widen_after: int) -> None:
-        self.inner, self.named, self.first, self.widen_after = inner, named, first, widen_after
-
-    def open_families(self, study: optuna.Study, trial: FrozenTrial) -> list[str] | None:
-        """The families ``trial`` may draw; None when every named family is open."""
-        others = [t for t in study._get_trials(deepcopy=False, use_cache=False)
-                  if t.number != trial.number]
-        searched = sum(1 for t in others if not is_baseline(t) and not is_prior(t))
-        if searched >= self.widen_after:
-            return None
-        used = {t.params.get(FAMILY_PARAM) for t in others}
-        open_ = [name for name in self.named if name in self.first or name in used]
-        return None if len(open_) == len(self.named) else open_
-
-    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial
-                                    ) -> dict[str, Any]:
-        space = self.inner.infer_relative_search_space(study, trial)
-        if self.open_families(study, trial) is not None:
-            space.pop(FAMILY_PARAM, None)
-        return space
-
-    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
-                        search_space: dict[str, Any]) -> dict[str, Any]:
-        return self.inner.sample_relative(study, trial, search_space)
-
-    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: Any) -> Any:
-        if param_name == FAMILY_PARAM:
-            open_ = self.open_families(study, trial)
-            if open_ is not None:
-                param_distribution = CategoricalDistribution(open_)
-        return self.inner.sample_independent(study, trial, param_name, param_distribution)
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self.inner.before_trial(study, trial)
-
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
-                    values: Any) -> None:
-        self.inner.after_trial(study, trial, state, values)
-
-    def reseed_rng(self) -> None:
-        self.inner.reseed_rng()
 
 
 def _random(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:

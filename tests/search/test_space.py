@@ -16,7 +16,6 @@ from lrsearch.search import (
     MAX_GRID_SIZE,
     SearchSpace,
     build_sampler,
-    families_first,
     fingerprint,
     grid_size,
     grid_walked,
@@ -152,8 +151,8 @@ def test_spread_startup_meets_every_family_and_optimizer_and_both_ends_of_the_lr
     families = ["constant", "cosine", "linear", "onecycle", "wsd", "multistep"]
     _, space = space_of(families=families, optimizers=["sgd", "adamw"])
     startup = len(families) * 2
-    spread = draw(space, startup, build_sampler(SamplerConfig(
-        n_startup_trials=startup, startup="spread", seed=3, widen_after=0), space))
+    spread = draw(space, startup, build_sampler(
+        SamplerConfig(n_startup_trials=startup, startup="spread", seed=3), space))
     pairs = {(spec.family, optimizer["name"]) for spec, optimizer in spread}
     assert {f for f, _ in pairs} == set(families) and {o for _, o in pairs} == {"sgd", "adamw"}
     assert [sum(spec.family == f for spec, _ in spread) for f in families] == [2] * 6
@@ -162,44 +161,8 @@ def test_spread_startup_meets_every_family_and_optimizer_and_both_ends_of_the_lr
     # Six log-spread draws leave no gap wider than a third of the log range; random ones do.
     cuts = [math.log(v) for v in [low, *lrs, high]]
     assert max(b - a for a, b in zip(cuts, cuts[1:])) < math.log(high / low) / 3
-    clumped = draw(space, startup, build_sampler(
-        SamplerConfig(startup="random", seed=3, widen_after=0), space))
+    clumped = draw(space, startup, build_sampler(SamplerConfig(startup="random", seed=3), space))
     assert len({spec.family for spec, _ in clumped}) < len(families)
-
-
-def test_families_beyond_the_default_ones_join_after_widen_after_searched_trials():
-    from lrsearch.records import BASELINE_ATTR, PRIOR_ATTR
-
-    named = ["constant", "cosine_restarts", "linear", "wsd", "cyclic", "step"]
-    _, space = space_of(families=named, optimizers=["sgd"])
-    config = SamplerConfig(seed=0, n_startup_trials=3, widen_after=10)
-    assert families_first(config, space) == (["linear", "wsd"], 10)
-    study = optuna.create_study(sampler=build_sampler(config, space), direction="maximize")
-    # A prior and a baseline of a family not drawn first: neither counts as searched, and
-    # the baseline's family is open from then on.
-    study.enqueue_trial({"family": "linear"}, user_attrs={PRIOR_ATTR: "p"})
-    study.enqueue_trial({"family": "cyclic"}, user_attrs={BASELINE_ATTR: "b"})
-    drawn, modelled = [], []
-    for k in range(2 + 10 + 30):
-        trial = study.ask()
-        spec, _ = space.suggest(trial)
-        drawn.append(spec.family)
-        modelled.append(bool(trial.relative_params))
-        study.tell(trial, float(k % 7) + (3.0 if spec.family == "wsd" else 0.0))
-    first = drawn[2:12]
-    assert set(first) <= {"linear", "wsd", "cyclic"}
-    assert any(modelled[2:12]), "the model draws the first families too, not only random"
-    assert {"constant", "cosine_restarts", "step"} & set(drawn[12:])
-
-
-def test_every_named_family_is_drawn_from_the_start_where_nothing_is_held_back():
-    default_only, more = space_of(families=["cosine", "linear"])[1], space_of(
-        families=["constant", "cosine", "linear"])[1]
-    assert families_first(SamplerConfig(), default_only) is None
-    assert families_first(SamplerConfig(widen_after=0), more) is None
-    assert families_first(SamplerConfig(name="random"), more) is None
-    assert families_first(SamplerConfig(), space_of(families=["constant", "cyclic"])[1]) is None
-    assert families_first(SamplerConfig(), more) == (["cosine", "linear"], 6)
 
 
 def test_piecewise_knots_positions():
