@@ -2,7 +2,9 @@
 
 ``bench/search_quality.py --combine`` reports everything (oracle, curves, fidelity) and may
 train what no shard confirmed; this reads only the final confirmed test accuracy of each arm's
-winner and prints the paired differences of the lrsearch arms with 95% t intervals, pairing by
+winner and prints each arm's mean and how many of its winners each optimizer ran (on a workload
+whose best optimizer is not the priors', whether a search got there), then the paired
+differences of the lrsearch arms with 95% t intervals, pairing by
 search seed across shards that hold different arms (``PATH:FIRST_SEED`` says which seeds a
 shard holds). A schedule confirmed in more than one shard scores its first shard's value, so
 two arms that chose the same schedule tie exactly (confirmations in different processes or code
@@ -18,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import collections
 import math
 import pickle
 import statistics
@@ -60,15 +63,20 @@ def main() -> None:
         return (args.confirm_seeds * value + sum(extra)) / (args.confirm_seeds + len(extra))
 
     values: dict[str, dict[int, float]] = {}
+    optimizers: dict[str, dict[int, str]] = {}
     for shard, first in shards:
         for method, histories in shard["runs"].items():
             for index, history in enumerate(histories):
-                values.setdefault(method, {})[first + index] = score(
-                    history[-1][1] if history else None)
+                winner = history[-1][1] if history else None
+                values.setdefault(method, {})[first + index] = score(winner)
+                optimizers.setdefault(method, {})[first + index] = (
+                    "none" if winner is None else winner.user_attrs["optimizer"]["name"])
     for method, by_seed in values.items():
         scored = [v for v in by_seed.values() if not math.isnan(v)]
+        won = collections.Counter(optimizers[method].values())
         print(f"{method:<18} {len(by_seed)} seeds {sorted(by_seed)}: mean "
-              f"{statistics.fmean(scored):.4f}")
+              f"{statistics.fmean(scored):.4f}; winners' optimizers "
+              f"{', '.join(f'{name} {count}' for name, count in sorted(won.items()))}")
     ours = [m for m in values if m.startswith("lrsearch")]
     for method in ours:
         extra = [m for m in values if m not in ours and m not in REFERENCES]  # e.g. random-five
