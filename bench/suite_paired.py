@@ -78,8 +78,8 @@ def main() -> None:
               f"{statistics.fmean(scored):.4f}; winners' optimizers "
               f"{', '.join(f'{name} {count}' for name, count in sorted(won.items()))}")
     ours = [m for m in values if m.startswith("lrsearch")]
+    extra = [m for m in values if m not in ours and m not in REFERENCES]  # e.g. random-five
     for method in ours:
-        extra = [m for m in values if m not in ours and m not in REFERENCES]  # e.g. random-five
         for other in [*REFERENCES, *extra, *(m for m in ours if m != method)]:
             if other not in values:
                 continue
