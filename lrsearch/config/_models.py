@@ -88,6 +88,13 @@ class SamplerConfig(_Strict):
     and cmaes (see :mod:`lrsearch.search._queue`). ``prior_lr_factors`` are the multiples of
     that typical peak LR at which linear decay to zero is queued, for every optimizer (a
     typical LR that is wrong for the user's model is then bracketed, not trusted).
+    ``split`` (tpe) is which trials rank a conditional group of parameters (one optimizer's
+    peak LR, one family's shape) into good and bad: ``global``, all trials (Optuna's; a group
+    whose branch has no trial among the best of the study is drawn as if nothing were known),
+    or ``branch``, only the trials that have the group, so each optimizer's peak LR and each
+    family's shape climb towards their own branch's best. ``min_trials_per_optimizer`` (tpe)
+    draws the optimizer of searched trials (priors and baselines do not count) as the
+    least-tried one until every optimizer of the space has that many; TPE chooses after.
     ``points_per_param`` (grid only) is the number of values each searched number takes: evenly
     spaced from low to high, on a log scale for a log range (an int range keeps its distinct
     rounded values); choices keep all their values. The grid is the tree of the space, so it
@@ -105,6 +112,8 @@ class SamplerConfig(_Strict):
     priors: bool | None = None
     prior_lr_factors: list[Annotated[float, Field(gt=0.0)]] = Field(
         default_factory=lambda: [1.0], min_length=1, max_length=5)
+    split: Literal["global", "branch"] = "global"
+    min_trials_per_optimizer: int = Field(default=0, ge=0)
 
     def worker_seed(self, worker_index: int, trials_before: int = 0) -> int | None:
         """The sampler seed of worker ``worker_index``: ``seed + 1000 * worker_index``, plus

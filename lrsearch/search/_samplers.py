@@ -41,7 +41,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from lrsearch.config import SamplerConfig, StudyConfig
 from lrsearch.errors import StudyError
-from lrsearch.records import is_baseline, is_preset, is_prior
+from lrsearch.records import OPTIMIZER_PARAM, is_baseline, is_preset, is_prior
 from lrsearch.search._space import MAX_GRID_SIZE, SearchSpace, grid_size
 
 __all__ = ["build_sampler", "sampler_problems", "grid_walked", "MAX_GRID_SIZE"]
@@ -70,7 +70,7 @@ def build_sampler(config: SamplerConfig, space: SearchSpace, worker_index: int =
     with warnings.catch_warnings():
         # TPE's multivariate/group/constant_liar and BruteForceSampler are experimental.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _BUILDERS[config.name](config, seed)
+        return _BUILDERS[config.name](config, space, seed)
 
 
 def sampler_problems(config: StudyConfig) -> list[str]:
@@ -101,9 +101,13 @@ def _grid_problems(config: SamplerConfig, space: SearchSpace) -> list[str]:
             f"parameters or search fewer families, or use tpe"]
 
 
-def _tpe(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+def _tpe(config: SamplerConfig, space: SearchSpace, seed: int | None
+         ) -> optuna.samplers.BaseSampler:
     sampler = _TPESampler(config.n_startup_trials, config.good_fraction, seed=seed,
                           multivariate=True, group=True, constant_liar=True)
+    sampler.by_branch = config.split == "branch"
+    if config.min_trials_per_optimizer and len(space.optimizers) > 1:
+        sampler.optimizer_floor = (list(space.optimizers), config.min_trials_per_optimizer)
     if config.startup == "spread":
         # TPESampler draws its start-up trials' values from this field's sampler.
         sampler._random_sampler = _SpreadSampler(seed=seed)
@@ -116,7 +120,16 @@ _MAX_GOOD_TRIALS = 25  # Optuna's own cap on the good set
 class _TPESampler(optuna.samplers.TPESampler):
     """TPE whose random start-up counts searched trials only: baselines and priors are
     evidence the model learns from, but they do not use up the random start-up trials (they
-    are few, fixed points, not a random cover of the space)."""
+    are few, fixed points, not a random cover of the space).
+
+    ``by_branch`` (``split: branch``): a group of conditional parameters is split into good
+    and bad among the trials that have it, not among all trials. ``optimizer_floor``
+    (``(optimizers, trials)``, from ``min_trials_per_optimizer``): while a searched optimizer
+    has fewer trials, the optimizer is drawn as a least-tried one, out of TPE's joint model.
+    """
+
+    by_branch = False
+    optimizer_floor: tuple[list[str], int] | None = None
 
     def __init__(self, n_startup_trials: int, good_fraction: float, **kwargs: Any) -> None:
         super().__init__(n_startup_trials=n_startup_trials, **kwargs)
@@ -132,6 +145,42 @@ class _TPESampler(optuna.samplers.TPESampler):
         # TPESampler counts every finished trial against its start-up; this is its own field.
         self._n_startup_trials = self._random_startup_trials + yardsticks
         super().before_trial(study, trial)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial
+                                    ) -> dict[str, Any]:
+        space = super().infer_relative_search_space(study, trial)
+        if self._short_optimizers(study, trial):
+            space.pop(OPTIMIZER_PARAM, None)
+        return space
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: Any) -> Any:
+        if param_name == OPTIMIZER_PARAM:
+            short = self._short_optimizers(study, trial)
+            if short:
+                return short[self._rng.rng.randint(len(short))]
+        return super().sample_independent(study, trial, param_name, param_distribution)
+
+    def _sample(self, study: Any, trial: FrozenTrial, search_space: dict[str, Any]
+                ) -> dict[str, Any]:
+        if self.by_branch:
+            names, real = search_space.keys(), study
+            study = _View(real, lambda t: not names <= self._get_params(t, real).keys())
+        return super()._sample(study, trial, search_space)
+
+    def _short_optimizers(self, study: optuna.Study, trial: FrozenTrial) -> list[str]:
+        """The least-tried optimizers while one has fewer searched trials than the floor."""
+        if self.optimizer_floor is None:
+            return []
+        names, floor = self.optimizer_floor
+        counts = dict.fromkeys(names, 0)
+        for other in study._get_trials(deepcopy=False, use_cache=False):
+            name = other.params.get(OPTIMIZER_PARAM)
+            if (other.number != trial.number and name in counts and other.state != TrialState.FAIL
+                    and not is_baseline(other) and not is_prior(other)):
+                counts[name] += 1
+        least = min(counts.values())
+        return [] if least >= floor else [name for name in names if counts[name] == least]
 
 
 class _SpreadSampler(optuna.samplers.RandomSampler):
@@ -166,31 +215,36 @@ class _SpreadSampler(optuna.samplers.RandomSampler):
         return transform.untransform(np.array([value]))[param_name]
 
 
-def _random(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+def _random(config: SamplerConfig, space: SearchSpace, seed: int | None
+            ) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def _gp(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+def _gp(config: SamplerConfig, space: SearchSpace, seed: int | None
+        ) -> optuna.samplers.BaseSampler:
     independent = optuna.samplers.TPESampler(seed=seed)
     return _HideTrials(optuna.samplers.GPSampler(
         seed=seed, n_startup_trials=config.n_startup_trials, independent_sampler=independent,
         warn_independent_sampling=False), is_preset, seed)
 
 
-def _cmaes(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+def _cmaes(config: SamplerConfig, space: SearchSpace, seed: int | None
+           ) -> optuna.samplers.BaseSampler:
     independent = optuna.samplers.TPESampler(seed=seed)
     return _HideTrials(optuna.samplers.CmaEsSampler(
         seed=seed, n_startup_trials=config.n_startup_trials, independent_sampler=independent,
         warn_independent_sampling=False), is_preset, seed)
 
 
-def _qmc(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+def _qmc(config: SamplerConfig, space: SearchSpace, seed: int | None
+         ) -> optuna.samplers.BaseSampler:
     return _HideTrials(optuna.samplers.QMCSampler(
         qmc_type=config.qmc_type, scramble=True, seed=seed, warn_independent_sampling=False),
         is_preset, seed)
 
 
-def _grid(config: SamplerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+def _grid(config: SamplerConfig, space: SearchSpace, seed: int | None
+          ) -> optuna.samplers.BaseSampler:
     return _HideTrials(optuna.samplers.BruteForceSampler(seed=seed), is_baseline, seed)
 
 
