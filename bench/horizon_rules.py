@@ -8,7 +8,9 @@ them), minus stretched:
 
 * ``slope``: the trend through the best peak LR per horizon extrapolated to 4T (the rule until
   2026-12-04, where the best fell);
-* ``longest``: the best peak LR at the longest horizon (the rule since).
+* ``longest``: the best peak LR at the longest horizon (the rule from 2026-12-04);
+* ``interval``: the found peak LR, unless the 95% interval of the best at the longest horizon
+  (:meth:`~lrsearch.records.HorizonFit.interval`) excludes it; then ``longest``.
 
 Usage::
 
@@ -42,7 +44,7 @@ def read(points: dict[float, float], multiple: float) -> float:
 
 
 def main(paths: list[str]) -> None:
-    gains: dict[str, list[float]] = {"slope": [], "longest": []}
+    gains: dict[str, list[float]] = {"slope": [], "longest": [], "interval": []}
     for row in (r for path in paths for r in pickle.load(open(path, "rb"))):
         if "points" not in row or "truth" not in row:
             continue
@@ -51,6 +53,8 @@ def main(paths: list[str]) -> None:
         truth = curve(row)
         picks = {"slope": min(fit.trend_lr(epochs), fit.peak_lr(epochs)) / found,
                  "longest": fit.peak_lr(epochs) / found}
+        low, high = fit.interval(epochs, True)
+        picks["interval"] = 1.0 if low <= found <= high else picks["longest"]
         best = ", ".join(f"x{b.peak_lr / found:.2f} at {b.epochs}" for b in fit.best)
         print(f"seed {row['seed']}: best {best}; " + "; ".join(
             f"{rule} x{m:.2f} {100 * (read(truth, m) - truth[1.0]):+.2f}"

@@ -9,17 +9,20 @@ horizons. At each horizon the best peak LR is the vertex of a parabola in log pe
 the values there, when the vertex lies among the LRs tried (bracketed); the trend is a line
 through those vertices in log-log, shown as evidence.
 
-The transferred peak LR is the best one measured at the longest horizon (:data:`TRANSFER_RULE`),
-not the trend extrapolated: measured against the truth at 4x the length, the trend between a
-study's short horizons (tens of steps to a few epochs) pointed the wrong way or too far on every
-seed of two workloads, even where its bootstrap interval excluded 0, while the longest horizon's
-best was as good or better (docs/horizon-transfer.md). The interval is a bootstrap over the
-points. A transfer is refused past what the evidence supports (:func:`supported_epochs`) unless
-forced, and when the best LR at a horizon is not bracketed.
+The transferred peak LR (:data:`TRANSFER_RULE`) is the one the search found, unless the 95%
+interval of the best peak LR at the longest horizon excludes it; then that best. Not the trend
+extrapolated: measured against the truth at 4x the length, the trend between a study's short
+horizons (tens of steps to a few epochs) pointed the wrong way or too far on every seed of two
+workloads, even where its bootstrap interval excluded 0; and moving to the longest horizon's
+best where it lies within one training's noise of the found LR gained nothing and added that
+noise (docs/horizon-transfer.md). The interval is a bootstrap over the points. A transfer is
+refused past what the evidence supports (:func:`supported_epochs`) unless forced, and when the
+best LR at a horizon is not bracketed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -43,7 +46,8 @@ MAX_TRANSFER_FACTOR = 16
 evidence (the power law is not log-linear at every scale: arXiv 2606.29158)."""
 _BOOTSTRAP_ROUNDS = 200
 
-TRANSFER_RULE = "the best peak LR measured at the longest horizon; the trend is not extrapolated"
+TRANSFER_RULE = ("the found peak LR, unless the 95% interval of the best one measured at the "
+                 "longest horizon excludes it (then that best); the trend is not extrapolated")
 """What ``lrsearch export --epochs N`` lays onto N epochs (``best_schedule.json``: horizon.rule)."""
 
 
@@ -125,6 +129,10 @@ class HorizonFit:
         intercept: The trend's value at one epoch (log).
         points: Every training the fit rests on.
         rising: The measured trend rose with the length.
+        found_lr: The peak LR the search found (None: not known, the longest horizon's best
+            is transferred).
+        kept_found: The 95% interval of the longest horizon's best holds ``found_lr``, so
+            ``found_lr`` is what is transferred.
     """
 
     best: tuple[BestPeakLr, ...]
@@ -132,10 +140,14 @@ class HorizonFit:
     intercept: float
     points: tuple[HorizonPoint, ...]
     rising: bool = False
+    found_lr: float | None = None
+    kept_found: bool = False
 
     def peak_lr(self, epochs: float) -> float:
-        """The transferred peak LR for a training of ``epochs`` epochs: the longest horizon's
-        best (:data:`TRANSFER_RULE`), whatever ``epochs`` (within :func:`supported_epochs`)."""
+        """The transferred peak LR for a training of ``epochs`` epochs (:data:`TRANSFER_RULE`),
+        whatever ``epochs`` (within :func:`supported_epochs`)."""
+        if self.kept_found and self.found_lr is not None:
+            return float(self.found_lr)
         return float(self.best[-1].peak_lr)
 
     def trend_lr(self, epochs: float) -> float:
@@ -169,7 +181,8 @@ class HorizonFit:
 
     def as_dict(self) -> dict:
         """Plain JSON: the fit and its points (for ``best_schedule.json`` and the report)."""
-        return {"rule": TRANSFER_RULE, "exponent": self.exponent, "rising": self.rising,
+        return {"rule": TRANSFER_RULE, "kept_found": self.kept_found,
+                "exponent": self.exponent, "rising": self.rising,
                 "best_peak_lr": [asdict(b) for b in self.best],
                 "points": [asdict(p) for p in self.points]}
 
@@ -193,12 +206,13 @@ def _by_horizon(points: Iterable[HorizonPoint]) -> dict[int, list[HorizonPoint]]
     return dict(sorted(grouped.items()))
 
 
-def fit_horizon(points: Iterable[HorizonPoint], maximize: bool,
+def fit_horizon(points: Iterable[HorizonPoint], maximize: bool, found_lr: float | None = None,
                 bootstrap: bool = False) -> HorizonFit:
     """The best peak LR at each horizon, its power-law trend and the transfer.
 
-    ``bootstrap``: a round of :meth:`HorizonFit.interval`, where an unbracketed best counts
-    at the best LR tried instead of being refused.
+    ``found_lr``: the search's own peak LR, kept when the longest horizon's 95% interval
+    holds it (:data:`TRANSFER_RULE`). ``bootstrap``: an unbracketed best counts at the best
+    LR tried instead of being refused (how the rules are scored offline).
 
     Raises:
         TransferError: Fewer than two horizons, or a horizon whose best peak LR is not
@@ -228,7 +242,12 @@ def fit_horizon(points: Iterable[HorizonPoint], maximize: bool,
             f"horizon_sweep.lr_factors")
     slope, intercept = np.polyfit(np.log([b.epochs for b in best]),
                                   np.log([b.peak_lr for b in best]), 1)
-    return HorizonFit(best, float(-slope), float(intercept), points, bool(slope > 0))
+    fit = HorizonFit(best, float(-slope), float(intercept), points, bool(slope > 0))
+    if found_lr is None:
+        return fit
+    interval = fit.interval(best[-1].epochs, maximize)
+    kept = interval is not None and interval[0] <= found_lr <= interval[1]
+    return dataclasses.replace(fit, found_lr=float(found_lr), kept_found=kept)
 
 
 def _shape(trial: Any) -> str | None:

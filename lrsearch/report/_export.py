@@ -165,7 +165,7 @@ def transfer_spec(study: optuna.Study, trial: FrozenTrial, spec: ScheduleSpec, e
     sweep = attrs.get(HORIZON_SWEEP_ATTR)
     points = horizon_points(study.get_trials(deepcopy=False), trial, searched, sweep)
     try:
-        fit = fit_horizon(points, maximize)
+        fit = fit_horizon(points, maximize, found_lr=spec.peak_lr)
     except TransferError as exc:
         swept = bool(sweep) and sweep.get("trial") == trial.number
         how = ("then run `lrsearch run` on the study file again (it trains the missing "
@@ -200,38 +200,44 @@ def horizon_line(horizon: dict[str, Any]) -> str:
     Example:
         >>> line = horizon_line({"target_epochs": 12, "searched_epochs": 3, "exponent": 0.3,
         ...     "peak_lr_transferred": 0.066, "peak_lr_found": 0.1, "interval_95": [0.05, 0.08],
-        ...     "forced": False, "supported_up_to_epochs": 27,
+        ...     "forced": False, "supported_up_to_epochs": 27, "kept_found": False,
         ...     "best_peak_lr": [{"epochs": 1, "peak_lr": 0.09}, {"epochs": 3, "peak_lr": 0.066}]})
         >>> line.startswith("laid onto 12 epochs (searched at 3): peak LR 0.066, the best")
         True
-        >>> line.endswith("at 3 epochs (found with 0.1; 95% interval 0.05 to 0.08; trend across "
-        ...               "horizons epochs ** -0.30, not extrapolated)")
+        >>> line.endswith("at 3 epochs (found with 0.1, outside its 95% interval 0.05 to 0.08; "
+        ...               "trend across horizons epochs ** -0.30, not extrapolated)")
         True
     """
     interval = horizon["interval_95"]
     longest = horizon["best_peak_lr"][-1]["epochs"]
+    spread = "" if interval is None else f"95% interval {interval[0]:.3g} to {interval[1]:.3g}"
+    trend = f"trend across horizons epochs ** {-horizon['exponent']:.2f}, not extrapolated"
+    if horizon.get("kept_found"):
+        basis = (f"the one found, kept: the best measured at {longest} epochs is "
+                 f"{horizon['best_peak_lr'][-1]['peak_lr']:.4g} ({spread}, which holds it; "
+                 f"{trend})")
+    else:
+        basis = (f"the best measured at {longest} epochs (found with "
+                 f"{horizon['peak_lr_found']:.4g}" + (f", outside its {spread}" if spread else "")
+                 + f"; {trend})")
     return (f"laid onto {horizon['target_epochs']} epochs (searched at "
             f"{horizon['searched_epochs']}): peak LR {horizon['peak_lr_transferred']:.4g}, "
-            f"the best measured at {longest} epochs (found with "
-            f"{horizon['peak_lr_found']:.4g}"
-            + ("" if interval is None else
-               f"; 95% interval {interval[0]:.3g} to {interval[1]:.3g}")
-            + f"; trend across horizons epochs ** {-horizon['exponent']:.2f}, not "
-              f"extrapolated)"
+            f"{basis}"
             + (f"; FORCED past the supported {horizon['supported_up_to_epochs']} epochs"
                if horizon["forced"] else ""))
 
 
 def _horizon_comment(horizon: dict[str, Any]) -> str:
     """Comment lines above ``best_schedule.py`` saying where its peak LR comes from."""
-    interval = horizon["interval_95"]
+    interval, longest = horizon["interval_95"], horizon["best_peak_lr"][-1]
     spread = ("" if interval is None else
-              f", 95% interval {interval[0]:.3g} to {interval[1]:.3g}")
+              f"; the best at {longest['epochs']} epochs {longest['peak_lr']:.3g}, 95% interval "
+              f"{interval[0]:.3g} to {interval[1]:.3g}")
     best = ", ".join(f"{b['peak_lr']:.3g} at {b['epochs']}" for b in horizon["best_peak_lr"])
     forced = " FORCED past the supported length." if horizon["forced"] else ""
     return (f"# Laid onto {horizon['target_epochs']} epochs (searched at "
             f"{horizon['searched_epochs']}): peak LR {horizon['peak_lr_transferred']:.4g} "
-            f"(found with {horizon['peak_lr_found']:.4g}){spread}.{forced}\n"
+            f"(found with {horizon['peak_lr_found']:.4g}{spread}).{forced}\n"
             f"# Best peak LR measured by epochs: {best}; transferred: {horizon['rule']}\n"
             f"# (trend: best peak LR ~ epochs ** {-horizon['exponent']:.2f}; "
             f"best_schedule.json: horizon).\n")

@@ -86,7 +86,8 @@ def extract_horizons(ranked: Sequence[FrozenTrial], all_trials: Sequence[FrozenT
         label = f"#{trial.number} {trial_family(trial)} {optimizer}"
         found = (epochs, float(trial_schedule(trial)["peak_lr"]))
         try:
-            fit = fit_horizon([p for pts in measured.values() for p in pts], maximize)
+            fit = fit_horizon([p for pts in measured.values() for p in pts], maximize,
+                              found_lr=found[1])
         except TransferError as exc:
             lines.append(HorizonLine(label, best, None, target, None, None, found, str(exc)))
             continue

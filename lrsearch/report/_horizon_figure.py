@@ -71,6 +71,7 @@ def horizon_note(data: ReportData) -> str:
             "best is beyond it. Cross: the peak LR the search found it with. Dotted: the "
             "power-law trend through the filled markers, shown, not extrapolated (at a "
             "study's short lengths it misled: docs/horizon-transfer.md); star: the peak LR "
-            "`lrsearch export --epochs N` uses at the target length, the best measured at the "
-            "longest length, with its 95% interval."
+            "`lrsearch export --epochs N` uses at the target length: the one found, unless the "
+            "95% interval of the best measured at the longest length (the bar) excludes it, "
+            "then that best."
             + (" No fit for " + "; ".join(notes) if notes else ""))

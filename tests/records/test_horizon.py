@@ -86,3 +86,19 @@ def test_the_supported_length_grows_with_the_span_of_the_evidence_and_is_capped(
     assert supported_epochs([1, 3]) == 27  # 3 epochs x 3 ** 2
     assert supported_epochs([1, 9]) == 9 * 16  # span 81 capped at 16
     assert supported_epochs([4]) == 4  # no span: no extrapolation
+
+
+def test_the_found_peak_lr_is_kept_unless_the_longest_horizons_interval_excludes_it():
+    points = _points([1, 3], noise=0.01, seed=3)
+    best = fit_horizon(points, maximize=True).best[-1].peak_lr
+    low, high = fit_horizon(points, maximize=True).interval(3, maximize=True)
+    assert low < best < high
+    # Inside the interval, one training's noise away from the best: the found LR stays.
+    near = fit_horizon(points, maximize=True, found_lr=math.sqrt(best * high))
+    assert near.kept_found and near.peak_lr(12) == pytest.approx(math.sqrt(best * high))
+    assert near.as_dict()["kept_found"] is True
+    # Outside it, the evidence says the found LR is off: the longest horizon's best instead.
+    far = fit_horizon(points, maximize=True, found_lr=1.5 * high)
+    assert not far.kept_found and far.peak_lr(12) == pytest.approx(best)
+    # Without a found LR (nothing to keep), the longest horizon's best.
+    assert fit_horizon(points, maximize=True).peak_lr(12) == pytest.approx(best)

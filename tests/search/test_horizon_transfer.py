@@ -63,9 +63,14 @@ def test_export_lays_the_winner_onto_the_target_with_its_evidence(transfer_study
     assert all(b["bracketed"] for b in horizon["best_peak_lr"])
     assert len(horizon["points"]) >= 8 and math.isfinite(horizon["exponent"])
     spec = ScheduleSpec.from_dict(document["schedule"])
-    # The transferred LR is the best measured at the study's own length (the rule stated)
+    # The transferred LR follows the rule stated: the found one where the 95% interval of the
+    # best at the study's own length holds it, else that best.
     assert spec.peak_lr == pytest.approx(horizon["peak_lr_transferred"])
-    assert spec.peak_lr == pytest.approx(horizon["best_peak_lr"][-1]["peak_lr"])
+    low, high = horizon["interval_95"]
+    assert horizon["kept_found"] == (low <= horizon["peak_lr_found"] <= high)
+    kept = horizon["peak_lr_found"] if horizon["kept_found"] else (
+        horizon["best_peak_lr"][-1]["peak_lr"])
+    assert spec.peak_lr == pytest.approx(kept)
     assert horizon["rule"] == TRANSFER_RULE
     # The spec runs the target's steps (16 a epoch here), exact to torch.
     assert spec.total_steps == TARGET * (1024 // 64)
