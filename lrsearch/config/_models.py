@@ -185,9 +185,9 @@ class HorizonSweepConfig(_Strict):
     study's shortest horizon rung (a third of the epochs without rungs) and its full length
     (there factor 1 is the winner itself). ``lrsearch export --epochs N`` lays the winner onto
     N epochs with its own peak LR unless the 95% interval of the best measured at the longest
-    horizon excludes it (then that best), the trend shown (:mod:`lrsearch.records._horizon`). Where the best LR at a horizon is the smallest or the
-    largest tried, the sweep goes on outward (half the smallest, twice the largest, up to three
-    more). It stops before ``max_epochs`` epochs of training (default: eight full trainings).
+    horizon excludes it (then that best), the trend shown (:mod:`lrsearch.records._horizon`).
+    Where the best LR at a horizon is the smallest or the largest tried, the sweep goes on
+    outward (half the smallest, twice the largest, up to three more). It stops before ``max_epochs`` epochs of training (default: eight full trainings).
     """
 
     lr_factors: list[Annotated[float, Field(gt=0.0)]] = Field(
