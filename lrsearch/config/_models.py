@@ -187,7 +187,8 @@ class HorizonSweepConfig(_Strict):
     N epochs with its own peak LR unless the 95% interval of the best measured at the longest
     horizon excludes it (then that best), the trend shown (:mod:`lrsearch.records._horizon`).
     Where the best LR at a horizon is the smallest or the largest tried, the sweep goes on
-    outward (half the smallest, twice the largest, up to three more). It stops before ``max_epochs`` epochs of training (default: eight full trainings).
+    outward (half the smallest, twice the largest, up to three more). It stops before
+    ``max_epochs`` epochs of training (default: eight full trainings).
     """
 
     lr_factors: list[Annotated[float, Field(gt=0.0)]] = Field(
