@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 import warnings
 
 import optuna
@@ -163,6 +164,54 @@ def test_spread_startup_meets_every_family_and_optimizer_and_both_ends_of_the_lr
     assert max(b - a for a, b in zip(cuts, cuts[1:])) < math.log(high / low) / 3
     clumped = draw(space, startup, build_sampler(SamplerConfig(startup="random", seed=3), space))
     assert len({spec.family for spec, _ in clumped}) < len(families)
+
+
+def _two_optimizer_study(space, sampler, trials: int) -> list[tuple[ScheduleSpec, dict]]:
+    """``trials`` trials on a landscape where SGD near 0.1 beats everything AdamW reaches and
+    AdamW's own best is near 0.007: a branch that is never in the study's best quarter."""
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    out = []
+    for _ in range(trials):
+        trial = study.ask()
+        spec, optimizer = space.suggest(trial)
+        best = 0.1 if optimizer["name"] == "sgd" else 0.007
+        top = 0.5 if optimizer["name"] == "sgd" else 0.3
+        study.tell(trial, top - 0.1 * abs(math.log10(spec.peak_lr / best)))
+        out.append((spec, optimizer))
+    return out
+
+
+def test_min_trials_per_optimizer_draws_the_least_tried_optimizer_first():
+    _, space = space_of(families=["linear"], optimizers=["sgd", "adamw"])
+    floor = 6
+    sampler = build_sampler(SamplerConfig(n_startup_trials=2, min_trials_per_optimizer=floor,
+                                          seed=0), space)
+    drawn = [o["name"] for _, o in _two_optimizer_study(space, sampler, 2 * floor)]
+    # Never more than one apart while the floor is not met, both at the floor after.
+    for k in range(1, len(drawn) + 1):
+        assert abs(drawn[:k].count("sgd") - drawn[:k].count("adamw")) <= 1
+    assert drawn.count("adamw") == drawn.count("sgd") == floor
+    # Without the floor, TPE follows the better optimizer and AdamW is left behind.
+    free = build_sampler(SamplerConfig(n_startup_trials=2, seed=0), space)
+    assert [o["name"] for _, o in _two_optimizer_study(space, free, 2 * floor)].count(
+        "adamw") < floor
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_split_branch_climbs_each_optimizers_own_peak_lr(seed):
+    _, space = space_of(families=["linear"], optimizers=["sgd", "adamw"])
+
+    def adamw_error(split: str) -> float:
+        """Median distance, in decades, of the modelled AdamW draws from AdamW's own best."""
+        sampler = build_sampler(SamplerConfig(n_startup_trials=4, split=split, seed=seed,
+                                              min_trials_per_optimizer=10), space)
+        drawn = _two_optimizer_study(space, sampler, 20)[4:]
+        return statistics.median(abs(math.log10(spec.peak_lr / 0.007))
+                                 for spec, o in drawn if o["name"] == "adamw")
+
+    # Ranked among all trials, no AdamW trial is good, so its peak LR is drawn as if nothing
+    # were known; ranked among AdamW's own, it climbs towards 0.007.
+    assert adamw_error("branch") < 0.5 < adamw_error("global")
 
 
 def test_piecewise_knots_positions():
