@@ -49,6 +49,7 @@ from lrsearch.records import (
     horizon_points,
     paired_margin,
     rank_complete,
+    reseed_runs,
     study_records,
     trial_optimizer,
 )
@@ -156,7 +157,8 @@ def one_seed(args, seed: int, folder: Path) -> dict:
            # every measurement export's fit reads (rungs, trials of the shape, the sweep):
            # another transfer rule can be scored offline against the truth curve
            "points": [dataclasses.asdict(p) for p in horizon_points(
-               study.trials, winner, searched, records.get(HORIZON_SWEEP_ATTR))]}
+               study.trials, winner, searched, records.get(HORIZON_SWEEP_ATTR),
+               reseed_runs(records))]}
     for multiple in MULTIPLES:
         epochs = multiple * searched
         try:

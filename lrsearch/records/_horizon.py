@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -62,7 +62,7 @@ class HorizonPoint:
     epochs: int
     peak_lr: float
     value: float
-    source: str  # "rung", "trial" or "sweep"
+    source: str  # "rung", "trial", "reseed" or "sweep"
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ class BestPeakLr:
 
 
 def best_peak_lr(points: Sequence[HorizonPoint], maximize: bool) -> BestPeakLr:
-    """The best peak LR among ``points`` of one horizon.
+    """The best peak LR among ``points`` of one horizon (points at one LR, such as a trial and
+    its re-runs, count by their mean).
 
     Example:
         >>> pts = [HorizonPoint(3, lr, -(math.log(lr / 0.1)) ** 2, "sweep")
@@ -89,18 +90,22 @@ def best_peak_lr(points: Sequence[HorizonPoint], maximize: bool) -> BestPeakLr:
         False
     """
     sign = 1.0 if maximize else -1.0
-    best = max(points, key=lambda p: sign * p.value)
-    lrs = sorted({p.peak_lr for p in points})
-    if len(lrs) < 3 or best.peak_lr in (lrs[0], lrs[-1]):
-        return BestPeakLr(best.epochs, best.peak_lr, False, len(points))
+    by_lr: dict[float, list[float]] = {}
+    for point in points:
+        by_lr.setdefault(point.peak_lr, []).append(point.value)
+    best_lr = max(by_lr, key=lambda lr: sign * float(np.mean(by_lr[lr])))
+    epochs = points[0].epochs
+    lrs = sorted(by_lr)
+    if len(lrs) < 3 or best_lr in (lrs[0], lrs[-1]):
+        return BestPeakLr(epochs, best_lr, False, len(points))
     x = np.log([p.peak_lr for p in points])
     y = sign * np.array([p.value for p in points])
     curvature, slope, _ = np.polyfit(x, y, 2)
     if curvature >= 0:  # no maximum: the values do not bend down around the best
-        return BestPeakLr(best.epochs, best.peak_lr, False, len(points))
+        return BestPeakLr(epochs, best_lr, False, len(points))
     vertex = -slope / (2 * curvature)
     vertex = min(max(vertex, math.log(lrs[0])), math.log(lrs[-1]))
-    return BestPeakLr(best.epochs, float(math.exp(vertex)), True, len(points))
+    return BestPeakLr(epochs, float(math.exp(vertex)), True, len(points))
 
 
 def supported_epochs(horizons: Iterable[int]) -> int:
@@ -265,10 +270,14 @@ def same_shape(trial: Any, other: Any) -> bool:
 
 
 def horizon_points(trials: Iterable[FrozenTrial], winner: FrozenTrial, epochs: int,
-                   sweep: dict[str, Any] | None) -> list[HorizonPoint]:
+                   sweep: dict[str, Any] | None,
+                   reseeds: Mapping[int, Mapping[int, float]] | None = None
+                   ) -> list[HorizonPoint]:
     """What a study measured of ``winner``'s shape: the horizon rungs and final values of
-    every trial of that shape (``epochs``: the study's training length) and the horizon
-    sweep stored for the winner (``HORIZON_SWEEP_ATTR``), if any."""
+    every trial of that shape (``epochs``: the study's training length), their re-runs with
+    other training seeds (``reseeds``, :func:`~lrsearch.records.reseed_runs`: the winner's own
+    value was picked for being the best, its re-runs were not, so they temper its luck), and
+    the horizon sweep stored for the winner (``HORIZON_SWEEP_ATTR``), if any."""
     points = []
     for trial in trials:
         if not same_shape(trial, winner):
@@ -280,6 +289,9 @@ def horizon_points(trials: Iterable[FrozenTrial], winner: FrozenTrial, epochs: i
                                            "rung"))
         if trial.state == TrialState.COMPLETE and trial.value is not None:
             points.append(HorizonPoint(epochs, peak_lr, float(trial.value), "trial"))
+            points += [HorizonPoint(epochs, peak_lr, float(value), "reseed")
+                       for _, value in sorted((reseeds or {}).get(trial.number, {}).items())
+                       if math.isfinite(value)]
     if sweep and sweep.get("trial") == winner.number:
         points += [HorizonPoint(int(p["epochs"]), float(p["peak_lr"]), float(p["value"]),
                                 "sweep") for p in sweep.get("points") or []]

@@ -163,7 +163,8 @@ def transfer_spec(study: optuna.Study, trial: FrozenTrial, spec: ScheduleSpec, e
     searched = int(stored_epochs(attrs) or 0)
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     sweep = attrs.get(HORIZON_SWEEP_ATTR)
-    points = horizon_points(study.get_trials(deepcopy=False), trial, searched, sweep)
+    points = horizon_points(study.get_trials(deepcopy=False), trial, searched, sweep,
+                            reseed_runs(attrs))
     try:
         fit = fit_horizon(points, maximize, found_lr=spec.peak_lr)
     except TransferError as exc:

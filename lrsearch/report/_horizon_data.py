@@ -21,6 +21,7 @@ from lrsearch.records import (
     best_peak_lr,
     fit_horizon,
     horizon_points,
+    reseed_runs,
     same_shape,
     supported_epochs,
     trial_family,
@@ -73,7 +74,8 @@ def extract_horizons(ranked: Sequence[FrozenTrial], all_trials: Sequence[FrozenT
         if any(same_shape(trial, other) for other in shown):
             continue
         shown.append(trial)
-        points = horizon_points(all_trials, trial, epochs, attrs.get(HORIZON_SWEEP_ATTR))
+        points = horizon_points(all_trials, trial, epochs, attrs.get(HORIZON_SWEEP_ATTR),
+                                reseed_runs(attrs))
         by_horizon: dict[int, list] = {}
         for point in points:
             by_horizon.setdefault(point.epochs, []).append(point)

@@ -25,6 +25,7 @@ from lrsearch.records import (
     HORIZON_SWEEP_ATTR,
     horizon_points,
     rank_complete,
+    reseed_runs,
     set_study_record,
     study_records,
     trial_optimizer,
@@ -110,10 +111,14 @@ class _Sweep:
         set_study_record(study, HORIZON_SWEEP_ATTR, stored)
 
     def _values(self, epochs: int) -> dict[float, float]:
-        """Peak LR -> value of what is known at ``epochs`` (the sweep's and the study's)."""
-        return {_key(p.peak_lr): p.value for p in horizon_points(
-            self.trials, self.winner, self.config.training.epochs, self.stored)
-            if p.epochs == epochs}
+        """Peak LR -> value of what is known at ``epochs`` (the sweep's and the study's; an LR
+        trained more than once, a trial and its re-runs, by its mean)."""
+        known: dict[float, list[float]] = {}
+        for point in horizon_points(self.trials, self.winner, self.config.training.epochs,
+                                    self.stored, reseed_runs(study_records(self.study))):
+            if point.epochs == epochs:
+                known.setdefault(_key(point.peak_lr), []).append(point.value)
+        return {lr: sum(values) / len(values) for lr, values in known.items()}
 
     def _diverged(self, epochs: int) -> set[float]:
         return {_key(d["peak_lr"]) for d in self.stored["diverged"] if d["epochs"] == epochs}

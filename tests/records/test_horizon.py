@@ -102,3 +102,39 @@ def test_the_found_peak_lr_is_kept_unless_the_longest_horizons_interval_excludes
     assert not far.kept_found and far.peak_lr(12) == pytest.approx(best)
     # Without a found LR (nothing to keep), the longest horizon's best.
     assert fit_horizon(points, maximize=True).peak_lr(12) == pytest.approx(best)
+
+
+def test_a_trial_and_its_re_runs_count_by_their_mean_not_their_luckiest_value():
+    # x1 is where the search's winner sits: picked for its best value (0.62 here), its re-run
+    # with another seed came out at 0.50, and x0.5 is 0.58 on one training.
+    points = [HorizonPoint(3, 0.1 * f, v, s) for f, v, s in
+              [(0.25, 0.50, "sweep"), (0.5, 0.58, "sweep"), (1.0, 0.62, "trial"),
+               (1.0, 0.50, "reseed"), (2.0, 0.55, "sweep")]]
+    assert best_peak_lr(points, maximize=True).peak_lr < 0.1
+    assert best_peak_lr([p for p in points if p.source != "reseed"], maximize=True
+                        ).peak_lr == pytest.approx(0.1, rel=0.2)
+
+
+def test_horizon_points_hold_the_rungs_the_trial_its_re_runs_and_the_sweep():
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    from lrsearch.records import RUNGS_ATTR, horizon_points
+
+    def trial(number: int, peak_lr: float, value: float):
+        made = create_trial(
+            value=value, params={"lr": peak_lr},
+            distributions={"lr": FloatDistribution(1e-3, 1.0, log=True)},
+            user_attrs={"schedule": {"family": "linear", "peak_lr": peak_lr, "params": {}},
+                        "optimizer": {"name": "sgd"},
+                        RUNGS_ATTR: [{"epochs": 1, "value": value - 0.1}]})
+        made.number = number
+        return made
+
+    winner, other = trial(4, 0.1, 0.6), trial(7, 0.05, 0.55)
+    sweep = {"trial": 4, "points": [{"epochs": 3, "peak_lr": 0.2, "value": 0.5}]}
+    points = horizon_points([winner, other], winner, 3, sweep, {4: {5000: 0.57}, 9: {5000: 0.1}})
+    assert sorted((p.epochs, p.peak_lr, p.source) for p in points) == [
+        (1, 0.05, "rung"), (1, 0.1, "rung"), (3, 0.05, "trial"), (3, 0.1, "reseed"),
+        (3, 0.1, "trial"), (3, 0.2, "sweep")]
+    assert [p.value for p in points if p.source == "reseed"] == [0.57]
