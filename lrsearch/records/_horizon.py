@@ -104,7 +104,15 @@ def best_peak_lr(points: Sequence[HorizonPoint], maximize: bool) -> BestPeakLr:
     if curvature >= 0:  # no maximum: the values do not bend down around the best
         return BestPeakLr(epochs, best_lr, False, len(points))
     vertex = -slope / (2 * curvature)
-    vertex = min(max(vertex, math.log(lrs[0])), math.log(lrs[-1]))
+    at = lrs.index(best_lr)
+    low, high = math.log(lrs[at - 1]), math.log(lrs[at + 1])
+    if not low <= vertex <= high:
+        # The parabola through every LR is pulled past the best point's neighbours by the
+        # far ones: the vertex of the three around the best, which lies between them.
+        near = lrs[at - 1:at + 2]
+        curvature, slope, _ = np.polyfit(np.log(near), [sign * float(np.mean(by_lr[lr]))
+                                                        for lr in near], 2)
+        vertex = min(max(-slope / (2 * curvature), low), high)
     return BestPeakLr(epochs, float(math.exp(vertex)), True, len(points))
 
 
