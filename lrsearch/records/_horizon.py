@@ -104,15 +104,14 @@ def best_peak_lr(points: Sequence[HorizonPoint], maximize: bool) -> BestPeakLr:
     if curvature >= 0:  # no maximum: the values do not bend down around the best
         return BestPeakLr(epochs, best_lr, False, len(points))
     vertex = -slope / (2 * curvature)
-    at = lrs.index(best_lr)
-    low, high = math.log(lrs[at - 1]), math.log(lrs[at + 1])
-    if not low <= vertex <= high:
-        # The parabola through every LR is pulled past the best point's neighbours by the
-        # far ones: the vertex of the three around the best, which lies between them.
+    if not math.log(lrs[0]) < vertex < math.log(lrs[-1]):
+        # The parabola through every LR is pulled past the LRs tried by the far ones, though
+        # the best point has a neighbour on each side: the vertex of the three around it.
+        at = lrs.index(best_lr)
         near = lrs[at - 1:at + 2]
         curvature, slope, _ = np.polyfit(np.log(near), [sign * float(np.mean(by_lr[lr]))
                                                         for lr in near], 2)
-        vertex = min(max(-slope / (2 * curvature), low), high)
+        vertex = min(max(-slope / (2 * curvature), math.log(near[0])), math.log(near[-1]))
     return BestPeakLr(epochs, float(math.exp(vertex)), True, len(points))
 
 

@@ -140,13 +140,13 @@ def test_horizon_points_hold_the_rungs_the_trial_its_re_runs_and_the_sweep():
     assert [p.value for p in points if p.source == "reseed"] == [0.57]
 
 
-def test_a_vertex_pulled_past_the_best_points_neighbours_is_taken_from_them():
+def test_a_vertex_pulled_past_the_lrs_tried_is_taken_from_the_best_points_neighbours():
     # A lopsided curve (the doc's example study at 3 epochs): the parabola through all five
     # LRs puts its vertex below the lowest LR tried; the best measured is 0.071.
     values = {0.05: 0.350, 0.071: 0.354, 0.1: 0.335, 0.141: 0.330, 0.2: 0.306}
     points = [HorizonPoint(3, lr, v, "sweep") for lr, v in values.items()]
     best = best_peak_lr(points, maximize=True)
     assert best.bracketed and 0.05 < best.peak_lr < 0.1
-    # A curve whose vertex lies between the neighbours keeps the global fit's vertex.
+    # A curve whose vertex lies among the LRs tried keeps the fit through all of them.
     even = _points([3])
     assert best_peak_lr(even, maximize=True).peak_lr == pytest.approx(_best(3), rel=1e-6)
