@@ -6,8 +6,9 @@ The best peak LR falls as the horizon grows at scale (Bjorck et al., ICLR 2025:
 horizon rungs train a schedule whole at shorter lengths, and the horizon sweep
 (``lrsearch.search``) trains the winner's shape at a few multiples of its peak LR at two
 horizons. At each horizon the best peak LR is the vertex of a parabola in log peak LR through
-the values there, when the vertex lies among the LRs tried (bracketed); the trend is a line
-through those vertices in log-log, shown as evidence.
+the values there (an LR trained more than once, a trial and its re-runs, by its mean), when the
+best point lies among the LRs tried (bracketed); the trend is a line through those vertices in
+log-log, shown as evidence.
 
 The transferred peak LR (:data:`TRANSFER_RULE`) is the one the search found, unless the 95%
 interval of the best peak LR at the longest horizon excludes it; then that best. Not the trend
