@@ -7,7 +7,10 @@
   family's parameters to be modelled), and baselines and priors do not count towards its
   random start-up. With ``startup: spread`` the start-up draws spread over the
   space (each categorical at a least-tried choice, each number in the widest gap so far)
-  instead of falling where chance puts them.
+  instead of falling where chance puts them; with ``split: branch`` each conditional group
+  (an optimizer's peak LR, a family's shape) is ranked among its own branch's trials; with
+  ``min_trials_per_optimizer`` every optimizer gets that many searched trials first (all
+  three measured, none a default: docs/search_quality.md).
 - ``gp``: a Gaussian process over the parameters *every* trial has (Optuna's intersection
   search space: ``family``, the peak LR, and the shared numbers such as ``warmup_frac`` when no
   searched family warms up by itself); each family's own parameters are drawn by a TPE.
