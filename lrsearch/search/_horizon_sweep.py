@@ -100,7 +100,9 @@ class _Sweep:
                  winner: Any, trials: list, on_run: Callable[[str], None] | None) -> None:
         self.study, self.config, self.data, self.winner = study, config, data, winner
         self.trials, self.on_run, self.trained = trials, on_run, 0.0
-        stored = dict(study_records(study).get(HORIZON_SWEEP_ATTR) or {})
+        records = study_records(study)
+        self.reseeds = reseed_runs(records)  # done before the sweep: the winner is named by them
+        stored = dict(records.get(HORIZON_SWEEP_ATTR) or {})
         if stored.get("trial") != winner.number:  # a new winner: its own sweep
             stored = {"trial": winner.number, "points": [], "diverged": [],
                       "epochs_trained": 0.0}
@@ -115,7 +117,7 @@ class _Sweep:
         trained more than once, a trial and its re-runs, by its mean)."""
         known: dict[float, list[float]] = {}
         for point in horizon_points(self.trials, self.winner, self.config.training.epochs,
-                                    self.stored, reseed_runs(study_records(self.study))):
+                                    self.stored, self.reseeds):
             if point.epochs == epochs:
                 known.setdefault(_key(point.peak_lr), []).append(point.value)
         return {lr: sum(values) / len(values) for lr, values in known.items()}
