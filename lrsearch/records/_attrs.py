@@ -17,7 +17,8 @@ __all__ = [
     "EPOCHS_ATTR", "FAIL_REASON_ATTR", "FAMILY_PARAM", "FINGERPRINT_ATTR", "FIXED_OPTIMIZER_ATTR",
     "FIXED_SCHEDULE_ATTR", "GIT_SHA_ATTR", "HOST_ATTR", "IMAGES_PER_SECOND_ATTR", "INTERRUPTED",
     "LOST_PREFIX", "LR_CURVE_ATTR", "LRSEARCH_VERSION_ATTR", "OPTIMIZER_ATTR", "OPTIMIZER_PARAM",
-    "OPTUNA_VERSION_ATTR", "PRIOR_ATTR", "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR",
+    "OPTUNA_VERSION_ATTR", "POLISH_ATTR",
+    "PRIOR_ATTR", "PROVENANCE_ATTRS", "PRUNE_REASON_ATTR",
     "PYTHON_VERSION_ATTR", "RANGE_TEST_ATTR_PREFIX", "RESEEDS_ATTR", "HORIZON_SWEEP_ATTR",
     "RETRY_OF_ATTR", "RUNGS_ATTR",
     "RUN_ONLY_ATTRS", "SCHEDULE_ATTR", "SEARCH_SPACE_ATTR", "SETUP_DONE_ATTR", "DATA_ATTR",
@@ -42,6 +43,7 @@ IMAGES_PER_SECOND_ATTR = "images_per_second"  # training throughput of a complet
 WORKER_ATTR = "worker"  # the process running it: host, pid, start time, boot id, pid namespace
 BASELINE_ATTR = "baseline"  # the baseline's name, on a baseline's trial only
 PRIOR_ATTR = "prior"  # the prior's name, on a trial queued as a prior (an ordinary trial)
+POLISH_ATTR = "polish"  # {"trial": N, "factor": f}: a polish trial, N's peak LR times f
 FIXED_SCHEDULE_ATTR = "fixed_schedule"  # a ready-made baseline's spec: nothing is sampled
 FIXED_OPTIMIZER_ATTR = "fixed_optimizer"  # ... and its optimizer settings
 PRUNE_REASON_ATTR = "prune_reason"  # why it was pruned (or diverged)

@@ -1,0 +1,99 @@
+"""The last searched trials spent on the incumbent's peak LR (``sampler.polish_trials``).
+
+A search across families, shapes and optimizers finds a good schedule with a peak LR that is
+only as close as its few draws near it; within one schedule, the peak LR is what matters most.
+So the last ``polish_trials`` trials of the budget run the incumbent (the best complete searched
+trial so far) at another peak LR, all its other values kept: half of it, twice it, then the
+half-steps (x0.71, x1.41), the first not tried yet and inside the searched range. The incumbent
+is taken again before each, so a polish trial that wins moves the next one further that way.
+They are ordinary trials (queued, pruned at the rungs like any other, re-run if they reach the
+top); each carries its origin in ``POLISH_ATTR``. Measured effect: docs/search_quality.md.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from lrsearch.config import Range
+from lrsearch.records import OPTIMIZER_PARAM, POLISH_ATTR, is_baseline
+from lrsearch.search._space import SearchSpace
+
+__all__ = ["POLISH_FACTORS", "enqueue_polish", "polish_count", "polish_point"]
+
+POLISH_FACTORS = (0.5, 2.0, 2 ** -0.5, 2 ** 0.5)
+"""Multiples of the incumbent's peak LR a polish trial tries, in this order."""
+
+_SAME_LR = math.log(1.15)  # peak LRs closer than this (in log) count as already tried
+_TRIED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+
+
+def _lr_param(trial: FrozenTrial) -> str | None:
+    """The name of the trial's searched peak-LR parameter, or None (a fixed peak LR)."""
+    name = f"{trial.params.get(OPTIMIZER_PARAM)}.peak_lr"
+    return name if name in trial.params else None
+
+
+def _incumbent(trials: list[FrozenTrial], maximize: bool) -> FrozenTrial | None:
+    """The best complete searched trial (a searched peak LR, not a baseline), or None."""
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None
+                and math.isfinite(t.value) and not is_baseline(t) and _lr_param(t)]
+    if not complete:
+        return None
+    sign = -1.0 if maximize else 1.0
+    return min(complete, key=lambda t: (sign * t.value, t.number))
+
+
+def polish_point(study: optuna.Study, space: SearchSpace) -> dict[str, Any] | None:
+    """The next polish trial's parameters and origin, or None when there is none to run.
+
+    Returns ``{"params": ..., "origin": {"trial": N, "factor": f}}``: the incumbent's
+    parameters with its peak LR times the first of :data:`POLISH_FACTORS` that lies inside
+    the searched range and that no trial of the same schedule and optimizer has tried.
+    """
+    trials = study.get_trials(deepcopy=False)
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    best = _incumbent(trials, maximize)
+    if best is None:
+        return None
+    lr_name = _lr_param(best)
+    searched = space.optimizers[best.params[OPTIMIZER_PARAM]]["peak_lr"]
+    if not isinstance(searched, Range):
+        return None
+    shape = {k: v for k, v in best.params.items() if k != lr_name}
+    tried = [t.params[lr_name] for t in trials if t.state in _TRIED and lr_name in t.params
+             and {k: v for k, v in t.params.items() if k != lr_name} == shape]
+    lr = best.params[lr_name]
+    for factor in POLISH_FACTORS:
+        new_lr = lr * factor
+        if not searched.low <= new_lr <= searched.high:
+            continue
+        if any(abs(math.log(new_lr / old)) < _SAME_LR for old in tried if old > 0):
+            continue
+        return {"params": {**best.params, lr_name: new_lr},
+                "origin": {"trial": best.number, "factor": round(factor, 4)}}
+    return None
+
+
+def polish_count(study: optuna.Study) -> int:
+    """Polish trials queued so far (any state)."""
+    return sum(POLISH_ATTR in t.user_attrs for t in study.get_trials(deepcopy=False))
+
+
+def enqueue_polish(study: optuna.Study, space: SearchSpace, polish_trials: int) -> bool:
+    """Queue the next polish trial while fewer than ``polish_trials`` were queued; whether
+    one was (none: the budget is spent, or no point is left to try)."""
+    if polish_count(study) >= polish_trials:
+        return False
+    point = polish_point(study, space)
+    if point is None:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        study.enqueue_trial(point["params"], user_attrs={POLISH_ATTR: point["origin"]},
+                            skip_if_exists=True)
+    return True
