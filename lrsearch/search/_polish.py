@@ -29,7 +29,7 @@ POLISH_FACTORS = (0.5, 2.0, 2 ** -0.5, 2 ** 0.5)
 """Multiples of the incumbent's peak LR a polish trial tries, in this order."""
 
 _SAME_LR = math.log(1.15)  # peak LRs closer than this (in log) count as already tried
-_TRIED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+_TRIED = tuple(TrialState)  # a failed point too: its retry, if any, is queued already
 
 
 def _lr_param(trial: FrozenTrial) -> str | None:
@@ -80,8 +80,10 @@ def polish_point(study: optuna.Study, space: SearchSpace) -> dict[str, Any] | No
 
 
 def polish_count(study: optuna.Study) -> int:
-    """Polish trials queued so far (any state)."""
-    return sum(POLISH_ATTR in t.user_attrs for t in study.get_trials(deepcopy=False))
+    """Polish trials queued so far; a failed one is not counted (its retry, queued with the
+    same attributes, is)."""
+    return sum(POLISH_ATTR in t.user_attrs and t.state != TrialState.FAIL
+               for t in study.get_trials(deepcopy=False))
 
 
 def enqueue_polish(study: optuna.Study, space: SearchSpace, polish_trials: int) -> bool:
@@ -92,8 +94,10 @@ def enqueue_polish(study: optuna.Study, space: SearchSpace, polish_trials: int) 
     point = polish_point(study, space)
     if point is None:
         return False
+    before = polish_count(study)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
+        # Another worker may have queued the same point a moment ago: then none is added.
         study.enqueue_trial(point["params"], user_attrs={POLISH_ATTR: point["origin"]},
                             skip_if_exists=True)
-    return True
+    return polish_count(study) > before

@@ -123,3 +123,20 @@ def test_a_study_spends_its_last_trials_on_the_incumbents_peak_lr(tiny_config):
         assert origin.value == max(t.value for t in before)  # the incumbent when queued
         assert trial.user_attrs["schedule"]["family"] == origin.user_attrs["schedule"]["family"]
         assert _lr(trial) == pytest.approx(_lr(origin) * trial.user_attrs[POLISH_ATTR]["factor"])
+
+
+def test_a_failed_polish_trial_does_not_spend_the_polish_budget():
+    space = _space({"low": 0.001, "high": 1.0, "log": True})
+    study = _study(space, 4, best_lr=0.05)
+    assert enqueue_polish(study, space, polish_trials=1)
+
+    def crash(trial):
+        space.suggest(trial)
+        raise RuntimeError("the worker's disk is full")
+
+    study.optimize(crash, n_trials=1, catch=(RuntimeError,))
+    assert study.trials[-1].state == TrialState.FAIL and POLISH_ATTR in study.trials[-1].user_attrs
+    assert polish_count(study) == 0
+    assert enqueue_polish(study, space, polish_trials=1)  # the next point, x2
+    assert study.trials[-1].user_attrs[POLISH_ATTR]["factor"] == 2.0
+    assert not enqueue_polish(study, space, polish_trials=1)
