@@ -23,6 +23,7 @@ from lrsearch.records._attrs import (
     FIXED_SCHEDULE_ATTR,
     LR_CURVE_ATTR,
     OPTIMIZER_ATTR,
+    POLISH_ATTR,
     PRIOR_ATTR,
     PRUNE_REASON_ATTR,
     RUNGS_ATTR,
@@ -31,7 +32,8 @@ from lrsearch.records._attrs import (
 )
 from lrsearch.records._store import curve
 
-__all__ = ["fail_reason", "is_baseline", "is_preset", "is_prior", "probe_key", "stored_config",
+__all__ = ["fail_reason", "is_baseline", "is_polish", "is_preset", "is_prior", "probe_key",
+           "stored_config",
            "stored_epochs", "stored_metric", "stored_reported_kind", "trial_baseline",
            "trial_cost_epochs",
            "trial_epochs", "trial_family", "trial_lr_curve", "trial_optimizer", "trial_reason",
@@ -76,6 +78,11 @@ def is_baseline(trial: Any) -> bool:
 def is_preset(trial: Any) -> bool:
     """Whether the trial runs a ready-made baseline: a fixed spec and optimizer, no sampling."""
     return FIXED_SCHEDULE_ATTR in trial.user_attrs
+
+
+def is_polish(trial: Any) -> bool:
+    """Whether the trial polishes the incumbent's peak LR (:mod:`lrsearch.search._polish`)."""
+    return POLISH_ATTR in trial.user_attrs
 
 
 def is_prior(trial: Any) -> bool:

@@ -37,6 +37,7 @@ from lrsearch.records import (
     RUNGS_ATTR,
     inherited_curve,
     is_baseline,
+    is_polish,
     probe_key,
     set_curve,
     set_study_record,
@@ -103,7 +104,7 @@ class Objective(TrialProtocol):
                                trial.number if original is None else original)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         epochs = list(inherited_curve(trial, EPOCHS_ATTR) or [])
-        if self.rungs and not is_baseline(trial):
+        if self.rungs and not _never_pruned(trial):
             self._climb(trial, spec, optimizer, ckpt)
 
         def on_epoch(result: Any) -> str | None:
@@ -206,9 +207,8 @@ class Objective(TrialProtocol):
                 trial.report(judged, epoch)
         if self.on_epoch is not None:
             self.on_epoch(trial.number, result)
-        # Baselines are the study's yardstick: they always run to the end.
         if judged is not None and epoch in self.prune_epochs and \
-                not is_baseline(trial) and trial.should_prune():
+                not _never_pruned(trial) and trial.should_prune():
             what = f"probe {self.config.metric}" if self.probe else self.config.metric
             return f"pruned after epoch {epoch} ({what} {judged:.4f})"
         return None
@@ -226,6 +226,13 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, int):
         return value
     return float(value)
+
+
+def _never_pruned(trial: optuna.Trial) -> bool:
+    """Baselines (the study's yardstick) and polish trials always run to the end: a polish
+    trial differs from the incumbent in its peak LR alone, and a shorter horizon favours a
+    higher one, so only the full length compares them."""
+    return is_baseline(trial) or is_polish(trial)
 
 
 def _finish(trial: optuna.Trial, ckpt: Path, pruned: str | None = None,

@@ -6,8 +6,10 @@ So the last ``polish_trials`` trials of the budget run the incumbent (the best c
 trial so far) at another peak LR, all its other values kept: half of it, twice it, then the
 half-steps (x0.71, x1.41), the first not tried yet and inside the searched range. The incumbent
 is taken again before each, so a polish trial that wins moves the next one further that way.
-They are ordinary trials (queued, pruned at the rungs like any other, re-run if they reach the
-top); each carries its origin in ``POLISH_ATTR``. Measured effect: docs/search_quality.md.
+They are searched trials the sampler learns from and re-runs when they reach the top, except that
+they are never pruned: they differ from the incumbent in the peak LR alone, and a shorter horizon
+favours a higher one, so only the full length compares them. Each carries its origin in
+``POLISH_ATTR``. Measured effect: docs/search_quality.md.
 """
 
 from __future__ import annotations

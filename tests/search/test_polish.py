@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 
 from lrsearch.config import parse_study
 from lrsearch.errors import StudyError
-from lrsearch.records import POLISH_ATTR
+from lrsearch.records import POLISH_ATTR, RUNGS_ATTR
 from lrsearch.search import SearchSpace, build_sampler, run_study
 from lrsearch.search._polish import enqueue_polish, polish_count, polish_point
 
@@ -109,7 +109,9 @@ def test_a_fixed_peak_lr_has_nothing_to_polish_and_a_grid_refuses_polish_trials(
 
 @pytest.mark.slow
 def test_a_study_spends_its_last_trials_on_the_incumbents_peak_lr(tiny_config):
-    config = tiny_config(n_trials=6, baselines=[], pruner={"name": "none"},
+    # Horizon rungs (the default pruner): searched trials train at 1 epoch first, polish
+    # trials only at full length, never pruned.
+    config = tiny_config(n_trials=6, baselines=[], pruner={"name": "horizon"},
                          sampler={"name": "tpe", "seed": 0, "n_startup_trials": 2,
                                   "priors": False, "polish_trials": 2})
     run_study(config, progress="off")
@@ -123,6 +125,8 @@ def test_a_study_spends_its_last_trials_on_the_incumbents_peak_lr(tiny_config):
         assert origin.value == max(t.value for t in before)  # the incumbent when queued
         assert trial.user_attrs["schedule"]["family"] == origin.user_attrs["schedule"]["family"]
         assert _lr(trial) == pytest.approx(_lr(origin) * trial.user_attrs[POLISH_ATTR]["factor"])
+        assert trial.state == TrialState.COMPLETE and RUNGS_ATTR not in trial.user_attrs
+    assert any(RUNGS_ATTR in t.user_attrs for t in study.trials[:4])
 
 
 def test_a_failed_polish_trial_does_not_spend_the_polish_budget():
