@@ -73,7 +73,7 @@ from lrsearch.records import (
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search import Objective, open_study
-from lrsearch.search._polish import enqueue_polish
+from lrsearch.search._polish import enqueue_polish, polish_trials
 from lrsearch.search._pruners import horizon_epochs
 from lrsearch.search._reseed import reseed_top
 from lrsearch.train import OptimizerSettings, load_data, train
@@ -217,11 +217,12 @@ def run_search(config, data, budget_epochs: float, plain_tpe: bool = False
     objective = Objective(config, opened.space, data)
     reseeds = config.reseed.top_k * config.reseed.seeds
     reserve = reseeds * config.training.epochs
-    polish_from = budget_epochs - reserve - config.sampler.polish_trials * config.training.epochs
+    polish = 0 if plain_tpe else polish_trials(config.sampler)
+    polish_from = budget_epochs - reserve - polish * config.training.epochs
     spent, incumbents, best = range_test_epochs(opened.study, config, data), [], None
     while spent < budget_epochs - reserve - 1e-9:
-        if config.sampler.polish_trials and spent >= polish_from - 1e-9:
-            enqueue_polish(opened.study, opened.space, config.sampler.polish_trials)
+        if polish and spent >= polish_from - 1e-9:  # the budget's last full trials
+            enqueue_polish(opened.study, opened.space, polish)
         opened.study.optimize(objective, n_trials=1)
         # The trial just run (not the study's last one: priors are queued at the start).
         stored = opened.study._storage.get_trial(objective.trial_id)

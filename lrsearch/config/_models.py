@@ -95,9 +95,9 @@ class SamplerConfig(_Strict):
     family's shape climb towards their own branch's best. ``min_trials_per_optimizer`` (tpe)
     draws the optimizer of searched trials (priors and baselines do not count) as the
     least-tried one until every optimizer of the space has that many; TPE chooses after.
-    ``polish_trials`` (not grid) are the last trials of ``n_trials``, each the best searched
-    trial so far at another peak LR (x0.5, x2, then x0.71, x1.41), the rest of it kept
-    (:mod:`lrsearch.search._polish`).
+    ``polish_trials`` are the last trials of ``n_trials``, each the best searched trial so far
+    at another peak LR (x0.5, x2, then x0.71, x1.41), the rest of it kept; left out, a few for
+    tpe, gp and cmaes, none for random, qmc and grid (:mod:`lrsearch.search._polish`).
     ``points_per_param`` (grid only) is the number of values each searched number takes: evenly
     spaced from low to high, on a log scale for a log range (an int range keeps its distinct
     rounded values); choices keep all their values. The grid is the tree of the space, so it
@@ -117,7 +117,7 @@ class SamplerConfig(_Strict):
         default_factory=lambda: [1.0], min_length=1, max_length=5)
     split: Literal["global", "branch"] = "global"
     min_trials_per_optimizer: int = Field(default=0, ge=0)
-    polish_trials: int = Field(default=0, ge=0)
+    polish_trials: int | None = Field(default=None, ge=0)
 
     def worker_seed(self, worker_index: int, trials_before: int = 0) -> int | None:
         """The sampler seed of worker ``worker_index``: ``seed + 1000 * worker_index``, plus

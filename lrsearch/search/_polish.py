@@ -21,17 +21,30 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from lrsearch.config import Range
+from lrsearch.config import Range, SamplerConfig
 from lrsearch.records import OPTIMIZER_PARAM, POLISH_ATTR, is_baseline
 from lrsearch.search._space import SearchSpace
 
-__all__ = ["POLISH_FACTORS", "enqueue_polish", "polish_count", "polish_point"]
+__all__ = ["DEFAULT_POLISH_TRIALS", "POLISH_FACTORS", "enqueue_polish", "polish_count",
+           "polish_point", "polish_trials"]
+
+DEFAULT_POLISH_TRIALS = 0
+"""Polish trials of a model-based sampler's study that leaves ``polish_trials`` out."""
 
 POLISH_FACTORS = (0.5, 2.0, 2 ** -0.5, 2 ** 0.5)
 """Multiples of the incumbent's peak LR a polish trial tries, in this order."""
 
 _SAME_LR = math.log(1.15)  # peak LRs closer than this (in log) count as already tried
 _TRIED = tuple(TrialState)  # a failed point too: its retry, if any, is queued already
+
+
+def polish_trials(config: SamplerConfig) -> int:
+    """``polish_trials``, or when left out: :data:`DEFAULT_POLISH_TRIALS` for the model-based
+    samplers (tpe, gp, cmaes), 0 for random, qmc and grid (they promise to draw every point
+    themselves)."""
+    if config.polish_trials is not None:
+        return config.polish_trials
+    return DEFAULT_POLISH_TRIALS if config.name in ("tpe", "gp", "cmaes") else 0
 
 
 def _lr_param(trial: FrozenTrial) -> str | None:

@@ -58,7 +58,7 @@ from lrsearch.records import (
 from lrsearch.search._checkpoints import checkpoint_problems, leftover_checkpoints, study_folder
 from lrsearch.search._horizon_sweep import sweep_horizons
 from lrsearch.search._objective import INVALID_GRID_POINT, Objective
-from lrsearch.search._polish import enqueue_polish
+from lrsearch.search._polish import enqueue_polish, polish_trials
 from lrsearch.search._progress import StudyProgress
 from lrsearch.search._queue import missing_baselines, requeue_failed_yardsticks
 from lrsearch.search._reseed import reseed_top
@@ -239,7 +239,7 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
             if others.wait_for(running, bar):
                 continue  # the last trials run elsewhere and may yet be failed and retried
             return  # trials nobody can end (no heartbeat, worker unknown): not waited for
-        polish = config.sampler.polish_trials
+        polish = polish_trials(config.sampler)
         if polish and not waiting and config.n_trials is not None and (
                 finished + len(running) >= config.n_trials - polish):
             enqueue_polish(study, opened.space, polish)  # the budget's last trials

@@ -98,7 +98,7 @@ def _grid_problems(config: SamplerConfig, space: SearchSpace) -> list[str]:
         return []
     if config.polish_trials:
         return [f"sampler.polish_trials: got {config.polish_trials}; a grid walks its own "
-                f"points and has no polish trials: set it to 0, or use tpe"]
+                f"points and has no polish trials: leave it out or set 0, or use tpe"]
     size = grid_size(space)
     if size <= MAX_GRID_SIZE:
         return []

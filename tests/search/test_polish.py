@@ -12,7 +12,13 @@ from lrsearch.config import parse_study
 from lrsearch.errors import StudyError
 from lrsearch.records import POLISH_ATTR, RUNGS_ATTR
 from lrsearch.search import SearchSpace, build_sampler, run_study
-from lrsearch.search._polish import enqueue_polish, polish_count, polish_point
+from lrsearch.search._polish import (
+    DEFAULT_POLISH_TRIALS,
+    enqueue_polish,
+    polish_count,
+    polish_point,
+    polish_trials,
+)
 
 
 def _space(peak_lr=None):
@@ -97,6 +103,17 @@ def test_polish_stays_inside_the_searched_range_and_skips_what_was_tried():
     study.enqueue_trial({**first.params, "sgd.peak_lr": 0.05 * 2 ** 0.5})
     study.optimize(_landscape(space, 0.05), n_trials=1)
     assert polish_point(study, space) is None
+
+
+def test_polish_trials_left_out_are_the_default_for_model_based_samplers_only():
+    def sampler(**given):
+        return parse_study({"name": "d", "sampler": given}).sampler
+
+    assert polish_trials(sampler(name="tpe")) == polish_trials(sampler(name="gp")) == (
+        DEFAULT_POLISH_TRIALS)
+    assert polish_trials(sampler(name="random")) == polish_trials(sampler(name="grid")) == 0
+    assert polish_trials(sampler(name="random", polish_trials=3)) == 3
+    assert polish_trials(sampler(name="tpe", polish_trials=0)) == 0
 
 
 def test_a_fixed_peak_lr_has_nothing_to_polish_and_a_grid_refuses_polish_trials():
