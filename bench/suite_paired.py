@@ -25,7 +25,7 @@ import math
 import pickle
 import statistics
 
-from lrsearch.records import paired_margin
+from lrsearch.records import POLISH_ATTR, paired_margin
 from lrsearch.schedules import ScheduleSpec
 
 REFERENCES = ("random", "tpe-hyperband", "linear-lr")
@@ -38,6 +38,8 @@ def main() -> None:
                         help="the seeds of the shards' own confirmations")
     parser.add_argument("--reconfirmed", action="append", default=[], metavar="PATH",
                         help="bench/reconfirm.py's results: more seeds per winner (repeatable)")
+    parser.add_argument("--per-seed", action="store_true",
+                        help="also each seed's confirmed winner of every arm")
     parser.add_argument("shards", nargs="+", metavar="PATH:FIRST_SEED")
     args = parser.parse_args()
     more: dict = {}
@@ -64,6 +66,7 @@ def main() -> None:
 
     values: dict[str, dict[int, float]] = {}
     optimizers: dict[str, dict[int, str]] = {}
+    winners: dict[int, dict[str, str]] = {}
     for shard, first in shards:
         for method, histories in shard["runs"].items():
             for index, history in enumerate(histories):
@@ -71,6 +74,12 @@ def main() -> None:
                 values.setdefault(method, {})[first + index] = score(winner)
                 optimizers.setdefault(method, {})[first + index] = (
                     "none" if winner is None else winner.user_attrs["optimizer"]["name"])
+                if winner is not None:
+                    winners.setdefault(first + index, {})[method] = _described(winner)
+    if args.per_seed:
+        for seed in sorted(winners):
+            for method, line in winners[seed].items():
+                print(f"seed {seed} {method:<18} {values[method][seed]:.4f} {line}")
     for method, by_seed in values.items():
         scored = [v for v in by_seed.values() if not math.isnan(v)]
         won = collections.Counter(optimizers[method].values())
@@ -93,6 +102,15 @@ def main() -> None:
             print(f"  {method} - {other}: {100 * margin.mean:+.2f} pts "
                   f"[{100 * (margin.mean - half):+.2f}, {100 * (margin.mean + half):+.2f}] "
                   f"over {margin.n} seeds")
+
+
+def _described(trial) -> str:
+    """A winner in a few words: trial, optimizer, family, peak LR, and where it came from."""
+    schedule, optimizer = trial.user_attrs["schedule"], trial.user_attrs["optimizer"]
+    origin = trial.user_attrs.get(POLISH_ATTR) or {}
+    came = f", polish x{origin['factor']:g} of #{origin['trial']}" if origin else ""
+    return (f"#{trial.number} {optimizer['name']} {schedule['family']} "
+            f"{schedule['peak_lr']:.3g}{came}")
 
 
 if __name__ == "__main__":
