@@ -49,6 +49,15 @@ def check_study(config: StudyConfig, skip: Collection[str] = ()
         problems.append("sampler.priors: got true with sampler.name 'grid'; a grid walks every "
                         "point of the space itself, so there is nothing to start it from; "
                         "leave priors out")
+    polish = config.sampler.polish_trials
+    if "sampler" not in skip and polish and config.sampler.name == "grid":
+        problems.append(f"sampler.polish_trials: got {polish} with sampler.name 'grid'; a grid "
+                        f"walks its own points and has no polish trials: leave it out or set 0")
+    elif "sampler" not in skip and polish and config.n_trials is not None and \
+            polish >= config.n_trials:
+        problems.append(f"sampler.polish_trials: got {polish} with n_trials {config.n_trials}; "
+                        f"polish trials are the last of n_trials and need searched ones "
+                        f"before them: set fewer than n_trials")
     if "search_space" in skip:
         return [], problems
     families, family_problems = resolve_families(config.search_space.families,

@@ -36,8 +36,6 @@ from lrsearch.records import (
     RETRY_OF_ATTR,
     RUNGS_ATTR,
     inherited_curve,
-    is_baseline,
-    is_polish,
     probe_key,
     set_curve,
     set_study_record,
@@ -50,7 +48,7 @@ from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._checkpoints import checkpoint_path, remove_checkpoints, study_folder
 from lrsearch.search._pruners import horizon_epochs
 from lrsearch.search._space import SearchSpace
-from lrsearch.search._trial import TrialProtocol
+from lrsearch.search._trial import TrialProtocol, never_pruned
 
 __all__ = ["Objective", "INVALID_GRID_POINT"]
 
@@ -104,7 +102,7 @@ class Objective(TrialProtocol):
                                trial.number if original is None else original)
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         epochs = list(inherited_curve(trial, EPOCHS_ATTR) or [])
-        if self.rungs and not _never_pruned(trial):
+        if self.rungs and not never_pruned(trial):
             self._climb(trial, spec, optimizer, ckpt)
 
         def on_epoch(result: Any) -> str | None:
@@ -208,7 +206,7 @@ class Objective(TrialProtocol):
         if self.on_epoch is not None:
             self.on_epoch(trial.number, result)
         if judged is not None and epoch in self.prune_epochs and \
-                not _never_pruned(trial) and trial.should_prune():
+                not never_pruned(trial) and trial.should_prune():
             what = f"probe {self.config.metric}" if self.probe else self.config.metric
             return f"pruned after epoch {epoch} ({what} {judged:.4f})"
         return None
@@ -226,13 +224,6 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, int):
         return value
     return float(value)
-
-
-def _never_pruned(trial: optuna.Trial) -> bool:
-    """Baselines (the study's yardstick) and polish trials always run to the end: a polish
-    trial differs from the incumbent in its peak LR alone, and a shorter horizon favours a
-    higher one, so only the full length compares them."""
-    return is_baseline(trial) or is_polish(trial)
 
 
 def _finish(trial: optuna.Trial, ckpt: Path, pruned: str | None = None,

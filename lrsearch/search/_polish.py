@@ -94,25 +94,30 @@ def polish_point(study: optuna.Study, space: SearchSpace) -> dict[str, Any] | No
     return None
 
 
-def polish_count(study: optuna.Study) -> int:
-    """Polish trials queued so far; a failed one is not counted (its retry, queued with the
-    same attributes, is)."""
+def polish_count(study: optuna.Study, n_trials: int | None = None) -> int:
+    """Polish trials queued so far for a budget of ``n_trials`` (a study resumed with more
+    trials polishes again at its new end); a failed one is not counted (its retry, queued
+    with the same attributes, is)."""
     return sum(POLISH_ATTR in t.user_attrs and t.state != TrialState.FAIL
+               and t.user_attrs[POLISH_ATTR].get("n_trials") == n_trials
                for t in study.get_trials(deepcopy=False))
 
 
-def enqueue_polish(study: optuna.Study, space: SearchSpace, polish_trials: int) -> bool:
-    """Queue the next polish trial while fewer than ``polish_trials`` were queued; whether
-    one was (none: the budget is spent, or no point is left to try)."""
-    if polish_count(study) >= polish_trials:
+def enqueue_polish(study: optuna.Study, space: SearchSpace, polish_trials: int,
+                   n_trials: int | None = None) -> bool:
+    """Queue the next polish trial of the budget of ``n_trials`` while fewer than
+    ``polish_trials`` were queued for it; whether one was (none: those are spent, or no point
+    is left to try). Workers that reach the budget's end together may queue one each (the
+    check and the queueing are not one transaction): a polish trial more, never a trial more."""
+    if polish_count(study, n_trials) >= polish_trials:
         return False
     point = polish_point(study, space)
     if point is None:
         return False
-    before = polish_count(study)
+    before = polish_count(study, n_trials)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         # Another worker may have queued the same point a moment ago: then none is added.
-        study.enqueue_trial(point["params"], user_attrs={POLISH_ATTR: point["origin"]},
-                            skip_if_exists=True)
-    return polish_count(study) > before
+        study.enqueue_trial(point["params"], skip_if_exists=True,
+                            user_attrs={POLISH_ATTR: {**point["origin"], "n_trials": n_trials}})
+    return polish_count(study, n_trials) > before

@@ -242,7 +242,7 @@ def _optimize(opened: OpenedStudy, objective: Objective, config: StudyConfig,
         polish = polish_trials(config.sampler)
         if polish and not waiting and config.n_trials is not None and (
                 finished + len(running) >= config.n_trials - polish):
-            enqueue_polish(study, opened.space, polish)  # the budget's last trials
+            enqueue_polish(study, opened.space, polish, config.n_trials)  # its last trials
         ran_before = objective.trial_id
         fault = optimize_one(study, objective, callbacks, catch)
         if fault is None:

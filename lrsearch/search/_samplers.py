@@ -96,9 +96,6 @@ def grid_walked(study: optuna.Study, space: SearchSpace, running: bool = False) 
 def _grid_problems(config: SamplerConfig, space: SearchSpace) -> list[str]:
     if config.name != "grid":
         return []
-    if config.polish_trials:
-        return [f"sampler.polish_trials: got {config.polish_trials}; a grid walks its own "
-                f"points and has no polish trials: leave it out or set 0, or use tpe"]
     size = grid_size(space)
     if size <= MAX_GRID_SIZE:
         return []

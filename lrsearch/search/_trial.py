@@ -28,6 +28,8 @@ from lrsearch.records import (
     SCHEDULE_ATTR,
     WALL_SECONDS_ATTR,
     WORKER_ATTR,
+    is_baseline,
+    is_polish,
     raise_if_storage_lost,
     storage_error_in,
     trial_baseline,
@@ -37,9 +39,16 @@ from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._space import SearchSpace
 from lrsearch.search.parallel import worker_id
 
-__all__ = ["TrialProtocol"]
+__all__ = ["TrialProtocol", "never_pruned"]
 
 _MAX_REASON_CHARS = 1000
+
+
+def never_pruned(trial: Any) -> bool:
+    """Whether the trial always runs to the end, whoever trains it: a baseline (the study's
+    yardstick) or a polish trial (it differs from the incumbent in its peak LR alone, and a
+    shorter horizon favours a higher one, so only the full length compares them)."""
+    return is_baseline(trial) or is_polish(trial)
 
 
 class TrialProtocol:

@@ -28,7 +28,6 @@ from lrsearch.records import (
     LR_CURVE_ATTR,
     SCHEDULE_ATTR,
     TRAINING_LOOP_ATTR,
-    is_baseline,
     probe_key,
     set_curve,
     set_study_record,
@@ -36,7 +35,7 @@ from lrsearch.records import (
 )
 from lrsearch.schedules import ScheduleSpec
 from lrsearch.search._space import SearchSpace
-from lrsearch.search._trial import TrialProtocol
+from lrsearch.search._trial import TrialProtocol, never_pruned
 
 __all__ = ["Trial", "UserObjective"]
 
@@ -125,7 +124,7 @@ class Trial:
         if self._on_epoch is not None:
             self._on_epoch(self.number, SimpleNamespace(**row))
         if value is not None and row["epoch"] in self._prune_epochs and \
-                not is_baseline(self._trial) and self._trial.should_prune():
+                not never_pruned(self._trial) and self._trial.should_prune():
             what = f"probe {self.metric}" if probing else self.metric
             raise optuna.TrialPruned(f"pruned after epoch {epoch} ({what} {value:.4f})")
 

@@ -8,10 +8,11 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+import lrsearch
 from lrsearch.config import parse_study
-from lrsearch.errors import StudyError
+from lrsearch.errors import ConfigError
 from lrsearch.records import POLISH_ATTR, RUNGS_ATTR
-from lrsearch.search import SearchSpace, build_sampler, run_study
+from lrsearch.search import SearchSpace, run_study
 from lrsearch.search._polish import (
     DEFAULT_POLISH_TRIALS,
     enqueue_polish,
@@ -116,12 +117,37 @@ def test_polish_trials_left_out_are_the_default_for_model_based_samplers_only():
     assert polish_trials(sampler(name="tpe", polish_trials=0)) == 0
 
 
-def test_a_fixed_peak_lr_has_nothing_to_polish_and_a_grid_refuses_polish_trials():
+def test_a_fixed_peak_lr_has_nothing_to_polish_and_a_study_file_is_checked():
     space = _space(0.1)
     assert polish_point(_study(space, 3, best_lr=0.1), space) is None
-    config = parse_study({"name": "d", "sampler": {"name": "grid", "polish_trials": 2}})
-    with pytest.raises(StudyError, match="sampler.polish_trials: got 2"):
-        build_sampler(config.sampler, SearchSpace.from_config(config))
+    with pytest.raises(ConfigError, match="sampler.polish_trials: got 2 with sampler.name "
+                                          "'grid'"):
+        parse_study({"name": "d", "sampler": {"name": "grid", "polish_trials": 2}})
+    with pytest.raises(ConfigError, match="sampler.polish_trials: got 5 with n_trials 5; "):
+        parse_study({"name": "d", "n_trials": 5, "sampler": {"polish_trials": 5}})
+    assert parse_study({"name": "d", "n_trials": 5, "sampler": {"polish_trials": 4}})
+
+
+def test_polish_trials_of_a_users_own_loop_run_to_the_end(tmp_path):
+    def by_peak_lr(trial):  # no model: the value grows with the peak LR
+        for epoch in range(1, trial.epochs + 1):
+            trial.report(epoch, val_acc=trial.spec.peak_lr * epoch / trial.epochs)
+
+    storage = f"sqlite:///{tmp_path / 'own.db'}"
+    # Keep only the top 5% at the half-way point: every trial below the best is pruned there,
+    # as a polish trial at half the incumbent's peak LR would be.
+    lrsearch.optimize({
+        "name": "own", "storage": storage, "n_trials": 8, "training": {"epochs": 4},
+        "sampler": {"name": "random", "seed": 0, "polish_trials": 2},
+        "pruner": {"name": "percentile", "percentile": 5.0, "n_startup_trials": 2,
+                   "at_progress": [0.5]},
+        "search_space": {"families": ["linear"], "peak_lr": {"low": 0.01, "high": 1.0,
+                                                             "log": True}}}, by_peak_lr)
+    study = optuna.load_study(study_name="own", storage=storage)
+    polished = [t for t in study.trials if POLISH_ATTR in t.user_attrs]
+    assert [t.number for t in polished] == [6, 7]
+    assert all(t.state == TrialState.COMPLETE for t in polished)
+    assert any(t.state == TrialState.PRUNED for t in study.trials[:6])
 
 
 @pytest.mark.slow
@@ -144,6 +170,11 @@ def test_a_study_spends_its_last_trials_on_the_incumbents_peak_lr(tiny_config):
         assert _lr(trial) == pytest.approx(_lr(origin) * trial.user_attrs[POLISH_ATTR]["factor"])
         assert trial.state == TrialState.COMPLETE and RUNGS_ATTR not in trial.user_attrs
     assert any(RUNGS_ATTR in t.user_attrs for t in study.trials[:4])
+    # Resumed with a larger budget, the study polishes again at its new end.
+    run_study(config.model_copy(update={"n_trials": 8}), progress="off")
+    study = optuna.load_study(study_name="tiny", storage=config.storage)
+    assert [t.number for t in study.trials if POLISH_ATTR in t.user_attrs] == [4, 5, 6, 7]
+    assert [t.user_attrs[POLISH_ATTR]["n_trials"] for t in study.trials[4:]] == [6, 6, 8, 8]
 
 
 def test_a_failed_polish_trial_does_not_spend_the_polish_budget():
