@@ -52,6 +52,25 @@ def _cut(database: str) -> None:
            f"'{database}' AND pid <> pg_backend_pid()")
 
 
+def _renew_sessions(database: str, within_s: float = 10.0) -> None:
+    """End every session of ``database`` opened before now, each only while it is idle: the
+    worker's pool then replaces it unnoticed (it pings on checkout), so the worker's next
+    write meets a new session's setting, never a connection cut under a running query."""
+    engine = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    old = (f"FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid() "
+           f"AND backend_start < :since")
+    deadline = time.monotonic() + within_s
+    with engine.connect() as connection:
+        since = connection.execute(text("SELECT now()")).scalar()
+        while time.monotonic() < deadline:
+            connection.execute(text(f"SELECT pg_terminate_backend(pid) {old} "
+                                    f"AND state = 'idle'"), {"since": since})
+            if not connection.execute(text(f"SELECT count(*) {old}"), {"since": since}).scalar():
+                break
+            time.sleep(0.01)
+    engine.dispose()
+
+
 def _break_mid_trial(path, url: str, break_it, mend_it) -> str:
     """Run the study at ``path`` on ``url``, ``break_it()`` the storage during trial 0's
     training and ``mend_it()`` 3 s later; the run's one line about it (it rides it out)."""
@@ -105,16 +124,14 @@ def test_a_storage_that_reads_but_refuses_writes_fails_the_trial_with_its_cause(
     then ends its trial loop on "AssertionError: Should not reach" and leaves the trial
     RUNNING, to be blamed later on a dead worker."""
     database = postgres_url.rsplit("/", 1)[1]
-    ends = (f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-            f"'{database}' AND pid <> pg_backend_pid()")
 
     def read_only():
         _admin(f"ALTER DATABASE {database} SET default_transaction_read_only = on")
-        _admin(ends)  # sessions take the setting when they start
+        _renew_sessions(database)  # sessions take the setting when they start
 
     def writable():
         _admin(f"ALTER DATABASE {database} RESET default_transaction_read_only")
-        _admin(ends)
+        _renew_sessions(database)
 
     line = _break_mid_trial(tiny_study(**LONG), postgres_url, read_only, writable)
     assert "read-only" in line, line
