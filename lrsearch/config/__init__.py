@@ -22,6 +22,7 @@ from lrsearch.config._models import (
     DEFAULT_METRIC,
     DEFAULT_PRUNER,
     DEFAULT_STORAGE,
+    MODEL_BASED_SAMPLERS,
     OWN_LOOP_PRUNER,
     BaselineConfig,
     HorizonSweepConfig,
@@ -60,6 +61,7 @@ from lrsearch.config._settings import (
 from lrsearch.config._types import AUTO, Range
 
 __all__ = [
+    "MODEL_BASED_SAMPLERS",
     "DATASETS", "DEVICE_PATTERN", "IMAGEFOLDER", "is_factory", "threads_per_process",
     "usable_cores",
     "DEFAULT_METRIC",

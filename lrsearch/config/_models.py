@@ -42,11 +42,13 @@ __all__ = [
     "StorageOptions", "StudyConfig",
     "OPTIMIZERS", "SAMPLERS", "METRICS", "BASELINE_PRESETS", "Baseline", "JUDGES",
     "DEFAULT_PRUNER", "OWN_LOOP_PRUNER", "DEFAULT_METRIC", "METRIC_DIRECTIONS",
-    "WORKER_SEED_STRIDE",
+    "WORKER_SEED_STRIDE", "MODEL_BASED_SAMPLERS",
 ]
 
 OPTIMIZERS = optimizer_names()
 SAMPLERS = ("tpe", "random", "gp", "cmaes", "qmc", "grid")
+# The samplers that learn from the trials they are given: priors and polish trials are theirs.
+MODEL_BASED_SAMPLERS = ("tpe", "gp", "cmaes")
 # Each metric a study may search, and its direction.
 METRIC_DIRECTIONS = {"val_acc": "maximize", "val_loss": "minimize"}
 METRICS = tuple(METRIC_DIRECTIONS)

@@ -21,7 +21,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from lrsearch.config import Range, SamplerConfig
+from lrsearch.config import MODEL_BASED_SAMPLERS, Range, SamplerConfig
 from lrsearch.records import OPTIMIZER_PARAM, POLISH_ATTR, is_baseline
 from lrsearch.search._space import SearchSpace
 
@@ -44,7 +44,7 @@ def polish_trials(config: SamplerConfig) -> int:
     themselves)."""
     if config.polish_trials is not None:
         return config.polish_trials
-    return DEFAULT_POLISH_TRIALS if config.name in ("tpe", "gp", "cmaes") else 0
+    return DEFAULT_POLISH_TRIALS if config.name in MODEL_BASED_SAMPLERS else 0
 
 
 def _lr_param(trial: FrozenTrial) -> str | None:

@@ -40,7 +40,13 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from lrsearch.config import BaselineConfig, Range, StudyConfig, baseline_params
+from lrsearch.config import (
+    MODEL_BASED_SAMPLERS,
+    BaselineConfig,
+    Range,
+    StudyConfig,
+    baseline_params,
+)
 from lrsearch.optimizers import get_optimizer
 from lrsearch.records import PRIOR_ATTR, fail_reason, is_prior, retry_trial, trial_baseline
 from lrsearch.schedules import ScheduleSpec, get_family
@@ -121,7 +127,7 @@ def uses_priors(config: StudyConfig) -> bool:
     off for random, qmc and grid (they promise to draw every point themselves)."""
     if config.sampler.priors is not None:
         return config.sampler.priors
-    return config.sampler.name in ("tpe", "gp", "cmaes")
+    return config.sampler.name in MODEL_BASED_SAMPLERS
 
 
 def prior_points(space: SearchSpace, lr_factors: Sequence[float] = (1.0,)
