@@ -218,11 +218,12 @@ def run_search(config, data, budget_epochs: float, plain_tpe: bool = False
     reseeds = config.reseed.top_k * config.reseed.seeds
     reserve = reseeds * config.training.epochs
     polish = 0 if plain_tpe else polish_trials(config.sampler)
-    polish_from = budget_epochs - reserve - polish * config.training.epochs
+    search_end = budget_epochs - reserve - polish * config.training.epochs
     spent, incumbents, best = range_test_epochs(opened.study, config, data), [], None
-    while spent < budget_epochs - reserve - 1e-9:
-        if polish and spent >= polish_from - 1e-9:  # the budget's last full trials
-            enqueue_polish(opened.study, opened.space, polish)
+    # The searched trials, then the polish trials (``sampler.polish_trials``: the last of a
+    # study's n_trials), each run wherever the searched trials' compute ended.
+    while spent < search_end - 1e-9 or (
+            polish and enqueue_polish(opened.study, opened.space, polish)):
         opened.study.optimize(objective, n_trials=1)
         # The trial just run (not the study's last one: priors are queued at the start).
         stored = opened.study._storage.get_trial(objective.trial_id)
