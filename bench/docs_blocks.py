@@ -100,7 +100,19 @@ def readme_trials(fig: dict[str, Any]) -> str:
             f"that length: here {study['searched_full']} of the {study['searched']} searched "
             f"trials did and the others stopped, {stopped}, so the {study['n_trials']} trials "
             f"cost {cost:g} epochs, {cost / epochs:.0f} full trials' worth (the re-runs "
-            f"{reruns / epochs:.0f} more). {winner_sentence(fig)}\n")
+            f"{reruns / epochs:.0f} more). {polish_sentence(fig)}{winner_sentence(fig)}\n")
+
+
+def polish_sentence(fig: dict[str, Any]) -> str:
+    """The polish trials in a few words ("" without any)."""
+    polish = fig["study"].get("polish") or []
+    if not polish:
+        return ""
+    said = "; ".join(f"trial {n} ran trial {origin['trial']} at x{origin['factor']:g} its "
+                     f"peak LR" for n, origin in polish)
+    last = "The last trial is" if len(polish) == 1 else f"The last {len(polish)} trials are"
+    return (f"{last} a polish trial, the best searched trial so far at another peak LR, "
+            f"never stopped early ({said}). ")
 
 
 def winner_sentence(fig: dict[str, Any]) -> str:
@@ -109,6 +121,8 @@ def winner_sentence(fig: dict[str, Any]) -> str:
     what = f"trial {win['number']}, {win['family']}"
     if win.get("prior"):
         what += f", the prior {win['prior'].split(' (')[0]}"
+    if win.get("polish"):
+        what += f", the polish of trial {win['polish']['trial']} at x{win['polish']['factor']:g}"
     seeds = f"the mean of {len(win['values'])} seeds" if len(win["values"]) > 1 else "one seed"
     margin = 100 * (win["mean"] - base["mean"])
     return (f"The winner ({what}) scored {win['mean']:.4f}, {seeds}, {margin:+.1f} points "

@@ -94,7 +94,8 @@ def run_all(folder: Path, data_dir: Path) -> dict:
 
 
 def study_figures(url: str) -> dict:
-    """Counts, cost, rungs, baselines, priors, re-runs and the winner, read from the study."""
+    """Counts, cost, rungs, baselines, priors, polish trials, re-runs and the winner, read from
+    the study."""
     import optuna
 
     from lrsearch import records
@@ -107,7 +108,7 @@ def study_figures(url: str) -> dict:
     epochs = int(config["training"]["epochs"])
     runs = records.reseed_runs(stored)
     states = [t.state.name for t in trials]
-    searched = [t for t in trials if not records.is_baseline(t)]
+    searched = [t for t in trials if not records.is_baseline(t) and not records.is_polish(t)]
     stopped: dict[str, int] = {}
     for t in searched:
         if t.state.name == "PRUNED":
@@ -126,6 +127,8 @@ def study_figures(url: str) -> dict:
         "prior_peak_lr": records.trial_schedule(priors[0])["peak_lr"] if priors else None,
         "searched": len(searched),
         "searched_full": sum(1 for t in searched if t.state.name == "COMPLETE"),
+        "polish": [[t.number, t.user_attrs[records.POLISH_ATTR]] for t in trials
+                   if records.is_polish(t)],
         "stopped_at": stopped,
         "cost_epochs": sum(records.trial_cost_epochs(t) for t in trials),
         "reruns": {str(n): {str(s): v for s, v in seeds.items()} for n, seeds in runs.items()},
@@ -146,6 +149,7 @@ def scored(trial, runs: dict) -> dict:
     return {"number": trial.number, "family": records.trial_family(trial),
             "name": records.trial_baseline(trial),
             "prior": trial.user_attrs.get(records.PRIOR_ATTR),
+            "polish": trial.user_attrs.get(records.POLISH_ATTR),
             "values": values, "mean": sum(values) / len(values)}
 
 

@@ -98,9 +98,8 @@ class SamplerConfig(_Strict):
     draws the optimizer of searched trials (priors and baselines do not count) as the
     least-tried one until every optimizer of the space has that many; TPE chooses after.
     ``polish_trials`` are the last trials of ``n_trials``, each the best searched trial so far
-    at another peak LR (x0.5, x2, then x0.71, x1.41), the rest of it kept; left out, the
-    search's default for tpe, gp and cmaes (none yet: docs/search_quality.md, suite run 8),
-    none for random, qmc and grid (:mod:`lrsearch.search._polish`).
+    at another peak LR (x0.5, x2, then x0.71, x1.41), the rest of it kept; left out, one for
+    tpe, gp and cmaes, none for random, qmc and grid (:mod:`lrsearch.search._polish`).
     ``points_per_param`` (grid only) is the number of values each searched number takes: evenly
     spaced from low to high, on a log scale for a log range (an int range keeps its distinct
     rounded values); choices keep all their values. The grid is the tree of the space, so it
@@ -180,7 +179,7 @@ class ReseedConfig(_Strict):
     ``top_k * seeds`` full trainings. ``top_k: 0`` turns it off.
     """
 
-    top_k: int = Field(default=3, ge=0)
+    top_k: int = Field(default=2, ge=0)
     seeds: int = Field(default=1, ge=1)
 
 

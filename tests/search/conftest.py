@@ -21,9 +21,10 @@ TINY_STUDY = {
     "data": {"dataset": "fake", "val_size": 128, "train_subset": 256},
     "model": "small_cnn",
     "training": {"epochs": 3, "batch_size": 64, "device": "cpu", "seed": 0},
-    # No priors: the tests of the machinery choose their trials (tests/search/test_priors.py
-    # tests the priors).
-    "sampler": {"name": "tpe", "seed": 0, "n_startup_trials": 2, "priors": False},
+    # No priors and no polish trials: the tests of the machinery choose their trials
+    # (tests/search/test_priors.py and test_polish.py test those).
+    "sampler": {"name": "tpe", "seed": 0, "n_startup_trials": 2, "priors": False,
+                "polish_trials": 0},
     # Prune from the first epoch, keeping only the top 5% (below the 95th percentile of the
     # others, as Optuna mirrors the percentile when maximizing): pruning is near certain.
     "pruner": {"name": "percentile", "percentile": 5.0,
