@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from lrsearch.cli import main
-from lrsearch.records import CONFIRM_ATTR, study_records
+from lrsearch.records import CONFIRM_ATTR, POLISH_ATTR, reseed_runs, study_records
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +50,16 @@ def test_the_defaults_use_horizon_rungs_and_store_no_judge(default_study):
     stored = study_records(optuna.load_study(study_name="defaults", storage=url))["config"]
     assert stored["pruner"]["name"] == "horizon"
     assert stored["pruner"].get("judge") is None
+
+
+def test_the_defaults_end_on_a_polish_trial_and_re_run_the_top_two(default_study):
+    _, _, url, _ = default_study
+    study = optuna.load_study(study_name="defaults", storage=url)
+    *searched, last = study.trials
+    assert last.user_attrs[POLISH_ATTR]["factor"] == 0.5  # the incumbent at half its peak LR
+    assert last.state == optuna.trial.TrialState.COMPLETE
+    assert not any(POLISH_ATTR in t.user_attrs for t in searched)
+    assert len(reseed_runs(study_records(study))) == 2
 
 
 def test_confirm_then_report_and_export_on_a_default_study(default_study):
